@@ -1,0 +1,137 @@
+import { z } from 'zod';
+import { baseUrl, bool, eori, list, nonNegativeInt, port, positiveInt, url, uuid } from './fields.js';
+
+// One schema per concern. Services compose the concerns they need (see services.ts); keeping the
+// keys here, in one place, is what lets tests check docker-compose, .env.example and the k8s
+// manifests against the real variable names.
+
+export const telemetryConcern = z.object({
+  /** pino level: fatal, error, warn, info, debug, trace, silent. */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** OTLP/HTTP endpoint for traces (e.g. http://otel-collector:4318). Unset: spans are not exported. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: url().optional(),
+  /** Share of traces sampled, 0..1. */
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
+});
+
+export const httpConcern = z.object({
+  /** Interface the HTTP servers bind to. */
+  HTTP_HOST: z.string().trim().default('0.0.0.0'),
+});
+
+export const databaseConcern = z.object({
+  DATABASE_URL: url().default('postgres://postgres@127.0.0.1:5432/ctc_hub'),
+  /** Connections per process. The ingest writer needs few: it commits micro-batches. */
+  DATABASE_POOL_MAX: positiveInt(10),
+});
+
+export const redisConcern = z.object({
+  REDIS_URL: url().default('redis://127.0.0.1:6379'),
+  /**
+   * BullMQ key prefix. Wrap it in braces (`{ctc}`) on Redis Cluster so every key of a queue
+   * hashes to the same slot.
+   */
+  QUEUE_PREFIX: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_{}.-]+$/, 'may contain letters, digits, _ . - { }')
+    .default('ctc'),
+});
+
+export const receiverConcern = z.object({
+  RECEIVER_PORT: port(8080),
+  /** Largest notification body accepted; PPNS itself refuses bodies over 100 KB. */
+  RECEIVER_MAX_BODY_BYTES: positiveInt(512 * 1024),
+  /**
+   * PPNS push secrets, comma-separated. Several may be active during a rotation; a signature
+   * made with any of them is accepted.
+   */
+  PPNS_PUSH_SECRETS: list(z.string().min(1)).default([]),
+  /** Turn signature checks off only for local experiments; start-up logs a warning. */
+  PPNS_SIGNATURE_REQUIRED: bool(true),
+  /** Optional allow-list of PPNS box ids; notifications for other boxes get 403. */
+  PPNS_BOX_IDS: list(uuid()).default([]),
+  /** How long the receiver waits for Redis to accept a job before answering 503. */
+  RECEIVER_ENQUEUE_TIMEOUT_MS: positiveInt(2000),
+  /** Retry-After (seconds) sent with 503 when the queue is unavailable. */
+  RECEIVER_RETRY_AFTER_SECONDS: positiveInt(5),
+});
+
+export const hmrcConcern = z.object({
+  /** CTC Traders API base URL, e.g. https://test-api.service.hmrc.gov.uk or the local sandbox. */
+  HMRC_API_BASE_URL: baseUrl(),
+  /** Where users are sent to authorise us; defaults to HMRC_API_BASE_URL. */
+  HMRC_AUTH_BASE_URL: baseUrl().optional(),
+  HMRC_CLIENT_ID: z.string().trim().min(1),
+  HMRC_CLIENT_SECRET: z.string().trim().min(1),
+  /** Must match a redirect URI registered for the application in HMRC's Developer Hub. */
+  HMRC_REDIRECT_URI: url().default('http://localhost:8081/oauth/hmrc/callback'),
+  /** CTC Traders API version: 2.1 for NCTS phase 5, 3.0 for phase 6; 1.0 is the retired phase 4 API. */
+  CTC_API_VERSION: z.enum(['1.0', '2.0', '2.1', '3.0']).default('2.1'),
+  /** Shared budget for every HMRC call from every worker replica (HMRC allows 3/s per application). */
+  HMRC_RATE_LIMIT_PER_SECOND: positiveInt(3),
+  /** EORI whose token is used when a notification names none and the movement is unknown. */
+  HMRC_DEFAULT_EORI: eori().optional(),
+  HMRC_REQUEST_TIMEOUT_MS: positiveInt(30_000),
+  /**
+   * AES-256 keys for OAuth tokens at rest, comma-separated, newest first: 32 bytes each as
+   * base64 or 64 hex characters. New tokens use the first; older keys only decrypt.
+   */
+  TOKEN_ENCRYPTION_KEYS: list(z.string().min(1)).default([]),
+  /** Single-key form of TOKEN_ENCRYPTION_KEYS. */
+  TOKEN_ENCRYPTION_KEY: z.string().trim().min(1).optional(),
+});
+
+export const workerConcern = z.object({
+  /** Port of the worker's /healthz, /readyz and /metrics. */
+  WORKER_PORT: port(8082),
+  /** Ingest jobs processed at once per worker process; they are committed in micro-batches. */
+  INGEST_CONCURRENCY: positiveInt(200),
+  /** Largest micro-batch committed in one transaction. */
+  INGEST_BATCH_SIZE: positiveInt(200),
+  /** Longest a job waits for its micro-batch to fill before it is committed anyway. */
+  INGEST_BATCH_MAX_WAIT_MS: nonNegativeInt(5),
+  /** Attempts for an ingest job before it is quarantined (transient failures only). */
+  INGEST_MAX_ATTEMPTS: positiveInt(10),
+  /** Concurrent HMRC calls per worker process; the rate limit is enforced separately. */
+  HMRC_CONCURRENCY: positiveInt(8),
+  /** Attempts for a message fetch before it is quarantined. */
+  FETCH_MAX_ATTEMPTS: positiveInt(8),
+  /** Upper bound for a message body fetched from HMRC. */
+  MAX_MESSAGE_BYTES: positiveInt(20 * 1024 * 1024),
+  /** Messages at least this large are parsed in a worker thread so job locks keep renewing. */
+  PARSE_IN_THREAD_BYTES: positiveInt(1024 * 1024),
+});
+
+export const apiConcern = z.object({
+  API_PORT: port(8081),
+  /**
+   * API keys, comma-separated. Each entry is `key` (all EORIs), `key:*`, or `key:EORI1|EORI2` to
+   * limit the key to those traders. A key may be given as `sha256:<hex>` to keep it out of env.
+   */
+  API_KEYS: list(z.string().min(1)).refine((keys) => keys.length > 0, 'at least one key is required'),
+  /** Lifetime of the `state` of an OAuth connect flow. */
+  OAUTH_STATE_TTL_SECONDS: positiveInt(600),
+});
+
+export const sandboxConcern = z.object({
+  SANDBOX_PORT: port(8090),
+  /** Where the sandbox pushes PPNS notifications (our receiver). */
+  SANDBOX_CALLBACK_URL: url().default('http://127.0.0.1:8080/ppns/callback'),
+  /** Push secret the sandbox signs with; give the receiver the same value in PPNS_PUSH_SECRETS. */
+  SANDBOX_PUSH_SECRET: z.string().trim().min(1).default('SANDBOXPUSHSECRETDEVONLY00000000'),
+  /** The default PPNS box of the sandbox application. */
+  SANDBOX_BOX_ID: uuid().default('5e1d9b2c-6a0e-4a57-9d63-3f0c2f8a1b7e'),
+  /** The application registered at the sandbox (what HMRC_CLIENT_ID/SECRET must be). */
+  SANDBOX_CLIENT_ID: z.string().trim().min(1).default('ctc-hub-dev'),
+  SANDBOX_CLIENT_SECRET: z.string().trim().min(1).default('ctc-hub-dev-secret'),
+  /** HMRC's rate limit per application. */
+  SANDBOX_RATE_LIMIT_PER_SECOND: positiveInt(3),
+  SANDBOX_ACCESS_TOKEN_TTL_SECONDS: positiveInt(4 * 60 * 60),
+  /** PPNS re-pushes notifications that did not get 200; HMRC waits 5 minutes, we default to less. */
+  SANDBOX_PUSH_RETRY_INTERVAL_MS: positiveInt(5000),
+  /** After this long without a 200 a notification is marked FAILED (HMRC: 6 hours). */
+  SANDBOX_PUSH_RETRY_WINDOW_MS: positiveInt(6 * 60 * 60 * 1000),
+  /** Delay between a declaration and each NCTS answer of the simulated lifecycle. */
+  SANDBOX_NCTS_STEP_MS: nonNegativeInt(200),
+});

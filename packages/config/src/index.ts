@@ -1,0 +1,29 @@
+export { ConfigError, parseEnv, type Env } from './load.js';
+export * as fields from './fields.js';
+export {
+  apiConcern,
+  databaseConcern,
+  hmrcConcern,
+  httpConcern,
+  receiverConcern,
+  redisConcern,
+  sandboxConcern,
+  telemetryConcern,
+  workerConcern,
+} from './concerns.js';
+export {
+  apiConfigSchema,
+  decodeEncryptionKey,
+  loadApiConfig,
+  loadReceiverConfig,
+  loadSandboxConfig,
+  loadWorkerConfig,
+  receiverConfigSchema,
+  sandboxConfigSchema,
+  serviceEnvNames,
+  workerConfigSchema,
+  type ApiConfig,
+  type ReceiverConfig,
+  type SandboxConfig,
+  type WorkerConfig,
+} from './services.js';

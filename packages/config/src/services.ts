@@ -1,0 +1,87 @@
+import { z } from 'zod';
+import {
+  apiConcern,
+  databaseConcern,
+  hmrcConcern,
+  httpConcern,
+  receiverConcern,
+  redisConcern,
+  sandboxConcern,
+  telemetryConcern,
+  workerConcern,
+} from './concerns.js';
+import { type Env, parseEnv } from './load.js';
+
+/** Decodes a 32-byte AES key written as 64 hex characters or base64; undefined if neither. */
+export function decodeEncryptionKey(text: string): Buffer | undefined {
+  const trimmed = text.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(trimmed)) return Buffer.from(trimmed, 'hex');
+  const decoded = Buffer.from(trimmed, 'base64');
+  return decoded.length === 32 ? decoded : undefined;
+}
+
+const base = telemetryConcern.extend(httpConcern.shape).extend(databaseConcern.shape).extend(redisConcern.shape);
+
+const checkHmrc = (config: z.output<typeof hmrcConcern>, ctx: z.RefinementCtx) => {
+  const keys = [...config.TOKEN_ENCRYPTION_KEYS];
+  if (config.TOKEN_ENCRYPTION_KEY !== undefined) keys.push(config.TOKEN_ENCRYPTION_KEY);
+  if (keys.length === 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['TOKEN_ENCRYPTION_KEY'],
+      message: 'is required (or TOKEN_ENCRYPTION_KEYS): 32 bytes as base64 or 64 hex characters',
+    });
+  }
+  for (const key of keys) {
+    if (decodeEncryptionKey(key) === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [config.TOKEN_ENCRYPTION_KEYS.includes(key) ? 'TOKEN_ENCRYPTION_KEYS' : 'TOKEN_ENCRYPTION_KEY'],
+        message: 'every key must be 32 bytes, as base64 or 64 hex characters',
+      });
+    }
+  }
+};
+
+export const receiverConfigSchema = base.extend(receiverConcern.shape).superRefine((config, ctx) => {
+  if (config.PPNS_SIGNATURE_REQUIRED && config.PPNS_PUSH_SECRETS.length === 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['PPNS_PUSH_SECRETS'],
+      message: 'is required while PPNS_SIGNATURE_REQUIRED is true (the push secret from HMRC Developer Hub)',
+    });
+  }
+});
+
+export const workerConfigSchema = base
+  .extend(workerConcern.shape)
+  .extend(hmrcConcern.shape)
+  .superRefine(checkHmrc);
+
+export const apiConfigSchema = base
+  .extend(apiConcern.shape)
+  .extend(hmrcConcern.shape)
+  .superRefine(checkHmrc);
+
+export const sandboxConfigSchema = telemetryConcern.extend(httpConcern.shape).extend(sandboxConcern.shape);
+
+export type ReceiverConfig = z.output<typeof receiverConfigSchema>;
+export type WorkerConfig = z.output<typeof workerConfigSchema>;
+export type ApiConfig = z.output<typeof apiConfigSchema>;
+export type SandboxConfig = z.output<typeof sandboxConfigSchema>;
+
+export const loadReceiverConfig = (env: Env = process.env): ReceiverConfig =>
+  parseEnv(receiverConfigSchema, env);
+export const loadWorkerConfig = (env: Env = process.env): WorkerConfig =>
+  parseEnv(workerConfigSchema, env);
+export const loadApiConfig = (env: Env = process.env): ApiConfig => parseEnv(apiConfigSchema, env);
+export const loadSandboxConfig = (env: Env = process.env): SandboxConfig =>
+  parseEnv(sandboxConfigSchema, env);
+
+/** The environment variable names each service reads (for compose/k8s/.env.example checks). */
+export const serviceEnvNames = {
+  receiver: Object.keys(base.extend(receiverConcern.shape).shape),
+  worker: Object.keys(base.extend(workerConcern.shape).extend(hmrcConcern.shape).shape),
+  api: Object.keys(base.extend(apiConcern.shape).extend(hmrcConcern.shape).shape),
+  'hmrc-sandbox': Object.keys(telemetryConcern.extend(httpConcern.shape).extend(sandboxConcern.shape).shape),
+} as const;

@@ -1,0 +1,9 @@
+export { createDb, createPool, pingDb, type Db, type DbOptions } from './connection.js';
+export { ensureDatabaseExists, ensurePartitions, migrateToLatest, prepareDatabase } from './admin.js';
+export type { Database } from './schema/database.js';
+export type * from './schema/movements.table.js';
+export type * from './schema/notifications.table.js';
+export type * from './schema/messages.table.js';
+export type * from './schema/events.table.js';
+export type * from './schema/oauth.table.js';
+export type * from './schema/dead-letters.table.js';

@@ -1,0 +1,16 @@
+import type { DeadLettersTable } from './dead-letters.table.js';
+import type { EventsTable } from './events.table.js';
+import type { MessagesTable } from './messages.table.js';
+import type { MovementsTable } from './movements.table.js';
+import type { NotificationsTable } from './notifications.table.js';
+import type { OauthStatesTable, OauthTokensTable } from './oauth.table.js';
+
+export interface Database {
+  movements: MovementsTable;
+  notifications: NotificationsTable;
+  messages: MessagesTable;
+  events: EventsTable;
+  oauth_tokens: OauthTokensTable;
+  oauth_states: OauthStatesTable;
+  dead_letters: DeadLettersTable;
+}

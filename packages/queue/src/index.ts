@@ -1,0 +1,16 @@
+export { createRedis, waitForRedis, type RedisRole } from './connections.js';
+export {
+  fetchMessageData,
+  hmrcPriority,
+  ingestNotificationData,
+  jobIds,
+  jobs,
+  queueNames,
+  type FetchMessageData,
+  type IngestNotificationData,
+  type JobDefinition,
+  type QueueName,
+} from './catalogue.js';
+export { backoffType, jitteredBackoff } from './backoff.js';
+export { MicroBatcher, type MicroBatcherOptions } from './micro-batcher.js';
+export { addJob, createQueue, defaultJobOptions, jobOptions } from './queues.js';

@@ -1,0 +1,22 @@
+export { createLogger, flushLogs, type Logger, type LoggerOptions } from './logger.js';
+export {
+  currentTraceCarrier,
+  initTracing,
+  shutdownTracing,
+  SpanKind,
+  withSpan,
+  type Attributes,
+  type Span,
+  type TraceCarrier,
+  type TracingOptions,
+} from './tracing.js';
+export {
+  getMeter,
+  initMetrics,
+  latencyBucketsSeconds,
+  metricsHandler,
+  shutdownMetrics,
+  sizeBucketsBytes,
+} from './metrics.js';
+export { opsRoutes, type ReadinessCheck } from './ops-routes.js';
+export { initTelemetry, shutdownTelemetry, type TelemetryOptions } from './init.js';

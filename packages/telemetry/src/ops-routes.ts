@@ -1,0 +1,46 @@
+import { Router, type Request, type Response } from 'express';
+import { metricsHandler } from './metrics.js';
+
+/** A readiness dependency check: resolves when the dependency answers, rejects otherwise. */
+export type ReadinessCheck = () => Promise<unknown>;
+
+const checkTimeoutMs = 2000;
+
+async function runCheck(check: ReadinessCheck): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      check(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${checkTimeoutMs} ms`)), checkTimeoutMs);
+      }),
+    ]);
+    return 'ok';
+  } catch (error) {
+    return `failing: ${(error as Error).message}`;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * `/healthz` (liveness: the process serves HTTP), `/readyz` (every dependency answers; 503
+ * naming the failing ones otherwise) and `/metrics` (Prometheus). Mounted first, without auth.
+ */
+export function opsRoutes(checks: Record<string, ReadinessCheck>): Router {
+  const router = Router();
+  router.get('/healthz', (_request: Request, response: Response) => {
+    response.json({ status: 'ok' });
+  });
+  router.get('/readyz', async (_request: Request, response: Response) => {
+    const names = Object.keys(checks);
+    const results = await Promise.all(names.map((name) => runCheck(checks[name]!)));
+    const report = Object.fromEntries(names.map((name, index) => [name, results[index]]));
+    const ready = results.every((result) => result === 'ok');
+    response.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks: report });
+  });
+  router.get('/metrics', (request: Request, response: Response) => {
+    metricsHandler(request, response);
+  });
+  return router;
+}

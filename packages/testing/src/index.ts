@@ -1,0 +1,5 @@
+export { canConnect, databaseUrl, resolveInfra, type TestInfra } from './infra.js';
+export { createTemplateDatabase, createTestDatabase, dropDatabase, requireEnv, type TestDatabase } from './database.js';
+export { createTestRedis, deleteKeysWithPrefix, type TestRedis } from './redis.js';
+export { TcpProxy } from './tcp-proxy.js';
+export { waitFor } from './wait.js';
