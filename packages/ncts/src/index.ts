@@ -1,0 +1,13 @@
+export type * from './types.js';
+export {
+  catalogue,
+  catalogueByCode,
+  catalogueByRoot,
+  messageTypeOfRoot,
+  submittableMessageTypes,
+} from './catalogue.js';
+export { parseNctsMessage } from './parse/parse.js';
+export { NctsParser, type NctsParserOptions } from './parse/thread.js';
+export { deriveMovementStatus, movementStatuses, statusFactOf } from './status.js';
+export { XsdValidator, type XsdValidatorOptions, schemaPhaseForApiVersion } from './validate/index.js';
+export * from './generate/index.js';

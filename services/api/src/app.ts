@@ -1,0 +1,45 @@
+import { randomUUID } from 'node:crypto';
+import { opsRoutes, type ReadinessCheck } from '@ctc-hub/telemetry';
+import express, { type Express } from 'express';
+import { parseApiKeys, requireApiKey } from './auth.js';
+import type { ApiDeps } from './deps.js';
+import { ApiError, errorHandler, sendError } from './errors.js';
+import { movementRoutes } from './routes/movements.js';
+import { notificationRoutes } from './routes/notifications.js';
+import { oauthCallbackRoutes, oauthStartRoutes } from './routes/oauth.js';
+
+export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessCheck>): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.set('etag', false);
+
+  // Request id on every response: ours, or the caller's when it sent a sane one.
+  app.use((request, response, next) => {
+    const given = request.headers['x-request-id'];
+    const requestId = typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+    response.setHeader('x-request-id', requestId);
+    next();
+  });
+
+  app.use(opsRoutes(checks));
+  // The OAuth callback is reached by the user's browser coming back from HMRC: no API key, the
+  // single-use `state` is the proof.
+  app.use(oauthCallbackRoutes(deps));
+
+  const keys = parseApiKeys(deps.config.API_KEYS);
+  const authenticated = requireApiKey(keys);
+  app.use('/customs', authenticated);
+  app.use('/v1', authenticated);
+  app.use('/oauth/hmrc/start', authenticated);
+
+  app.use(oauthStartRoutes(deps));
+  app.use(movementRoutes(deps));
+  app.use(notificationRoutes(deps));
+
+  app.use((request, response) => {
+    sendError(response, new ApiError(404, 'NOT_FOUND', `No route for ${request.method} ${request.path}`));
+  });
+  app.use(errorHandler(deps.logger));
+  return app;
+}

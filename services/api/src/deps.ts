@@ -1,0 +1,15 @@
+import type { ApiConfig } from '@ctc-hub/config';
+import type { Db } from '@ctc-hub/db';
+import type { Logger } from '@ctc-hub/telemetry';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+
+/** Collaborators of the api's routes, built once in start(). */
+export interface ApiDeps {
+  config: ApiConfig;
+  db: Db;
+  redis: Redis;
+  /** The ingest queue, to report notifications that are accepted but not yet stored. */
+  ingestQueue: Queue;
+  logger: Logger;
+}
