@@ -3,3 +3,4 @@ export { createTemplateDatabase, createTestDatabase, dropDatabase, requireEnv, t
 export { createTestRedis, deleteKeysWithPrefix, type TestRedis } from './redis.js';
 export { TcpProxy } from './tcp-proxy.js';
 export { waitFor } from './wait.js';
+export { repoRoot, sharedDir, sharedPath } from './paths.js';
