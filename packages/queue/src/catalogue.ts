@@ -43,6 +43,8 @@ export const fetchMessageData = z.object({
   /** EORI whose token to use; falls back to the movement's EORI, then HMRC_DEFAULT_EORI. */
   eori: z.string().nullable(),
   notificationId: z.string().uuid().nullable(),
+  /** PPNS createdDateTime of that notification (its partition key), ISO. */
+  notificationCreatedAt: z.string().nullable(),
   boxId: z.string().uuid().nullable(),
   /** ISO time HMRC received the message, when known (PPNS createdDateTime otherwise). */
   receivedAt: z.string().nullable(),

@@ -1,0 +1,124 @@
+import type { MessageDirection, MessageSource } from '../schema/messages.table.js';
+import type { MovementType } from '../schema/movements.table.js';
+import type { ErrorHistoryEntry, NotificationSource } from '../schema/notifications.table.js';
+
+/** What one ingest item knows about its movement; unknown fields are null and never overwrite. */
+export interface MovementFacts {
+  movementType: MovementType;
+  movementId: string;
+  requestId: string;
+  boxId: string | null;
+  enrollmentEori: string | null;
+  movementEori: string | null;
+  mrn: string | null;
+  lrn: string | null;
+  apiVersion: string | null;
+}
+
+/** A PPNS notification as accepted by the receiver (or pulled). */
+export interface NotificationFacts {
+  notificationId: string;
+  /** PPNS createdDateTime (partition key). */
+  createdAt: Date;
+  boxId: string;
+  source: NotificationSource;
+  receivedAt: Date;
+  envelope: string;
+  payloadVersion: string | null;
+  notificationType: string | null;
+  messageType: string | null;
+  enrollmentEori: string | null;
+  traceId: string | null;
+}
+
+/** The minimal status input for a message (packages/ncts StatusFact, duplicated to keep db independent). */
+export interface MessageStatusFact {
+  messageType: string | null;
+  rejectedMessageType: string | null;
+  invalidationDecision: boolean | null;
+}
+
+export interface MessageFacts {
+  messageId: string;
+  messageType: string | null;
+  rootElement: string | null;
+  phase: string | null;
+  direction: MessageDirection;
+  knownType: boolean;
+  receivedAt: Date;
+  preparedAt: string | null;
+  messageIdentification: string | null;
+  correlationIdentifier: string | null;
+  mrn: string | null;
+  lrn: string | null;
+  body: Buffer;
+  sha256: Buffer;
+  summary: Record<string, unknown>;
+  parseError: string | null;
+  source: MessageSource;
+  hmrcStatus?: string;
+}
+
+export interface DeadLetterFacts {
+  /** Stable per failing thing (e.g. `notification:<uuid>`), so repeats update one row. */
+  dedupeKey: string;
+  kind: string;
+  queue: string | null;
+  jobId: string | null;
+  errorCode: string;
+  errorMessage: string;
+  history: ErrorHistoryEntry[];
+  payload: unknown;
+  eori: string | null;
+  movementType: string | null;
+  movementId: string | null;
+  messageId: string | null;
+}
+
+/**
+ * One unit of ingest work. Every kind is idempotent: storing the same record twice leaves the
+ * database as storing it once did.
+ */
+export type IngestRecord =
+  /** A message with its bytes. `notification` is the push/pull that carried it (null for a
+   *  reconciliation find); `notificationRef` names a notification already recorded as queued
+   *  (a fetch completing it). */
+  | {
+      kind: 'message';
+      notification: NotificationFacts | null;
+      notificationRef: { notificationId: string; createdAt: Date } | null;
+      movement: MovementFacts;
+      message: MessageFacts;
+      statusFact: MessageStatusFact;
+    }
+  /** The body was too large to inline; a fetch job has been (or will be) queued. */
+  | { kind: 'awaiting-fetch'; notification: NotificationFacts; movement: MovementFacts; messageId: string }
+  /** A SUBMISSION_NOTIFICATION (large-message upload outcome). */
+  | {
+      kind: 'submission-result';
+      notification: NotificationFacts;
+      movement: MovementFacts;
+      messageId: string;
+      response: { code: string; message: string | null; validationErrors: unknown[] | null };
+    }
+  /** Nothing to store but the evidence: the notification (if any) is marked quarantined and
+   *  the raw payload kept as a dead letter. */
+  | {
+      kind: 'quarantine';
+      notification: NotificationFacts | null;
+      notificationRef: { notificationId: string; createdAt: Date } | null;
+      deadLetter: DeadLetterFacts;
+    };
+
+export interface IngestOutcome {
+  /** What became of the notification: stored (its message is new), duplicate (message already
+   *  stored), queued (awaiting fetch), quarantined, redelivered (seen before: nothing changed),
+   *  or null when there was no notification. */
+  notification: 'stored' | 'duplicate' | 'queued' | 'quarantined' | 'redelivered' | null;
+  messageStored: boolean;
+  movementCreated: boolean;
+  /** The movement's status after this batch (when it has a movement). */
+  movementStatus: string | null;
+}
+
+export type DeriveStatus = (movementType: MovementType, facts: readonly MessageStatusFact[]) => string;
