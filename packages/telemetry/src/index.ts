@@ -20,3 +20,4 @@ export {
 } from './metrics.js';
 export { opsRoutes, type ReadinessCheck } from './ops-routes.js';
 export { initTelemetry, shutdownTelemetry, type TelemetryOptions } from './init.js';
+export { runService } from './run-service.js';

@@ -26,16 +26,28 @@ async function runCheck(check: ReadinessCheck): Promise<string> {
 /**
  * `/healthz` (liveness: the process serves HTTP), `/readyz` (every dependency answers; 503
  * naming the failing ones otherwise) and `/metrics` (Prometheus). Mounted first, without auth.
+ * `informational` checks are reported in /readyz but do not make the service unready (the
+ * receiver keeps accepting pushes while Postgres is down: that is what the queue is for).
  */
-export function opsRoutes(checks: Record<string, ReadinessCheck>): Router {
+export function opsRoutes(
+  checks: Record<string, ReadinessCheck>,
+  informational: Record<string, ReadinessCheck> = {},
+): Router {
   const router = Router();
   router.get('/healthz', (_request: Request, response: Response) => {
     response.json({ status: 'ok' });
   });
   router.get('/readyz', async (_request: Request, response: Response) => {
     const names = Object.keys(checks);
-    const results = await Promise.all(names.map((name) => runCheck(checks[name]!)));
-    const report = Object.fromEntries(names.map((name, index) => [name, results[index]]));
+    const extraNames = Object.keys(informational);
+    const [results, extra] = await Promise.all([
+      Promise.all(names.map((name) => runCheck(checks[name]!))),
+      Promise.all(extraNames.map((name) => runCheck(informational[name]!))),
+    ]);
+    const report = Object.fromEntries([
+      ...names.map((name, index) => [name, results[index]]),
+      ...extraNames.map((name, index) => [name, extra[index]]),
+    ]);
     const ready = results.every((result) => result === 'ok');
     response.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks: report });
   });

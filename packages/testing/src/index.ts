@@ -4,3 +4,4 @@ export { createTestRedis, deleteKeysWithPrefix, type TestRedis } from './redis.j
 export { TcpProxy } from './tcp-proxy.js';
 export { waitFor } from './wait.js';
 export { repoRoot, sharedDir, sharedPath } from './paths.js';
+export { hex16, ppnsEnvelope, pushToCallback, testBoxId, testPushSecret, v2MessageReceived, type EnvelopeOptions } from './ppns-fixtures.js';

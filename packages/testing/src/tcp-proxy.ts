@@ -3,13 +3,15 @@ import net from 'node:net';
 /**
  * A TCP proxy in front of a real server (Redis, Postgres) for fault injection: `stop()` closes
  * the listener and resets every connection (the server "went down"), `start()` brings it back on
- * the same port, and `blackhole()` keeps connections open but drops all bytes (unreachable,
- * not refused). Lets a test take "Redis" away from one component without touching the shared
- * server other test files use.
+ * the same port, and `blackhole(true)` makes the server unreachable without refusing anything:
+ * bytes stop flowing both ways (held, as TCP would keep retransmitting them) until
+ * `blackhole(false)`, when they are delivered in order. Lets a test take "Redis" away from one
+ * component without touching the shared server other test files use.
  */
 export class TcpProxy {
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
+  private readonly pairs = new Set<[net.Socket, net.Socket]>();
   private blackholed = false;
   port = 0;
 
@@ -34,21 +36,19 @@ export class TcpProxy {
 
   async start(): Promise<void> {
     const server = net.createServer((client) => {
-      if (this.blackholed) {
-        this.track(client);
-        client.on('data', () => undefined);
-        return;
-      }
       const upstream = net.connect({ host: this.targetHost, port: this.targetPort });
       this.track(client);
       this.track(upstream);
-      client.on('data', (chunk) => {
-        if (!this.blackholed) upstream.write(chunk);
-      });
-      upstream.on('data', (chunk) => {
-        if (!this.blackholed) client.write(chunk);
-      });
+      const pair: [net.Socket, net.Socket] = [client, upstream];
+      this.pairs.add(pair);
+      if (this.blackholed) {
+        client.pause();
+        upstream.pause();
+      }
+      client.pipe(upstream);
+      upstream.pipe(client);
       const close = () => {
+        this.pairs.delete(pair);
         client.destroy();
         upstream.destroy();
       };
@@ -76,6 +76,15 @@ export class TcpProxy {
 
   blackhole(on: boolean): void {
     this.blackholed = on;
+    for (const [client, upstream] of this.pairs) {
+      if (on) {
+        client.pause();
+        upstream.pause();
+      } else {
+        client.resume();
+        upstream.resume();
+      }
+    }
   }
 
   private track(socket: net.Socket): void {

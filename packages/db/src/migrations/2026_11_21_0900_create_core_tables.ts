@@ -30,6 +30,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     )`.execute(db);
   await sql`CREATE INDEX movements_updated_idx ON movements (movement_type, updated_at, movement_id)`.execute(db);
   await sql`CREATE INDEX movements_eori_idx ON movements (enrollment_eori, movement_type, updated_at)`.execute(db);
+  await sql`CREATE INDEX movements_movement_eori_idx ON movements (movement_eori, movement_type, updated_at) WHERE movement_eori IS NOT NULL`.execute(db);
   await sql`CREATE INDEX movements_mrn_idx ON movements (mrn) WHERE mrn IS NOT NULL`.execute(db);
   await sql`CREATE INDEX movements_lrn_idx ON movements (lrn) WHERE lrn IS NOT NULL`.execute(db);
   await sql`CREATE INDEX movements_box_idx ON movements (box_id) WHERE box_id IS NOT NULL`.execute(db);
@@ -165,6 +166,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     )`.execute(db);
   await sql`CREATE INDEX dead_letters_list_idx ON dead_letters (status, created_at DESC)`.execute(db);
   await sql`CREATE INDEX dead_letters_kind_idx ON dead_letters (kind, error_code, created_at DESC)`.execute(db);
+  await sql`CREATE INDEX dead_letters_eori_idx ON dead_letters (eori, created_at DESC) WHERE eori IS NOT NULL`.execute(db);
+  await sql`CREATE INDEX dead_letters_box_idx ON dead_letters (box_id, created_at DESC) WHERE box_id IS NOT NULL`.execute(db);
 
   // Creates monthly partitions [from, to] for a parent table; safe to call repeatedly.
   await sql`

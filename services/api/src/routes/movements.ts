@@ -1,4 +1,99 @@
-// STUB: implemented by the api helper.
-import { Router } from 'express';
+import type { MovementType } from '@ctc-hub/db';
+import { Router, type Request } from 'express';
+import { eoriFilter, principalOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
-export function movementRoutes(deps: ApiDeps): Router { void deps; return Router(); }
+import { route } from '../errors.js';
+import { listMovements } from '../queries/movements.js';
+import { collectionOf, movementIdField, movementJson, movementsPath } from './hateoas.js';
+import { linkedMessageRoutes } from './linked-messages.js';
+import { movementMessageRoutes } from './movement-messages.js';
+import {
+  dateTimeParam,
+  ensurePageExists,
+  offsetOf,
+  parsePaging,
+  textParam,
+  untilExclusive,
+  withQuery,
+} from './params.js';
+import { visibleMovement } from './visibility.js';
+
+/**
+ * HMRC-compatible movement reads (CTC Traders API v2.1, reference §3.2-3.3) served from our
+ * database:
+ *   GET /customs/transits/movements/{departures|arrivals}
+ *   GET /customs/transits/movements/{departures|arrivals}/{movementId}
+ *   … /messages, … /messages/{messageId}, … /messages/{messageId}/body (movement-messages.ts)
+ * and GET /v1/messages (linked-messages.ts).
+ *
+ * Accept headers: HMRC insists on `application/vnd.hmrc.2.1+json` here; we answer JSON whatever
+ * the Accept header says, since these endpoints have one representation. EORI scoping: a key
+ * limited to some EORIs sees a movement only when its enrolment EORI or its declaration EORI is
+ * one of them; any other movement is "not found", as HMRC hides other traders' movements.
+ */
+export function movementRoutes(deps: ApiDeps): Router {
+  const router = Router();
+  for (const movementType of ['departure', 'arrival'] as const) {
+    const base = movementsPath(movementType);
+    const idName = movementIdField(movementType);
+    router.get(
+      base,
+      route(async (request, response) => {
+        response.json(await movementList(deps, movementType, request));
+      }),
+    );
+    router.get(
+      `${base}/:${idName}`,
+      route(async (request, response) => {
+        const movement = await visibleMovement(deps, movementType, request);
+        response.json(movementJson(movement));
+      }),
+    );
+  }
+  router.use(movementMessageRoutes(deps));
+  router.use(linkedMessageRoutes(deps));
+  return router;
+}
+
+async function movementList(deps: ApiDeps, movementType: MovementType, request: Request) {
+  const updatedSince = dateTimeParam(request, 'updatedSince');
+  const receivedUntil = dateTimeParam(request, 'receivedUntil');
+  const paging = parsePaging(request);
+  const movementEori = textParam(request, 'movementEORI')?.toUpperCase();
+  const mrn = textParam(request, 'movementReferenceNumber');
+  // HMRC's arrivals endpoint has no LRN filter (arrivals carry no LRN); the parameter is ignored.
+  const lrn = movementType === 'departure' ? textParam(request, 'localReferenceNumber') : undefined;
+
+  const page = await listMovements(
+    deps.db,
+    {
+      movementType,
+      eoris: eoriFilter(principalOf(request)),
+      ...(updatedSince && { updatedSince: updatedSince.date }),
+      // HMRC: "filter for departure declarations updated before a specific date and time".
+      ...(receivedUntil && { updatedBefore: untilExclusive(receivedUntil.date) }),
+      ...(movementEori !== undefined && { movementEori }),
+      ...(mrn !== undefined && { mrn }),
+      ...(lrn !== undefined && { lrn }),
+    },
+    paging.count,
+    offsetOf(paging),
+  );
+  ensurePageExists(paging, page.items.length);
+
+  // HMRC's self link repeats the query in its own parameter order (getMovementsUri).
+  const self = withQuery(movementsPath(movementType), [
+    ['updatedSince', updatedSince?.raw],
+    ['movementEORI', movementEori],
+    ['movementReferenceNumber', mrn],
+    ['page', paging.pageGiven],
+    ['count', paging.countGiven],
+    ['receivedUntil', receivedUntil?.raw],
+    ['localReferenceNumber', lrn],
+  ]);
+  return {
+    _links: { self: { href: self } },
+    totalCount: page.totalCount,
+    [collectionOf(movementType)]: page.items.map(movementJson),
+  };
+}

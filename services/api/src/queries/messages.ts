@@ -1,0 +1,186 @@
+import type { Db, MovementType } from '@ctc-hub/db';
+import type { MovementRow, Page } from './movements.js';
+import { movementVisible, type EoriScope } from './scope.js';
+
+/**
+ * Message reads. `body` (the raw XML, up to megabytes, TOASTed) is never part of a list: only
+ * findMessage and findMessageBody select it, for the two single-message endpoints.
+ */
+const messageListColumns = [
+  'movement_type',
+  'movement_id',
+  'message_id',
+  'message_type',
+  'received_at',
+  'hmrc_status',
+  'box_id',
+  'request_id',
+] as const;
+
+export interface MessageListRow {
+  movement_type: MovementType;
+  movement_id: string;
+  message_id: string;
+  message_type: string | null;
+  received_at: Date;
+  hmrc_status: string;
+  box_id: string | null;
+  request_id: string;
+}
+
+export interface MessageRow extends MessageListRow {
+  body: Buffer;
+  sha256: Buffer;
+  size_bytes: number;
+}
+
+/** What locates a movement's messages: its key and the partition they live in. */
+export type MovementKey = Pick<MovementRow, 'movement_type' | 'movement_id' | 'retention_month'>;
+
+export interface ReceivedRange {
+  /** received_at >= receivedSince (inclusive). */
+  receivedSince?: Date;
+  /** received_at < receivedBefore (exclusive; callers pass HMRC's inclusive receivedUntil + 1 ms). */
+  receivedBefore?: Date;
+}
+
+/**
+ * A movement's messages. `movement_month = retention_month` prunes to the one partition that
+ * holds them; messages_movement_idx (movement_type, movement_id, received_at DESC) gives them
+ * newest first, as HMRC lists them.
+ */
+export function movementMessagesQuery(db: Db, movement: MovementKey, range: ReceivedRange) {
+  let query = db
+    .selectFrom('messages')
+    .where('movement_month', '=', movement.retention_month)
+    .where('movement_type', '=', movement.movement_type)
+    .where('movement_id', '=', movement.movement_id);
+  if (range.receivedSince !== undefined)
+    query = query.where('received_at', '>=', range.receivedSince);
+  if (range.receivedBefore !== undefined)
+    query = query.where('received_at', '<', range.receivedBefore);
+  return query;
+}
+
+export function movementMessagesPageQuery(
+  db: Db,
+  movement: MovementKey,
+  range: ReceivedRange,
+  limit: number,
+  offset: number,
+) {
+  return (
+    movementMessagesQuery(db, movement, range)
+      .select(messageListColumns)
+      .orderBy('received_at', 'desc')
+      // Two messages received in the same microsecond still page deterministically.
+      .orderBy('message_id', 'desc')
+      .limit(limit)
+      .offset(offset)
+  );
+}
+
+export async function listMovementMessages(
+  db: Db,
+  movement: MovementKey,
+  range: ReceivedRange,
+  limit: number,
+  offset: number,
+): Promise<Page<MessageListRow>> {
+  const { totalCount } = await movementMessagesQuery(db, movement, range)
+    .select((eb) => eb.fn.countAll<number>().as('totalCount'))
+    .executeTakeFirstOrThrow();
+  const count = Number(totalCount);
+  if (offset >= count) return { totalCount: count, items: [] };
+  const items = await movementMessagesPageQuery(db, movement, range, limit, offset).execute();
+  return { totalCount: count, items: items as MessageListRow[] };
+}
+
+/** One message with its body: a primary-key lookup in one partition. */
+export async function findMessage(
+  db: Db,
+  movement: MovementKey,
+  messageId: string,
+): Promise<MessageRow | undefined> {
+  const row = await db
+    .selectFrom('messages')
+    .select([...messageListColumns, 'body', 'sha256', 'size_bytes'])
+    .where('movement_month', '=', movement.retention_month)
+    .where('movement_type', '=', movement.movement_type)
+    .where('movement_id', '=', movement.movement_id)
+    .where('message_id', '=', messageId)
+    .executeTakeFirst();
+  return row as MessageRow | undefined;
+}
+
+export interface LinkedMessagesFilter extends ReceivedRange {
+  eoris: EoriScope;
+  boxId?: string;
+  requestId?: string;
+  messageType?: string;
+  movementType?: MovementType;
+}
+
+/**
+ * Messages by PPNS box and/or request id (the movement path), across movements. Each filter has
+ * its index (messages_box_idx, messages_request_idx, messages_type_idx, all ending in
+ * received_at DESC), so newest-first pages are index scans merged across partitions. Scoped keys
+ * see a message when they may see its movement.
+ */
+export function linkedMessagesQuery(db: Db, filter: LinkedMessagesFilter) {
+  let query = db.selectFrom('messages');
+  if (filter.boxId !== undefined) query = query.where('box_id', '=', filter.boxId);
+  if (filter.requestId !== undefined) query = query.where('request_id', '=', filter.requestId);
+  if (filter.messageType !== undefined)
+    query = query.where('message_type', '=', filter.messageType);
+  if (filter.movementType !== undefined)
+    query = query.where('movement_type', '=', filter.movementType);
+  if (filter.receivedSince !== undefined)
+    query = query.where('received_at', '>=', filter.receivedSince);
+  if (filter.receivedBefore !== undefined)
+    query = query.where('received_at', '<', filter.receivedBefore);
+  const eoris = filter.eoris;
+  if (eoris !== undefined) {
+    query = query.where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('movements as mv')
+          .select(eb.lit(1).as('one'))
+          .whereRef('mv.movement_type', '=', 'messages.movement_type')
+          .whereRef('mv.movement_id', '=', 'messages.movement_id')
+          .where(movementVisible('mv', eoris)),
+      ),
+    );
+  }
+  return query;
+}
+
+export function linkedMessagesPageQuery(
+  db: Db,
+  filter: LinkedMessagesFilter,
+  limit: number,
+  offset: number,
+) {
+  return linkedMessagesQuery(db, filter)
+    .select(messageListColumns)
+    .orderBy('received_at', 'desc')
+    .orderBy('movement_id', 'desc')
+    .orderBy('message_id', 'desc')
+    .limit(limit)
+    .offset(offset);
+}
+
+export async function listLinkedMessages(
+  db: Db,
+  filter: LinkedMessagesFilter,
+  limit: number,
+  offset: number,
+): Promise<Page<MessageListRow>> {
+  const { totalCount } = await linkedMessagesQuery(db, filter)
+    .select((eb) => eb.fn.countAll<number>().as('totalCount'))
+    .executeTakeFirstOrThrow();
+  const count = Number(totalCount);
+  if (offset >= count) return { totalCount: count, items: [] };
+  const items = await linkedMessagesPageQuery(db, filter, limit, offset).execute();
+  return { totalCount: count, items: items as MessageListRow[] };
+}

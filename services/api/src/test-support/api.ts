@@ -1,0 +1,97 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadApiConfig } from '@ctc-hub/config';
+import type { Db } from '@ctc-hub/db';
+import { createQueue, createRedis, queueNames, waitForRedis } from '@ctc-hub/queue';
+import { createLogger } from '@ctc-hub/telemetry';
+import {
+  createTestDatabase,
+  createTestRedis,
+  type TestDatabase,
+  type TestRedis,
+} from '@ctc-hub/testing';
+import type { Queue } from 'bullmq';
+import { createApiApp } from '../app.js';
+
+/**
+ * The real api app on a random port, over a fresh migrated database and a Redis key prefix of
+ * its own, for tests that make HTTP requests with fetch.
+ */
+
+/** EORIs and API keys the tests use. */
+export const eoriA = 'GB000000000001';
+export const eoriB = 'GB000000000002';
+export const keys = {
+  /** Sees every EORI. */
+  all: 'test-key-all',
+  /** Sees movements of eoriA only. */
+  a: 'test-key-a',
+  /** Sees movements of eoriB only. */
+  b: 'test-key-b',
+} as const;
+
+/** A fetch Response whose JSON body tests may index freely (assertions check its shape). */
+export interface TestResponse extends Response {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  json(): Promise<any>;
+}
+
+export interface TestApi {
+  baseUrl: string;
+  db: Db;
+  ingestQueue: Queue;
+  /** GET with `Authorization: Bearer <key>` (keys.all unless given). */
+  get: (
+    path: string,
+    options?: { key?: string; headers?: Record<string, string> },
+  ) => Promise<TestResponse>;
+  close: () => Promise<void>;
+}
+
+export async function startTestApi(): Promise<TestApi> {
+  const testDb: TestDatabase = await createTestDatabase();
+  const testRedis: TestRedis = createTestRedis();
+  const config = loadApiConfig({
+    DATABASE_URL: testDb.url,
+    REDIS_URL: testRedis.url,
+    QUEUE_PREFIX: testRedis.prefix,
+    API_KEYS: `${keys.all}:*,${keys.a}:${eoriA},${keys.b}:${eoriB}`,
+    HMRC_API_BASE_URL: 'http://127.0.0.1:9',
+    HMRC_CLIENT_ID: 'test-client',
+    HMRC_CLIENT_SECRET: 'test-secret',
+    TOKEN_ENCRYPTION_KEY: '0'.repeat(64),
+    LOG_LEVEL: 'silent',
+  });
+  const redis = createRedis(testRedis.url, 'client');
+  const producer = createRedis(testRedis.url, 'producer');
+  await Promise.all([waitForRedis(redis), waitForRedis(producer)]);
+  const ingestQueue = createQueue(queueNames.ingest, producer, testRedis.prefix);
+  const logger = createLogger({ service: 'api-test', level: 'silent' });
+
+  const app = createApiApp({ config, db: testDb.db, redis, ingestQueue, logger }, {});
+  const server: Server = await new Promise((resolve) => {
+    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+  });
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    baseUrl,
+    db: testDb.db,
+    ingestQueue,
+    get: (path, options = {}) =>
+      fetch(`${baseUrl}${path}`, {
+        headers: { authorization: `Bearer ${options.key ?? keys.all}`, ...options.headers },
+      }) as Promise<TestResponse>,
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // fetch keeps connections alive; without this, close() waits for their idle timeout.
+      server.closeAllConnections();
+      await closed;
+      await ingestQueue.close();
+      producer.disconnect();
+      redis.disconnect();
+      await testRedis.cleanup();
+      await testDb.destroy();
+    },
+  };
+}
