@@ -134,4 +134,10 @@ export const sandboxConcern = z.object({
   SANDBOX_PUSH_RETRY_WINDOW_MS: positiveInt(6 * 60 * 60 * 1000),
   /** Delay between a declaration and each NCTS answer of the simulated lifecycle. */
   SANDBOX_NCTS_STEP_MS: nonNegativeInt(200),
+  /** How long one push waits for the callback's answer before it counts as failed (and is retried). */
+  SANDBOX_PUSH_TIMEOUT_MS: positiveInt(10_000),
+  /** Declarations whose LRN starts with this are rejected by the simulated NCTS (IE056). */
+  SANDBOX_REJECT_LRN_PREFIX: z.string().trim().min(1).default('REJ'),
+  /** Guarantee Balance lock per user and GRN (HMRC: 60 s, taken even when the request fails). */
+  SANDBOX_BALANCE_LOCK_SECONDS: nonNegativeInt(60),
 });

@@ -1,0 +1,74 @@
+export {
+  TokenCipher,
+  tokenCipherFromConfig,
+  tokenKeyId,
+  type DecryptError,
+  type DecryptResult,
+  type TokenKey,
+} from './token-crypto.js';
+export {
+  OAuthClient,
+  ctcUserScope,
+  guaranteeBalanceScope,
+  isInvalidGrant,
+  ppnsApplicationScopes,
+  type OAuthClientOptions,
+  type OAuthError,
+  type TokenResult,
+  type TokenSet,
+} from './oauth-client.js';
+export {
+  TokenStore,
+  reconsentMonths,
+  type AccessTokenResult,
+  type NearReconsent,
+  type TokenError,
+  type TokenStoreOptions,
+} from './token-store.js';
+export {
+  CtcClient,
+  smallMessageMaxBytes,
+  type CallOptions,
+  type CtcApiVersion,
+  type CtcClientOptions,
+  type FetchMessageBodyRequest,
+  type GetMessageRequest,
+  type InitiateLargeMessageRequest,
+  type ListMessagesQuery,
+  type ListMovementsRequest,
+  type SubmitMessageRequest,
+} from './ctc-client.js';
+export type { BoxNotifications, BoxNotificationsQuery, PpnsStatusFilter } from './ppns-pull.js';
+export { checkUploadUrl } from './large-message.js';
+export type {
+  CtcMessage,
+  GuaranteeBalance,
+  MessageList,
+  MessageSummary,
+  MovementList,
+  MovementSummary,
+  SubmissionAccepted,
+  UploadRequest,
+} from './ctc-responses.js';
+export {
+  defaultRetryAfterMs,
+  describeHmrcError,
+  isRetryable,
+  maxRetryAfterMs,
+  parseRetryAfter,
+  submissionOutcome,
+  type HmrcError,
+  type HmrcErrorKind,
+  type HmrcResult,
+  type HmrcValidationError,
+  type RequestOutcome,
+} from './errors.js';
+// HmrcTransport stays internal: its upload path can reach a non-HMRC URL (checked by CtcClient).
+export type { TransportOptions } from './transport.js';
+export { formatDateTime, type DateTimeInput } from './query.js';
+export {
+  createHmrcClients,
+  type HmrcClientConfig,
+  type HmrcClientDeps,
+  type HmrcClients,
+} from './clients.js';

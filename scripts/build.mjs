@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// `pnpm build`: production bundles of each service with esbuild. Workspace packages (TypeScript
+// sources) are bundled in; npm dependencies stay external and come from node_modules at run time.
+//
+// Layout (relied on by packages/ncts, which finds its worker files and XSDs relative to
+// import.meta.url):
+//   dist/<service>/bin/main.js           the service
+//   dist/<service>/bin/parse-worker.js   worker-thread entries beside every bundle that needs them
+//   dist/<service>/bin/validate-worker.js
+//   dist/xsd/{phase5,phase6}/…           NCTS schemas ('../../xsd/' from a bin directory)
+//   dist/migrate/bin/main.js             `node dist/migrate/bin/main.js` applies migrations
+import { cpSync, rmSync } from 'node:fs';
+import { build } from 'esbuild';
+
+const services = {
+  receiver: 'services/receiver/src/main.ts',
+  worker: 'services/worker/src/main.ts',
+  api: 'services/api/src/main.ts',
+  'hmrc-sandbox': 'services/hmrc-sandbox/src/main.ts',
+  migrate: 'packages/db/src/migrate-cli.ts',
+};
+const workers = {
+  'parse-worker': 'packages/ncts/src/parse/parse-worker.ts',
+  'validate-worker': 'packages/ncts/src/validate/validate-worker.ts',
+};
+
+rmSync('dist', { recursive: true, force: true });
+for (const [name, entry] of Object.entries(services)) {
+  await build({
+    entryPoints: { main: entry, ...workers },
+    outdir: `dist/${name}/bin`,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    sourcemap: true,
+    logLevel: 'warning',
+    plugins: [
+      {
+        // Workspace packages are bundled (they are TypeScript sources); every npm package stays
+        // external and is loaded from node_modules.
+        name: 'externalise-npm-packages',
+        setup(context) {
+          context.onResolve({ filter: /^[^./]/ }, (args) =>
+            args.path.startsWith('@ctc-hub/') ? undefined : { path: args.path, external: true },
+          );
+        },
+      },
+    ],
+  });
+  process.stdout.write(`built dist/${name}/bin/main.js\n`);
+}
+cpSync('packages/ncts/xsd', 'dist/xsd', { recursive: true });
+process.stdout.write('copied NCTS schemas to dist/xsd\n');

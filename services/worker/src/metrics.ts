@@ -1,0 +1,74 @@
+import { getMeter, latencyBucketsSeconds, sizeBucketsBytes } from '@ctc-hub/telemetry';
+import type { Queue } from 'bullmq';
+
+export function ingestMetrics() {
+  const meter = getMeter();
+  return {
+    notifications: meter.createCounter('ctc_ingest_notifications', {
+      description: 'Notifications processed by the worker, by outcome (stored, duplicate, queued, quarantined, redelivered)',
+    }),
+    receivedToStored: meter.createHistogram('ctc_ingest_latency_seconds', {
+      description: 'From our receiver accepting a notification to its message being committed',
+      unit: 's',
+      advice: { explicitBucketBoundaries: latencyBucketsSeconds },
+    }),
+    createdToStored: meter.createHistogram('ctc_ingest_end_to_end_latency_seconds', {
+      description: 'From PPNS createdDateTime to the message being committed',
+      unit: 's',
+      advice: { explicitBucketBoundaries: latencyBucketsSeconds },
+    }),
+    fetchBytes: meter.createHistogram('ctc_fetch_message_bytes', {
+      description: 'Size of message bodies fetched from HMRC by URI',
+      unit: 'By',
+      advice: { explicitBucketBoundaries: sizeBucketsBytes },
+    }),
+    fetchDuration: meter.createHistogram('ctc_fetch_duration_seconds', {
+      description: 'Fetching a message body from HMRC, by outcome',
+      unit: 's',
+      advice: { explicitBucketBoundaries: latencyBucketsSeconds },
+    }),
+  };
+}
+
+export type IngestMetrics = ReturnType<typeof ingestMetrics>;
+
+const states = ['waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed'] as const;
+
+/**
+ * Queue depth by state and the age of the oldest waiting job, read from Redis at scrape time.
+ * Registered by the worker only (one set per process), so the gauges are not doubled when all
+ * services share a process.
+ */
+export function registerQueueMetrics(queues: readonly Queue[]): void {
+  const meter = getMeter();
+  const depth = meter.createObservableGauge('ctc_queue_jobs', { description: 'Jobs per queue and state' });
+  const oldest = meter.createObservableGauge('ctc_queue_oldest_waiting_age_seconds', {
+    description: 'Age of the oldest job waiting to run (0 when none)',
+    unit: 's',
+  });
+  depth.addCallback(async (result) => {
+    await Promise.all(
+      queues.map(async (queue) => {
+        try {
+          const counts = await queue.getJobCounts(...states);
+          for (const state of states) result.observe(counts[state] ?? 0, { queue: queue.name, state });
+        } catch {
+          // Redis unavailable: report nothing rather than zeros that would look healthy.
+        }
+      }),
+    );
+  });
+  oldest.addCallback(async (result) => {
+    await Promise.all(
+      queues.map(async (queue) => {
+        try {
+          const jobs = await queue.getJobs(['wait', 'prioritized'], 0, 0, true);
+          const oldestAt = Math.min(...jobs.map((job) => job.timestamp));
+          result.observe(jobs.length === 0 ? 0 : Math.max(0, (Date.now() - oldestAt) / 1000), { queue: queue.name });
+        } catch {
+          // as above
+        }
+      }),
+    );
+  });
+}
