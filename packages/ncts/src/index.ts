@@ -9,5 +9,9 @@ export {
 export { parseNctsMessage } from './parse/parse.js';
 export { NctsParser, type NctsParserOptions } from './parse/thread.js';
 export { deriveMovementStatus, movementStatuses, statusFactOf } from './status.js';
-export { XsdValidator, type XsdValidatorOptions, schemaPhaseForApiVersion } from './validate/index.js';
+export {
+  XsdValidator,
+  type XsdValidatorOptions,
+  schemaPhaseForApiVersion,
+} from './validate/index.js';
 export * from './generate/index.js';

@@ -12,8 +12,8 @@ export type Direction = 'inbound' | 'outbound';
 export interface CatalogueEntry {
   /** IE code, e.g. IE028. */
   code: string;
-  /** Phase 5/6 root element, e.g. CC028C. */
-  root: string;
+  /** Phase 5/6 root element, e.g. CC028C; null for phase-4-only codes (IE016, IE008, IE058). */
+  root: string | null;
   /** Phase 4 root elements (e.g. CC028A), where one exists. */
   phase4Roots: readonly string[];
   /** TIS short name, e.g. E_MRN_ALL (null where the TIS has none). */
@@ -82,12 +82,7 @@ export interface MessageSummary {
 }
 
 export type ParseErrorCode =
-  | 'EMPTY'
-  | 'TOO_LARGE'
-  | 'DOCTYPE_FORBIDDEN'
-  | 'TOO_DEEP'
-  | 'NOT_WELL_FORMED'
-  | 'NOT_NCTS';
+  'EMPTY' | 'TOO_LARGE' | 'DOCTYPE_FORBIDDEN' | 'TOO_DEEP' | 'NOT_WELL_FORMED' | 'NOT_NCTS';
 
 export interface ParseError {
   code: ParseErrorCode;

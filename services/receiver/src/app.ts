@@ -128,7 +128,14 @@ export function createReceiverApp(options: ReceiverAppOptions): Express {
           log.info({ status: envelope.status }, 'notification accepted');
           return answer(response, startedAt, 'accepted', 200, { status: 'accepted', notificationId: envelope.notificationId });
         },
-        { kind: SpanKind.SERVER },
+        {
+          kind: SpanKind.SERVER,
+          // PPNS sends no trace context, but a gateway in front of us may.
+          parent:
+            typeof request.headers.traceparent === 'string'
+              ? { traceparent: request.headers.traceparent }
+              : undefined,
+        },
       ).catch((error: unknown) => {
         logger.error({ err: error }, 'receiver failed');
         if (!response.headersSent) {

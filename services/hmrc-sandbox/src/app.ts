@@ -1,0 +1,71 @@
+import { getMeter, opsRoutes } from '@ctc-hub/telemetry';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { authenticators } from './auth.js';
+import type { SandboxContext, SandboxControls } from './controls.js';
+import { errorHandler, HmrcError, sendError } from './errors.js';
+import { faultMiddleware } from './faults.js';
+import { adminRoutes } from './routes/admin.js';
+import { guaranteeRoutes } from './routes/guarantee.js';
+import { movementReadRoutes } from './routes/movements-read.js';
+import { oauthRoutes } from './routes/oauth.js';
+import { ppnsPullRoutes } from './routes/ppns-pull.js';
+import { submissionRoutes } from './routes/submissions.js';
+import { testSupportRoutes } from './routes/test-support.js';
+import { uploadRoutes } from './routes/upload.js';
+
+const opsPaths = new Set(['/healthz', '/readyz', '/metrics']);
+
+/**
+ * Middleware order matters: stats see every call; ops, admin, upload, test-support and OAuth
+ * are outside fault injection; HMRC API routes come after the fault middleware, and each
+ * authenticates (401) and rate-limits (429) before its own checks, as the API Platform does.
+ */
+export function createSandboxApp(context: SandboxContext, controls: SandboxControls): Express {
+  const { store, stats, settings, logger } = context;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.set('etag', false);
+
+  const requests = getMeter().createCounter('hmrc_sandbox_requests_total', {
+    description:
+      'Requests answered by the HMRC sandbox, by route and status (0 = connection reset)',
+  });
+  app.use((request: Request, response: Response, next: NextFunction) => {
+    if (opsPaths.has(request.path)) return next();
+    response.on('close', () => {
+      const pattern = (request.route as { path?: string } | undefined)?.path;
+      const endpoint = `${request.method} ${pattern ?? '(no route)'}`;
+      const status = response.writableFinished ? response.statusCode : 0;
+      stats.recordApiCall(endpoint, status);
+      requests.add(1, { endpoint, status });
+    });
+    next();
+  });
+
+  app.use(opsRoutes({}));
+  app.use(adminRoutes(context, controls));
+  app.use(uploadRoutes(context.submissions, logger));
+  app.use(testSupportRoutes(store, context.inbound, context.tokens, settings));
+  app.use(oauthRoutes(context.tokens, settings));
+
+  app.use(faultMiddleware(context.faults, stats, context.hanging));
+  const auth = authenticators(context.tokens, context.limiter, stats);
+  app.use(movementReadRoutes(store, auth));
+  app.use(submissionRoutes(store, context.submissions, auth, stats, context.hanging));
+  app.use(ppnsPullRoutes(context.push, settings, auth));
+  app.use(guaranteeRoutes(context.guarantees, auth, stats));
+
+  app.use((_request: Request, response: Response) => {
+    sendError(
+      response,
+      new HmrcError(
+        404,
+        'MATCHING_RESOURCE_NOT_FOUND',
+        'A resource with the name in the request can not be found in the API',
+      ),
+    );
+  });
+  app.use(errorHandler(logger));
+  return app;
+}

@@ -1,0 +1,182 @@
+import type { Response } from 'express';
+import type { Logger } from '@ctc-hub/telemetry';
+import { RateLimiter } from './auth.js';
+import { FaultState, type FaultConfig, type FaultConfigInput } from './faults.js';
+import { GuaranteeStore, guaranteeSchema, type Guarantee } from './routes/guarantee.js';
+import { Inbound } from './inbound.js';
+import { injectMessage, type InjectInput } from './injection.js';
+import { NctsSimulator } from './lifecycle.js';
+import { validateCallback, type CallbackValidationResult } from './ppns/challenge.js';
+import { CallbackClient } from './ppns/http-post.js';
+import { notificationView, PushService } from './ppns/push.js';
+import {
+  publicSettings,
+  settingsPatchSchema,
+  type RuntimeSettings,
+  type SettingsPatch,
+} from './settings.js';
+import { SandboxStats, type StatsSnapshot } from './stats.js';
+import { MovementStore, type Movement, type MovementType } from './store.js';
+import { Submissions } from './submission.js';
+import { applicationScopes, TokenStore, userScopes, type TokenResponse } from './tokens.js';
+import type { SchemaValidator } from './validation.js';
+
+/** Every component of one sandbox instance; the routes and the controls share it. */
+export interface SandboxContext {
+  settings: RuntimeSettings;
+  logger: Logger;
+  store: MovementStore;
+  tokens: TokenStore;
+  limiter: RateLimiter;
+  stats: SandboxStats;
+  faults: FaultState;
+  client: CallbackClient;
+  push: PushService;
+  inbound: Inbound;
+  simulator: NctsSimulator;
+  submissions: Submissions;
+  guarantees: GuaranteeStore;
+  validator: SchemaValidator;
+  /** Responses deliberately left unanswered (accept-then-timeout, slow bodies); closed on stop. */
+  hanging: Set<Response>;
+}
+
+export function createContext(
+  settings: RuntimeSettings,
+  logger: Logger,
+  validator: SchemaValidator,
+): SandboxContext {
+  const stats = new SandboxStats();
+  const faults = new FaultState();
+  const store = new MovementStore();
+  const client = new CallbackClient();
+  const push = new PushService(settings, faults, stats, logger, client);
+  const inbound = new Inbound(store, push);
+  const simulator = new NctsSimulator(inbound, store, settings, logger);
+  return {
+    settings,
+    logger,
+    store,
+    tokens: new TokenStore(() => settings.accessTokenTtlSeconds),
+    limiter: new RateLimiter(() => settings.rateLimitPerSecond),
+    stats,
+    faults,
+    client,
+    push,
+    inbound,
+    simulator,
+    submissions: new Submissions(store, validator, simulator, inbound, settings),
+    guarantees: new GuaranteeStore(() => settings.balanceLockSeconds),
+    validator,
+    hanging: new Set(),
+  };
+}
+
+/** The in-process equivalent of the /_sandbox admin API, for tests. */
+export interface SandboxControls {
+  setFaults(faults: FaultConfigInput): FaultConfig;
+  getFaults(): FaultConfig;
+  clearFaults(): void;
+  /** Changes runtime settings (callbackUrl, rateLimitPerSecond, nctsStepMs, …). */
+  configure(patch: SettingsPatch): Record<string, unknown>;
+  settings(): Readonly<RuntimeSettings>;
+  stats(): StatsSnapshot;
+  resetStats(): void;
+  /** Forgets movements, notifications, tokens, uploads and locks; clears faults and stats. */
+  reset(): void;
+  /** A token without the OAuth dance: user (default, with EORI) or application. */
+  issueToken(options?: {
+    eori?: string;
+    scopes?: string[];
+    kind?: 'user' | 'application';
+  }): TokenResponse;
+  expireAccessTokens(): void;
+  /** "NCTS sends a message" (see the test-support endpoint); creates unknown movements. */
+  injectMessage(
+    type: MovementType,
+    movementId: string | undefined,
+    input: InjectInput,
+  ): {
+    movementId: string;
+    messageId: string;
+    messageType: string;
+    notificationId: string | undefined;
+  };
+  movement(id: string): Movement | undefined;
+  movements(): Movement[];
+  /** The box as PPNS holds it, plus delivery attempts. */
+  notifications(): (Record<string, unknown> & { attempts: number })[];
+  upsertGuarantee(
+    grn: string,
+    guarantee: Partial<Guarantee> & { accessCode: string; balance: number },
+  ): void;
+  clearBalanceLocks(): void;
+  /** PPNS's callback challenge against `url`. */
+  validateCallback(url: string, timeoutMs?: number): Promise<CallbackValidationResult>;
+  /** Resolves when no push is in flight or scheduled and no NCTS answer is pending. */
+  settle(timeoutMs?: number): Promise<void>;
+  /** Which XSD validator submissions go through: ncts, xmllint or none. */
+  readonly schemaEngine: string;
+}
+
+export function createControls(context: SandboxContext): SandboxControls {
+  const { settings, store, tokens, stats, faults, push, guarantees } = context;
+  return {
+    setFaults: (input) => faults.set(input),
+    getFaults: () => faults.get(),
+    clearFaults: () => faults.clear(),
+    configure: (patch) => {
+      Object.assign(settings, settingsPatchSchema.parse(patch));
+      return publicSettings(settings);
+    },
+    settings: () => ({ ...settings }),
+    stats: () => stats.snapshot(),
+    resetStats: () => stats.reset(),
+    reset: () => {
+      context.simulator.stop();
+      push.reset();
+      store.reset();
+      tokens.reset();
+      context.limiter.reset();
+      context.submissions.reset();
+      guarantees.reset();
+      faults.clear();
+      stats.reset();
+    },
+    issueToken: (options = {}) => {
+      const kind = options.kind ?? 'user';
+      const known = kind === 'user' ? userScopes : applicationScopes;
+      const scopes = new Set(options.scopes ?? [...known]);
+      if (kind === 'application') return tokens.issueApplicationToken(settings.clientId, scopes);
+      return tokens.issueUserTokens(settings.clientId, options.eori ?? 'GB123456789000', scopes);
+    },
+    expireAccessTokens: () => tokens.expireAccessTokens(),
+    injectMessage: (type, movementId, input) => {
+      const result = injectMessage(store, context.inbound, settings, type, movementId, input);
+      return {
+        movementId: result.movement.id,
+        messageId: result.messageId,
+        messageType: result.messageType,
+        notificationId: result.notificationId,
+      };
+    },
+    movement: (id) => store.get(id),
+    movements: () => store.all(),
+    notifications: () =>
+      push.all().map((notification) => ({
+        ...notificationView(notification),
+        attempts: notification.attempts,
+      })),
+    upsertGuarantee: (grn, guarantee) => guarantees.upsert(grn, guaranteeSchema.parse(guarantee)),
+    clearBalanceLocks: () => guarantees.clearLocks(),
+    validateCallback: (url, timeoutMs) => validateCallback(context.client, url, timeoutMs),
+    settle: async (timeoutMs = 10_000) => {
+      const deadline = Date.now() + timeoutMs;
+      while (!push.idle || context.simulator.pending > 0) {
+        if (Date.now() > deadline) throw new Error('sandbox did not settle in time');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    },
+    schemaEngine: context.validator.engine,
+  };
+}

@@ -1,0 +1,7 @@
+import { loadSandboxConfig } from '@ctc-hub/config';
+import { runService } from '@ctc-hub/telemetry';
+import { startSandbox } from './start.js';
+
+// `tsx services/hmrc-sandbox/src/main.ts`: the sandbox as its own process, configured from the
+// environment (SANDBOX_*), stopped on SIGTERM/SIGINT by runService's single shutdown path.
+await runService('hmrc-sandbox', () => startSandbox(loadSandboxConfig()));

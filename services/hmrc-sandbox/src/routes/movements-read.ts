@@ -1,0 +1,194 @@
+import { Router, type Request, type Response } from 'express';
+import { ctcAccept } from '../accept.js';
+import { authOf, type Authenticators } from '../auth.js';
+import { badRequest, HmrcError, notFound, route, param } from '../errors.js';
+import { messageList, messageSummary, movementList, movementSummary } from '../hateoas.js';
+import { xmlToJson } from '../json-xml.js';
+import { dateTimeParam, pageOf, paging, stringParam } from '../paging.js';
+import {
+  hexIdPattern,
+  movementTypeOf,
+  type Collection,
+  type Movement,
+  type MovementStore,
+  type MovementType,
+} from '../store.js';
+
+/**
+ * Read endpoints of the CTC Traders API v2.1/3.0 (reference §3.2-3.3). Every movement is
+ * scoped to the token's EORI: someone else's movement is indistinguishable from a missing one.
+ */
+
+/** Messages larger than this cannot be returned as JSON (HMRC: 406). */
+const jsonBodyLimit = 5_000_000;
+
+const label = (type: MovementType) => (type === 'departure' ? 'Departure' : 'Arrival');
+
+/** HMRC binds ids with `^[0-9a-f]{16}$`; anything else is 400 before the controller runs. */
+export function checkId(name: string, value: string | undefined): string {
+  if (value === undefined || !hexIdPattern.test(value)) {
+    throw badRequest(`${name}: Value ${value ?? ''} is not a 16 character hexadecimal string`);
+  }
+  return value;
+}
+
+export function findMovement(
+  store: MovementStore,
+  type: MovementType,
+  id: string,
+  eori: string,
+): Movement {
+  const movement = store.visible(type, id, eori);
+  if (movement === undefined) throw notFound(`${label(type)} movement with ID ${id} was not found`);
+  return movement;
+}
+
+export function movementReadRoutes(store: MovementStore, auth: Authenticators): Router {
+  const router = Router();
+  for (const collection of ['departures', 'arrivals'] as Collection[]) {
+    const type = movementTypeOf(collection);
+    const base = `/customs/transits/movements/${collection}`;
+    const idName = type === 'departure' ? 'departureId' : 'arrivalId';
+
+    router.get(
+      base,
+      auth.ctc,
+      route((request: Request, response: Response) => {
+        ctcAccept(request, ['json']);
+        const query = request.query as Record<string, unknown>;
+        const { page, count } = paging(query);
+        const updatedSince = dateTimeParam(query, 'updatedSince');
+        const receivedUntil = dateTimeParam(query, 'receivedUntil');
+        const movementEori = stringParam(query, 'movementEORI');
+        const mrn = stringParam(query, 'movementReferenceNumber');
+        const lrn = type === 'departure' ? stringParam(query, 'localReferenceNumber') : undefined;
+        const matching = store
+          .list(type, authOf(response).eori!)
+          .filter(
+            (movement) =>
+              (updatedSince === undefined || movement.updated >= updatedSince) &&
+              (receivedUntil === undefined || movement.updated <= receivedUntil) &&
+              (movementEori === undefined || movement.movementEori === movementEori) &&
+              (mrn === undefined || movement.mrn === mrn) &&
+              (lrn === undefined || movement.lrn === lrn),
+          )
+          // Most recently updated first, as transit-movements sorts.
+          .sort((a, b) => b.updated - a.updated || b.created - a.created);
+        response.json(movementList(type, matching.length, pageOf(matching, page, count)));
+      }),
+    );
+
+    router.get(
+      `${base}/:movementId`,
+      auth.ctc,
+      route((request: Request, response: Response) => {
+        checkId(idName, param(request, 'movementId'));
+        ctcAccept(request, ['json']);
+        const movement = findMovement(
+          store,
+          type,
+          param(request, 'movementId'),
+          authOf(response).eori!,
+        );
+        response.json(movementSummary(movement));
+      }),
+    );
+
+    router.get(
+      `${base}/:movementId/messages`,
+      auth.ctc,
+      route((request: Request, response: Response) => {
+        checkId(idName, param(request, 'movementId'));
+        ctcAccept(request, ['json']);
+        const query = request.query as Record<string, unknown>;
+        const { page, count } = paging(query);
+        const receivedSince = dateTimeParam(query, 'receivedSince');
+        const receivedUntil = dateTimeParam(query, 'receivedUntil');
+        const movement = findMovement(
+          store,
+          type,
+          param(request, 'movementId'),
+          authOf(response).eori!,
+        );
+        const matching = movement.messages
+          .filter(
+            (message) =>
+              (receivedSince === undefined || message.received >= receivedSince) &&
+              (receivedUntil === undefined || message.received <= receivedUntil),
+          )
+          .sort((a, b) => b.received - a.received);
+        response.json(messageList(movement, matching.length, pageOf(matching, page, count)));
+      }),
+    );
+
+    router.get(
+      `${base}/:movementId/messages/:messageId`,
+      auth.ctc,
+      route((request: Request, response: Response) => {
+        checkId(idName, param(request, 'movementId'));
+        checkId('messageId', param(request, 'messageId'));
+        const accept = ctcAccept(request, ['json', 'json+xml', 'json-xml']);
+        const movement = findMovement(
+          store,
+          type,
+          param(request, 'movementId'),
+          authOf(response).eori!,
+        );
+        const message = movement.messages.find(
+          (candidate) => candidate.id === param(request, 'messageId'),
+        );
+        if (message === undefined) {
+          throw notFound(
+            `Message with ID ${param(request, 'messageId')} for movement ${movement.id} was not found`,
+          );
+        }
+        const summary = messageSummary(movement, message);
+        if (message.body === undefined) {
+          response.json(summary);
+          return;
+        }
+        if (accept.suffix === 'json') {
+          if (message.body.length > jsonBodyLimit)
+            throw new HmrcError(406, 'NOT_ACCEPTABLE', 'Large messages cannot be returned as json');
+          response.json({ ...summary, body: xmlToJson(message.body.toString('utf8')) });
+          return;
+        }
+        response.json({ ...summary, body: message.body.toString('utf8') });
+      }),
+    );
+
+    router.get(
+      `${base}/:movementId/messages/:messageId/body`,
+      auth.ctc,
+      route((request: Request, response: Response) => {
+        checkId(idName, param(request, 'movementId'));
+        checkId('messageId', param(request, 'messageId'));
+        const accept = ctcAccept(request, ['json', 'xml']);
+        const movement = findMovement(
+          store,
+          type,
+          param(request, 'movementId'),
+          authOf(response).eori!,
+        );
+        const message = movement.messages.find(
+          (candidate) => candidate.id === param(request, 'messageId'),
+        );
+        if (message === undefined) {
+          throw notFound(
+            `Message with ID ${param(request, 'messageId')} for movement ${movement.id} was not found`,
+          );
+        }
+        if (message.body === undefined)
+          throw notFound(`Body for message id ${message.id} does not exist`);
+        if (accept.suffix === 'xml') {
+          response.status(200).type('application/xml').send(message.body);
+          return;
+        }
+        if (message.body.length > jsonBodyLimit)
+          throw new HmrcError(406, 'NOT_ACCEPTABLE', 'Large messages cannot be returned as json');
+        response.json(xmlToJson(message.body.toString('utf8')));
+      }),
+    );
+  }
+  return router;
+}

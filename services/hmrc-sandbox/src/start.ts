@@ -1,0 +1,74 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { SandboxConfig } from '@ctc-hub/config';
+import { createLogger, initTelemetry, type Logger } from '@ctc-hub/telemetry';
+import { createSandboxApp } from './app.js';
+import { createContext, createControls, type SandboxControls } from './controls.js';
+import { settingsFromConfig } from './settings.js';
+import { createSchemaValidator } from './validation.js';
+
+export interface SandboxOptions {
+  logger?: Logger;
+  /** Skip OpenTelemetry set-up (tests that start many sandboxes). Default false. */
+  skipTelemetry?: boolean;
+}
+
+export interface SandboxHandle {
+  port: number;
+  /** Base URL on loopback, e.g. http://127.0.0.1:8090 (use it as HMRC_API_BASE_URL). */
+  url: string;
+  controls: SandboxControls;
+  stop: () => Promise<void>;
+}
+
+/** Starts the HMRC stand-in: OAuth, CTC Traders API, PPNS push/pull, Guarantee Balance. */
+export async function startSandbox(
+  config: SandboxConfig,
+  options: SandboxOptions = {},
+): Promise<SandboxHandle> {
+  const logger =
+    options.logger ?? createLogger({ service: 'hmrc-sandbox', level: config.LOG_LEVEL });
+  if (options.skipTelemetry !== true) {
+    initTelemetry({
+      serviceName: 'ctc-hub-hmrc-sandbox',
+      otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+      sampleRatio: config.OTEL_TRACES_SAMPLER_ARG,
+    });
+  }
+  const validator = await createSchemaValidator(logger);
+  const context = createContext(settingsFromConfig(config), logger, validator);
+  const controls = createControls(context);
+  const app = createSandboxApp(context, controls);
+
+  const server: Server = await new Promise((resolve, reject) => {
+    const listening = app.listen(config.SANDBOX_PORT, config.HTTP_HOST, () => resolve(listening));
+    listening.once('error', reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host =
+    config.HTTP_HOST === '0.0.0.0' || config.HTTP_HOST === '::' ? '127.0.0.1' : config.HTTP_HOST;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  logger.info(
+    { port, schemaEngine: validator.engine, callbackUrl: context.settings.callbackUrl },
+    'hmrc sandbox listening',
+  );
+
+  let stopped = false;
+  return {
+    port,
+    url,
+    controls,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      context.simulator.stop();
+      context.push.stop();
+      for (const response of context.hanging) response.destroy();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+      context.client.close();
+      await validator.close();
+    },
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * Counters behind GET /_sandbox/stats and `controls.stats()`: what the sandbox did to its
+ * clients, so tests and benchmarks can assert on it (e.g. "no 429 was served").
+ */
+export interface StatsSnapshot {
+  /** API calls by "METHOD /route/pattern", then by HTTP status. */
+  api: Record<string, Record<string, number>>;
+  /** 429s served: by the per-application rate limit, by fault injection, by the balance lock. */
+  throttled: { total: number; rateLimit: number; fault: number; balanceLock: number };
+  pushes: {
+    /** Notifications created in the box. */
+    notifications: number;
+    attempts: number;
+    delivered: number;
+    failedAttempts: number;
+    /** Notifications that reached FAILED after the retry window. */
+    notificationsFailed: number;
+    dropped: number;
+    lost: number;
+    duplicated: number;
+    reordered: number;
+  };
+  faults: {
+    latency: number;
+    errors: number;
+    resets: number;
+    slowBodies: number;
+    acceptThenReset: number;
+    acceptThenTimeout: number;
+  };
+}
+
+const emptyStats = (): StatsSnapshot => ({
+  api: {},
+  throttled: { total: 0, rateLimit: 0, fault: 0, balanceLock: 0 },
+  pushes: {
+    notifications: 0,
+    attempts: 0,
+    delivered: 0,
+    failedAttempts: 0,
+    notificationsFailed: 0,
+    dropped: 0,
+    lost: 0,
+    duplicated: 0,
+    reordered: 0,
+  },
+  faults: {
+    latency: 0,
+    errors: 0,
+    resets: 0,
+    slowBodies: 0,
+    acceptThenReset: 0,
+    acceptThenTimeout: 0,
+  },
+});
+
+export class SandboxStats {
+  private state = emptyStats();
+
+  recordApiCall(endpoint: string, status: number): void {
+    const byStatus = (this.state.api[endpoint] ??= {});
+    byStatus[status] = (byStatus[status] ?? 0) + 1;
+  }
+
+  throttle(reason: 'rateLimit' | 'fault' | 'balanceLock'): void {
+    this.state.throttled[reason] += 1;
+    this.state.throttled.total += 1;
+  }
+
+  push(counter: keyof StatsSnapshot['pushes']): void {
+    this.state.pushes[counter] += 1;
+  }
+
+  fault(counter: keyof StatsSnapshot['faults']): void {
+    this.state.faults[counter] += 1;
+  }
+
+  snapshot(): StatsSnapshot {
+    return structuredClone(this.state);
+  }
+
+  reset(): void {
+    this.state = emptyStats();
+  }
+}
