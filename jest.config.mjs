@@ -17,7 +17,12 @@ export default {
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/{packages,services,tests}/**/*.test.ts'],
-  testPathIgnorePatterns: ['/node_modules/', '/dist/', '\\.fault\\.test\\.ts$', '\\.fuzz\\.test\\.ts$'],
+  testPathIgnorePatterns: [
+    '/node_modules/',
+    '/dist/',
+    '\\.fault\\.test\\.ts$',
+    '\\.fuzz\\.test\\.ts$',
+  ],
   globalSetup: '<rootDir>/packages/testing/jest-global-setup.mjs',
   globalTeardown: '<rootDir>/packages/testing/jest-global-teardown.mjs',
   testTimeout: 60_000,

@@ -11,7 +11,14 @@ const outputFile = process.env.JEST_RESULTS_FILE ?? '.jest-results.json';
 
 const child = spawn(
   process.execPath,
-  ['--experimental-vm-modules', '--no-warnings=ExperimentalWarning', jestBin, '--json', `--outputFile=${outputFile}`, ...process.argv.slice(2)],
+  [
+    '--experimental-vm-modules',
+    '--no-warnings=ExperimentalWarning',
+    jestBin,
+    '--json',
+    `--outputFile=${outputFile}`,
+    ...process.argv.slice(2),
+  ],
   { stdio: 'inherit', env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' } },
 );
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

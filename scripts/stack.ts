@@ -45,14 +45,18 @@ export interface Stack {
 const localUrl = (host: string, port: number) =>
   `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${port}`;
 
-export async function startStack(baseEnv: Env = process.env, options: { logger?: Logger } = {}): Promise<Stack> {
+export async function startStack(
+  baseEnv: Env = process.env,
+  options: { logger?: Logger } = {},
+): Promise<Stack> {
   const useSandbox = baseEnv.HMRC_API_BASE_URL === undefined || baseEnv.HMRC_API_BASE_URL === '';
   const env: Env = { ...baseEnv };
   const fill = (name: string, value: string) => {
     if (env[name] === undefined || env[name] === '') env[name] = value;
   };
   fill('API_KEYS', devDefaults.API_KEYS);
-  if ((env.TOKEN_ENCRYPTION_KEYS ?? '') === '') fill('TOKEN_ENCRYPTION_KEY', devDefaults.TOKEN_ENCRYPTION_KEY);
+  if ((env.TOKEN_ENCRYPTION_KEYS ?? '') === '')
+    fill('TOKEN_ENCRYPTION_KEY', devDefaults.TOKEN_ENCRYPTION_KEY);
   if (useSandbox) {
     fill('SANDBOX_PUSH_SECRET', devDefaults.SANDBOX_PUSH_SECRET);
     fill('SANDBOX_CLIENT_ID', devDefaults.SANDBOX_CLIENT_ID);
@@ -62,11 +66,16 @@ export async function startStack(baseEnv: Env = process.env, options: { logger?:
     fill('HMRC_CLIENT_SECRET', env.SANDBOX_CLIENT_SECRET!);
     fill('HMRC_DEFAULT_EORI', devDefaults.HMRC_DEFAULT_EORI);
   }
-  const logger = options.logger ?? createLogger({ service: 'ctc-hub', level: env.LOG_LEVEL ?? 'info' });
+  const logger =
+    options.logger ?? createLogger({ service: 'ctc-hub', level: env.LOG_LEVEL ?? 'info' });
 
   // Validate every service's configuration before starting any of them.
   const receiverConfig = loadReceiverConfig(env);
-  const db = createDb({ url: receiverConfig.DATABASE_URL, poolMax: 1, applicationName: 'ctc-hub-migrate' });
+  const db = createDb({
+    url: receiverConfig.DATABASE_URL,
+    poolMax: 1,
+    applicationName: 'ctc-hub-migrate',
+  });
   try {
     await prepareDatabase(db, receiverConfig.DATABASE_URL);
   } finally {
@@ -78,22 +87,30 @@ export async function startStack(baseEnv: Env = process.env, options: { logger?:
     for (const service of started.reverse()) await service.stop().catch(() => undefined);
   };
   try {
-    const receiver: ReceiverHandle = await startReceiver(receiverConfig, { logger: logger.child({ service: 'receiver' }) });
+    const receiver: ReceiverHandle = await startReceiver(receiverConfig, {
+      logger: logger.child({ component: 'receiver' }),
+    });
     started.push(receiver);
     const receiverUrl = localUrl(receiverConfig.HTTP_HOST, receiver.port);
 
     let sandbox: SandboxHandle | undefined;
     if (useSandbox) {
       fill('SANDBOX_CALLBACK_URL', `${receiverUrl}/ppns/callback`);
-      sandbox = await startSandbox(loadSandboxConfig(env), { logger: logger.child({ service: 'hmrc-sandbox' }) });
+      sandbox = await startSandbox(loadSandboxConfig(env), {
+        logger: logger.child({ component: 'hmrc-sandbox' }),
+      });
       started.push(sandbox);
       env.HMRC_API_BASE_URL = sandbox.url;
     }
 
-    const worker: WorkerHandle = await startWorker(loadWorkerConfig(env), { logger: logger.child({ service: 'worker' }) });
+    const worker: WorkerHandle = await startWorker(loadWorkerConfig(env), {
+      logger: logger.child({ component: 'worker' }),
+    });
     started.push(worker);
     const apiConfig = loadApiConfig(env);
-    const api: ApiHandle = await startApi(apiConfig, { logger: logger.child({ service: 'api' }) });
+    const api: ApiHandle = await startApi(apiConfig, {
+      logger: logger.child({ component: 'api' }),
+    });
     started.push(api);
 
     const firstKey = apiConfig.API_KEYS[0]!;
@@ -121,21 +138,27 @@ export async function startStack(baseEnv: Env = process.env, options: { logger?:
  * URL → HMRC's authorize page (the sandbox signs in as `eori`) → back to our callback, which
  * stores the tokens.
  */
-export async function connectEori(stack: Pick<Stack, 'apiUrl' | 'apiKey'>, eori: string): Promise<void> {
+export async function connectEori(
+  stack: Pick<Stack, 'apiUrl' | 'apiKey'>,
+  eori: string,
+): Promise<void> {
   const start = await fetch(`${stack.apiUrl}/oauth/hmrc/start?eori=${encodeURIComponent(eori)}`, {
     headers: { authorization: `Bearer ${stack.apiKey}` },
     redirect: 'manual',
   });
   const authorize = start.headers.get('location');
-  if (start.status !== 302 || authorize === null) throw new Error(`oauth start answered ${start.status}: ${await start.text()}`);
+  if (start.status !== 302 || authorize === null)
+    throw new Error(`oauth start answered ${start.status}: ${await start.text()}`);
   const signIn = new URL(authorize);
   signIn.searchParams.set('eori', eori);
   const approved = await fetch(signIn, { redirect: 'manual' });
   const back = approved.headers.get('location');
-  if (back === null) throw new Error(`authorize answered ${approved.status}: ${await approved.text()}`);
+  if (back === null)
+    throw new Error(`authorize answered ${approved.status}: ${await approved.text()}`);
   const returned = new URL(back);
   const callback = new URL(`${stack.apiUrl}/oauth/hmrc/callback`);
   callback.search = returned.search;
   const done = await fetch(callback, { headers: { accept: 'application/json' } });
-  if (done.status !== 200) throw new Error(`oauth callback answered ${done.status}: ${await done.text()}`);
+  if (done.status !== 200)
+    throw new Error(`oauth callback answered ${done.status}: ${await done.text()}`);
 }

@@ -17,7 +17,7 @@ try {
   if (error instanceof ConfigError) {
     process.stderr.write(`${error.message}\n`);
   } else {
-    process.stderr.write(`ctc-hub failed to start: ${(error as Error).stack ?? String(error)}\n`);
+    process.stderr.write(`ctc-hub failed to start: ${(error as Error).message}\n`);
   }
   flushLogs();
   process.exit(1);
@@ -26,7 +26,9 @@ try {
 if (stack.sandbox !== undefined && stack.env.HMRC_DEFAULT_EORI === devDefaults.HMRC_DEFAULT_EORI) {
   // With the sandbox, connect the default trader so fetches work straight away.
   await connectEori(stack, devDefaults.HMRC_DEFAULT_EORI).catch((error: unknown) => {
-    process.stderr.write(`could not connect ${devDefaults.HMRC_DEFAULT_EORI} to the sandbox: ${(error as Error).message}\n`);
+    process.stderr.write(
+      `could not connect ${devDefaults.HMRC_DEFAULT_EORI} to the sandbox: ${(error as Error).message}\n`,
+    );
   });
 }
 
@@ -36,7 +38,9 @@ const lines = [
   `  receiver (PPNS callback)  ${stack.receiverUrl}/ppns/callback`,
   `  api                       ${stack.apiUrl}`,
   `  worker (health/metrics)   ${stack.workerUrl}/metrics`,
-  stack.sandbox !== undefined ? `  HMRC sandbox              ${stack.sandbox.url}` : `  HMRC                      ${stack.hmrcBaseUrl}`,
+  stack.sandbox !== undefined
+    ? `  HMRC sandbox              ${stack.sandbox.url}`
+    : `  HMRC                      ${stack.hmrcBaseUrl}`,
   `  API key                   ${stack.apiKey}`,
   '',
   'Try:',

@@ -1,7 +1,15 @@
 // Risk retired: docker-compose drifting from the services' real settings (a renamed variable or
 // port silently ignored in a container).
 import { readFileSync } from 'node:fs';
-import { receiverConcern, apiConcern, databaseConcern, sandboxConcern, serviceEnvNames, telemetryConcern, workerConcern } from '@ctc-hub/config';
+import {
+  receiverConcern,
+  apiConcern,
+  databaseConcern,
+  sandboxConcern,
+  serviceEnvNames,
+  telemetryConcern,
+  workerConcern,
+} from '@ctc-hub/config';
 import { repoRoot } from '@ctc-hub/testing';
 import { parse } from 'yaml';
 
@@ -16,29 +24,57 @@ const compose = parse(readFileSync(`${repoRoot}docker-compose.yml`, 'utf8'), { m
 };
 const dockerfile = readFileSync(`${repoRoot}infra/Dockerfile`, 'utf8');
 
-const defaultPort = (schema: { shape: Record<string, { safeParse: (v: unknown) => { data?: unknown } }> }, key: string) =>
-  Number(schema.shape[key]!.safeParse(undefined).data);
+const defaultPort = (
+  schema: { shape: Record<string, { safeParse: (v: unknown) => { data?: unknown } }> },
+  key: string,
+) => Number(schema.shape[key]!.safeParse(undefined).data);
 
 const services = {
-  receiver: { names: serviceEnvNames.receiver, port: defaultPort(receiverConcern as never, 'RECEIVER_PORT'), portVar: 'RECEIVER_PORT' },
-  worker: { names: serviceEnvNames.worker, port: defaultPort(workerConcern as never, 'WORKER_PORT'), portVar: 'WORKER_PORT' },
-  api: { names: serviceEnvNames.api, port: defaultPort(apiConcern as never, 'API_PORT'), portVar: 'API_PORT' },
-  'hmrc-sandbox': { names: serviceEnvNames['hmrc-sandbox'], port: defaultPort(sandboxConcern as never, 'SANDBOX_PORT'), portVar: 'SANDBOX_PORT' },
+  receiver: {
+    names: serviceEnvNames.receiver,
+    port: defaultPort(receiverConcern as never, 'RECEIVER_PORT'),
+    portVar: 'RECEIVER_PORT',
+  },
+  worker: {
+    names: serviceEnvNames.worker,
+    port: defaultPort(workerConcern as never, 'WORKER_PORT'),
+    portVar: 'WORKER_PORT',
+  },
+  api: {
+    names: serviceEnvNames.api,
+    port: defaultPort(apiConcern as never, 'API_PORT'),
+    portVar: 'API_PORT',
+  },
+  'hmrc-sandbox': {
+    names: serviceEnvNames['hmrc-sandbox'],
+    port: defaultPort(sandboxConcern as never, 'SANDBOX_PORT'),
+    portVar: 'SANDBOX_PORT',
+  },
 };
 
 describe('docker-compose.yml', () => {
-  it.each(Object.entries(services))('%s reads only variables its config schema knows', (name, expected) => {
-    const service = compose.services[name];
-    expect(service).toBeDefined();
-    const unknown = Object.keys(service!.environment ?? {}).filter((variable) => !expected.names.includes(variable));
-    expect(unknown).toEqual([]);
-  });
+  it.each(Object.entries(services))(
+    '%s reads only variables its config schema knows',
+    (name, expected) => {
+      const service = compose.services[name];
+      expect(service).toBeDefined();
+      const unknown = Object.keys(service!.environment ?? {}).filter(
+        (variable) => !expected.names.includes(variable),
+      );
+      expect(unknown).toEqual([]);
+    },
+  );
 
-  it.each(Object.entries(services))('%s publishes the port its config listens on', (name, expected) => {
-    const service = compose.services[name]!;
-    const containerPort = Number(service.environment?.[expected.portVar] ?? expected.port);
-    expect(service.ports?.map((mapping) => Number(mapping.split(':').at(-1)))).toContain(containerPort);
-  });
+  it.each(Object.entries(services))(
+    '%s publishes the port its config listens on',
+    (name, expected) => {
+      const service = compose.services[name]!;
+      const containerPort = Number(service.environment?.[expected.portVar] ?? expected.port);
+      expect(service.ports?.map((mapping) => Number(mapping.split(':').at(-1)))).toContain(
+        containerPort,
+      );
+    },
+  );
 
   it('builds every service from a target that exists in infra/Dockerfile', () => {
     for (const [name, service] of Object.entries(compose.services)) {
@@ -49,8 +85,17 @@ describe('docker-compose.yml', () => {
   });
 
   it('runs migrations with database settings only', () => {
-    const allowed = [...Object.keys(databaseConcern.shape), ...Object.keys(telemetryConcern.shape), 'REDIS_URL', 'QUEUE_PREFIX'];
-    expect(Object.keys(compose.services.migrate?.environment ?? {}).filter((name) => !allowed.includes(name))).toEqual([]);
+    const allowed = [
+      ...Object.keys(databaseConcern.shape),
+      ...Object.keys(telemetryConcern.shape),
+      'REDIS_URL',
+      'QUEUE_PREFIX',
+    ];
+    expect(
+      Object.keys(compose.services.migrate?.environment ?? {}).filter(
+        (name) => !allowed.includes(name),
+      ),
+    ).toEqual([]);
   });
 
   it('gives Redis AOF persistence and noeviction', () => {
@@ -66,6 +111,8 @@ describe('docker-compose.yml', () => {
       expect(env.HMRC_CLIENT_ID).toBe(sandbox.SANDBOX_CLIENT_ID);
       expect(env.HMRC_CLIENT_SECRET).toBe(sandbox.SANDBOX_CLIENT_SECRET);
     }
-    expect(compose.services.receiver!.environment!.PPNS_PUSH_SECRETS).toBe(sandbox.SANDBOX_PUSH_SECRET);
+    expect(compose.services.receiver!.environment!.PPNS_PUSH_SECRETS).toBe(
+      sandbox.SANDBOX_PUSH_SECRET,
+    );
   });
 });

@@ -20,7 +20,10 @@ const secret = () => e2e.stack.env.PPNS_PUSH_SECRETS!.split(',')[0]!;
 const boxId = () => e2e.stack.env.SANDBOX_BOX_ID ?? '5e1d9b2c-6a0e-4a57-9d63-3f0c2f8a1b7e';
 
 /** Pushes a notification to our receiver exactly as PPNS would, signed with the push secret. */
-async function push(message: unknown, options: { notificationId?: string; asObject?: boolean } = {}) {
+async function push(
+  message: unknown,
+  options: { notificationId?: string; asObject?: boolean } = {},
+) {
   const notificationId = options.notificationId ?? randomUUID();
   const body = JSON.stringify({
     notificationId,
@@ -39,53 +42,78 @@ async function push(message: unknown, options: { notificationId?: string; asObje
 }
 
 const notification = (id: string) =>
-  waitFor(async () => {
-    const { status, body } = await e2e.api(`/v1/notifications/${id}`);
-    return status === 200 && body.status !== 'queued' ? body : undefined;
-  }, { what: `notification ${id} processed` });
+  waitFor(
+    async () => {
+      const { status, body } = await e2e.api(`/v1/notifications/${id}`);
+      return status === 200 && body.status !== 'queued' ? body : undefined;
+    },
+    { what: `notification ${id} processed` },
+  );
 
 it('stores a pushed NCTS message, parsed and byte-identical, linked to its movement, box and request', async () => {
   const departureId = hex16();
   const injected = await e2e.inject('departure', departureId, { messageType: 'IE028' });
   const [listed] = await e2e.waitForMessages('departure', departureId, 1);
-  expect(listed).toMatchObject({ id: injected.messageId, departureId, type: 'IE028', boxId: boxId(), requestId: `/customs/transits/movements/departures/${departureId}` });
+  expect(listed).toMatchObject({
+    id: injected.messageId,
+    departureId,
+    type: 'IE028',
+    boxId: boxId(),
+    requestId: `/customs/transits/movements/departures/${departureId}`,
+  });
 
   const movement = await e2e.api(`/customs/transits/movements/departures/${departureId}`);
-  expect(movement.body).toMatchObject({ id: departureId, enrollmentEORINumber: traderEori, status: 'mrn_allocated' });
+  expect(movement.body).toMatchObject({
+    id: departureId,
+    enrollmentEORINumber: traderEori,
+    status: 'mrn_allocated',
+  });
   expect(movement.body.movementReferenceNumber).toMatch(/^\d{2}[A-Z]{2}[A-Z0-9]{14}$/);
 
-  const ours = await e2e.api(`/customs/transits/movements/departures/${departureId}/messages/${injected.messageId}/body`);
+  const ours = await e2e.api(
+    `/customs/transits/movements/departures/${departureId}/messages/${injected.messageId}/body`,
+  );
   expect(ours.status).toBe(200);
   expect(ours.headers.get('content-type')).toMatch(/^application\/xml/);
-  expect(ours.bytes.equals(await e2e.hmrcBody('departure', departureId, injected.messageId))).toBe(true);
+  expect(ours.bytes.equals(await e2e.hmrcBody('departure', departureId, injected.messageId))).toBe(
+    true,
+  );
 
   const bySource = await e2e.api(`/v1/messages?boxId=${boxId()}&messageType=IE028`);
-  expect(bySource.body.messages.map((message: { id: string }) => message.id)).toContain(injected.messageId);
+  expect(bySource.body.messages.map((message: { id: string }) => message.id)).toContain(
+    injected.messageId,
+  );
 });
 
 it.each([
   ['just over 80,000 bytes', 80_001],
   ['8 MB', 8 * 1024 * 1024],
-])('fetches a message of %s by its URI and serves it back byte-identical', async (_label, size) => {
-  const arrivalId = hex16();
-  const injected = await e2e.inject('departure', arrivalId, { messageType: 'IE029', size });
-  await e2e.waitForMessages('departure', arrivalId, 1, 60_000);
-  const original = await e2e.hmrcBody('departure', arrivalId, injected.messageId);
-  expect(original.length).toBeGreaterThanOrEqual(size);
-  const ours = await e2e.api(`/customs/transits/movements/departures/${arrivalId}/messages/${injected.messageId}/body`);
-  expect(ours.bytes.length).toBe(original.length);
-  expect(ours.bytes.equals(original)).toBe(true);
+])(
+  'fetches a message of %s by its URI and serves it back byte-identical',
+  async (_label, size) => {
+    const arrivalId = hex16();
+    const injected = await e2e.inject('departure', arrivalId, { messageType: 'IE029', size });
+    await e2e.waitForMessages('departure', arrivalId, 1, 60_000);
+    const original = await e2e.hmrcBody('departure', arrivalId, injected.messageId);
+    expect(original.length).toBeGreaterThanOrEqual(size);
+    const ours = await e2e.api(
+      `/customs/transits/movements/departures/${arrivalId}/messages/${injected.messageId}/body`,
+    );
+    expect(ours.bytes.length).toBe(original.length);
+    expect(ours.bytes.equals(original)).toBe(true);
 
-  const stored = await e2e.testDb.db
-    .selectFrom('messages')
-    .select(['source', 'size_bytes', 'message_type'])
-    .where('message_id', '=', injected.messageId)
-    .executeTakeFirstOrThrow();
-  expect(stored).toEqual({ source: 'fetch', size_bytes: original.length, message_type: 'IE029' });
-  if (injected.notificationId !== undefined) {
-    expect((await notification(injected.notificationId)).status).toBe('stored');
-  }
-}, 90_000);
+    const stored = await e2e.testDb.db
+      .selectFrom('messages')
+      .select(['source', 'size_bytes', 'message_type'])
+      .where('message_id', '=', injected.messageId)
+      .executeTakeFirstOrThrow();
+    expect(stored).toEqual({ source: 'fetch', size_bytes: original.length, message_type: 'IE029' });
+    if (injected.notificationId !== undefined) {
+      expect((await notification(injected.notificationId)).status).toBe('stored');
+    }
+  },
+  90_000,
+);
 
 it('derives "released" when IE029 arrives before IE028', async () => {
   const departureId = hex16();
@@ -93,10 +121,13 @@ it('derives "released" when IE029 arrives before IE028', async () => {
   await e2e.waitForMessages('departure', departureId, 1);
   await e2e.inject('departure', departureId, { messageType: 'IE028' });
   await e2e.waitForMessages('departure', departureId, 2);
-  const movement = await waitFor(async () => {
-    const { body } = await e2e.api(`/customs/transits/movements/departures/${departureId}`);
-    return body.status === 'released' ? body : undefined;
-  }, { what: 'status released' });
+  const movement = await waitFor(
+    async () => {
+      const { body } = await e2e.api(`/customs/transits/movements/departures/${departureId}`);
+      return body.status === 'released' ? body : undefined;
+    },
+    { what: 'status released' },
+  );
   expect(movement.status).toBe('released');
 });
 
@@ -114,19 +145,30 @@ it('keeps one notification and one message when the same notification is pushed 
     messageBody: xml,
   };
   const notificationId = randomUUID();
-  const results = await Promise.all(Array.from({ length: 5 }, () => push(payload, { notificationId })));
+  const results = await Promise.all(
+    Array.from({ length: 5 }, () => push(payload, { notificationId })),
+  );
   expect(results.map((result) => result.status)).toEqual([200, 200, 200, 200, 200]);
   expect((await notification(notificationId)).status).toBe('stored');
   await new Promise((resolve) => setTimeout(resolve, 300));
-  const rows = await e2e.testDb.db.selectFrom('notifications').select('status').where('notification_id', '=', notificationId).execute();
+  const rows = await e2e.testDb.db
+    .selectFrom('notifications')
+    .select('status')
+    .where('notification_id', '=', notificationId)
+    .execute();
   expect(rows).toEqual([{ status: 'stored' }]);
-  const messages = await e2e.testDb.db.selectFrom('messages').select('message_id').where('message_id', '=', messageId).execute();
+  const messages = await e2e.testDb.db
+    .selectFrom('messages')
+    .select('message_id')
+    .where('message_id', '=', messageId)
+    .execute();
   expect(messages).toHaveLength(1);
 });
 
 it('understands a v1 (phase 4) notification and a message given as an object', async () => {
   const arrivalId = String(Math.floor(Math.random() * 1e9));
-  const xml = '<CC025A><SynIdeMES1>UNOC</SynIdeMES1><MesSenMES3>NCTS</MesSenMES3><MesRecMES6>GB123456789000</MesRecMES6><DatOfPreMES9>20210301</DatOfPreMES9><TimOfPreMES10>1015</TimOfPreMES10><MesIdeMES19>1</MesIdeMES19><MesTypMES20>GB025A</MesTypMES20><HEAHEA><DocNumHEA5>21GB00000000000013</DocNumHEA5></HEAHEA></CC025A>';
+  const xml =
+    '<CC025A><SynIdeMES1>UNOC</SynIdeMES1><MesSenMES3>NCTS</MesSenMES3><MesRecMES6>GB123456789000</MesRecMES6><DatOfPreMES9>20210301</DatOfPreMES9><TimOfPreMES10>1015</TimOfPreMES10><MesIdeMES19>1</MesIdeMES19><MesTypMES20>GB025A</MesTypMES20><HEAHEA><DocNumHEA5>21GB00000000000013</DocNumHEA5></HEAHEA></CC025A>';
   const v1 = {
     messageUri: `/customs/transits/movements/arrivals/${arrivalId}/messages/1`,
     requestId: `/customs/transits/movements/arrivals/${arrivalId}`,
@@ -141,7 +183,11 @@ it('understands a v1 (phase 4) notification and a message given as an object', a
   expect(status).toBe(200);
   const result = await notification(notificationId);
   expect(result).toMatchObject({ status: 'stored', movement: { type: 'arrival', id: arrivalId } });
-  const stored = await e2e.testDb.db.selectFrom('messages').select(['message_type', 'received_at', 'mrn']).where('movement_id', '=', arrivalId).executeTakeFirstOrThrow();
+  const stored = await e2e.testDb.db
+    .selectFrom('messages')
+    .select(['message_type', 'received_at', 'mrn'])
+    .where('movement_id', '=', arrivalId)
+    .executeTakeFirstOrThrow();
   expect(stored.message_type).toBe('IE025');
   expect(stored.received_at.toISOString()).toBe('2021-03-01T10:15:30.123Z');
 });
@@ -161,10 +207,14 @@ describe('hostile messageUris', () => {
   });
 
   it.each([
-    (port: number) => `http://127.0.0.1:${port}/customs/transits/movements/departures/0123456789abcdef/messages/0123456789abcdef`,
-    (port: number) => `//127.0.0.1:${port}/customs/transits/movements/departures/0123456789abcdef/messages/0123456789abcdef`,
-    () => '/customs/transits/movements/departures/0123456789abcdef/messages/%2e%2e%2f%2e%2e%2fadmin',
-    () => '/customs/transits/movements/departures/../../../../latest/meta-data/messages/0123456789abcdef',
+    (port: number) =>
+      `http://127.0.0.1:${port}/customs/transits/movements/departures/0123456789abcdef/messages/0123456789abcdef`,
+    (port: number) =>
+      `//127.0.0.1:${port}/customs/transits/movements/departures/0123456789abcdef/messages/0123456789abcdef`,
+    () =>
+      '/customs/transits/movements/departures/0123456789abcdef/messages/%2e%2e%2f%2e%2e%2fadmin',
+    () =>
+      '/customs/transits/movements/departures/../../../../latest/meta-data/messages/0123456789abcdef',
     () => 'http://169.254.169.254/latest/meta-data/iam/security-credentials/',
   ])('quarantines %p without any request leaving', async (uriFor) => {
     const port = (canary.address() as AddressInfo).port;
@@ -194,18 +244,28 @@ it('quarantines a malformed message with its raw payload, visible through the ap
     enrollmentEORINumber: traderEori,
     departureId,
     messageType: 'IE028',
-    messageBody: '<ncts:CC028C xmlns:ncts="http://ncts.dgtaxud.ec"><messageSender>NTA.GB</messageSend',
+    messageBody:
+      '<ncts:CC028C xmlns:ncts="http://ncts.dgtaxud.ec"><messageSender>NTA.GB</messageSend',
   });
   const result = await notification(notificationId);
   expect(result).toMatchObject({ status: 'quarantined' });
   expect(result.error).toBeTruthy();
   const letters = await e2e.api(`/v1/dead-letters?kind=notification`);
-  const letter = letters.body.deadLetters?.find?.((entry: { notificationId: string }) => entry.notificationId === notificationId)
-    ?? letters.body.items?.find?.((entry: { notificationId: string }) => entry.notificationId === notificationId);
+  const letter =
+    letters.body.deadLetters?.find?.(
+      (entry: { notificationId: string }) => entry.notificationId === notificationId,
+    ) ??
+    letters.body.items?.find?.(
+      (entry: { notificationId: string }) => entry.notificationId === notificationId,
+    );
   expect(letter).toBeDefined();
   const detail = await e2e.api(`/v1/dead-letters/${letter.id}`);
   expect(detail.body.payload.envelope).toBe(body);
-  const messages = await e2e.testDb.db.selectFrom('messages').select('message_id').where('message_id', '=', messageId).execute();
+  const messages = await e2e.testDb.db
+    .selectFrom('messages')
+    .select('message_id')
+    .where('message_id', '=', messageId)
+    .execute();
   expect(messages).toHaveLength(0);
 });
 
@@ -223,19 +283,28 @@ it('carries the trace from the receiver to the stored notification', async () =>
       messageId,
       departureId,
       messageType: 'IE928',
-      messageBody: '<ncts:CC928C xmlns:ncts="http://ncts.dgtaxud.ec"><messageType>CC928C</messageType></ncts:CC928C>',
+      messageBody:
+        '<ncts:CC928C xmlns:ncts="http://ncts.dgtaxud.ec"><messageType>CC928C</messageType></ncts:CC928C>',
     }),
     status: 'PENDING',
     createdDateTime: formatPpnsDateTime(new Date()),
   });
   const response = await fetch(`${e2e.stack.receiverUrl}/ppns/callback`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-hub-signature': signPayload(secret(), body), traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+    headers: {
+      'content-type': 'application/json',
+      'x-hub-signature': signPayload(secret(), body),
+      traceparent: `00-${traceId}-00f067aa0ba902b7-01`,
+    },
     body,
   });
   expect(response.status).toBe(200);
   const { notificationId } = (await response.json()) as { notificationId: string };
   await notification(notificationId);
-  const row = await e2e.testDb.db.selectFrom('notifications').select('trace_id').where('notification_id', '=', notificationId).executeTakeFirstOrThrow();
+  const row = await e2e.testDb.db
+    .selectFrom('notifications')
+    .select('trace_id')
+    .where('notification_id', '=', notificationId)
+    .executeTakeFirstOrThrow();
   expect(row.trace_id).toBe(traceId);
 });

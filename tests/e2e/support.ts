@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Env } from '@ctc-hub/config';
-import { createTestDatabase, createTestRedis, hex16, waitFor, type TestDatabase, type TestRedis } from '@ctc-hub/testing';
+import {
+  createTestDatabase,
+  createTestRedis,
+  hex16,
+  waitFor,
+  type TestDatabase,
+  type TestRedis,
+} from '@ctc-hub/testing';
 import { connectEori, startStack, type Stack } from '../../scripts/stack.js';
 
 export interface E2E {
@@ -17,8 +24,18 @@ export interface E2E {
     eori?: string,
   ) => Promise<{ messageId: string; messageType: string; notificationId?: string }>;
   /** The raw body HMRC (the sandbox) holds for a message. */
-  hmrcBody: (type: 'departure' | 'arrival', movementId: string, messageId: string, eori?: string) => Promise<Buffer>;
-  waitForMessages: (type: 'departure' | 'arrival', movementId: string, count: number, timeoutMs?: number) => Promise<any[]>;
+  hmrcBody: (
+    type: 'departure' | 'arrival',
+    movementId: string,
+    messageId: string,
+    eori?: string,
+  ) => Promise<Buffer>;
+  waitForMessages: (
+    type: 'departure' | 'arrival',
+    movementId: string,
+    count: number,
+    timeoutMs?: number,
+  ) => Promise<any[]>;
   stop: () => Promise<void>;
 }
 
@@ -43,10 +60,13 @@ export async function startE2E(extraEnv: Env = {}): Promise<E2E> {
     ...extraEnv,
   });
   await connectEori(stack, traderEori);
-  const collection = (type: 'departure' | 'arrival') => (type === 'departure' ? 'departures' : 'arrivals');
+  const collection = (type: 'departure' | 'arrival') =>
+    type === 'departure' ? 'departures' : 'arrivals';
 
   const api: E2E['api'] = async (path) => {
-    const response = await fetch(`${stack.apiUrl}${path}`, { headers: { authorization: `Bearer ${stack.apiKey}` } });
+    const response = await fetch(`${stack.apiUrl}${path}`, {
+      headers: { authorization: `Bearer ${stack.apiKey}` },
+    });
     const bytes = Buffer.from(await response.arrayBuffer());
     const text = bytes.toString('utf8');
     let body: unknown = text;
@@ -90,26 +110,47 @@ export async function startE2E(extraEnv: Env = {}): Promise<E2E> {
     api,
     inject: async (type, movementId, body, eori = traderEori) => {
       const isXml = Buffer.isBuffer(body);
-      const response = await fetch(`${stack.hmrcBaseUrl}/test/customs/transits/movements/${collection(type)}/${movementId}/messages`, {
-        method: 'POST',
-        headers: { 'content-type': isXml ? 'application/xml' : 'application/json', 'x-sandbox-eori': eori },
-        body: isXml ? body : JSON.stringify(body),
-      });
-      if (response.status !== 201) throw new Error(`injection answered ${response.status}: ${await response.text()}`);
-      return (await response.json()) as { messageId: string; messageType: string; notificationId?: string };
+      const response = await fetch(
+        `${stack.hmrcBaseUrl}/test/customs/transits/movements/${collection(type)}/${movementId}/messages`,
+        {
+          method: 'POST',
+          headers: {
+            'content-type': isXml ? 'application/xml' : 'application/json',
+            'x-sandbox-eori': eori,
+          },
+          body: isXml ? body : JSON.stringify(body),
+        },
+      );
+      if (response.status !== 201)
+        throw new Error(`injection answered ${response.status}: ${await response.text()}`);
+      return (await response.json()) as {
+        messageId: string;
+        messageType: string;
+        notificationId?: string;
+      };
     },
     hmrcBody: async (type, movementId, messageId) => {
-      const response = await fetch(`${stack.hmrcBaseUrl}/customs/transits/movements/${collection(type)}/${movementId}/messages/${messageId}/body`, {
-        headers: { accept: 'application/vnd.hmrc.2.1+xml', authorization: `Bearer ${await hmrcToken()}` },
-      });
+      const response = await fetch(
+        `${stack.hmrcBaseUrl}/customs/transits/movements/${collection(type)}/${movementId}/messages/${messageId}/body`,
+        {
+          headers: {
+            accept: 'application/vnd.hmrc.2.1+xml',
+            authorization: `Bearer ${await hmrcToken()}`,
+          },
+        },
+      );
       if (response.status !== 200) throw new Error(`sandbox body answered ${response.status}`);
       return Buffer.from(await response.arrayBuffer());
     },
     waitForMessages: (type, movementId, count, timeoutMs = 20_000) =>
       waitFor(
         async () => {
-          const { status, body } = await api(`/customs/transits/movements/${collection(type)}/${movementId}/messages?count=500`);
-          return status === 200 && body.messages.length >= count ? (body.messages as any[]) : undefined;
+          const { status, body } = await api(
+            `/customs/transits/movements/${collection(type)}/${movementId}/messages?count=500`,
+          );
+          return status === 200 && body.messages.length >= count
+            ? (body.messages as any[])
+            : undefined;
         },
         { timeoutMs, what: `${count} messages on ${type} ${movementId}` },
       ),

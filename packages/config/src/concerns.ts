@@ -1,5 +1,15 @@
 import { z } from 'zod';
-import { baseUrl, bool, eori, list, nonNegativeInt, port, positiveInt, url, uuid } from './fields.js';
+import {
+  baseUrl,
+  bool,
+  eori,
+  list,
+  nonNegativeInt,
+  port,
+  positiveInt,
+  url,
+  uuid,
+} from './fields.js';
 
 // One schema per concern. Services compose the concerns they need (see services.ts); keeping the
 // keys here, in one place, is what lets tests check docker-compose, .env.example and the k8s
@@ -109,7 +119,10 @@ export const apiConcern = z.object({
    * API keys, comma-separated. Each entry is `key` (all EORIs), `key:*`, or `key:EORI1|EORI2` to
    * limit the key to those traders. A key may be given as `sha256:<hex>` to keep it out of env.
    */
-  API_KEYS: list(z.string().min(1)).refine((keys) => keys.length > 0, 'at least one key is required'),
+  API_KEYS: list(z.string().min(1)).refine(
+    (keys) => keys.length > 0,
+    'at least one key is required',
+  ),
   /** Lifetime of the `state` of an OAuth connect flow. */
   OAUTH_STATE_TTL_SECONDS: positiveInt(600),
 });

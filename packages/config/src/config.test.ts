@@ -2,7 +2,12 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { renderEnvExample } from './env-example.js';
 import { ConfigError } from './load.js';
-import { loadApiConfig, loadReceiverConfig, loadWorkerConfig, serviceEnvNames } from './services.js';
+import {
+  loadApiConfig,
+  loadReceiverConfig,
+  loadWorkerConfig,
+  serviceEnvNames,
+} from './services.js';
 
 const key = 'a'.repeat(64);
 const workerEnv = {
@@ -17,7 +22,9 @@ function problems(load: () => unknown): Record<string, string> {
     load();
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
-    return Object.fromEntries((error as ConfigError).issues.map((issue) => [issue.variable, issue.problem]));
+    return Object.fromEntries(
+      (error as ConfigError).issues.map((issue) => [issue.variable, issue.problem]),
+    );
   }
   throw new Error('expected a ConfigError');
 }
@@ -28,7 +35,13 @@ describe('service configuration', () => {
   });
 
   it('names each invalid variable with the reason', () => {
-    const found = problems(() => loadReceiverConfig({ PPNS_PUSH_SECRETS: 's', RECEIVER_PORT: 'eighty', PPNS_BOX_IDS: 'not-a-uuid' }));
+    const found = problems(() =>
+      loadReceiverConfig({
+        PPNS_PUSH_SECRETS: 's',
+        RECEIVER_PORT: 'eighty',
+        PPNS_BOX_IDS: 'not-a-uuid',
+      }),
+    );
     expect(Object.keys(found).sort()).toEqual(['PPNS_BOX_IDS.0', 'RECEIVER_PORT']);
     expect(found['PPNS_BOX_IDS.0']).toBe('must be a UUID');
   });
@@ -39,10 +52,14 @@ describe('service configuration', () => {
   });
 
   it('refuses an encryption key that is not 32 bytes', () => {
-    expect(problems(() => loadWorkerConfig({ ...workerEnv, TOKEN_ENCRYPTION_KEY: 'c2hvcnQ=' }))).toEqual({
+    expect(
+      problems(() => loadWorkerConfig({ ...workerEnv, TOKEN_ENCRYPTION_KEY: 'c2hvcnQ=' })),
+    ).toEqual({
       TOKEN_ENCRYPTION_KEY: 'every key must be 32 bytes, as base64 or 64 hex characters',
     });
-    expect(problems(() => loadWorkerConfig({ ...workerEnv, TOKEN_ENCRYPTION_KEY: undefined }))).toHaveProperty('TOKEN_ENCRYPTION_KEY');
+    expect(
+      problems(() => loadWorkerConfig({ ...workerEnv, TOKEN_ENCRYPTION_KEY: undefined })),
+    ).toHaveProperty('TOKEN_ENCRYPTION_KEY');
   });
 
   it('applies defaults, trims the base URL and treats empty values as unset', () => {
@@ -57,13 +74,18 @@ describe('service configuration', () => {
   it('lists the variables each service reads', () => {
     expect(serviceEnvNames.receiver).toContain('PPNS_PUSH_SECRETS');
     expect(serviceEnvNames.receiver).not.toContain('HMRC_CLIENT_SECRET');
-    expect(serviceEnvNames.worker).toEqual(expect.arrayContaining(['HMRC_RATE_LIMIT_PER_SECOND', 'INGEST_BATCH_SIZE', 'REDIS_URL']));
+    expect(serviceEnvNames.worker).toEqual(
+      expect.arrayContaining(['HMRC_RATE_LIMIT_PER_SECOND', 'INGEST_BATCH_SIZE', 'REDIS_URL']),
+    );
   });
 });
 
 describe('.env.example', () => {
   it('is the generated text (run `pnpm env:example` after changing a setting)', () => {
-    const committed = readFileSync(fileURLToPath(new URL('../../../.env.example', import.meta.url)), 'utf8');
+    const committed = readFileSync(
+      fileURLToPath(new URL('../../../.env.example', import.meta.url)),
+      'utf8',
+    );
     expect(committed).toBe(renderEnvExample());
   });
 
@@ -71,7 +93,11 @@ describe('.env.example', () => {
     const text = renderEnvExample();
     const names = new Set(Object.values(serviceEnvNames).flat());
     for (const name of names) {
-      const index = text.split('\n').findIndex((line) => line === `${name}=` || line.startsWith(`${name}=`) || line === `# ${name}=`);
+      const index = text
+        .split('\n')
+        .findIndex(
+          (line) => line === `${name}=` || line.startsWith(`${name}=`) || line === `# ${name}=`,
+        );
       expect([name, index >= 0]).toEqual([name, true]);
     }
   });

@@ -4,15 +4,35 @@ import type { z } from 'zod';
 import * as concerns from './concerns.js';
 
 const sections: { title: string; schema: z.ZodObject; name: string }[] = [
-  { title: 'Logging and tracing (every service)', schema: concerns.telemetryConcern, name: 'telemetryConcern' },
+  {
+    title: 'Logging and tracing (every service)',
+    schema: concerns.telemetryConcern,
+    name: 'telemetryConcern',
+  },
   { title: 'HTTP (every service)', schema: concerns.httpConcern, name: 'httpConcern' },
-  { title: 'PostgreSQL (receiver, worker, api)', schema: concerns.databaseConcern, name: 'databaseConcern' },
-  { title: 'Redis and queues (receiver, worker, api)', schema: concerns.redisConcern, name: 'redisConcern' },
-  { title: 'Receiver: the PPNS callback', schema: concerns.receiverConcern, name: 'receiverConcern' },
+  {
+    title: 'PostgreSQL (receiver, worker, api)',
+    schema: concerns.databaseConcern,
+    name: 'databaseConcern',
+  },
+  {
+    title: 'Redis and queues (receiver, worker, api)',
+    schema: concerns.redisConcern,
+    name: 'redisConcern',
+  },
+  {
+    title: 'Receiver: the PPNS callback',
+    schema: concerns.receiverConcern,
+    name: 'receiverConcern',
+  },
   { title: 'HMRC access (worker, api)', schema: concerns.hmrcConcern, name: 'hmrcConcern' },
   { title: 'Worker', schema: concerns.workerConcern, name: 'workerConcern' },
   { title: 'Api', schema: concerns.apiConcern, name: 'apiConcern' },
-  { title: 'HMRC sandbox (the local stand-in for HMRC)', schema: concerns.sandboxConcern, name: 'sandboxConcern' },
+  {
+    title: 'HMRC sandbox (the local stand-in for HMRC)',
+    schema: concerns.sandboxConcern,
+    name: 'sandboxConcern',
+  },
 ];
 
 /** The doc comment written above each key in concerns.ts, by concern and key. */
@@ -26,7 +46,10 @@ function docComments(): Map<string, string[]> {
     if (start !== null) concern = start[1]!;
     const trimmed = line.trim();
     if (trimmed.startsWith('/**') || trimmed.startsWith('*')) {
-      const text = trimmed.replace(/^\/\*\*|\*\/$|^\*/g, '').replace(/\*\/$/, '').trim();
+      const text = trimmed
+        .replace(/^\/\*\*|\*\/$|^\*/g, '')
+        .replace(/\*\/$/, '')
+        .trim();
       if (text !== '') pending.push(text);
       continue;
     }
@@ -44,7 +67,8 @@ function docComments(): Map<string, string[]> {
 function defaultOf(field: z.ZodType): string | undefined {
   const result = field.safeParse(undefined);
   if (!result.success || result.data === undefined) return undefined;
-  if (Array.isArray(result.data)) return result.data.length === 0 ? undefined : result.data.join(',');
+  if (Array.isArray(result.data))
+    return result.data.length === 0 ? undefined : result.data.join(',');
   return String(result.data);
 }
 

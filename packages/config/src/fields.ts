@@ -4,11 +4,14 @@ import { z } from 'zod';
 // missing); these turn it into the typed value or fail with a message that the loader prefixes
 // with the variable's name.
 
-export const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+export const port = (fallback: number) =>
+  z.coerce.number().int().min(0).max(65535).default(fallback);
 
-export const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+export const positiveInt = (fallback: number) =>
+  z.coerce.number().int().positive().default(fallback);
 
-export const nonNegativeInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
+export const nonNegativeInt = (fallback: number) =>
+  z.coerce.number().int().min(0).default(fallback);
 
 /** `true`/`false` (also 1/0, yes/no, on/off), case-insensitive. */
 export const bool = (fallback: boolean) =>

@@ -27,4 +27,4 @@ export {
   type SandboxConfig,
   type WorkerConfig,
 } from './services.js';
-export { renderEnvExample } from "./env-example.js";
+export { renderEnvExample } from './env-example.js';

@@ -28,7 +28,8 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: Env): z.output<S> 
   if (result.success) return result.data;
   const issues = result.error.issues.map((issue) => ({
     variable: issue.path.length > 0 ? issue.path.map(String).join('.') : '(config)',
-    problem: issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message,
+    problem:
+      issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message,
   }));
   throw new ConfigError(issues);
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { type z } from 'zod';
 import {
   apiConcern,
   databaseConcern,
@@ -20,7 +20,10 @@ export function decodeEncryptionKey(text: string): Buffer | undefined {
   return decoded.length === 32 ? decoded : undefined;
 }
 
-const base = telemetryConcern.extend(httpConcern.shape).extend(databaseConcern.shape).extend(redisConcern.shape);
+const base = telemetryConcern
+  .extend(httpConcern.shape)
+  .extend(databaseConcern.shape)
+  .extend(redisConcern.shape);
 
 const checkHmrc = (config: z.output<typeof hmrcConcern>, ctx: z.RefinementCtx) => {
   const keys = [...config.TOKEN_ENCRYPTION_KEYS];
@@ -36,22 +39,29 @@ const checkHmrc = (config: z.output<typeof hmrcConcern>, ctx: z.RefinementCtx) =
     if (decodeEncryptionKey(key) === undefined) {
       ctx.addIssue({
         code: 'custom',
-        path: [config.TOKEN_ENCRYPTION_KEYS.includes(key) ? 'TOKEN_ENCRYPTION_KEYS' : 'TOKEN_ENCRYPTION_KEY'],
+        path: [
+          config.TOKEN_ENCRYPTION_KEYS.includes(key)
+            ? 'TOKEN_ENCRYPTION_KEYS'
+            : 'TOKEN_ENCRYPTION_KEY',
+        ],
         message: 'every key must be 32 bytes, as base64 or 64 hex characters',
       });
     }
   }
 };
 
-export const receiverConfigSchema = base.extend(receiverConcern.shape).superRefine((config, ctx) => {
-  if (config.PPNS_SIGNATURE_REQUIRED && config.PPNS_PUSH_SECRETS.length === 0) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['PPNS_PUSH_SECRETS'],
-      message: 'is required while PPNS_SIGNATURE_REQUIRED is true (the push secret from HMRC Developer Hub)',
-    });
-  }
-});
+export const receiverConfigSchema = base
+  .extend(receiverConcern.shape)
+  .superRefine((config, ctx) => {
+    if (config.PPNS_SIGNATURE_REQUIRED && config.PPNS_PUSH_SECRETS.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['PPNS_PUSH_SECRETS'],
+        message:
+          'is required while PPNS_SIGNATURE_REQUIRED is true (the push secret from HMRC Developer Hub)',
+      });
+    }
+  });
 
 export const workerConfigSchema = base
   .extend(workerConcern.shape)
@@ -63,7 +73,9 @@ export const apiConfigSchema = base
   .extend(hmrcConcern.shape)
   .superRefine(checkHmrc);
 
-export const sandboxConfigSchema = telemetryConcern.extend(httpConcern.shape).extend(sandboxConcern.shape);
+export const sandboxConfigSchema = telemetryConcern
+  .extend(httpConcern.shape)
+  .extend(sandboxConcern.shape);
 
 export type ReceiverConfig = z.output<typeof receiverConfigSchema>;
 export type WorkerConfig = z.output<typeof workerConfigSchema>;
@@ -83,5 +95,7 @@ export const serviceEnvNames = {
   receiver: Object.keys(base.extend(receiverConcern.shape).shape),
   worker: Object.keys(base.extend(workerConcern.shape).extend(hmrcConcern.shape).shape),
   api: Object.keys(base.extend(apiConcern.shape).extend(hmrcConcern.shape).shape),
-  'hmrc-sandbox': Object.keys(telemetryConcern.extend(httpConcern.shape).extend(sandboxConcern.shape).shape),
+  'hmrc-sandbox': Object.keys(
+    telemetryConcern.extend(httpConcern.shape).extend(sandboxConcern.shape).shape,
+  ),
 } as const;

@@ -22,6 +22,8 @@ it('creates monthly partitions once and routes rows into them', async () => {
   expect(partitions.rows.map((row) => row.relname)).toContain(`events_${month}`);
 
   await testDb.db.insertInto('events').values({ kind: 'test', data: '{}' }).execute();
-  const placed = await sql<{ tableoid: string }>`SELECT tableoid::regclass::text AS tableoid FROM events`.execute(testDb.db);
+  const placed = await sql<{
+    tableoid: string;
+  }>`SELECT tableoid::regclass::text AS tableoid FROM events`.execute(testDb.db);
   expect(placed.rows[0]?.tableoid).toBe(`events_${month}`);
 });

@@ -1,5 +1,10 @@
 export { createDb, createPool, pingDb, type Db, type DbOptions } from './connection.js';
-export { ensureDatabaseExists, ensurePartitions, migrateToLatest, prepareDatabase } from './admin.js';
+export {
+  ensureDatabaseExists,
+  ensurePartitions,
+  migrateToLatest,
+  prepareDatabase,
+} from './admin.js';
 export type { Database } from './schema/database.js';
 export type * from './schema/movements.table.js';
 export type * from './schema/notifications.table.js';

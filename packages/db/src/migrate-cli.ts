@@ -10,7 +10,9 @@ try {
   await prepareDatabase(db, config.DATABASE_URL);
   console.log(JSON.stringify({ level: 'info', msg: 'database is at the latest migration' }));
 } catch (error) {
-  console.error(JSON.stringify({ level: 'error', msg: 'migration failed', error: (error as Error).message }));
+  console.error(
+    JSON.stringify({ level: 'error', msg: 'migration failed', error: (error as Error).message }),
+  );
   process.exitCode = 1;
 } finally {
   await db.destroy();

@@ -38,11 +38,17 @@ describe('parseEnvelope', () => {
 
   it('names the missing field', () => {
     const { status: _status, ...rest } = valid;
-    expect(parseEnvelope(JSON.stringify(rest))).toMatchObject({ ok: false, error: { field: 'status' } });
+    expect(parseEnvelope(JSON.stringify(rest))).toMatchObject({
+      ok: false,
+      error: { field: 'status' },
+    });
   });
 
   it('reports invalid JSON separately', () => {
-    expect(parseEnvelope('{"notificationId":')).toMatchObject({ ok: false, error: { code: 'INVALID_JSON' } });
+    expect(parseEnvelope('{"notificationId":')).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_JSON' },
+    });
     expect(parseEnvelope('[]')).toMatchObject({ ok: false, error: { code: 'INVALID_ENVELOPE' } });
   });
 });
@@ -55,7 +61,11 @@ describe('PPNS date-times', () => {
   });
 
   it('applies offsets', () => {
-    expect(parsePpnsDateTime('2024-05-14T16:26:40.875+0100')?.toISOString()).toBe('2024-05-14T15:26:40.875Z');
-    expect(parsePpnsDateTime('2024-05-14T15:26:40Z')?.toISOString()).toBe('2024-05-14T15:26:40.000Z');
+    expect(parsePpnsDateTime('2024-05-14T16:26:40.875+0100')?.toISOString()).toBe(
+      '2024-05-14T15:26:40.875Z',
+    );
+    expect(parsePpnsDateTime('2024-05-14T15:26:40Z')?.toISOString()).toBe(
+      '2024-05-14T15:26:40.000Z',
+    );
   });
 });

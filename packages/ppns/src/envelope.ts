@@ -24,7 +24,8 @@ export interface EnvelopeError {
   message: string;
 }
 
-export type EnvelopeResult = { ok: true; envelope: PpnsEnvelope } | { ok: false; error: EnvelopeError };
+export type EnvelopeResult =
+  { ok: true; envelope: PpnsEnvelope } | { ok: false; error: EnvelopeError };
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const statuses = new Set<string>(['PENDING', 'ACKNOWLEDGED', 'FAILED']);
@@ -34,7 +35,8 @@ const contentTypes = new Set<string>(['application/json', 'application/xml']);
  * PPNS writes `uuuu-MM-dd'T'HH:mm:ss.SSSZ` (…160+0000). We also accept `Z` and `±HH:MM` with any
  * number of fraction digits, but a zone is required: a time without one is ambiguous.
  */
-const dateTimePattern = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$/;
+const dateTimePattern =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$/;
 
 export function parsePpnsDateTime(value: string): Date | undefined {
   const match = dateTimePattern.exec(value);
@@ -45,7 +47,9 @@ export function parsePpnsDateTime(value: string): Date | undefined {
   const date = new Date(`${year}-${month}-${day}T${hour}:${minute}:${second}.${millis}${offset}`);
   if (Number.isNaN(date.getTime())) return undefined;
   // Reject impossible calendar dates that Date would roll over (2024-02-31).
-  if (new Date(Date.UTC(Number(year), Number(month) - 1, Number(day))).getUTCDate() !== Number(day)) {
+  if (
+    new Date(Date.UTC(Number(year), Number(month) - 1, Number(day))).getUTCDate() !== Number(day)
+  ) {
     return undefined;
   }
   return date;
@@ -64,7 +68,10 @@ const fail = (field: string, message: string): EnvelopeResult => ({
 /** Validates an already-parsed JSON value as a PPNS envelope. Unknown fields are ignored. */
 export function validateEnvelope(value: unknown): EnvelopeResult {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return { ok: false, error: { code: 'INVALID_ENVELOPE', message: 'the body must be a JSON object' } };
+    return {
+      ok: false,
+      error: { code: 'INVALID_ENVELOPE', message: 'the body must be a JSON object' },
+    };
   }
   const record = value as Record<string, unknown>;
   const { notificationId, boxId, messageContentType, message, status, createdDateTime } = record;
@@ -73,7 +80,10 @@ export function validateEnvelope(value: unknown): EnvelopeResult {
     return fail('notificationId', 'must be a UUID');
   }
   if (typeof boxId !== 'string' || !uuidPattern.test(boxId)) return fail('boxId', 'must be a UUID');
-  if (typeof messageContentType !== 'string' || !contentTypes.has(messageContentType.toLowerCase())) {
+  if (
+    typeof messageContentType !== 'string' ||
+    !contentTypes.has(messageContentType.toLowerCase())
+  ) {
     return fail('messageContentType', 'must be application/json or application/xml');
   }
   if (typeof message === 'string') {
@@ -111,7 +121,13 @@ export function parseEnvelope(raw: Buffer | string): EnvelopeResult {
   try {
     value = JSON.parse(typeof raw === 'string' ? raw : raw.toString('utf8'));
   } catch (error) {
-    return { ok: false, error: { code: 'INVALID_JSON', message: `the body is not valid JSON: ${(error as Error).message}` } };
+    return {
+      ok: false,
+      error: {
+        code: 'INVALID_JSON',
+        message: `the body is not valid JSON: ${(error as Error).message}`,
+      },
+    };
   }
   return validateEnvelope(value);
 }

@@ -9,7 +9,12 @@ export {
   type PpnsEnvelope,
   type PpnsStatus,
 } from './envelope.js';
-export { movementPath, parseMessageUri, type MessageUriParts, type MovementType } from './message-uri.js';
+export {
+  movementPath,
+  parseMessageUri,
+  type MessageUriParts,
+  type MovementType,
+} from './message-uri.js';
 export {
   parseCtcPayload,
   type CtcPayload,

@@ -20,7 +20,12 @@ export function parseMessageUri(uri: unknown): MessageUriParts | undefined {
   if (typeof uri !== 'string' || uri.length > 200) return undefined;
   const match = messageUriPattern.exec(uri);
   if (match === null) return undefined;
-  const [, collection, movementId, messageId] = match as unknown as [string, string, string, string];
+  const [, collection, movementId, messageId] = match as unknown as [
+    string,
+    string,
+    string,
+    string,
+  ];
   return {
     movementType: collection === 'departures' ? 'departure' : 'arrival',
     movementId,

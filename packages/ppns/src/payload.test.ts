@@ -46,13 +46,24 @@ describe('parseCtcPayload', () => {
 
   it('treats a missing messageBody as "fetch by URI"', () => {
     const { messageBody: _body, ...large } = v2;
-    const result = parseCtcPayload(JSON.stringify({ ...large, departureId: undefined, arrivalId: '62fb8f33d233578e', messageUri: v2.messageUri.replace('departures', 'arrivals') }));
-    expect(result).toMatchObject({ ok: true, payload: { movementType: 'arrival', messageBody: null } });
+    const result = parseCtcPayload(
+      JSON.stringify({
+        ...large,
+        departureId: undefined,
+        arrivalId: '62fb8f33d233578e',
+        messageUri: v2.messageUri.replace('departures', 'arrivals'),
+      }),
+    );
+    expect(result).toMatchObject({
+      ok: true,
+      payload: { movementType: 'arrival', messageBody: null },
+    });
   });
 
   it('reads a v2 SUBMISSION_NOTIFICATION, tolerating the guide’s enrollementEORINumber typo', () => {
     const result = parseCtcPayload({
-      messageUri: '/customs/transits/movements/departures/6643810d78876593/messages/6643810d1160ed8d',
+      messageUri:
+        '/customs/transits/movements/departures/6643810d78876593/messages/6643810d1160ed8d',
       notificationType: 'SUBMISSION_NOTIFICATION',
       messageId: '6643810d1160ed8d',
       enrollementEORINumber: '123456',
@@ -61,7 +72,11 @@ describe('parseCtcPayload', () => {
     });
     expect(result).toMatchObject({
       ok: true,
-      payload: { notificationType: 'SUBMISSION_NOTIFICATION', eori: '123456', response: { code: 'SUCCESS' } },
+      payload: {
+        notificationType: 'SUBMISSION_NOTIFICATION',
+        eori: '123456',
+        response: { code: 'SUCCESS' },
+      },
     });
   });
 
@@ -71,7 +86,14 @@ describe('parseCtcPayload', () => {
   ])('reads a v1 notification given as %s', (_label, message) => {
     expect(parseCtcPayload(message as string)).toMatchObject({
       ok: true,
-      payload: { version: 'v1', movementType: 'arrival', movementId: '12', messageId: '3', eori: 'GB123456789000', received: v1.received },
+      payload: {
+        version: 'v1',
+        movementType: 'arrival',
+        movementId: '12',
+        messageId: '3',
+        eori: 'GB123456789000',
+        received: v1.received,
+      },
     });
   });
 
@@ -82,11 +104,17 @@ describe('parseCtcPayload', () => {
     ['an array', '[1,2]'],
     ['an unknown notificationType', JSON.stringify({ ...v2, notificationType: 'SOMETHING_ELSE' })],
   ])('refuses %s as a payload of unknown shape', (_label, message) => {
-    expect(parseCtcPayload(message)).toMatchObject({ ok: false, error: { code: 'UNKNOWN_PAYLOAD' } });
+    expect(parseCtcPayload(message)).toMatchObject({
+      ok: false,
+      error: { code: 'UNKNOWN_PAYLOAD' },
+    });
   });
 
   it('refuses a messageUri that disagrees with the ids', () => {
-    expect(parseCtcPayload({ ...v2, departureId: '0000000000000000' })).toMatchObject({ ok: false, error: { code: 'INVALID_PAYLOAD' } });
+    expect(parseCtcPayload({ ...v2, departureId: '0000000000000000' })).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_PAYLOAD' },
+    });
   });
 });
 
@@ -110,12 +138,18 @@ describe('parseMessageUri', () => {
   });
 
   it('accepts v2 and v1 message paths', () => {
-    expect(parseMessageUri('/customs/transits/movements/arrivals/62fb8f33d233578e/messages/fedcba9876543210')).toEqual({
+    expect(
+      parseMessageUri(
+        '/customs/transits/movements/arrivals/62fb8f33d233578e/messages/fedcba9876543210',
+      ),
+    ).toEqual({
       movementType: 'arrival',
       movementId: '62fb8f33d233578e',
       messageId: 'fedcba9876543210',
       movementPath: '/customs/transits/movements/arrivals/62fb8f33d233578e',
     });
-    expect(parseMessageUri('/customs/transits/movements/departures/12/messages/3')?.movementId).toBe('12');
+    expect(
+      parseMessageUri('/customs/transits/movements/departures/12/messages/3')?.movementId,
+    ).toBe('12');
   });
 });

@@ -59,7 +59,10 @@ export interface PayloadError {
 
 export type PayloadResult = { ok: true; payload: CtcPayload } | { ok: false; error: PayloadError };
 
-const invalid = (message: string): PayloadResult => ({ ok: false, error: { code: 'INVALID_PAYLOAD', message } });
+const invalid = (message: string): PayloadResult => ({
+  ok: false,
+  error: { code: 'INVALID_PAYLOAD', message },
+});
 
 const optionalString = (value: unknown): string | null =>
   typeof value === 'string' && value.length > 0 ? value : null;
@@ -73,29 +76,44 @@ export function parseCtcPayload(message: string | Record<string, unknown>): Payl
     } catch {
       return {
         ok: false,
-        error: { code: 'UNKNOWN_PAYLOAD', message: 'message is not JSON (expected a CTC notification)' },
+        error: {
+          code: 'UNKNOWN_PAYLOAD',
+          message: 'message is not JSON (expected a CTC notification)',
+        },
       };
     }
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return { ok: false, error: { code: 'UNKNOWN_PAYLOAD', message: 'message is not a JSON object' } };
+    return {
+      ok: false,
+      error: { code: 'UNKNOWN_PAYLOAD', message: 'message is not a JSON object' },
+    };
   }
   const record = value as Record<string, unknown>;
 
   const departureId = optionalString(record.departureId);
   const arrivalId = optionalString(record.arrivalId);
   const looksV1 = 'requestId' in record || 'customerId' in record || 'received' in record;
-  const looksV2 = 'notificationType' in record || 'enrollmentEORINumber' in record || 'enrollementEORINumber' in record;
-  if (record.messageUri === undefined || (departureId === null && arrivalId === null) || (!looksV1 && !looksV2 && record.messageId === undefined)) {
+  const looksV2 =
+    'notificationType' in record ||
+    'enrollmentEORINumber' in record ||
+    'enrollementEORINumber' in record;
+  if (
+    record.messageUri === undefined ||
+    (departureId === null && arrivalId === null) ||
+    (!looksV1 && !looksV2 && record.messageId === undefined)
+  ) {
     return {
       ok: false,
       error: {
         code: 'UNKNOWN_PAYLOAD',
-        message: 'message matches neither the CTC v2 nor the v1 notification (needs messageUri and departureId or arrivalId)',
+        message:
+          'message matches neither the CTC v2 nor the v1 notification (needs messageUri and departureId or arrivalId)',
       },
     };
   }
-  if (departureId !== null && arrivalId !== null) return invalid('message has both departureId and arrivalId');
+  if (departureId !== null && arrivalId !== null)
+    return invalid('message has both departureId and arrivalId');
 
   const uri = parseMessageUri(record.messageUri);
   if (uri === undefined) {
@@ -103,7 +121,8 @@ export function parseCtcPayload(message: string | Record<string, unknown>): Payl
       ok: false,
       error: {
         code: 'UNSAFE_MESSAGE_URI',
-        message: 'messageUri must be a path /customs/transits/movements/{departures|arrivals}/{id}/messages/{id}',
+        message:
+          'messageUri must be a path /customs/transits/movements/{departures|arrivals}/{id}/messages/{id}',
       },
     };
   }
@@ -141,12 +160,19 @@ export function parseCtcPayload(message: string | Record<string, unknown>): Payl
     };
   }
 
-  const eori = optionalString(record.enrollmentEORINumber) ?? optionalString(record.enrollementEORINumber);
+  const eori =
+    optionalString(record.enrollmentEORINumber) ?? optionalString(record.enrollementEORINumber);
   const notificationType = record.notificationType ?? 'MESSAGE_RECEIVED';
   if (notificationType === 'MESSAGE_RECEIVED') {
     return {
       ok: true,
-      payload: { ...base, version: 'v2', notificationType, eori, messageBody: optionalString(messageBody) },
+      payload: {
+        ...base,
+        version: 'v2',
+        notificationType,
+        eori,
+        messageBody: optionalString(messageBody),
+      },
     };
   }
   if (notificationType === 'SUBMISSION_NOTIFICATION') {
@@ -173,14 +199,25 @@ export function parseCtcPayload(message: string | Record<string, unknown>): Payl
   }
   return {
     ok: false,
-    error: { code: 'UNKNOWN_PAYLOAD', message: `notificationType ${JSON.stringify(notificationType).slice(0, 60)} is not known` },
+    error: {
+      code: 'UNKNOWN_PAYLOAD',
+      message: `notificationType ${JSON.stringify(notificationType).slice(0, 60)} is not known`,
+    },
   };
 }
 
-function consistent(uri: MessageUriParts, movementType: MovementType, movementId: string, messageId: string | null) {
-  if (uri.movementType !== movementType) return `messageUri is for ${uri.movementType}s but the message names a ${movementType}`;
-  if (uri.movementId !== movementId) return 'messageUri names another movement than departureId/arrivalId';
-  if (messageId !== null && uri.messageId !== messageId) return 'messageUri names another message than messageId';
+function consistent(
+  uri: MessageUriParts,
+  movementType: MovementType,
+  movementId: string,
+  messageId: string | null,
+) {
+  if (uri.movementType !== movementType)
+    return `messageUri is for ${uri.movementType}s but the message names a ${movementType}`;
+  if (uri.movementId !== movementId)
+    return 'messageUri names another movement than departureId/arrivalId';
+  if (messageId !== null && uri.messageId !== messageId)
+    return 'messageUri names another message than messageId';
   return undefined;
 }
 

@@ -15,7 +15,11 @@ const hexSignature = /^[0-9a-f]{40}$/;
  * are active while a secret is rotated). Comparison is constant-time per secret; a malformed
  * header fails without computing anything.
  */
-export function verifySignature(secrets: readonly string[], payload: Buffer, header: string | undefined): boolean {
+export function verifySignature(
+  secrets: readonly string[],
+  payload: Buffer,
+  header: string | undefined,
+): boolean {
   if (header === undefined || !hexSignature.test(header)) return false;
   const given = Buffer.from(header, 'hex');
   let matched = false;

@@ -18,7 +18,10 @@ export type QueueName = (typeof queueNames)[keyof typeof queueNames];
 /** HMRC queue priorities (BullMQ: lower runs first): submissions before fetches before reconciliation. */
 export const hmrcPriority = { submit: 1, fetch: 2, reconcile: 3 } as const;
 
-const traceCarrier = z.object({ traceparent: z.string().optional(), tracestate: z.string().optional() });
+const traceCarrier = z.object({
+  traceparent: z.string().optional(),
+  tracestate: z.string().optional(),
+});
 
 const movementType = z.enum(['departure', 'arrival']);
 

@@ -13,7 +13,10 @@ describe('MicroBatcher', () => {
     });
     const results = await Promise.all([1, 2, 3, 4, 5].map((item) => batcher.add(item)));
     expect(results).toEqual(['done 1', 'done 2', 'done 3', 'done 4', 'done 5']);
-    expect(batches).toEqual([[1, 2, 3], [4, 5]]);
+    expect(batches).toEqual([
+      [1, 2, 3],
+      [4, 5],
+    ]);
   });
 
   it('rejects every item of a batch whose flush failed, and keeps working afterwards', async () => {

@@ -13,7 +13,12 @@ export const defaultJobOptions: JobsOptions = {
   removeOnFail: { age: 7 * 24 * 3600 },
 };
 
-export function createQueue(name: QueueName, connection: Redis, prefix: string, options: Partial<QueueOptions> = {}): Queue {
+export function createQueue(
+  name: QueueName,
+  connection: Redis,
+  prefix: string,
+  options: Partial<QueueOptions> = {},
+): Queue {
   const queue = new Queue(name, { connection, prefix, defaultJobOptions, ...options });
   // A Queue emits 'error' when Redis drops; callers see failed adds, the process must not crash.
   queue.on('error', () => undefined);
@@ -21,7 +26,10 @@ export function createQueue(name: QueueName, connection: Redis, prefix: string, 
 }
 
 /** Options for adding a job of `definition`: its attempts, backoff and priority. */
-export function jobOptions(definition: JobDefinition<z.ZodType>, extra: JobsOptions = {}): JobsOptions {
+export function jobOptions(
+  definition: JobDefinition<z.ZodType>,
+  extra: JobsOptions = {},
+): JobsOptions {
   return {
     attempts: definition.attempts,
     backoff: { type: backoffType },

@@ -21,3 +21,4 @@ export {
 export { opsRoutes, type ReadinessCheck } from './ops-routes.js';
 export { initTelemetry, shutdownTelemetry, type TelemetryOptions } from './init.js';
 export { runService } from './run-service.js';
+export { listen } from './listen.js';

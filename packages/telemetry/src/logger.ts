@@ -61,7 +61,8 @@ export function createLogger(options: LoggerOptions): Logger {
 
 /** Writes out buffered log lines; call before the process exits. */
 export function flushLogs(): void {
-  const destination = sharedDestination as (DestinationStream & { flushSync?: () => void }) | undefined;
+  const destination = sharedDestination as
+    (DestinationStream & { flushSync?: () => void }) | undefined;
   try {
     destination?.flushSync?.();
   } catch {

@@ -12,7 +12,10 @@ async function runCheck(check: ReadinessCheck): Promise<string> {
     await Promise.race([
       check(),
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${checkTimeoutMs} ms`)), checkTimeoutMs);
+        timer = setTimeout(
+          () => reject(new Error(`no answer within ${checkTimeoutMs} ms`)),
+          checkTimeoutMs,
+        );
       }),
     ]);
     return 'ok';
@@ -49,7 +52,9 @@ export function opsRoutes(
       ...extraNames.map((name, index) => [name, extra[index]]),
     ]);
     const ready = results.every((result) => result === 'ok');
-    response.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks: report });
+    response
+      .status(ready ? 200 : 503)
+      .json({ status: ready ? 'ready' : 'not ready', checks: report });
   });
   router.get('/metrics', (request: Request, response: Response) => {
     metricsHandler(request, response);

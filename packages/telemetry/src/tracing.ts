@@ -45,13 +45,18 @@ export function initTracing(options: TracingOptions): void {
   const spanProcessors: SpanProcessor[] = [];
   if (options.otlpEndpoint !== undefined) {
     spanProcessors.push(
-      new BatchSpanProcessor(new OTLPTraceExporter({ url: `${options.otlpEndpoint.replace(/\/+$/, '')}/v1/traces` })),
+      new BatchSpanProcessor(
+        new OTLPTraceExporter({ url: `${options.otlpEndpoint.replace(/\/+$/, '')}/v1/traces` }),
+      ),
     );
   }
-  if (options.exporter !== undefined) spanProcessors.push(new SimpleSpanProcessor(options.exporter));
+  if (options.exporter !== undefined)
+    spanProcessors.push(new SimpleSpanProcessor(options.exporter));
   provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName }),
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.sampleRatio ?? 1) }),
+    sampler: new ParentBasedSampler({
+      root: new TraceIdRatioBasedSampler(options.sampleRatio ?? 1),
+    }),
     spanProcessors,
   });
   provider.register();
@@ -86,18 +91,25 @@ export async function withSpan<T>(
   options: { kind?: SpanKind; parent?: TraceCarrier | undefined } = {},
 ): Promise<T> {
   const parentContext =
-    options.parent !== undefined ? propagation.extract(context.active(), options.parent) : context.active();
-  return tracer().startActiveSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes }, parentContext, async (span) => {
-    try {
-      return await fn(span);
-    } catch (error) {
-      span.recordException(error as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
-      throw error;
-    } finally {
-      span.end();
-    }
-  });
+    options.parent !== undefined
+      ? propagation.extract(context.active(), options.parent)
+      : context.active();
+  return tracer().startActiveSpan(
+    name,
+    { kind: options.kind ?? SpanKind.INTERNAL, attributes },
+    parentContext,
+    async (span) => {
+      try {
+        return await fn(span);
+      } catch (error) {
+        span.recordException(error as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+        throw error;
+      } finally {
+        span.end();
+      }
+    },
+  );
 }
 
 export { SpanKind, type Span, type Attributes };

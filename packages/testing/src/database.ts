@@ -33,7 +33,9 @@ export async function createTemplateDatabase(serverUrl: string): Promise<string>
     for (const { datname } of stale.rows) {
       const created = Number(datname.split('_')[3]);
       if (Number.isFinite(created) && created < cutoff) {
-        await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`).catch(() => undefined);
+        await client
+          .query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`)
+          .catch(() => undefined);
       }
     }
     await client.query(`CREATE DATABASE "${name}"`);
@@ -50,7 +52,9 @@ export async function createTemplateDatabase(serverUrl: string): Promise<string>
 }
 
 export async function dropDatabase(serverUrl: string, name: string): Promise<void> {
-  await withAdmin(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+  await withAdmin(serverUrl, (client) =>
+    client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
+  );
 }
 
 export interface TestDatabase {
@@ -94,7 +98,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 export function requireEnv(name: string): string {
   const value = process.env[name];
   if (value === undefined || value === '') {
-    throw new Error(`${name} is not set: run tests through Jest (pnpm test), whose global setup provides it`);
+    throw new Error(
+      `${name} is not set: run tests through Jest (pnpm test), whose global setup provides it`,
+    );
   }
   return value;
 }

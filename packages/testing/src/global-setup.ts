@@ -4,7 +4,6 @@ import { resolveInfra, type TestInfra } from './infra.js';
 // Jest global setup: find (or start) Postgres and Redis once per run, migrate a template
 // database, and publish both to the test workers through the environment.
 declare global {
-  // eslint-disable-next-line no-var
   var __ctcTestInfra: TestInfra | undefined;
 }
 

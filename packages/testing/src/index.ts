@@ -1,7 +1,21 @@
 export { canConnect, databaseUrl, resolveInfra, type TestInfra } from './infra.js';
-export { createTemplateDatabase, createTestDatabase, dropDatabase, requireEnv, type TestDatabase } from './database.js';
+export {
+  createTemplateDatabase,
+  createTestDatabase,
+  dropDatabase,
+  requireEnv,
+  type TestDatabase,
+} from './database.js';
 export { createTestRedis, deleteKeysWithPrefix, type TestRedis } from './redis.js';
 export { TcpProxy } from './tcp-proxy.js';
 export { waitFor } from './wait.js';
 export { repoRoot, sharedDir, sharedPath } from './paths.js';
-export { hex16, ppnsEnvelope, pushToCallback, testBoxId, testPushSecret, v2MessageReceived, type EnvelopeOptions } from './ppns-fixtures.js';
+export {
+  hex16,
+  ppnsEnvelope,
+  pushToCallback,
+  testBoxId,
+  testPushSecret,
+  v2MessageReceived,
+  type EnvelopeOptions,
+} from './ppns-fixtures.js';

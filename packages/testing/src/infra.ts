@@ -37,12 +37,16 @@ async function reachable(url: string): Promise<boolean> {
 
 export async function resolveInfra(env: NodeJS.ProcessEnv = process.env): Promise<TestInfra> {
   const stops: (() => Promise<void>)[] = [];
-  let postgresUrl = env.TEST_DATABASE_URL ?? env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  let postgresUrl =
+    env.TEST_DATABASE_URL ?? env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   let redisUrl = env.TEST_REDIS_URL ?? env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
   if (!(await reachable(postgresUrl))) {
     const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
-    const container = await new PostgreSqlContainer('postgres:15-alpine').withUsername('postgres').withPassword('postgres').start();
+    const container = await new PostgreSqlContainer('postgres:15-alpine')
+      .withUsername('postgres')
+      .withPassword('postgres')
+      .start();
     postgresUrl = container.getConnectionUri();
     stops.push(async () => {
       await container.stop();

@@ -7,4 +7,5 @@ export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 export const sharedDir = fileURLToPath(new URL('../../../../shared/', import.meta.url));
 
 /** Absolute path of a file under ../shared, e.g. sharedPath('ncts/examples/phase5/cc015c-valid.xml'). */
-export const sharedPath = (relative: string): string => fileURLToPath(new URL(relative, new URL('../../../../shared/', import.meta.url)));
+export const sharedPath = (relative: string): string =>
+  fileURLToPath(new URL(relative, new URL('../../../../shared/', import.meta.url)));

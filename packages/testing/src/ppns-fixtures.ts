@@ -32,7 +32,8 @@ export function v2MessageReceived(options: {
   if (options.eori !== null) payload.enrollmentEORINumber = options.eori ?? 'GB123456789000';
   payload[options.movementType === 'arrival' ? 'arrivalId' : 'departureId'] = options.movementId;
   if (options.messageType !== undefined) payload.messageType = options.messageType;
-  if (options.messageBody !== undefined && options.messageBody !== null) payload.messageBody = options.messageBody;
+  if (options.messageBody !== undefined && options.messageBody !== null)
+    payload.messageBody = options.messageBody;
   return payload;
 }
 
@@ -43,7 +44,10 @@ export function ppnsEnvelope(options: EnvelopeOptions = {}): string {
     notificationId: options.notificationId ?? randomUUID(),
     boxId: options.boxId ?? testBoxId,
     messageContentType: 'application/json',
-    message: typeof message === 'string' || options.messageAsObject === true ? message : JSON.stringify(message),
+    message:
+      typeof message === 'string' || options.messageAsObject === true
+        ? message
+        : JSON.stringify(message),
     status: options.status ?? 'PENDING',
     createdDateTime: formatPpnsDateTime(options.createdAt ?? new Date()),
   });
@@ -53,7 +57,11 @@ export function ppnsEnvelope(options: EnvelopeOptions = {}): string {
 export async function pushToCallback(
   url: string,
   body: string | Buffer,
-  { secret = testPushSecret as string | null, contentType = 'application/json', headers = {} as Record<string, string> } = {},
+  {
+    secret = testPushSecret as string | null,
+    contentType = 'application/json',
+    headers = {} as Record<string, string>,
+  } = {},
 ): Promise<Response> {
   return fetch(url, {
     method: 'POST',

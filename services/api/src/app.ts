@@ -17,7 +17,8 @@ export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessChec
   // Request id on every response: ours, or the caller's when it sent a sane one.
   app.use((request, response, next) => {
     const given = request.headers['x-request-id'];
-    const requestId = typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+    const requestId =
+      typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
     response.setHeader('x-request-id', requestId);
     next();
   });
@@ -38,7 +39,10 @@ export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessChec
   app.use(notificationRoutes(deps));
 
   app.use((request, response) => {
-    sendError(response, new ApiError(404, 'NOT_FOUND', `No route for ${request.method} ${request.path}`));
+    sendError(
+      response,
+      new ApiError(404, 'NOT_FOUND', `No route for ${request.method} ${request.path}`),
+    );
   });
   app.use(errorHandler(deps.logger));
   return app;

@@ -25,21 +25,32 @@ export function parseApiKeys(entries: readonly string[]): KeyEntry[] {
     const separator = entry.startsWith('sha256:') ? entry.indexOf(':', 7) : entry.indexOf(':');
     const keyPart = separator === -1 ? entry : entry.slice(0, separator);
     const scopePart = separator === -1 ? '*' : entry.slice(separator + 1);
-    const hash = keyPart.startsWith('sha256:') ? Buffer.from(keyPart.slice(7), 'hex') : sha256(keyPart);
+    const hash = keyPart.startsWith('sha256:')
+      ? Buffer.from(keyPart.slice(7), 'hex')
+      : sha256(keyPart);
     const eoris =
       scopePart.trim() === '*' || scopePart.trim() === ''
         ? '*'
-        : new Set(scopePart.split('|').map((eori) => eori.trim().toUpperCase()).filter((eori) => eori !== ''));
+        : new Set(
+            scopePart
+              .split('|')
+              .map((eori) => eori.trim().toUpperCase())
+              .filter((eori) => eori !== ''),
+          );
     return { hash, principal: { keyId: hash.toString('hex').slice(0, 8), eoris } };
   });
 }
 
 /** The principal for a presented key, comparing hashes in constant time against every entry. */
-export function authenticate(entries: readonly KeyEntry[], presented: string): ApiPrincipal | undefined {
+export function authenticate(
+  entries: readonly KeyEntry[],
+  presented: string,
+): ApiPrincipal | undefined {
   const hash = sha256(presented);
   let found: ApiPrincipal | undefined;
   for (const entry of entries) {
-    if (entry.hash.length === hash.length && timingSafeEqual(entry.hash, hash)) found = entry.principal;
+    if (entry.hash.length === hash.length && timingSafeEqual(entry.hash, hash))
+      found = entry.principal;
   }
   return found;
 }
@@ -63,7 +74,11 @@ export function requireApiKey(entries: readonly KeyEntry[]) {
       response.setHeader('WWW-Authenticate', 'Bearer');
       return sendError(
         response,
-        new ApiError(401, 'UNAUTHORIZED', header === undefined ? 'Missing Authorization: Bearer <API key>' : 'Invalid API key'),
+        new ApiError(
+          401,
+          'UNAUTHORIZED',
+          header === undefined ? 'Missing Authorization: Bearer <API key>' : 'Invalid API key',
+        ),
       );
     }
     request.principal = principal;

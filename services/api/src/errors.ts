@@ -29,12 +29,26 @@ export function sendError(response: Response, error: ApiError): void {
 export function errorHandler(logger: { error: (obj: object, msg: string) => void }) {
   return (error: unknown, request: Request, response: Response, _next: NextFunction): void => {
     if (error instanceof ApiError) return sendError(response, error);
-    const status = (error as { status?: number; statusCode?: number }).status ?? (error as { statusCode?: number }).statusCode;
+    const status =
+      (error as { status?: number; statusCode?: number }).status ??
+      (error as { statusCode?: number }).statusCode;
     const type = (error as { type?: string }).type;
-    if (status === 413) return sendError(response, new ApiError(413, 'REQUEST_ENTITY_TOO_LARGE', 'Request Entity Too Large'));
-    if (status === 415) return sendError(response, new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', (error as Error).message));
-    if (status === 400 && type !== undefined) return sendError(response, badRequest((error as Error).message));
-    logger.error({ err: error, path: request.path, requestId: response.getHeader('x-request-id') }, 'unhandled error');
+    if (status === 413)
+      return sendError(
+        response,
+        new ApiError(413, 'REQUEST_ENTITY_TOO_LARGE', 'Request Entity Too Large'),
+      );
+    if (status === 415)
+      return sendError(
+        response,
+        new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', (error as Error).message),
+      );
+    if (status === 400 && type !== undefined)
+      return sendError(response, badRequest((error as Error).message));
+    logger.error(
+      { err: error, path: request.path, requestId: response.getHeader('x-request-id') },
+      'unhandled error',
+    );
     sendError(response, new ApiError(500, 'INTERNAL_SERVER_ERROR', 'Internal server error'));
   };
 }

@@ -1,9 +1,7 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { ApiConfig } from '@ctc-hub/config';
 import { createDb, pingDb } from '@ctc-hub/db';
 import { createQueue, createRedis, queueNames } from '@ctc-hub/queue';
-import { createLogger, initTelemetry, type Logger } from '@ctc-hub/telemetry';
+import { createLogger, initTelemetry, type Logger, listen } from '@ctc-hub/telemetry';
 import { createApiApp } from './app.js';
 
 export interface ApiHandle {
@@ -23,19 +21,23 @@ export async function startApi(config: ApiConfig, options: ApiOptions = {}): Pro
     otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
     sampleRatio: config.OTEL_TRACES_SAMPLER_ARG,
   });
-  const db = createDb({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX, applicationName: 'ctc-hub-api' });
+  const db = createDb({
+    url: config.DATABASE_URL,
+    poolMax: config.DATABASE_POOL_MAX,
+    applicationName: 'ctc-hub-api',
+  });
   const redis = createRedis(config.REDIS_URL, 'client');
-  const ingestQueue = createQueue(queueNames.ingest, createRedis(config.REDIS_URL, 'producer'), config.QUEUE_PREFIX);
+  const ingestQueue = createQueue(
+    queueNames.ingest,
+    createRedis(config.REDIS_URL, 'producer'),
+    config.QUEUE_PREFIX,
+  );
 
   const app = createApiApp(
     { config, db, redis, ingestQueue, logger },
     { postgres: () => pingDb(db), redis: () => redis.ping() },
   );
-  const server: Server = await new Promise((resolve, reject) => {
-    const listening = app.listen(config.API_PORT, config.HTTP_HOST, () => resolve(listening));
-    listening.once('error', reject);
-  });
-  const port = (server.address() as AddressInfo).port;
+  const { server, port } = await listen(app, config.API_PORT, config.HTTP_HOST);
   logger.info({ port }, 'api listening');
 
   return {

@@ -1,7 +1,5 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { SandboxConfig } from '@ctc-hub/config';
-import { createLogger, initTelemetry, type Logger } from '@ctc-hub/telemetry';
+import { createLogger, initTelemetry, type Logger, listen } from '@ctc-hub/telemetry';
 import { createSandboxApp } from './app.js';
 import { createContext, createControls, type SandboxControls } from './controls.js';
 import { settingsFromConfig } from './settings.js';
@@ -40,11 +38,7 @@ export async function startSandbox(
   const controls = createControls(context);
   const app = createSandboxApp(context, controls);
 
-  const server: Server = await new Promise((resolve, reject) => {
-    const listening = app.listen(config.SANDBOX_PORT, config.HTTP_HOST, () => resolve(listening));
-    listening.once('error', reject);
-  });
-  const port = (server.address() as AddressInfo).port;
+  const { server, port } = await listen(app, config.SANDBOX_PORT, config.HTTP_HOST);
   const host =
     config.HTTP_HOST === '0.0.0.0' || config.HTTP_HOST === '::' ? '127.0.0.1' : config.HTTP_HOST;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;

@@ -1,6 +1,13 @@
 import type { ReceiverConfig } from '@ctc-hub/config';
 import { parseEnvelope, verifySignature } from '@ctc-hub/ppns';
-import { currentTraceCarrier, opsRoutes, SpanKind, withSpan, type Logger, type ReadinessCheck } from '@ctc-hub/telemetry';
+import {
+  currentTraceCarrier,
+  opsRoutes,
+  SpanKind,
+  withSpan,
+  type Logger,
+  type ReadinessCheck,
+} from '@ctc-hub/telemetry';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { IngestEnqueuer } from './enqueuer.js';
 import { receiverMetrics, type ReceiverOutcome } from './metrics.js';
@@ -44,14 +51,22 @@ export function createReceiverApp(options: ReceiverAppOptions): Express {
   app.get('/ppns/callback', (request, response) => {
     const challenge = request.query.challenge;
     if (typeof challenge !== 'string' || challenge.length === 0 || challenge.length > 512) {
-      response.status(400).json({ code: 'BAD_REQUEST', message: 'challenge query parameter is required' });
+      response
+        .status(400)
+        .json({ code: 'BAD_REQUEST', message: 'challenge query parameter is required' });
       return;
     }
     logger.info('answered PPNS callback validation challenge');
     response.status(200).json({ challenge });
   });
 
-  const answer = (response: Response, startedAt: bigint, outcome: ReceiverOutcome, status: number, body: object) => {
+  const answer = (
+    response: Response,
+    startedAt: bigint,
+    outcome: ReceiverOutcome,
+    status: number,
+    body: object,
+  ) => {
     metrics.record(outcome, startedAt);
     response.status(status).json(body);
   };
@@ -78,11 +93,19 @@ export function createReceiverApp(options: ReceiverAppOptions): Express {
           const startedAt = response.locals.startedAt as bigint;
           const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
 
-          if (config.PPNS_SIGNATURE_REQUIRED && !verifySignature(config.PPNS_PUSH_SECRETS, raw, request.headers['x-hub-signature'] as string | undefined)) {
+          if (
+            config.PPNS_SIGNATURE_REQUIRED &&
+            !verifySignature(
+              config.PPNS_PUSH_SECRETS,
+              raw,
+              request.headers['x-hub-signature'] as string | undefined,
+            )
+          ) {
             logger.warn({ bytes: raw.length }, 'rejected notification: signature missing or wrong');
             return answer(response, startedAt, 'invalid_signature', 401, {
               code: 'INVALID_SIGNATURE',
-              message: 'X-Hub-Signature is missing or is not the HMAC-SHA1 of the body under a configured push secret',
+              message:
+                'X-Hub-Signature is missing or is not the HMAC-SHA1 of the body under a configured push secret',
             });
           }
 
@@ -90,7 +113,10 @@ export function createReceiverApp(options: ReceiverAppOptions): Express {
           try {
             text = utf8.decode(raw);
           } catch {
-            return answer(response, startedAt, 'invalid_envelope', 400, { code: 'INVALID_JSON', message: 'the body is not valid UTF-8' });
+            return answer(response, startedAt, 'invalid_envelope', 400, {
+              code: 'INVALID_JSON',
+              message: 'the body is not valid UTF-8',
+            });
           }
           const parsed = parseEnvelope(text);
           if (!parsed.ok) {
@@ -99,7 +125,10 @@ export function createReceiverApp(options: ReceiverAppOptions): Express {
           }
           const { envelope } = parsed;
           span.setAttribute('ppns.notification_id', envelope.notificationId);
-          const log = logger.child({ notificationId: envelope.notificationId, boxId: envelope.boxId });
+          const log = logger.child({
+            notificationId: envelope.notificationId,
+            boxId: envelope.boxId,
+          });
 
           if (boxAllowList !== undefined && !boxAllowList.has(envelope.boxId)) {
             log.warn('rejected notification: box not in PPNS_BOX_IDS');
@@ -118,7 +147,10 @@ export function createReceiverApp(options: ReceiverAppOptions): Express {
             trace: currentTraceCarrier(),
           });
           if (!result.ok) {
-            log.error({ reason: result.reason, detail: result.detail }, 'could not queue notification; answering 503 so PPNS retries');
+            log.error(
+              { reason: result.reason, detail: result.detail },
+              'could not queue notification; answering 503 so PPNS retries',
+            );
             response.setHeader('Retry-After', String(config.RECEIVER_RETRY_AFTER_SECONDS));
             return answer(response, startedAt, 'queue_unavailable', 503, {
               code: 'SERVICE_UNAVAILABLE',
@@ -126,7 +158,10 @@ export function createReceiverApp(options: ReceiverAppOptions): Express {
             });
           }
           log.info({ status: envelope.status }, 'notification accepted');
-          return answer(response, startedAt, 'accepted', 200, { status: 'accepted', notificationId: envelope.notificationId });
+          return answer(response, startedAt, 'accepted', 200, {
+            status: 'accepted',
+            notificationId: envelope.notificationId,
+          });
         },
         {
           kind: SpanKind.SERVER,
@@ -150,10 +185,14 @@ export function createReceiverApp(options: ReceiverAppOptions): Express {
 
   app.all('/ppns/callback', (_request, response) => {
     response.setHeader('Allow', 'GET, POST');
-    response.status(405).json({ code: 'METHOD_NOT_ALLOWED', message: 'use GET (challenge) or POST (notification)' });
+    response
+      .status(405)
+      .json({ code: 'METHOD_NOT_ALLOWED', message: 'use GET (challenge) or POST (notification)' });
   });
   app.use((request, response) => {
-    response.status(404).json({ code: 'NOT_FOUND', message: `No route for ${request.method} ${request.path}` });
+    response
+      .status(404)
+      .json({ code: 'NOT_FOUND', message: `No route for ${request.method} ${request.path}` });
   });
 
   // Body-reading errors: oversize → 413, client aborted or bad length → 400. Anything else is ours → 503.
@@ -166,12 +205,22 @@ export function createReceiverApp(options: ReceiverAppOptions): Express {
         message: `the body is larger than ${config.RECEIVER_MAX_BODY_BYTES} bytes`,
       });
     }
-    if (type === 'request.aborted' || type === 'request.size.invalid' || type === 'stream.encoding.set') {
-      return answer(response, startedAt, 'bad_request', 400, { code: 'BAD_REQUEST', message: (error as Error).message });
+    if (
+      type === 'request.aborted' ||
+      type === 'request.size.invalid' ||
+      type === 'stream.encoding.set'
+    ) {
+      return answer(response, startedAt, 'bad_request', 400, {
+        code: 'BAD_REQUEST',
+        message: (error as Error).message,
+      });
     }
     logger.error({ err: error }, 'receiver failed');
     response.setHeader('Retry-After', String(config.RECEIVER_RETRY_AFTER_SECONDS));
-    return answer(response, startedAt, 'queue_unavailable', 503, { code: 'SERVICE_UNAVAILABLE', message: 'retry later' });
+    return answer(response, startedAt, 'queue_unavailable', 503, {
+      code: 'SERVICE_UNAVAILABLE',
+      message: 'retry later',
+    });
   });
   return app;
 }

@@ -1,7 +1,15 @@
-import { ingestNotificationData, jobIds, jobOptions, jobs, MicroBatcher, type IngestNotificationData } from '@ctc-hub/queue';
+import {
+  ingestNotificationData,
+  jobIds,
+  jobOptions,
+  jobs,
+  MicroBatcher,
+  type IngestNotificationData,
+} from '@ctc-hub/queue';
 import type { Queue } from 'bullmq';
 
-export type EnqueueResult = { ok: true } | { ok: false; reason: 'timeout' | 'unavailable'; detail: string };
+export type EnqueueResult =
+  { ok: true } | { ok: false; reason: 'timeout' | 'unavailable'; detail: string };
 
 /**
  * Puts accepted notifications on the ingest queue. Requests arriving in the same tick share one
@@ -26,7 +34,9 @@ export class IngestEnqueuer {
           items.map((data) => ({
             name: jobs.ingestNotification.name,
             data,
-            opts: jobOptions(jobs.ingestNotification, { jobId: jobIds.ingest(data.notificationId) }),
+            opts: jobOptions(jobs.ingestNotification, {
+              jobId: jobIds.ingest(data.notificationId),
+            }),
           })),
         );
         return items.map(() => undefined);
@@ -40,13 +50,22 @@ export class IngestEnqueuer {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<EnqueueResult>((resolve) => {
       timer = setTimeout(
-        () => resolve({ ok: false, reason: 'timeout', detail: `Redis did not accept the job within ${this.timeoutMs} ms` }),
+        () =>
+          resolve({
+            ok: false,
+            reason: 'timeout',
+            detail: `Redis did not accept the job within ${this.timeoutMs} ms`,
+          }),
         this.timeoutMs,
       );
     });
     const added = this.batcher.add(data).then(
       (): EnqueueResult => ({ ok: true }),
-      (error: unknown): EnqueueResult => ({ ok: false, reason: 'unavailable', detail: (error as Error).message }),
+      (error: unknown): EnqueueResult => ({
+        ok: false,
+        reason: 'unavailable',
+        detail: (error as Error).message,
+      }),
     );
     try {
       return await Promise.race([added, deadline]);

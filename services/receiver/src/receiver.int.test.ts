@@ -83,7 +83,12 @@ describe('POST /ppns/callback', () => {
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ status: 'accepted', notificationId });
     const job = await queue.getJob(jobIds.ingest(notificationId));
-    expect(job?.data).toMatchObject({ notificationId, boxId: testBoxId, source: 'push', envelope: body });
+    expect(job?.data).toMatchObject({
+      notificationId,
+      boxId: testBoxId,
+      source: 'push',
+      envelope: body,
+    });
   });
 
   it('accepts a charset parameter and a signature made with an older secret during rotation', async () => {
@@ -98,9 +103,17 @@ describe('POST /ppns/callback', () => {
   it('queues the same notification once however often it is pushed', async () => {
     const notificationId = randomUUID();
     const body = ppnsEnvelope({ notificationId });
-    const responses = await Promise.all(Array.from({ length: 5 }, () => pushToCallback(callback(), body)));
+    const responses = await Promise.all(
+      Array.from({ length: 5 }, () => pushToCallback(callback(), body)),
+    );
     expect(responses.map((response) => response.status)).toEqual([200, 200, 200, 200, 200]);
-    const counts = await queue.getJobCounts('waiting', 'active', 'completed', 'delayed', 'prioritized');
+    const counts = await queue.getJobCounts(
+      'waiting',
+      'active',
+      'completed',
+      'delayed',
+      'prioritized',
+    );
     const jobs = await queue.getJobs(['waiting', 'prioritized', 'delayed']);
     expect(jobs.filter((job) => job.data.notificationId === notificationId)).toHaveLength(1);
     expect(counts).toBeDefined();
@@ -135,7 +148,10 @@ describe('POST /ppns/callback', () => {
       const { signPayload } = await import('@ctc-hub/ppns');
       headers['x-hub-signature'] = signPayload(testPushSecret, signedBody);
     }
-    const response = await pushToCallback(callback(), body, { secret: signedBody === undefined ? secret : null, headers });
+    const response = await pushToCallback(callback(), body, {
+      secret: signedBody === undefined ? secret : null,
+      headers,
+    });
     expect(response.status).toBe(401);
     expect(await response.json()).toMatchObject({ code: 'INVALID_SIGNATURE' });
   });
@@ -144,14 +160,21 @@ describe('POST /ppns/callback', () => {
     const body = JSON.stringify({ ...JSON.parse(ppnsEnvelope()), createdDateTime: 'yesterday' });
     const response = await pushToCallback(callback(), body);
     expect(response.status).toBe(400);
-    expect(await response.json()).toMatchObject({ code: 'INVALID_ENVELOPE', field: 'createdDateTime' });
+    expect(await response.json()).toMatchObject({
+      code: 'INVALID_ENVELOPE',
+      field: 'createdDateTime',
+    });
   });
 
   it('answers 400 for malformed JSON and for invalid UTF-8', async () => {
     const truncated = await pushToCallback(callback(), ppnsEnvelope().slice(0, 40));
     expect(truncated.status).toBe(400);
     expect(await truncated.json()).toMatchObject({ code: 'INVALID_JSON' });
-    const invalidUtf8 = Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
+    const invalidUtf8 = Buffer.concat([
+      Buffer.from('{"a":"'),
+      Buffer.from([0xc3, 0x28]),
+      Buffer.from('"}'),
+    ]);
     const response = await pushToCallback(callback(), invalidUtf8);
     expect(response.status).toBe(400);
   });
@@ -186,7 +209,10 @@ describe('when Redis is unavailable', () => {
     expect(ready.status).toBe(503);
 
     await proxy.start();
-    const retried = await waitForStatus(() => pushToCallback(callback(), ppnsEnvelope({ notificationId })), 200);
+    const retried = await waitForStatus(
+      () => pushToCallback(callback(), ppnsEnvelope({ notificationId })),
+      200,
+    );
     expect(retried).toBe(200);
     expect(await queue.getJob(jobIds.ingest(notificationId))).toBeDefined();
   });
@@ -217,7 +243,11 @@ describe('with PPNS_SIGNATURE_REQUIRED=false', () => {
       loadReceiverConfig(envFor({ PPNS_SIGNATURE_REQUIRED: 'false', PPNS_PUSH_SECRETS: '' })),
     );
     try {
-      const response = await pushToCallback(`http://127.0.0.1:${unsigned.port}/ppns/callback`, ppnsEnvelope(), { secret: null });
+      const response = await pushToCallback(
+        `http://127.0.0.1:${unsigned.port}/ppns/callback`,
+        ppnsEnvelope(),
+        { secret: null },
+      );
       expect(response.status).toBe(200);
     } finally {
       await unsigned.stop();
@@ -225,7 +255,11 @@ describe('with PPNS_SIGNATURE_REQUIRED=false', () => {
   });
 });
 
-async function waitForStatus(request: () => Promise<Response>, want: number, timeoutMs = 10_000): Promise<number> {
+async function waitForStatus(
+  request: () => Promise<Response>,
+  want: number,
+  timeoutMs = 10_000,
+): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   let status = 0;
   while (Date.now() < deadline) {

@@ -1,9 +1,7 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { ReceiverConfig } from '@ctc-hub/config';
 import { createDb, pingDb } from '@ctc-hub/db';
 import { createQueue, createRedis, queueNames } from '@ctc-hub/queue';
-import { createLogger, initTelemetry, type Logger } from '@ctc-hub/telemetry';
+import { createLogger, initTelemetry, type Logger, listen } from '@ctc-hub/telemetry';
 import { createReceiverApp } from './app.js';
 import { IngestEnqueuer } from './enqueuer.js';
 
@@ -12,7 +10,10 @@ export interface ReceiverHandle {
   stop: () => Promise<void>;
 }
 
-export async function startReceiver(config: ReceiverConfig, options: { logger?: Logger } = {}): Promise<ReceiverHandle> {
+export async function startReceiver(
+  config: ReceiverConfig,
+  options: { logger?: Logger } = {},
+): Promise<ReceiverHandle> {
   const logger = options.logger ?? createLogger({ service: 'receiver', level: config.LOG_LEVEL });
   initTelemetry({
     serviceName: 'ctc-hub-receiver',
@@ -20,15 +21,23 @@ export async function startReceiver(config: ReceiverConfig, options: { logger?: 
     sampleRatio: config.OTEL_TRACES_SAMPLER_ARG,
   });
   if (!config.PPNS_SIGNATURE_REQUIRED) {
-    logger.warn('PPNS_SIGNATURE_REQUIRED=false: notifications are accepted WITHOUT signature checks; never run like this in production');
+    logger.warn(
+      'PPNS_SIGNATURE_REQUIRED=false: notifications are accepted WITHOUT signature checks; never run like this in production',
+    );
   }
 
   // A hung Redis must not hold requests past the receiver's deadline.
-  const producer = createRedis(config.REDIS_URL, 'producer', { commandTimeout: config.RECEIVER_ENQUEUE_TIMEOUT_MS });
+  const producer = createRedis(config.REDIS_URL, 'producer', {
+    commandTimeout: config.RECEIVER_ENQUEUE_TIMEOUT_MS,
+  });
   const queue = createQueue(queueNames.ingest, producer, config.QUEUE_PREFIX);
   const enqueuer = new IngestEnqueuer(queue, config.RECEIVER_ENQUEUE_TIMEOUT_MS);
   // Postgres is not needed to accept a push; it is only reported by /readyz.
-  const db = createDb({ url: config.DATABASE_URL, poolMax: 1, applicationName: 'ctc-hub-receiver' });
+  const db = createDb({
+    url: config.DATABASE_URL,
+    poolMax: 1,
+    applicationName: 'ctc-hub-receiver',
+  });
 
   const app = createReceiverApp({
     config,
@@ -37,16 +46,11 @@ export async function startReceiver(config: ReceiverConfig, options: { logger?: 
     readiness: { redis: () => producer.ping() },
     informational: { postgres: () => pingDb(db) },
   });
-  const server: Server = await new Promise((resolve, reject) => {
-    const listening = app.listen(config.RECEIVER_PORT, config.HTTP_HOST, () => resolve(listening));
-    listening.once('error', reject);
-  });
-  // Slow-loris protection: a request must arrive whole within these limits.
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
-  server.keepAliveTimeout = 65_000;
-  const port = (server.address() as AddressInfo).port;
-  logger.info({ port, signatureRequired: config.PPNS_SIGNATURE_REQUIRED, boxes: config.PPNS_BOX_IDS.length }, 'receiver listening');
+  const { server, port } = await listen(app, config.RECEIVER_PORT, config.HTTP_HOST);
+  logger.info(
+    { port, signatureRequired: config.PPNS_SIGNATURE_REQUIRED, boxes: config.PPNS_BOX_IDS.length },
+    'receiver listening',
+  );
 
   return {
     port,

@@ -13,7 +13,12 @@ function historyOf(job: Job, error: Error): ErrorHistoryEntry[] {
     message: stack.split('\n', 1)[0] ?? stack,
     attempt: index + 1,
   }));
-  attempts.push({ at: new Date().toISOString(), code: error.name, message: error.message, attempt: job.attemptsMade });
+  attempts.push({
+    at: new Date().toISOString(),
+    code: error.name,
+    message: error.message,
+    attempt: job.attemptsMade,
+  });
   return attempts;
 }
 
@@ -28,7 +33,12 @@ export function isFinalFailure(job: Job, error: Error): boolean {
  * visible through the API and replayable, never silently dropped. If Postgres is down even now,
  * the job stays in BullMQ's failed set (kept for a week) and this is logged.
  */
-export async function recordFinalFailure(job: Job, error: Error, store: IngestStore, logger: Logger): Promise<void> {
+export async function recordFinalFailure(
+  job: Job,
+  error: Error,
+  store: IngestStore,
+  logger: Logger,
+): Promise<void> {
   const history = historyOf(job, error);
   let record: IngestRecord | undefined;
   const ingest = ingestNotificationData.safeParse(job.data);
@@ -93,13 +103,22 @@ export async function recordFinalFailure(job: Job, error: Error, store: IngestSt
     };
   }
   if (record === undefined) {
-    logger.error({ jobId: job.id, queue: job.queueName, name: job.name, err: error }, 'job failed for good and matches no known kind');
+    logger.error(
+      { jobId: job.id, queue: job.queueName, name: job.name, err: error },
+      'job failed for good and matches no known kind',
+    );
     return;
   }
   try {
     await store.store(record);
-    logger.warn({ jobId: job.id, queue: job.queueName, error: error.message }, 'job failed for good; kept as a dead letter');
+    logger.warn(
+      { jobId: job.id, queue: job.queueName, error: error.message },
+      'job failed for good; kept as a dead letter',
+    );
   } catch (storeError) {
-    logger.error({ jobId: job.id, err: storeError }, 'could not record a dead letter; the job stays in the failed set');
+    logger.error(
+      { jobId: job.id, err: storeError },
+      'could not record a dead letter; the job stays in the failed set',
+    );
   }
 }

@@ -5,7 +5,8 @@ export function ingestMetrics() {
   const meter = getMeter();
   return {
     notifications: meter.createCounter('ctc_ingest_notifications', {
-      description: 'Notifications processed by the worker, by outcome (stored, duplicate, queued, quarantined, redelivered)',
+      description:
+        'Notifications processed by the worker, by outcome (stored, duplicate, queued, quarantined, redelivered)',
     }),
     receivedToStored: meter.createHistogram('ctc_ingest_latency_seconds', {
       description: 'From our receiver accepting a notification to its message being committed',
@@ -41,7 +42,9 @@ const states = ['waiting', 'prioritized', 'active', 'delayed', 'failed', 'comple
  */
 export function registerQueueMetrics(queues: readonly Queue[]): void {
   const meter = getMeter();
-  const depth = meter.createObservableGauge('ctc_queue_jobs', { description: 'Jobs per queue and state' });
+  const depth = meter.createObservableGauge('ctc_queue_jobs', {
+    description: 'Jobs per queue and state',
+  });
   const oldest = meter.createObservableGauge('ctc_queue_oldest_waiting_age_seconds', {
     description: 'Age of the oldest job waiting to run (0 when none)',
     unit: 's',
@@ -51,7 +54,8 @@ export function registerQueueMetrics(queues: readonly Queue[]): void {
       queues.map(async (queue) => {
         try {
           const counts = await queue.getJobCounts(...states);
-          for (const state of states) result.observe(counts[state] ?? 0, { queue: queue.name, state });
+          for (const state of states)
+            result.observe(counts[state] ?? 0, { queue: queue.name, state });
         } catch {
           // Redis unavailable: report nothing rather than zeros that would look healthy.
         }
@@ -64,7 +68,9 @@ export function registerQueueMetrics(queues: readonly Queue[]): void {
         try {
           const jobs = await queue.getJobs(['wait', 'prioritized'], 0, 0, true);
           const oldestAt = Math.min(...jobs.map((job) => job.timestamp));
-          result.observe(jobs.length === 0 ? 0 : Math.max(0, (Date.now() - oldestAt) / 1000), { queue: queue.name });
+          result.observe(jobs.length === 0 ? 0 : Math.max(0, (Date.now() - oldestAt) / 1000), {
+            queue: queue.name,
+          });
         } catch {
           // as above
         }

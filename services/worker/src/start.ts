@@ -1,11 +1,23 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { WorkerConfig } from '@ctc-hub/config';
 import { createDb, ensurePartitions, pingDb } from '@ctc-hub/db';
 import { createHmrcClients } from '@ctc-hub/hmrc-client';
 import { NctsParser } from '@ctc-hub/ncts';
-import { backoffType, createQueue, createRedis, jitteredBackoff, jobs, queueNames } from '@ctc-hub/queue';
-import { createLogger, getMeter, initTelemetry, opsRoutes, type Logger } from '@ctc-hub/telemetry';
+import {
+  backoffType,
+  createQueue,
+  createRedis,
+  jitteredBackoff,
+  jobs,
+  queueNames,
+} from '@ctc-hub/queue';
+import {
+  createLogger,
+  getMeter,
+  initTelemetry,
+  listen,
+  opsRoutes,
+  type Logger,
+} from '@ctc-hub/telemetry';
 import { Worker, type Job } from 'bullmq';
 import express from 'express';
 import { isFinalFailure, recordFinalFailure } from './failures.js';
@@ -23,16 +35,35 @@ const backoffStrategy = (attemptsMade: number, type?: string) =>
   type === backoffType || type === undefined ? jitteredBackoff(attemptsMade) : 1000;
 
 /** Starts the ingest and hmrc processors and the worker's ops endpoints. */
-export async function startWorker(config: WorkerConfig, options: { logger?: Logger } = {}): Promise<WorkerHandle> {
+export async function startWorker(
+  config: WorkerConfig,
+  options: { logger?: Logger } = {},
+): Promise<WorkerHandle> {
   const logger = options.logger ?? createLogger({ service: 'worker', level: config.LOG_LEVEL });
-  initTelemetry({ serviceName: 'ctc-hub-worker', otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, sampleRatio: config.OTEL_TRACES_SAMPLER_ARG });
+  initTelemetry({
+    serviceName: 'ctc-hub-worker',
+    otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+    sampleRatio: config.OTEL_TRACES_SAMPLER_ARG,
+  });
 
-  const db = createDb({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX, applicationName: 'ctc-hub-worker' });
-  await ensurePartitions(db).catch((error: unknown) => logger.warn({ err: error }, 'could not prepare partitions (will retry daily)'));
-  const parser = new NctsParser({ threadThresholdBytes: config.PARSE_IN_THREAD_BYTES, maxBytes: config.MAX_MESSAGE_BYTES + 1024 });
+  const db = createDb({
+    url: config.DATABASE_URL,
+    poolMax: config.DATABASE_POOL_MAX,
+    applicationName: 'ctc-hub-worker',
+  });
+  await ensurePartitions(db).catch((error: unknown) =>
+    logger.warn({ err: error }, 'could not prepare partitions (will retry daily)'),
+  );
+  const parser = new NctsParser({
+    threadThresholdBytes: config.PARSE_IN_THREAD_BYTES,
+    maxBytes: config.MAX_MESSAGE_BYTES + 1024,
+  });
   const hmrc = createHmrcClients(config, { db, logger, meter: getMeter() });
   const metrics = ingestMetrics();
-  const store = new IngestStore(db, logger, { maxBatch: config.INGEST_BATCH_SIZE, maxWaitMs: config.INGEST_BATCH_MAX_WAIT_MS });
+  const store = new IngestStore(db, logger, {
+    maxBatch: config.INGEST_BATCH_SIZE,
+    maxWaitMs: config.INGEST_BATCH_MAX_WAIT_MS,
+  });
 
   const producer = createRedis(config.REDIS_URL, 'worker');
   const ingestQueue = createQueue(queueNames.ingest, producer, config.QUEUE_PREFIX);
@@ -41,12 +72,23 @@ export async function startWorker(config: WorkerConfig, options: { logger?: Logg
 
   const ingestConnection = createRedis(config.REDIS_URL, 'worker');
   const hmrcConnection = createRedis(config.REDIS_URL, 'worker');
-  const ingestWorker = new Worker(queueNames.ingest, createIngestProcessor({ parser, store, hmrcQueue, logger, metrics, apiVersion: config.CTC_API_VERSION }), {
-    connection: ingestConnection,
-    prefix: config.QUEUE_PREFIX,
-    concurrency: config.INGEST_CONCURRENCY,
-    settings: { backoffStrategy },
-  });
+  const ingestWorker = new Worker(
+    queueNames.ingest,
+    createIngestProcessor({
+      parser,
+      store,
+      hmrcQueue,
+      logger,
+      metrics,
+      apiVersion: config.CTC_API_VERSION,
+    }),
+    {
+      connection: ingestConnection,
+      prefix: config.QUEUE_PREFIX,
+      concurrency: config.INGEST_CONCURRENCY,
+      settings: { backoffStrategy },
+    },
+  );
 
   // Every HMRC call goes through this queue: BullMQ's limiter is global across worker replicas,
   // so HMRC_RATE_LIMIT_PER_SECOND is one budget for the whole deployment.
@@ -82,24 +124,31 @@ export async function startWorker(config: WorkerConfig, options: { logger?: Logg
     worker.on('failed', (job, error) => {
       if (job === undefined || error.name === 'RateLimitError') return;
       if (isFinalFailure(job, error)) void recordFinalFailure(job, error, store, logger);
-      else logger.warn({ jobId: job.id, queue: worker.name, attempt: job.attemptsMade, error: error.message }, 'job failed; will retry');
+      else
+        logger.warn(
+          { jobId: job.id, queue: worker.name, attempt: job.attemptsMade, error: error.message },
+          'job failed; will retry',
+        );
     });
   }
 
   const app = express();
   app.disable('x-powered-by');
   app.use(opsRoutes({ postgres: () => pingDb(db), redis: () => producer.ping() }));
-  const server: Server = createServer(app);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.WORKER_PORT, config.HTTP_HOST, () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  const partitionTimer = setInterval(() => {
-    ensurePartitions(db).catch((error: unknown) => logger.warn({ err: error }, 'could not prepare partitions'));
-  }, 24 * 3600 * 1000);
+  const { server, port } = await listen(app, config.WORKER_PORT, config.HTTP_HOST);
+  const partitionTimer = setInterval(
+    () => {
+      ensurePartitions(db).catch((error: unknown) =>
+        logger.warn({ err: error }, 'could not prepare partitions'),
+      );
+    },
+    24 * 3600 * 1000,
+  );
   partitionTimer.unref();
-  logger.info({ port, ingestConcurrency: config.INGEST_CONCURRENCY, batch: config.INGEST_BATCH_SIZE }, 'worker started');
+  logger.info(
+    { port, ingestConcurrency: config.INGEST_CONCURRENCY, batch: config.INGEST_BATCH_SIZE },
+    'worker started',
+  );
 
   return {
     port,
@@ -109,7 +158,8 @@ export async function startWorker(config: WorkerConfig, options: { logger?: Logg
       await Promise.all([ingestWorker.close(), hmrcWorker.close()]);
       await store.close();
       await Promise.all([ingestQueue.close(), hmrcQueue.close()]);
-      for (const connection of [producer, ingestConnection, hmrcConnection]) connection.disconnect();
+      for (const connection of [producer, ingestConnection, hmrcConnection])
+        connection.disconnect();
       await parser.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

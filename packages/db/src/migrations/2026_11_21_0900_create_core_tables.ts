@@ -28,12 +28,20 @@ export async function up(db: Kysely<any>): Promise<void> {
       last_message_at timestamptz,
       PRIMARY KEY (movement_type, movement_id)
     )`.execute(db);
-  await sql`CREATE INDEX movements_updated_idx ON movements (movement_type, updated_at, movement_id)`.execute(db);
-  await sql`CREATE INDEX movements_eori_idx ON movements (enrollment_eori, movement_type, updated_at)`.execute(db);
-  await sql`CREATE INDEX movements_movement_eori_idx ON movements (movement_eori, movement_type, updated_at) WHERE movement_eori IS NOT NULL`.execute(db);
+  await sql`CREATE INDEX movements_updated_idx ON movements (movement_type, updated_at, movement_id)`.execute(
+    db,
+  );
+  await sql`CREATE INDEX movements_eori_idx ON movements (enrollment_eori, movement_type, updated_at)`.execute(
+    db,
+  );
+  await sql`CREATE INDEX movements_movement_eori_idx ON movements (movement_eori, movement_type, updated_at) WHERE movement_eori IS NOT NULL`.execute(
+    db,
+  );
   await sql`CREATE INDEX movements_mrn_idx ON movements (mrn) WHERE mrn IS NOT NULL`.execute(db);
   await sql`CREATE INDEX movements_lrn_idx ON movements (lrn) WHERE lrn IS NOT NULL`.execute(db);
-  await sql`CREATE INDEX movements_box_idx ON movements (box_id) WHERE box_id IS NOT NULL`.execute(db);
+  await sql`CREATE INDEX movements_box_idx ON movements (box_id) WHERE box_id IS NOT NULL`.execute(
+    db,
+  );
   await sql`CREATE INDEX movements_retention_idx ON movements (retention_month)`.execute(db);
 
   await sql`
@@ -59,8 +67,12 @@ export async function up(db: Kysely<any>): Promise<void> {
       PRIMARY KEY (notification_id, created_at)
     ) PARTITION BY RANGE (created_at)`.execute(db);
   await sql`CREATE INDEX notifications_id_idx ON notifications (notification_id)`.execute(db);
-  await sql`CREATE INDEX notifications_movement_idx ON notifications (movement_type, movement_id)`.execute(db);
-  await sql`CREATE INDEX notifications_status_idx ON notifications (status, processed_at) WHERE status <> 'stored'`.execute(db);
+  await sql`CREATE INDEX notifications_movement_idx ON notifications (movement_type, movement_id)`.execute(
+    db,
+  );
+  await sql`CREATE INDEX notifications_status_idx ON notifications (status, processed_at) WHERE status <> 'stored'`.execute(
+    db,
+  );
   await sql`CREATE TABLE notifications_default PARTITION OF notifications DEFAULT`.execute(db);
 
   await sql`
@@ -95,10 +107,18 @@ export async function up(db: Kysely<any>): Promise<void> {
     ) PARTITION BY RANGE (movement_month)`.execute(db);
   // XML compresses about tenfold; lz4 is several times cheaper than the default pglz.
   await sql`ALTER TABLE messages ALTER COLUMN body SET COMPRESSION lz4`.execute(db);
-  await sql`CREATE INDEX messages_movement_idx ON messages (movement_type, movement_id, received_at DESC)`.execute(db);
-  await sql`CREATE INDEX messages_box_idx ON messages (box_id, received_at DESC) WHERE box_id IS NOT NULL`.execute(db);
-  await sql`CREATE INDEX messages_request_idx ON messages (request_id, received_at DESC)`.execute(db);
-  await sql`CREATE INDEX messages_type_idx ON messages (message_type, received_at DESC)`.execute(db);
+  await sql`CREATE INDEX messages_movement_idx ON messages (movement_type, movement_id, received_at DESC)`.execute(
+    db,
+  );
+  await sql`CREATE INDEX messages_box_idx ON messages (box_id, received_at DESC) WHERE box_id IS NOT NULL`.execute(
+    db,
+  );
+  await sql`CREATE INDEX messages_request_idx ON messages (request_id, received_at DESC)`.execute(
+    db,
+  );
+  await sql`CREATE INDEX messages_type_idx ON messages (message_type, received_at DESC)`.execute(
+    db,
+  );
   await sql`CREATE TABLE messages_default PARTITION OF messages DEFAULT`.execute(db);
 
   await sql`
@@ -164,10 +184,18 @@ export async function up(db: Kysely<any>): Promise<void> {
       replayed_at     timestamptz,
       replay_count    integer NOT NULL DEFAULT 0
     )`.execute(db);
-  await sql`CREATE INDEX dead_letters_list_idx ON dead_letters (status, created_at DESC)`.execute(db);
-  await sql`CREATE INDEX dead_letters_kind_idx ON dead_letters (kind, error_code, created_at DESC)`.execute(db);
-  await sql`CREATE INDEX dead_letters_eori_idx ON dead_letters (eori, created_at DESC) WHERE eori IS NOT NULL`.execute(db);
-  await sql`CREATE INDEX dead_letters_box_idx ON dead_letters (box_id, created_at DESC) WHERE box_id IS NOT NULL`.execute(db);
+  await sql`CREATE INDEX dead_letters_list_idx ON dead_letters (status, created_at DESC)`.execute(
+    db,
+  );
+  await sql`CREATE INDEX dead_letters_kind_idx ON dead_letters (kind, error_code, created_at DESC)`.execute(
+    db,
+  );
+  await sql`CREATE INDEX dead_letters_eori_idx ON dead_letters (eori, created_at DESC) WHERE eori IS NOT NULL`.execute(
+    db,
+  );
+  await sql`CREATE INDEX dead_letters_box_idx ON dead_letters (box_id, created_at DESC) WHERE box_id IS NOT NULL`.execute(
+    db,
+  );
 
   // Creates monthly partitions [from, to] for a parent table; safe to call repeatedly.
   await sql`
@@ -200,7 +228,15 @@ export async function up(db: Kysely<any>): Promise<void> {
 
 export async function down(db: Kysely<any>): Promise<void> {
   await sql`DROP FUNCTION IF EXISTS ctc_ensure_monthly_partitions(text, date, date)`.execute(db);
-  for (const table of ['dead_letters', 'oauth_states', 'oauth_tokens', 'events', 'messages', 'notifications', 'movements']) {
+  for (const table of [
+    'dead_letters',
+    'oauth_states',
+    'oauth_tokens',
+    'events',
+    'messages',
+    'notifications',
+    'movements',
+  ]) {
     await sql`DROP TABLE IF EXISTS ${sql.table(table)} CASCADE`.execute(db);
   }
 }

@@ -92,7 +92,12 @@ export type IngestRecord =
       statusFact: MessageStatusFact;
     }
   /** The body was too large to inline; a fetch job has been (or will be) queued. */
-  | { kind: 'awaiting-fetch'; notification: NotificationFacts; movement: MovementFacts; messageId: string }
+  | {
+      kind: 'awaiting-fetch';
+      notification: NotificationFacts;
+      movement: MovementFacts;
+      messageId: string;
+    }
   /** A SUBMISSION_NOTIFICATION (large-message upload outcome). */
   | {
       kind: 'submission-result';
@@ -121,4 +126,7 @@ export interface IngestOutcome {
   movementStatus: string | null;
 }
 
-export type DeriveStatus = (movementType: MovementType, facts: readonly MessageStatusFact[]) => string;
+export type DeriveStatus = (
+  movementType: MovementType,
+  facts: readonly MessageStatusFact[],
+) => string;

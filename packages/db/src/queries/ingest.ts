@@ -34,7 +34,9 @@ export async function storeIngestBatch(
 ): Promise<IngestOutcome[]> {
   for (let attempt = 1; ; attempt += 1) {
     try {
-      return await db.transaction().execute((trx) => storeInTransaction(trx, records, deriveStatus));
+      return await db
+        .transaction()
+        .execute((trx) => storeInTransaction(trx, records, deriveStatus));
     } catch (error) {
       const code = (error as { code?: string }).code;
       if (attempt < 4 && (code === '40P01' || code === '40001')) continue;
@@ -72,7 +74,11 @@ async function storeInTransaction(
   const owners = new Map<string, number>();
   records.forEach((record, index) => {
     if (record.kind !== 'message') return;
-    const key = messageKey(record.movement.movementType, record.movement.movementId, record.message.messageId);
+    const key = messageKey(
+      record.movement.movementType,
+      record.movement.movementId,
+      record.message.messageId,
+    );
     if (insertedMessages.has(key) && !owners.has(key)) owners.set(key, index);
   });
   const ownerIndexes = new Set(owners.values());
@@ -84,13 +90,20 @@ async function storeInTransaction(
   await insertNotifications(trx, records, outcomes, ownsInsert);
   await completeQueuedNotifications(trx, records, outcomes);
   await upsertDeadLetters(trx, records);
-  const statusChanges = await refreshMovementStatus(trx, records, movements, insertedMessages, deriveStatus);
+  const statusChanges = await refreshMovementStatus(
+    trx,
+    records,
+    movements,
+    insertedMessages,
+    deriveStatus,
+  );
 
   records.forEach((record, index) => {
     if (record.kind === 'quarantine') return;
     const key = movementKey(record.movement.movementType, record.movement.movementId);
     const movement = movements.get(key);
-    outcomes[index]!.movementCreated = movement?.inserted === true && firstIndexForMovement(records, key) === index;
+    outcomes[index]!.movementCreated =
+      movement?.inserted === true && firstIndexForMovement(records, key) === index;
     outcomes[index]!.movementStatus = statusChanges.get(key)?.to ?? movement?.status ?? null;
   });
 
@@ -100,11 +113,16 @@ async function storeInTransaction(
 
 function firstIndexForMovement(records: readonly IngestRecord[], key: string): number {
   return records.findIndex(
-    (record) => record.kind !== 'quarantine' && movementKey(record.movement.movementType, record.movement.movementId) === key,
+    (record) =>
+      record.kind !== 'quarantine' &&
+      movementKey(record.movement.movementType, record.movement.movementId) === key,
   );
 }
 
-async function upsertMovements(trx: Trx, records: readonly IngestRecord[]): Promise<Map<string, MovementRow>> {
+async function upsertMovements(
+  trx: Trx,
+  records: readonly IngestRecord[],
+): Promise<Map<string, MovementRow>> {
   // Merge what the batch knows per movement: the first non-null value of each field wins.
   const merged = new Map<string, MovementFacts>();
   for (const record of records) {
@@ -116,7 +134,14 @@ async function upsertMovements(trx: Trx, records: readonly IngestRecord[]): Prom
       merged.set(key, { ...facts });
       continue;
     }
-    for (const field of ['boxId', 'enrollmentEori', 'movementEori', 'mrn', 'lrn', 'apiVersion'] as const) {
+    for (const field of [
+      'boxId',
+      'enrollmentEori',
+      'movementEori',
+      'mrn',
+      'lrn',
+      'apiVersion',
+    ] as const) {
       known[field] ??= facts[field];
     }
   }
@@ -174,7 +199,9 @@ async function insertMessages(
     const { movement, message } = record;
     const key = messageKey(movement.movementType, movement.movementId, message.messageId);
     if (rows.has(key)) continue;
-    const month = movements.get(movementKey(movement.movementType, movement.movementId))!.retention_month;
+    const month = movements.get(
+      movementKey(movement.movementType, movement.movementId),
+    )!.retention_month;
     rows.set(key, {
       movement_month: month,
       movement_type: movement.movementType,
@@ -198,28 +225,41 @@ async function insertMessages(
       source: message.source,
       box_id: movement.boxId,
       request_id: movement.requestId,
-      notification_id: record.notification?.notificationId ?? record.notificationRef?.notificationId ?? null,
+      notification_id:
+        record.notification?.notificationId ?? record.notificationRef?.notificationId ?? null,
       body: message.body,
       ...(message.hmrcStatus !== undefined ? { hmrc_status: message.hmrcStatus } : {}),
     });
   }
   const inserted = new Set<string>();
   if (rows.size === 0) return inserted;
-  const sorted = [...rows.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row);
+  const sorted = [...rows.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, row]) => row);
   const returned = await trx
     .insertInto('messages')
     .values(sorted as never)
     .onConflict((oc) => oc.doNothing())
     .returning(['movement_type', 'movement_id', 'message_id'])
     .execute();
-  for (const row of returned) inserted.add(messageKey(row.movement_type, row.movement_id, row.message_id));
+  for (const row of returned)
+    inserted.add(messageKey(row.movement_type, row.movement_id, row.message_id));
   return inserted;
 }
 
-function notificationRow(facts: NotificationFacts, record: IngestRecord, status: NotificationStatus, error: string | null) {
+function notificationRow(
+  facts: NotificationFacts,
+  record: IngestRecord,
+  status: NotificationStatus,
+  error: string | null,
+) {
   const movement = record.kind === 'quarantine' ? null : record.movement;
   const messageId =
-    record.kind === 'message' ? record.message.messageId : record.kind === 'quarantine' ? record.deadLetter.messageId : record.messageId;
+    record.kind === 'message'
+      ? record.message.messageId
+      : record.kind === 'quarantine'
+        ? record.deadLetter.messageId
+        : record.messageId;
   return {
     notification_id: facts.notificationId,
     created_at: facts.createdAt,
@@ -228,10 +268,18 @@ function notificationRow(facts: NotificationFacts, record: IngestRecord, status:
     status,
     payload_version: facts.payloadVersion,
     notification_type: facts.notificationType,
-    movement_type: movement?.movementType ?? ((record.kind === 'quarantine' ? record.deadLetter.movementType : null) as MovementType | null),
-    movement_id: movement?.movementId ?? (record.kind === 'quarantine' ? record.deadLetter.movementId : null),
+    movement_type:
+      movement?.movementType ??
+      ((record.kind === 'quarantine'
+        ? record.deadLetter.movementType
+        : null) as MovementType | null),
+    movement_id:
+      movement?.movementId ?? (record.kind === 'quarantine' ? record.deadLetter.movementId : null),
     message_id: messageId,
-    message_type: record.kind === 'message' ? (record.message.messageType ?? facts.messageType) : facts.messageType,
+    message_type:
+      record.kind === 'message'
+        ? (record.message.messageType ?? facts.messageType)
+        : facts.messageType,
     enrollment_eori: facts.enrollmentEori,
     envelope: facts.envelope,
     error,
@@ -259,11 +307,18 @@ async function insertNotifications(
     }
     seen.add(facts.notificationId);
     if (record.kind === 'quarantine') {
-      quarantined.push({ index, row: notificationRow(facts, record, 'quarantined', record.deadLetter.errorMessage) });
+      quarantined.push({
+        index,
+        row: notificationRow(facts, record, 'quarantined', record.deadLetter.errorMessage),
+      });
       return;
     }
     const status: NotificationStatus =
-      record.kind === 'awaiting-fetch' ? 'queued' : record.kind === 'message' && !ownsInsert(index) ? 'duplicate' : 'stored';
+      record.kind === 'awaiting-fetch'
+        ? 'queued'
+        : record.kind === 'message' && !ownsInsert(index)
+          ? 'duplicate'
+          : 'stored';
     plain.push({ index, row: notificationRow(facts, record, status, null) });
   });
 
@@ -279,7 +334,9 @@ async function insertNotifications(
       .execute();
     const insertedIds = new Set(returned.map((row) => row.notification_id));
     for (const { index, row } of plain) {
-      outcomes[index]!.notification = insertedIds.has(row.notification_id) ? row.status : 'redelivered';
+      outcomes[index]!.notification = insertedIds.has(row.notification_id)
+        ? row.status
+        : 'redelivered';
     }
   }
   if (quarantined.length > 0) {
@@ -289,18 +346,23 @@ async function insertNotifications(
       .insertInto('notifications')
       .values(byId(quarantined).map((entry) => entry.row))
       .onConflict((oc) =>
-        oc.columns(['notification_id', 'created_at']).doUpdateSet({
-          status: 'quarantined',
-          error: sql`EXCLUDED.error`,
-          error_history: sql`notifications.error_history || EXCLUDED.error_history`,
-          processed_at: sql`now()`,
-        }).where('notifications.status', 'in', ['queued', 'quarantined']),
+        oc
+          .columns(['notification_id', 'created_at'])
+          .doUpdateSet({
+            status: 'quarantined',
+            error: sql`EXCLUDED.error`,
+            error_history: sql`notifications.error_history || EXCLUDED.error_history`,
+            processed_at: sql`now()`,
+          })
+          .where('notifications.status', 'in', ['queued', 'quarantined']),
       )
       .returning(['notification_id'])
       .execute();
     const updatedIds = new Set(returned.map((row) => row.notification_id));
     for (const { index, row } of quarantined) {
-      outcomes[index]!.notification = updatedIds.has(row.notification_id) ? 'quarantined' : 'redelivered';
+      outcomes[index]!.notification = updatedIds.has(row.notification_id)
+        ? 'quarantined'
+        : 'redelivered';
     }
   }
 }
@@ -312,7 +374,11 @@ async function completeQueuedNotifications(
   outcomes: IngestOutcome[],
 ): Promise<void> {
   for (const [index, record] of records.entries()) {
-    if ((record.kind !== 'message' && record.kind !== 'quarantine') || record.notificationRef === null) continue;
+    if (
+      (record.kind !== 'message' && record.kind !== 'quarantine') ||
+      record.notificationRef === null
+    )
+      continue;
     const { notificationId, createdAt } = record.notificationRef;
     const update =
       record.kind === 'message'
@@ -353,7 +419,8 @@ async function upsertDeadLetters(trx: Trx, records: readonly IngestRecord[]): Pr
       error_message: dead.errorMessage,
       error_history: JSON.stringify(dead.history),
       payload: JSON.stringify(dead.payload),
-      notification_id: record.notification?.notificationId ?? record.notificationRef?.notificationId ?? null,
+      notification_id:
+        record.notification?.notificationId ?? record.notificationRef?.notificationId ?? null,
       box_id: record.notification?.boxId ?? null,
       eori: dead.eori,
       movement_type: dead.movementType,
@@ -400,7 +467,12 @@ async function refreshMovementStatus(
   for (const record of records) {
     if (record.kind !== 'message') continue;
     const { movement, message } = record;
-    if (!insertedMessages.has(messageKey(movement.movementType, movement.movementId, message.messageId))) continue;
+    if (
+      !insertedMessages.has(
+        messageKey(movement.movementType, movement.movementId, message.messageId),
+      )
+    )
+      continue;
     const key = movementKey(movement.movementType, movement.movementId);
     touched.set(key, movements.get(key)!);
   }
@@ -441,7 +513,8 @@ async function refreshMovementStatus(
   for (const [key, { facts: messageFacts }] of updates) {
     const row = touched.get(key)!;
     const status = deriveStatus(row.movement_type, messageFacts);
-    if (status !== row.status) changes.set(key, { from: row.status, to: status, eori: row.enrollment_eori });
+    if (status !== row.status)
+      changes.set(key, { from: row.status, to: status, eori: row.enrollment_eori });
   }
   if (updates.length > 0) {
     const values = sql.join(
@@ -468,8 +541,9 @@ async function insertEvents(
   statusChanges: Map<string, StatusChange>,
 ): Promise<void> {
   const events: Database['events'][] = [];
-  const push = (event: Omit<Database['events'], 'id' | 'xid' | 'created_at' | 'data'> & { data: object }) =>
-    events.push({ ...event, data: JSON.stringify(event.data) } as unknown as Database['events']);
+  const push = (
+    event: Omit<Database['events'], 'id' | 'xid' | 'created_at' | 'data'> & { data: object },
+  ) => events.push({ ...event, data: JSON.stringify(event.data) } as unknown as Database['events']);
 
   records.forEach((record, index) => {
     const outcome = outcomes[index]!;
@@ -483,7 +557,8 @@ async function insertEvents(
           submission_id: null,
           eori: record.deadLetter.eori,
           data: {
-            notificationId: record.notification?.notificationId ?? record.notificationRef?.notificationId ?? null,
+            notificationId:
+              record.notification?.notificationId ?? record.notificationRef?.notificationId ?? null,
             errorCode: record.deadLetter.errorCode,
             error: record.deadLetter.errorMessage,
           },
@@ -494,20 +569,39 @@ async function insertEvents(
     const { movement } = record;
     const movementRow = movements.get(movementKey(movement.movementType, movement.movementId));
     const eori = movementRow?.enrollment_eori ?? movement.enrollmentEori;
-    const base = { movement_type: movement.movementType, movement_id: movement.movementId, submission_id: null, eori };
+    const base = {
+      movement_type: movement.movementType,
+      movement_id: movement.movementId,
+      submission_id: null,
+      eori,
+    };
     if (outcome.movementCreated) {
-      push({ ...base, kind: 'movement.created', message_id: null, data: { requestId: movement.requestId, boxId: movement.boxId } });
+      push({
+        ...base,
+        kind: 'movement.created',
+        message_id: null,
+        data: { requestId: movement.requestId, boxId: movement.boxId },
+      });
     }
     if (record.kind === 'message' && outcome.messageStored) {
       push({
         ...base,
         kind: 'message.received',
         message_id: record.message.messageId,
-        data: { messageType: record.message.messageType, source: record.message.source, sizeBytes: record.message.body.length },
+        data: {
+          messageType: record.message.messageType,
+          source: record.message.source,
+          sizeBytes: record.message.body.length,
+        },
       });
     }
     if (record.kind === 'submission-result' && outcome.notification === 'stored') {
-      push({ ...base, kind: 'submission.notification', message_id: record.messageId, data: { response: record.response } });
+      push({
+        ...base,
+        kind: 'submission.notification',
+        message_id: record.messageId,
+        data: { response: record.response },
+      });
     }
   });
   for (const [key, change] of statusChanges) {
@@ -522,5 +616,9 @@ async function insertEvents(
       data: { from: change.from, to: change.to },
     });
   }
-  if (events.length > 0) await trx.insertInto('events').values(events as never).execute();
+  if (events.length > 0)
+    await trx
+      .insertInto('events')
+      .values(events as never)
+      .execute();
 }

@@ -32,7 +32,6 @@ export const keys = {
 
 /** A fetch Response whose JSON body tests may index freely (assertions check its shape). */
 export interface TestResponse extends Response {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   json(): Promise<any>;
 }
 

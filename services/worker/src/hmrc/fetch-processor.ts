@@ -24,7 +24,10 @@ export interface FetchDeps {
 
 /** Transient: the job fails and BullMQ retries it with backoff. */
 class RetryLater extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'RetryLater';
   }
@@ -54,26 +57,53 @@ async function eoriFor(deps: FetchDeps, data: FetchMessageData): Promise<string 
 export function createFetchProcessor(deps: FetchDeps) {
   return async (job: Job): Promise<{ stored: boolean; bytes: number }> => {
     const parsed = fetchMessageData.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError(`job data does not match the catalogue: ${parsed.error.message}`);
+    if (!parsed.success)
+      throw new UnrecoverableError(
+        `job data does not match the catalogue: ${parsed.error.message}`,
+      );
     const data = parsed.data;
-    const log = deps.logger.child({ movementId: data.movementId, messageId: data.messageId, notificationId: data.notificationId });
+    const log = deps.logger.child({
+      movementId: data.movementId,
+      messageId: data.messageId,
+      notificationId: data.notificationId,
+    });
 
     return withSpan(
       'hmrc.fetch_message',
       { 'ctc.movement_id': data.movementId, 'ctc.message_id': data.messageId },
       async () => {
         const eori = await eoriFor(deps, data);
-        if (eori === undefined) throw new RetryLater('NO_EORI', 'no EORI is known for this movement and HMRC_DEFAULT_EORI is not set');
+        if (eori === undefined)
+          throw new RetryLater(
+            'NO_EORI',
+            'no EORI is known for this movement and HMRC_DEFAULT_EORI is not set',
+          );
         let token = await deps.hmrc.tokens.getAccessToken(eori);
-        if (!token.ok) throw new RetryLater('NO_TOKEN', `no usable HMRC token for ${eori}: ${token.error.message}`);
+        if (!token.ok)
+          throw new RetryLater(
+            'NO_TOKEN',
+            `no usable HMRC token for ${eori}: ${token.error.message}`,
+          );
 
         const started = process.hrtime.bigint();
-        let result = await deps.hmrc.ctc.fetchMessageBody({ messageUri: data.messageUri, token: token.accessToken, maxBytes: deps.maxMessageBytes });
+        let result = await deps.hmrc.ctc.fetchMessageBody({
+          messageUri: data.messageUri,
+          token: token.accessToken,
+          maxBytes: deps.maxMessageBytes,
+        });
         if (!result.ok && result.error.kind === 'unauthorized') {
           // The access token was revoked or expired early: refresh once and try again.
           token = await deps.hmrc.tokens.forceRefresh(eori, token.accessToken);
-          if (!token.ok) throw new RetryLater('NO_TOKEN', `HMRC refused the token for ${eori} and refreshing failed: ${token.error.message}`);
-          result = await deps.hmrc.ctc.fetchMessageBody({ messageUri: data.messageUri, token: token.accessToken, maxBytes: deps.maxMessageBytes });
+          if (!token.ok)
+            throw new RetryLater(
+              'NO_TOKEN',
+              `HMRC refused the token for ${eori} and refreshing failed: ${token.error.message}`,
+            );
+          result = await deps.hmrc.ctc.fetchMessageBody({
+            messageUri: data.messageUri,
+            token: token.accessToken,
+            maxBytes: deps.maxMessageBytes,
+          });
         }
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 
@@ -82,7 +112,10 @@ export function createFetchProcessor(deps: FetchDeps) {
           deps.metrics.fetchDuration.record(seconds, { outcome: error.kind });
           switch (error.kind) {
             case 'rate-limited':
-              log.warn({ retryAfterMs: error.retryAfterMs }, 'HMRC rate limit hit; pausing the hmrc queue');
+              log.warn(
+                { retryAfterMs: error.retryAfterMs },
+                'HMRC rate limit hit; pausing the hmrc queue',
+              );
               await deps.rateLimit(error.retryAfterMs);
               throw Worker.RateLimitError();
             case 'too-large':
@@ -91,9 +124,12 @@ export function createFetchProcessor(deps: FetchDeps) {
             case 'client-error':
               // 404 may be HMRC not having the message visible yet: retried until attempts run out.
               if (error.status === 404) throw new RetryLater('NOT_FOUND', error.message);
-              throw new UnrecoverableError(`HMRC answered ${error.status} ${error.code ?? ''}: ${error.message}`);
+              throw new UnrecoverableError(
+                `HMRC answered ${error.status} ${error.code ?? ''}: ${error.message}`,
+              );
             case 'server-error':
-              if (!error.retryable) throw new UnrecoverableError(`HMRC answered ${error.status}: ${error.message}`);
+              if (!error.retryable)
+                throw new UnrecoverableError(`HMRC answered ${error.status}: ${error.message}`);
               throw new RetryLater('HMRC_SERVER_ERROR', `HMRC answered ${error.status}`);
             default:
               throw new RetryLater(error.kind.toUpperCase(), error.message);
@@ -104,11 +140,17 @@ export function createFetchProcessor(deps: FetchDeps) {
 
         const notificationRef =
           data.notificationId !== null && data.notificationCreatedAt !== null
-            ? { notificationId: data.notificationId, createdAt: new Date(data.notificationCreatedAt) }
+            ? {
+                notificationId: data.notificationId,
+                createdAt: new Date(data.notificationCreatedAt),
+              }
             : null;
         const parsedBody = await deps.parser.parse(result.body);
         if (!parsedBody.ok) {
-          log.warn({ errorCode: parsedBody.error.code }, 'fetched message is not usable XML; quarantined');
+          log.warn(
+            { errorCode: parsedBody.error.code },
+            'fetched message is not usable XML; quarantined',
+          );
           await deps.store.store({
             kind: 'quarantine',
             notification: null,
@@ -120,8 +162,14 @@ export function createFetchProcessor(deps: FetchDeps) {
               jobId: job.id ?? null,
               errorCode: parsedBody.error.code,
               errorMessage: parsedBody.error.message,
-              history: [historyEntry(parsedBody.error.code, parsedBody.error.message, job.attemptsMade + 1)],
-              payload: { job: data, bodyBytes: result.body.length, bodyStart: result.body.subarray(0, 4096).toString('utf8') },
+              history: [
+                historyEntry(parsedBody.error.code, parsedBody.error.message, job.attemptsMade + 1),
+              ],
+              payload: {
+                job: data,
+                bodyBytes: result.body.length,
+                bodyStart: result.body.subarray(0, 4096).toString('utf8'),
+              },
               eori,
               movementType: data.movementType,
               movementId: data.movementId,
@@ -143,11 +191,25 @@ export function createFetchProcessor(deps: FetchDeps) {
           apiVersion: deps.apiVersion,
           claimedType: data.messageType,
         });
-        const outcome = await deps.store.store({ kind: 'message', notification: null, notificationRef, ...facts });
+        const outcome = await deps.store.store({
+          kind: 'message',
+          notification: null,
+          notificationRef,
+          ...facts,
+        });
         if (outcome.messageStored && data.notificationCreatedAt !== null) {
-          deps.metrics.createdToStored.record((Date.now() - new Date(data.notificationCreatedAt).getTime()) / 1000);
+          deps.metrics.createdToStored.record(
+            (Date.now() - new Date(data.notificationCreatedAt).getTime()) / 1000,
+          );
         }
-        log.info({ bytes: result.body.length, stored: outcome.messageStored, status: outcome.movementStatus }, 'message fetched');
+        log.info(
+          {
+            bytes: result.body.length,
+            stored: outcome.messageStored,
+            status: outcome.movementStatus,
+          },
+          'message fetched',
+        );
         return { stored: outcome.messageStored, bytes: result.body.length };
       },
       { parent: data.trace, kind: SpanKind.CLIENT },

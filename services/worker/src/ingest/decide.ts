@@ -26,7 +26,11 @@ function v1Received(value: string | null): Date | null {
 export async function decideIngest(
   data: IngestNotificationData,
   parser: NctsParser,
-  { apiVersion, jobId, traceId }: { apiVersion: string; jobId: string | null; traceId: string | null },
+  {
+    apiVersion,
+    jobId,
+    traceId,
+  }: { apiVersion: string; jobId: string | null; traceId: string | null },
 ): Promise<IngestDecision> {
   const receivedAt = new Date(data.receivedAt);
   const parsedEnvelope = parseEnvelope(data.envelope);
@@ -45,19 +49,32 @@ export async function decideIngest(
     traceId,
   };
   if (!parsedEnvelope.ok) {
-    return { record: quarantineNotification(notification, parsedEnvelope.error, { jobId }), fetch: null, payload: null };
+    return {
+      record: quarantineNotification(notification, parsedEnvelope.error, { jobId }),
+      fetch: null,
+      payload: null,
+    };
   }
 
   const parsedPayload = parseCtcPayload(parsedEnvelope.envelope.message);
   if (!parsedPayload.ok) {
-    return { record: quarantineNotification(notification, parsedPayload.error, { jobId }), fetch: null, payload: null };
+    return {
+      record: quarantineNotification(notification, parsedPayload.error, { jobId }),
+      fetch: null,
+      payload: null,
+    };
   }
   const payload = parsedPayload.payload;
   notification.payloadVersion = payload.version;
   notification.notificationType = payload.notificationType;
   notification.messageType = payload.messageType;
   notification.enrollmentEori = payload.eori;
-  const refs = { movementType: payload.movementType, movementId: payload.movementId, messageId: payload.messageId, jobId };
+  const refs = {
+    movementType: payload.movementType,
+    movementId: payload.movementId,
+    messageId: payload.messageId,
+    jobId,
+  };
   const movementInput = {
     movementType: payload.movementType,
     movementId: payload.movementId,
@@ -80,10 +97,16 @@ export async function decideIngest(
     };
   }
 
-  const receivedAtHmrc = (payload.version === 'v1' ? v1Received(payload.received) : null) ?? notification.createdAt;
+  const receivedAtHmrc =
+    (payload.version === 'v1' ? v1Received(payload.received) : null) ?? notification.createdAt;
   if (payload.messageBody === null) {
     return {
-      record: { kind: 'awaiting-fetch', notification, movement: movementFacts(movementInput), messageId: payload.messageId },
+      record: {
+        kind: 'awaiting-fetch',
+        notification,
+        movement: movementFacts(movementInput),
+        messageId: payload.messageId,
+      },
       fetch: {
         movementType: payload.movementType,
         movementId: payload.movementId,
@@ -105,7 +128,11 @@ export async function decideIngest(
   const body = Buffer.from(payload.messageBody, 'utf8');
   const parsed = await parser.parse(body);
   if (!parsed.ok) {
-    return { record: quarantineNotification(notification, parsed.error, refs), fetch: null, payload };
+    return {
+      record: quarantineNotification(notification, parsed.error, refs),
+      fetch: null,
+      payload,
+    };
   }
   const facts = messageFacts({
     ...movementInput,
@@ -116,5 +143,9 @@ export async function decideIngest(
     receivedAt: receivedAtHmrc,
     claimedType: payload.messageType,
   });
-  return { record: { kind: 'message', notification, notificationRef: null, ...facts }, fetch: null, payload };
+  return {
+    record: { kind: 'message', notification, notificationRef: null, ...facts },
+    fetch: null,
+    payload,
+  };
 }

@@ -25,7 +25,10 @@ export interface IngestProcessorDeps {
 export function createIngestProcessor(deps: IngestProcessorDeps) {
   return async (job: Job): Promise<{ notification: string | null; status: string | null }> => {
     const parsed = ingestNotificationData.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError(`job data does not match the catalogue: ${parsed.error.message}`);
+    if (!parsed.success)
+      throw new UnrecoverableError(
+        `job data does not match the catalogue: ${parsed.error.message}`,
+      );
     const data = parsed.data;
     return withSpan(
       'ingest.notification',
@@ -47,20 +50,37 @@ export function createIngestProcessor(deps: IngestProcessorDeps) {
         const payload = decision.payload;
         const log = deps.logger.child({
           notificationId: data.notificationId,
-          ...(payload !== null ? { movementId: payload.movementId, messageId: payload.messageId, messageType: payload.messageType } : {}),
+          ...(payload !== null
+            ? {
+                movementId: payload.movementId,
+                messageId: payload.messageId,
+                messageType: payload.messageType,
+              }
+            : {}),
         });
         deps.metrics.notifications.add(1, { outcome: outcome.notification ?? 'none' });
         if (decision.record.kind === 'message' && outcome.messageStored) {
           const now = Date.now();
           deps.metrics.receivedToStored.record((now - new Date(data.receivedAt).getTime()) / 1000);
           if (decision.record.notification !== null) {
-            deps.metrics.createdToStored.record((now - decision.record.notification.createdAt.getTime()) / 1000);
+            deps.metrics.createdToStored.record(
+              (now - decision.record.notification.createdAt.getTime()) / 1000,
+            );
           }
         }
         if (decision.record.kind === 'quarantine') {
-          log.warn({ errorCode: decision.record.deadLetter.errorCode, error: decision.record.deadLetter.errorMessage }, 'notification quarantined');
+          log.warn(
+            {
+              errorCode: decision.record.deadLetter.errorCode,
+              error: decision.record.deadLetter.errorMessage,
+            },
+            'notification quarantined',
+          );
         } else {
-          log.info({ outcome: outcome.notification, status: outcome.movementStatus }, 'notification processed');
+          log.info(
+            { outcome: outcome.notification, status: outcome.movementStatus },
+            'notification processed',
+          );
         }
         return { notification: outcome.notification, status: outcome.movementStatus };
       },

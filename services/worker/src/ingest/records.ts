@@ -1,6 +1,18 @@
 import { createHash } from 'node:crypto';
-import type { ErrorHistoryEntry, IngestRecord, MessageFacts, MessageSource, MovementFacts, NotificationFacts } from '@ctc-hub/db';
-import { catalogueByCode, statusFactOf, type MessageSummary, type ParseResult } from '@ctc-hub/ncts';
+import type {
+  ErrorHistoryEntry,
+  IngestRecord,
+  MessageFacts,
+  MessageSource,
+  MovementFacts,
+  NotificationFacts,
+} from '@ctc-hub/db';
+import {
+  catalogueByCode,
+  statusFactOf,
+  type MessageSummary,
+  type ParseResult,
+} from '@ctc-hub/ncts';
 import { movementPath, type MovementType } from '@ctc-hub/ppns';
 
 /** Builders of ingest records from parsed input, shared by the push path and the fetch path. */
@@ -22,7 +34,9 @@ function shortText(value: string | null, max = 70): string | null {
   if (value === null) return null;
   const trimmed = value.trim();
   // eslint-disable-next-line no-control-regex
-  return trimmed.length === 0 || trimmed.length > max || /[\u0000-\u001f]/.test(trimmed) ? null : trimmed;
+  return trimmed.length === 0 || trimmed.length > max || /[\u0000-\u001f]/.test(trimmed)
+    ? null
+    : trimmed;
 }
 
 export interface MessageInput {
@@ -40,7 +54,12 @@ export interface MessageInput {
   claimedType: string | null;
 }
 
-export function movementFacts(input: Omit<MessageInput, 'body' | 'parsed' | 'source' | 'receivedAt' | 'messageId' | 'claimedType'> & { summary?: MessageSummary }): MovementFacts {
+export function movementFacts(
+  input: Omit<
+    MessageInput,
+    'body' | 'parsed' | 'source' | 'receivedAt' | 'messageId' | 'claimedType'
+  > & { summary?: MessageSummary },
+): MovementFacts {
   const summary = input.summary;
   return {
     movementType: input.movementType,
@@ -55,14 +74,26 @@ export function movementFacts(input: Omit<MessageInput, 'body' | 'parsed' | 'sou
   };
 }
 
-export function messageFacts(input: MessageInput): { message: MessageFacts; movement: MovementFacts; statusFact: ReturnType<typeof statusFactOf> } {
+export function messageFacts(input: MessageInput): {
+  message: MessageFacts;
+  movement: MovementFacts;
+  statusFact: ReturnType<typeof statusFactOf>;
+} {
   const summary = input.parsed.summary;
   const warnings = [...summary.warnings];
-  if (input.claimedType !== null && summary.messageType !== null && input.claimedType !== summary.messageType) {
-    warnings.push(`the notification said ${input.claimedType} but the message is ${summary.messageType}`);
+  if (
+    input.claimedType !== null &&
+    summary.messageType !== null &&
+    input.claimedType !== summary.messageType
+  ) {
+    warnings.push(
+      `the notification said ${input.claimedType} but the message is ${summary.messageType}`,
+    );
   }
   if (summary.messageType === null && input.claimedType !== null) {
-    warnings.push(`unknown root element ${summary.rootElement} (the notification said ${input.claimedType})`);
+    warnings.push(
+      `unknown root element ${summary.rootElement} (the notification said ${input.claimedType})`,
+    );
   }
   const entry = summary.messageType === null ? undefined : catalogueByCode(summary.messageType);
   const message: MessageFacts = {
@@ -84,18 +115,32 @@ export function messageFacts(input: MessageInput): { message: MessageFacts; move
     parseError: null,
     source: input.source,
   };
-  return { message, movement: movementFacts({ ...input, summary }), statusFact: statusFactOf(summary) };
+  return {
+    message,
+    movement: movementFacts({ ...input, summary }),
+    statusFact: statusFactOf(summary),
+  };
 }
 
 export function historyEntry(code: string, message: string, attempt?: number): ErrorHistoryEntry {
-  return { at: new Date().toISOString(), code, message, ...(attempt === undefined ? {} : { attempt }) };
+  return {
+    at: new Date().toISOString(),
+    code,
+    message,
+    ...(attempt === undefined ? {} : { attempt }),
+  };
 }
 
 /** A quarantine record for a notification whose content we cannot use. */
 export function quarantineNotification(
   notification: NotificationFacts,
   error: { code: string; message: string },
-  refs: { movementType?: string | null; movementId?: string | null; messageId?: string | null; jobId?: string | null } = {},
+  refs: {
+    movementType?: string | null;
+    movementId?: string | null;
+    messageId?: string | null;
+    jobId?: string | null;
+  } = {},
 ): IngestRecord {
   return {
     kind: 'quarantine',
@@ -109,7 +154,11 @@ export function quarantineNotification(
       errorCode: error.code,
       errorMessage: error.message,
       history: [historyEntry(error.code, error.message)],
-      payload: { envelope: notification.envelope, source: notification.source, receivedAt: notification.receivedAt.toISOString() },
+      payload: {
+        envelope: notification.envelope,
+        source: notification.source,
+        receivedAt: notification.receivedAt.toISOString(),
+      },
       eori: notification.enrollmentEori,
       movementType: refs.movementType ?? null,
       movementId: refs.movementId ?? null,

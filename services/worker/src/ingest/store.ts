@@ -26,7 +26,9 @@ export class IngestStore {
   private readonly batchDuration = getMeter().createHistogram('ctc_ingest_batch_duration_seconds', {
     description: 'Duration of one ingest transaction',
     unit: 's',
-    advice: { explicitBucketBoundaries: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] },
+    advice: {
+      explicitBucketBoundaries: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    },
   });
 
   constructor(
@@ -58,7 +60,10 @@ export class IngestStore {
       );
     } catch (error) {
       if (!isDataError(error) || records.length === 1) throw error;
-      this.logger.warn({ err: error, size: records.length }, 'batch rejected by the database; storing its records one by one');
+      this.logger.warn(
+        { err: error, size: records.length },
+        'batch rejected by the database; storing its records one by one',
+      );
       const outcomes: IngestOutcome[] = [];
       for (const record of records) outcomes.push(await this.storeAlone(record));
       return outcomes;
@@ -79,8 +84,16 @@ export class IngestStore {
       const notification = record.notification;
       const refs =
         record.kind === 'message'
-          ? { movementType: record.movement.movementType, movementId: record.movement.movementId, messageId: record.message.messageId }
-          : { movementType: record.movement.movementType, movementId: record.movement.movementId, messageId: record.messageId };
+          ? {
+              movementType: record.movement.movementType,
+              movementId: record.movement.movementId,
+              messageId: record.message.messageId,
+            }
+          : {
+              movementType: record.movement.movementType,
+              movementId: record.movement.movementId,
+              messageId: record.messageId,
+            };
       const [outcome] = await storeIngestBatch(
         this.db,
         [
@@ -89,7 +102,10 @@ export class IngestStore {
             notification,
             notificationRef: record.kind === 'message' ? record.notificationRef : null,
             deadLetter: {
-              dedupeKey: notification !== null ? `notification:${notification.notificationId}` : `message:${refs.movementType}/${refs.movementId}/${refs.messageId}`,
+              dedupeKey:
+                notification !== null
+                  ? `notification:${notification.notificationId}`
+                  : `message:${refs.movementType}/${refs.movementId}/${refs.messageId}`,
               kind: notification !== null ? 'notification' : 'message',
               queue: 'ingest',
               jobId: null,

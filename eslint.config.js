@@ -1,0 +1,37 @@
+// typescript-eslint's recommended rules plus the house rules of docs/STYLE.md.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['**/node_modules/**', '**/dist/**', 'coverage/**', 'packages/ncts/xsd/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: {
+      globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly' },
+    },
+    rules: {
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
+      // Test code reads untyped JSON bodies; production code keeps `any` out by review.
+      '@typescript-eslint/no-explicit-any': 'off',
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'ExportDefaultDeclaration', message: 'Use named exports (STYLE.md).' },
+      ],
+    },
+  },
+  {
+    // Jest global setup/teardown must be default exports.
+    files: [
+      'packages/testing/**/global-*.ts',
+      'packages/testing/*.mjs',
+      'jest.config.mjs',
+      'eslint.config.js',
+    ],
+    rules: { 'no-restricted-syntax': 'off' },
+  },
+);
