@@ -27,11 +27,8 @@ export async function startApi(config: ApiConfig, options: ApiOptions = {}): Pro
     applicationName: 'ctc-hub-api',
   });
   const redis = createRedis(config.REDIS_URL, 'client');
-  const ingestQueue = createQueue(
-    queueNames.ingest,
-    createRedis(config.REDIS_URL, 'producer'),
-    config.QUEUE_PREFIX,
-  );
+  const producer = createRedis(config.REDIS_URL, 'producer');
+  const ingestQueue = createQueue(queueNames.ingest, producer, config.QUEUE_PREFIX);
 
   const app = createApiApp(
     { config, db, redis, ingestQueue, logger },
@@ -46,6 +43,8 @@ export async function startApi(config: ApiConfig, options: ApiOptions = {}): Pro
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await ingestQueue.close();
+      // BullMQ does not close connections it was given.
+      producer.disconnect();
       redis.disconnect();
       await db.destroy();
     },
