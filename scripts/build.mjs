@@ -42,7 +42,9 @@ for (const [name, entry] of Object.entries(services)) {
         name: 'externalise-npm-packages',
         setup(context) {
           context.onResolve({ filter: /^[^./]/ }, (args) =>
-            args.path.startsWith('@ctc-hub/') ? undefined : { path: args.path, external: true },
+            args.kind === 'entry-point' || args.path.startsWith('@ctc-hub/')
+              ? undefined
+              : { path: args.path, external: true },
           );
         },
       },
