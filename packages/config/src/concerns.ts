@@ -101,11 +101,9 @@ export const workerConcern = z.object({
   INGEST_BATCH_SIZE: positiveInt(200),
   /** Longest a job waits for its micro-batch to fill before it is committed anyway. */
   INGEST_BATCH_MAX_WAIT_MS: nonNegativeInt(5),
-  /** Attempts for an ingest job before it is quarantined (transient failures only). */
-  INGEST_MAX_ATTEMPTS: positiveInt(10),
   /** Concurrent HMRC calls per worker process; the rate limit is enforced separately. */
   HMRC_CONCURRENCY: positiveInt(8),
-  /** Attempts for a message fetch before it is quarantined. */
+  /** Attempts for a message fetch before it becomes a dead letter (429s do not count). */
   FETCH_MAX_ATTEMPTS: positiveInt(8),
   /** Upper bound for a message body fetched from HMRC. */
   MAX_MESSAGE_BYTES: positiveInt(20 * 1024 * 1024),

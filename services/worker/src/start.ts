@@ -81,6 +81,7 @@ export async function startWorker(
       logger,
       metrics,
       apiVersion: config.CTC_API_VERSION,
+      fetchAttempts: config.FETCH_MAX_ATTEMPTS,
     }),
     {
       connection: ingestConnection,

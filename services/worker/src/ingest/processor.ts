@@ -13,6 +13,8 @@ export interface IngestProcessorDeps {
   logger: Logger;
   metrics: IngestMetrics;
   apiVersion: string;
+  /** Attempts given to the fetch jobs this processor queues (FETCH_MAX_ATTEMPTS). */
+  fetchAttempts: number;
 }
 
 /**
@@ -44,6 +46,7 @@ export function createIngestProcessor(deps: IngestProcessorDeps) {
           const fetch = decision.fetch;
           await addJob(deps.hmrcQueue, jobs.fetchMessage, fetch, {
             jobId: jobIds.fetch(fetch.movementType, fetch.movementId, fetch.messageId),
+            attempts: deps.fetchAttempts,
           });
         }
 
