@@ -105,6 +105,13 @@ export const workerConcern = z.object({
   HMRC_CONCURRENCY: positiveInt(8),
   /** Attempts for a message fetch before it becomes a dead letter (429s do not count). */
   FETCH_MAX_ATTEMPTS: positiveInt(8),
+  /** Attempts to send a declaration before it is `failed` (429s do not count). */
+  SUBMIT_MAX_ATTEMPTS: positiveInt(8),
+  /**
+   * First retry delay of a submission; each retry doubles it (with jitter), so 8 attempts span
+   * about ten minutes: long enough to ride out an HMRC incident, short of a customs deadline.
+   */
+  SUBMIT_BACKOFF_BASE_MS: positiveInt(5000),
   /** Upper bound for a message body fetched from HMRC. */
   MAX_MESSAGE_BYTES: positiveInt(20 * 1024 * 1024),
   /** Messages at least this large are parsed in a worker thread so job locks keep renewing. */
@@ -123,6 +130,12 @@ export const apiConcern = z.object({
   ),
   /** Lifetime of the `state` of an OAuth connect flow. */
   OAUTH_STATE_TTL_SECONDS: positiveInt(600),
+  /** Largest declaration accepted; above HMRC's 5,000,000-byte small route it goes the large route. */
+  SUBMISSION_MAX_BYTES: positiveInt(20 * 1024 * 1024),
+  /** Worker threads validating declarations against the NCTS schemas. */
+  VALIDATION_THREADS: positiveInt(1),
+  /** How long a Guarantee Balance request waits for HMRC's answer before 504. */
+  GUARANTEE_BALANCE_TIMEOUT_MS: positiveInt(30_000),
 });
 
 export const sandboxConcern = z.object({

@@ -12,5 +12,6 @@ export type * from './schema/messages.table.js';
 export type * from './schema/events.table.js';
 export type * from './schema/oauth.table.js';
 export type * from './schema/dead-letters.table.js';
+export type * from './schema/submissions.table.js';
 export { storeIngestBatch } from './queries/ingest.js';
 export type * from './queries/ingest-types.js';

@@ -56,7 +56,21 @@ export const fetchMessageData = z.object({
   trace: traceCarrier.default({}),
 });
 
+/** Send one stored submission (outbox row) to HMRC. */
+export const submitData = z.object({
+  submissionId: z.string().uuid(),
+  trace: traceCarrier.default({}),
+});
+
+/** One Guarantee Balance check (a guarantee_checks row) to run against HMRC. */
+export const guaranteeBalanceData = z.object({
+  checkId: z.string().uuid(),
+  trace: traceCarrier.default({}),
+});
+
 export type IngestNotificationData = z.infer<typeof ingestNotificationData>;
+export type SubmitData = z.infer<typeof submitData>;
+export type GuaranteeBalanceData = z.infer<typeof guaranteeBalanceData>;
 export type FetchMessageData = z.infer<typeof fetchMessageData>;
 
 export interface JobDefinition<S extends z.ZodType> {
@@ -81,6 +95,22 @@ export const jobs = {
     attempts: 8,
     priority: hmrcPriority.fetch,
   },
+  submit: {
+    queue: queueNames.hmrc,
+    name: 'submit',
+    schema: submitData,
+    /** Overridden by SUBMIT_MAX_ATTEMPTS where the job is added. */
+    attempts: 8,
+    priority: hmrcPriority.submit,
+  },
+  guaranteeBalance: {
+    queue: queueNames.hmrc,
+    name: 'guarantee-balance',
+    schema: guaranteeBalanceData,
+    // A failed call still burns HMRC's one-minute window for the GRN: never retried blindly.
+    attempts: 1,
+    priority: hmrcPriority.submit,
+  },
 } as const satisfies Record<string, JobDefinition<z.ZodType>>;
 
 /** BullMQ job ids may not contain ':'; these are stable per domain object, so re-adds dedupe. */
@@ -88,4 +118,6 @@ export const jobIds = {
   ingest: (notificationId: string) => `ntf-${notificationId}`,
   fetch: (movementType: string, movementId: string, messageId: string) =>
     `fetch-${movementType}-${movementId}-${messageId}`,
+  submit: (submissionId: string) => `submit-${submissionId}`,
+  guaranteeBalance: (checkId: string) => `balance-${checkId}`,
 };

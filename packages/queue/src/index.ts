@@ -1,12 +1,16 @@
 export { createRedis, waitForRedis, type RedisRole } from './connections.js';
 export {
   fetchMessageData,
+  guaranteeBalanceData,
   hmrcPriority,
   ingestNotificationData,
   jobIds,
   jobs,
   queueNames,
+  submitData,
   type FetchMessageData,
+  type GuaranteeBalanceData,
+  type SubmitData,
   type IngestNotificationData,
   type JobDefinition,
   type QueueName,

@@ -18,10 +18,10 @@ import {
   opsRoutes,
   type Logger,
 } from '@ctc-hub/telemetry';
-import { Worker, type Job } from 'bullmq';
+import { Worker } from 'bullmq';
 import express from 'express';
 import { isFinalFailure, recordFinalFailure } from './failures.js';
-import { createFetchProcessor } from './hmrc/fetch-processor.js';
+import { createHmrcProcessor } from './hmrc/index.js';
 import { createIngestProcessor } from './ingest/processor.js';
 import { IngestStore } from './ingest/store.js';
 import { ingestMetrics, registerQueueMetrics } from './metrics.js';
@@ -31,8 +31,16 @@ export interface WorkerHandle {
   stop: () => Promise<void>;
 }
 
-const backoffStrategy = (attemptsMade: number, type?: string) =>
-  type === backoffType || type === undefined ? jitteredBackoff(attemptsMade) : 1000;
+/** Exponential backoff with jitter; submissions start from SUBMIT_BACKOFF_BASE_MS (minutes in all). */
+const backoffStrategyFor =
+  (config: WorkerConfig) =>
+  (attemptsMade: number, type?: string, _error?: Error, job?: { name: string }) =>
+    type === backoffType || type === undefined
+      ? jitteredBackoff(attemptsMade, {
+          baseMs: job?.name === jobs.submit.name ? config.SUBMIT_BACKOFF_BASE_MS : 1000,
+          capMs: job?.name === jobs.submit.name ? 10 * 60_000 : 5 * 60_000,
+        })
+      : 1000;
 
 /** Starts the ingest and hmrc processors and the worker's ops endpoints. */
 export async function startWorker(
@@ -87,36 +95,31 @@ export async function startWorker(
       connection: ingestConnection,
       prefix: config.QUEUE_PREFIX,
       concurrency: config.INGEST_CONCURRENCY,
-      settings: { backoffStrategy },
+      settings: { backoffStrategy: backoffStrategyFor(config) },
     },
   );
 
   // Every HMRC call goes through this queue: BullMQ's limiter is global across worker replicas,
   // so HMRC_RATE_LIMIT_PER_SECOND is one budget for the whole deployment.
-  const fetchProcessor = createFetchProcessor({
-    db,
-    hmrc,
-    parser,
-    store,
-    logger,
-    metrics,
-    maxMessageBytes: config.MAX_MESSAGE_BYTES,
-    defaultEori: config.HMRC_DEFAULT_EORI,
-    apiVersion: config.CTC_API_VERSION,
-    rateLimit: (ms) => hmrcWorker.rateLimit(ms),
-  });
   const hmrcWorker: Worker = new Worker(
     queueNames.hmrc,
-    async (job: Job) => {
-      if (job.name === jobs.fetchMessage.name) return fetchProcessor(job);
-      throw new Error(`unknown hmrc job ${job.name}`);
-    },
+    createHmrcProcessor({
+      config,
+      db,
+      hmrc,
+      parser,
+      store,
+      hmrcQueue,
+      logger,
+      metrics,
+      rateLimit: (ms) => hmrcWorker.rateLimit(ms),
+    }),
     {
       connection: hmrcConnection,
       prefix: config.QUEUE_PREFIX,
       concurrency: config.HMRC_CONCURRENCY,
       limiter: { max: config.HMRC_RATE_LIMIT_PER_SECOND, duration: 1000 },
-      settings: { backoffStrategy },
+      settings: { backoffStrategy: backoffStrategyFor(config) },
     },
   );
 

@@ -4,6 +4,7 @@ import type { MessagesTable } from './messages.table.js';
 import type { MovementsTable } from './movements.table.js';
 import type { NotificationsTable } from './notifications.table.js';
 import type { OauthStatesTable, OauthTokensTable } from './oauth.table.js';
+import type { SubmissionsTable } from './submissions.table.js';
 
 export interface Database {
   movements: MovementsTable;
@@ -13,4 +14,5 @@ export interface Database {
   oauth_tokens: OauthTokensTable;
   oauth_states: OauthStatesTable;
   dead_letters: DeadLettersTable;
+  submissions: SubmissionsTable;
 }

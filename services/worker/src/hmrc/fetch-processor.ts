@@ -1,43 +1,14 @@
-import type { Db } from '@ctc-hub/db';
-import type { HmrcClients } from '@ctc-hub/hmrc-client';
-import type { NctsParser } from '@ctc-hub/ncts';
 import { fetchMessageData, type FetchMessageData } from '@ctc-hub/queue';
-import { SpanKind, withSpan, type Logger } from '@ctc-hub/telemetry';
+import { SpanKind, withSpan } from '@ctc-hub/telemetry';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { IngestStore } from '../ingest/store.js';
 import { historyEntry, messageFacts } from '../ingest/records.js';
-import type { IngestMetrics } from '../metrics.js';
-
-export interface FetchDeps {
-  db: Db;
-  hmrc: HmrcClients;
-  parser: NctsParser;
-  store: IngestStore;
-  logger: Logger;
-  metrics: IngestMetrics;
-  maxMessageBytes: number;
-  defaultEori: string | undefined;
-  apiVersion: string;
-  /** Pauses the whole hmrc queue (BullMQ's shared limiter) after HMRC said 429. */
-  rateLimit: (ms: number) => Promise<void>;
-}
-
-/** Transient: the job fails and BullMQ retries it with backoff. */
-class RetryLater extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'RetryLater';
-  }
-}
+import { RetryLater, type HmrcDeps } from './deps.js';
 
 /**
  * Whose token fetches this message: the EORI the notification named, else the movement's
  * enrolment EORI, else HMRC_DEFAULT_EORI.
  */
-async function eoriFor(deps: FetchDeps, data: FetchMessageData): Promise<string | undefined> {
+async function eoriFor(deps: HmrcDeps, data: FetchMessageData): Promise<string | undefined> {
   if (data.eori !== null) return data.eori;
   const movement = await deps.db
     .selectFrom('movements')
@@ -45,7 +16,7 @@ async function eoriFor(deps: FetchDeps, data: FetchMessageData): Promise<string 
     .where('movement_type', '=', data.movementType)
     .where('movement_id', '=', data.movementId)
     .executeTakeFirst();
-  return movement?.enrollment_eori ?? deps.defaultEori;
+  return movement?.enrollment_eori ?? deps.config.HMRC_DEFAULT_EORI;
 }
 
 /**
@@ -54,7 +25,7 @@ async function eoriFor(deps: FetchDeps, data: FetchMessageData): Promise<string 
  * limiter (the shared HMRC rate budget); a 429 pauses the queue for Retry-After without spending
  * an attempt.
  */
-export function createFetchProcessor(deps: FetchDeps) {
+export function createFetchProcessor(deps: HmrcDeps) {
   return async (job: Job): Promise<{ stored: boolean; bytes: number }> => {
     const parsed = fetchMessageData.safeParse(job.data);
     if (!parsed.success)
@@ -89,7 +60,7 @@ export function createFetchProcessor(deps: FetchDeps) {
         let result = await deps.hmrc.ctc.fetchMessageBody({
           messageUri: data.messageUri,
           token: token.accessToken,
-          maxBytes: deps.maxMessageBytes,
+          maxBytes: deps.config.MAX_MESSAGE_BYTES,
         });
         if (!result.ok && result.error.kind === 'unauthorized') {
           // The access token was revoked or expired early: refresh once and try again.
@@ -102,7 +73,7 @@ export function createFetchProcessor(deps: FetchDeps) {
           result = await deps.hmrc.ctc.fetchMessageBody({
             messageUri: data.messageUri,
             token: token.accessToken,
-            maxBytes: deps.maxMessageBytes,
+            maxBytes: deps.config.MAX_MESSAGE_BYTES,
           });
         }
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -188,7 +159,7 @@ export function createFetchProcessor(deps: FetchDeps) {
           receivedAt: data.receivedAt !== null ? new Date(data.receivedAt) : new Date(),
           boxId: data.boxId,
           enrollmentEori: eori,
-          apiVersion: deps.apiVersion,
+          apiVersion: deps.config.CTC_API_VERSION,
           claimedType: data.messageType,
         });
         const outcome = await deps.store.store({

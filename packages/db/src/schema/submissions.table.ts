@@ -1,0 +1,50 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+export type SubmissionStatus = 'queued' | 'sending' | 'accepted' | 'rejected' | 'failed';
+
+/** One try at sending a submission, as kept in `submissions.attempts`. */
+export interface SubmissionAttempt {
+  attempt: number;
+  at: string;
+  durationMs: number;
+  /** HTTP status HMRC answered, when it answered. */
+  httpStatus: number | null;
+  /** accepted | rejected | retry | unknown | rate-limited | found-at-hmrc | not-at-hmrc | uploaded */
+  outcome: string;
+  error: string | null;
+}
+
+export interface SubmissionsTable {
+  id: Generated<string>;
+  eori: string;
+  /** Which API key submitted it (first 8 hex of its SHA-256). */
+  api_key_id: string;
+  idempotency_key: string | null;
+  body_sha256: Buffer;
+  movement_type: 'departure' | 'arrival';
+  /** IE015, IE013, IE014, IE170, IE007, IE044. */
+  message_type: string;
+  movement_id: string | null;
+  lrn: string | null;
+  mrn: string | null;
+  message_identification: string | null;
+  api_version: string;
+  route: 'small' | 'large';
+  size_bytes: number;
+  body: Buffer;
+  status: Generated<SubmissionStatus>;
+  outcome_unknown: Generated<boolean>;
+  attempts: ColumnType<SubmissionAttempt[], string | undefined, string>;
+  attempt_count: Generated<number>;
+  /** HMRC's answer: the 202 body, or the error `{ code, message, validationErrors }`. */
+  hmrc_response: ColumnType<Record<string, unknown> | null, string | null, string | null>;
+  hmrc_message_id: string | null;
+  box_id: string | null;
+  request_id: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+  completed_at: Date | null;
+}
+
+export type Submission = Selectable<SubmissionsTable>;
+export type NewSubmission = Insertable<SubmissionsTable>;

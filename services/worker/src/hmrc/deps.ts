@@ -1,0 +1,33 @@
+import type { WorkerConfig } from '@ctc-hub/config';
+import type { Db } from '@ctc-hub/db';
+import type { HmrcClients } from '@ctc-hub/hmrc-client';
+import type { NctsParser } from '@ctc-hub/ncts';
+import type { Logger } from '@ctc-hub/telemetry';
+import type { Queue } from 'bullmq';
+import type { IngestStore } from '../ingest/store.js';
+import type { IngestMetrics } from '../metrics.js';
+
+/** Collaborators of every processor on the `hmrc` queue. */
+export interface HmrcDeps {
+  config: WorkerConfig;
+  db: Db;
+  hmrc: HmrcClients;
+  parser: NctsParser;
+  store: IngestStore;
+  hmrcQueue: Queue;
+  logger: Logger;
+  metrics: IngestMetrics;
+  /** Pauses the whole hmrc queue (BullMQ's shared limiter) after HMRC answered 429. */
+  rateLimit: (ms: number) => Promise<void>;
+}
+
+/** Transient failure: the job fails and BullMQ retries it with backoff. */
+export class RetryLater extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RetryLater';
+  }
+}
