@@ -1,13 +1,17 @@
 /**
- * `pnpm demo` (with `pnpm start` running): connects two traders through the OAuth flow and makes
- * the HMRC sandbox's NCTS send the messages of several departures and arrivals — small ones
- * inline in the PPNS push, large ones (> 80,000 bytes) fetched by URI — then shows what a client
- * reads back from our api.
+ * `pnpm demo` (with `pnpm start` running): connects two traders through the OAuth flow, then
+ *  1. sends declarations and an arrival through our api, as a freight forwarder's system would,
+ *     and follows each to the end of its NCTS lifecycle, every answer arriving by PPNS push and
+ *     linked to its submission by movement, box and request;
+ *  2. makes the sandbox's NCTS send the messages of more departures and arrivals — small ones
+ *     inline in the push, large ones (> 80,000 bytes) fetched by URI;
+ * then shows what a client reads back from our api.
  *
  * Settings: API_URL (default http://127.0.0.1:8081), SANDBOX_URL (http://127.0.0.1:8090),
  * DEMO_API_KEY (dev-api-key).
  */
 import { randomBytes } from 'node:crypto';
+import { buildMessage } from '@ctc-hub/ncts';
 import { connectEori } from './stack.js';
 
 const apiUrl = process.env.API_URL ?? 'http://127.0.0.1:8081';
@@ -112,6 +116,99 @@ async function inject(kind: Kind, movementId: string, eori: string, step: Step):
     throw new Error(`sandbox injection answered ${response.status}: ${await response.text()}`);
 }
 
+async function post(path: string, xml: string, headers: Record<string, string> = {}): Promise<any> {
+  const response = await fetch(`${apiUrl}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/xml', ...headers },
+    body: xml,
+  });
+  const body = await response.json();
+  if (response.status !== 202 && response.status !== 200) {
+    throw new Error(`POST ${path} answered ${response.status}: ${JSON.stringify(body)}`);
+  }
+  return body;
+}
+
+async function waitUntil<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await check();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Part 1: declarations sent through ctc-hub, followed to the end of their lifecycle. */
+async function submissions(): Promise<void> {
+  const stamp = randomBytes(3).toString('hex').toUpperCase();
+  const declarations = [
+    { title: 'declaration, released', lrn: `DEMO${stamp}A`, final: 'IE029' },
+    { title: 'declaration, controlled then released', lrn: `CTL${stamp}B`, final: 'IE029' },
+    { title: 'declaration rejected by NCTS (IE056)', lrn: `REJ${stamp}C`, final: 'IE056' },
+  ];
+  const sent = [];
+  for (const declaration of declarations) {
+    const xml = buildMessage('IE015', { lrn: declaration.lrn, eori: traders[0] });
+    const created = await post('/v1/departures', xml, {
+      'idempotency-key': `demo-${declaration.lrn}`,
+    });
+    sent.push({ ...declaration, submissionId: created.submissionId as string });
+  }
+  const arrivalXml = buildMessage('IE007', { eori: traders[1] });
+  const arrival = await post('/v1/arrivals', arrivalXml);
+  process.stdout.write(
+    `sent ${sent.length} declarations and 1 arrival notification through POST /v1/departures and /v1/arrivals\n`,
+  );
+
+  // The arrival's unloading remarks (IE044) go once NCTS has given unloading permission (IE043).
+  const arrivalDone = await waitUntil('unloading permission', async () => {
+    const view = await api(`/v1/submissions/${arrival.submissionId}`);
+    return view.messages.some((message: { type: string }) => message.type === 'IE043')
+      ? view
+      : undefined;
+  });
+  const remarks = buildMessage('IE044', {
+    eori: traders[1],
+    mrn: arrivalDone.movementReferenceNumber ?? arrivalDone.movement?.movementReferenceNumber,
+  });
+  const remarksSubmission = await post(`/v1/arrivals/${arrivalDone.movementId}/messages`, remarks);
+
+  const views = await Promise.all(
+    [
+      ...sent.map((entry) => ({ id: entry.submissionId, final: entry.final, title: entry.title })),
+      {
+        id: remarksSubmission.submissionId as string,
+        final: 'IE025',
+        title: 'arrival: unloading remarks, goods released',
+      },
+    ].map((entry) =>
+      waitUntil(`submission ${entry.id}`, async () => {
+        const view = await api(`/v1/submissions/${entry.id}`);
+        return view.messages.some((message: { type: string }) => message.type === entry.final)
+          ? { ...view, title: entry.title }
+          : undefined;
+      }),
+    ),
+  );
+  process.stdout.write('\nSubmissions and the NCTS answers pushed for them:\n\n');
+  for (const view of views) {
+    const types = view.messages
+      .map((message: { type: string; direction: string }) =>
+        message.direction === 'outbound' ? `${message.type}(sent)` : message.type,
+      )
+      .join(' → ');
+    process.stdout.write(
+      `  ${view.submissionId}  ${String(view.status).padEnd(8)} ${view.messageType}  LRN ${view.localReferenceNumber ?? '-'}\n` +
+        `      ${view.title}\n      movement ${view.movement?.type} ${view.movementId} status ${view.movement?.status}, box ${view.movement?.boxId}, request ${view.requestId}\n      ${types}\n`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
   try {
     await fetch(`${apiUrl}/healthz`);
@@ -123,6 +220,8 @@ async function main(): Promise<void> {
     await connectEori({ apiUrl, apiKey }, eori);
     process.stdout.write(`connected ${eori} to the HMRC sandbox (OAuth authorization code flow)\n`);
   }
+
+  await submissions();
 
   const movements = scenarios.map((scenario) => ({ ...scenario, id: hex16() }));
   // NCTS answers arrive over time, movements interleaved, as in real life.
@@ -181,6 +280,8 @@ async function main(): Promise<void> {
   );
   process.stdout.write(`
 Look at:
+  curl -H 'Authorization: Bearer ${apiKey}' ${apiUrl}/v1/submissions
+  curl -H 'Authorization: Bearer ${apiKey}' ${apiUrl}/v1/submissions/<submissionId>
   curl -H 'Authorization: Bearer ${apiKey}' ${apiUrl}/customs/transits/movements/departures
   curl -H 'Authorization: Bearer ${apiKey}' ${apiUrl}/customs/transits/movements/departures/${large.id}/messages
   curl -H 'Authorization: Bearer ${apiKey}' ${apiUrl}/customs/transits/movements/departures/${large.id}/messages/${release?.id ?? '<messageId>'}/body | head -c 400

@@ -74,6 +74,15 @@ export const hmrcConcern = z.object({
   HMRC_AUTH_BASE_URL: baseUrl().optional(),
   HMRC_CLIENT_ID: z.string().trim().min(1),
   HMRC_CLIENT_SECRET: z.string().trim().min(1),
+  /**
+   * Scopes asked for when a trader connects (space or comma separated). The Guarantee Balance
+   * scope needs the application to be subscribed to that API at HMRC; drop it otherwise.
+   */
+  HMRC_USER_SCOPES: z
+    .string()
+    .trim()
+    .default('common-transit-convention-traders common-transit-convention-guarantee-balance')
+    .transform((value) => value.split(/[\s,]+/).filter((scope) => scope.length > 0)),
   /** Must match a redirect URI registered for the application in HMRC's Developer Hub. */
   HMRC_REDIRECT_URI: url().default('http://localhost:8081/oauth/hmrc/callback'),
   /** CTC Traders API version: 2.1 for NCTS phase 5, 3.0 for phase 6; 1.0 is the retired phase 4 API. */
@@ -90,6 +99,13 @@ export const hmrcConcern = z.object({
   TOKEN_ENCRYPTION_KEYS: list(z.string().min(1)).default([]),
   /** Single-key form of TOKEN_ENCRYPTION_KEYS. */
   TOKEN_ENCRYPTION_KEY: z.string().trim().min(1).optional(),
+  /** Attempts to send a declaration before it is `failed` (429s do not count). */
+  SUBMIT_MAX_ATTEMPTS: positiveInt(8),
+  /**
+   * First retry delay of a submission; each retry doubles it (with jitter), so 8 attempts span
+   * about ten minutes: long enough to ride out an HMRC incident, short of a customs deadline.
+   */
+  SUBMIT_BACKOFF_BASE_MS: positiveInt(5000),
 });
 
 export const workerConcern = z.object({
@@ -105,13 +121,6 @@ export const workerConcern = z.object({
   HMRC_CONCURRENCY: positiveInt(8),
   /** Attempts for a message fetch before it becomes a dead letter (429s do not count). */
   FETCH_MAX_ATTEMPTS: positiveInt(8),
-  /** Attempts to send a declaration before it is `failed` (429s do not count). */
-  SUBMIT_MAX_ATTEMPTS: positiveInt(8),
-  /**
-   * First retry delay of a submission; each retry doubles it (with jitter), so 8 attempts span
-   * about ten minutes: long enough to ride out an HMRC incident, short of a customs deadline.
-   */
-  SUBMIT_BACKOFF_BASE_MS: positiveInt(5000),
   /** Upper bound for a message body fetched from HMRC. */
   MAX_MESSAGE_BYTES: positiveInt(20 * 1024 * 1024),
   /** Messages at least this large are parsed in a worker thread so job locks keep renewing. */
@@ -136,6 +145,12 @@ export const apiConcern = z.object({
   VALIDATION_THREADS: positiveInt(1),
   /** How long a Guarantee Balance request waits for HMRC's answer before 504. */
   GUARANTEE_BALANCE_TIMEOUT_MS: positiveInt(30_000),
+  /**
+   * Seconds between two Guarantee Balance calls to HMRC for one GRN, across all replicas. HMRC
+   * allows one request per minute per GRN and counts failed ones, so keep 60 in production;
+   * tests shorten it together with the sandbox's SANDBOX_BALANCE_LOCK_SECONDS.
+   */
+  GUARANTEE_BALANCE_WINDOW_SECONDS: positiveInt(60),
 });
 
 export const sandboxConcern = z.object({

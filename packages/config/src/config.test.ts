@@ -71,6 +71,17 @@ describe('service configuration', () => {
     expect(config.MAX_MESSAGE_BYTES).toBe(20 * 1024 * 1024);
   });
 
+  it('asks for both trader scopes by default and accepts a narrower list', () => {
+    expect(loadWorkerConfig(workerEnv).HMRC_USER_SCOPES).toEqual([
+      'common-transit-convention-traders',
+      'common-transit-convention-guarantee-balance',
+    ]);
+    expect(
+      loadWorkerConfig({ ...workerEnv, HMRC_USER_SCOPES: 'common-transit-convention-traders' })
+        .HMRC_USER_SCOPES,
+    ).toEqual(['common-transit-convention-traders']);
+  });
+
   it('lists the variables each service reads', () => {
     expect(serviceEnvNames.receiver).toContain('PPNS_PUSH_SECRETS');
     expect(serviceEnvNames.receiver).not.toContain('HMRC_CLIENT_SECRET');

@@ -13,5 +13,18 @@ export type * from './schema/events.table.js';
 export type * from './schema/oauth.table.js';
 export type * from './schema/dead-letters.table.js';
 export type * from './schema/submissions.table.js';
-export { storeIngestBatch } from './queries/ingest.js';
+export type * from './schema/guarantee-checks.table.js';
+export { storeIngestBatch, storeInTransaction } from './queries/ingest.js';
 export type * from './queries/ingest-types.js';
+export {
+  createSubmission,
+  getSubmission,
+  implicitDedupeHours,
+  insertSubmissionEvent,
+  markSending,
+  recordAttempt,
+  settleSubmission,
+  submissionsToRelay,
+  type CreateSubmissionResult,
+  type NewSubmissionInput,
+} from './queries/submissions.js';

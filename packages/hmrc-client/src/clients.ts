@@ -16,6 +16,7 @@ export type HmrcClientConfig = Pick<
   | 'HMRC_CLIENT_ID'
   | 'HMRC_CLIENT_SECRET'
   | 'HMRC_REDIRECT_URI'
+  | 'HMRC_USER_SCOPES'
   | 'CTC_API_VERSION'
   | 'HMRC_REQUEST_TIMEOUT_MS'
   | 'TOKEN_ENCRYPTION_KEYS'
@@ -35,6 +36,8 @@ export interface HmrcClientDeps {
   /** Shared connection pool for every HMRC call of the process; undici's global one when absent. */
   dispatcher?: Dispatcher;
   meter?: Meter;
+  /** Awaited before every CTC/PPNS API call (the worker's shared rate pacer). */
+  beforeRequest?: () => Promise<unknown>;
 }
 
 /**
@@ -56,6 +59,9 @@ export function createHmrcClients(config: HmrcClientConfig, deps: HmrcClientDeps
     clientId: config.HMRC_CLIENT_ID,
     clientSecret: config.HMRC_CLIENT_SECRET,
     redirectUri: config.HMRC_REDIRECT_URI,
+    // One consent covers both APIs the hub calls as the trader (HMRC_USER_SCOPES); a token
+    // without the guarantee scope gets 401 INVALID_SCOPE from the Guarantee Balance API.
+    userScopes: config.HMRC_USER_SCOPES,
   });
   const tokens = new TokenStore({
     db: deps.db,
@@ -68,6 +74,7 @@ export function createHmrcClients(config: HmrcClientConfig, deps: HmrcClientDeps
   });
   const ctc = new CtcClient({
     ...shared,
+    ...(deps.beforeRequest === undefined ? {} : { beforeRequest: deps.beforeRequest }),
     baseUrl: config.HMRC_API_BASE_URL,
     apiVersion: config.CTC_API_VERSION,
   });

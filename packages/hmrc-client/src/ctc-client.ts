@@ -1,11 +1,20 @@
 import type { MovementType } from '@ctc-hub/ppns';
-import { invalid, parseJsonWith, refused, sendWithToken, type CallOptions } from './bearer.js';
 import {
+  invalid,
+  parseJsonWith,
+  refused,
+  sendWithToken,
+  type CallOptions,
+  type Failure,
+} from './bearer.js';
+import {
+  parseBox,
   parseJson,
   parseMessage,
   parseMessageList,
   parseMovementList,
   parseSubmission,
+  type CtcBox,
   type CtcMessage,
   type GuaranteeBalance,
   type MessageList,
@@ -22,6 +31,8 @@ import {
   movementMessagesPath,
   movementPath,
   movementsPath,
+  v1BoxPath,
+  v1IdPattern,
   type PathResult,
 } from './paths.js';
 import {
@@ -31,7 +42,7 @@ import {
   type BoxNotificationsQuery,
 } from './ppns-pull.js';
 import { QueryBuilder, type DateTimeInput, type QueryResult } from './query.js';
-import { HmrcTransport, type TransportOptions } from './transport.js';
+import { HmrcTransport, type TransportOptions, type TransportResponse } from './transport.js';
 
 export type { CallOptions } from './bearer.js';
 
@@ -106,8 +117,22 @@ export interface GetMessageRequest extends CallOptions {
   format?: 'json-xml' | 'json';
 }
 
+export interface ResubmitArrivalRequest extends CallOptions {
+  /** The v1 arrivalId (an integer as a string) the first CC007A got. */
+  arrivalId: string;
+  /** The corrected CC007A. */
+  xml: string | Buffer;
+  token: string;
+}
+
 /** HMRC's small-message route limit: larger bodies must take the large-message route. */
 export const smallMessageMaxBytes = 5_000_000;
+/** CTC API 1.0's limit ("max 4.9 MB", reference §3.8, read as bytes); v1 had no large route. */
+export const v1MessageMaxBytes = 4_900_000;
+const v1Accept = 'application/vnd.hmrc.1.0+json';
+/** What an early v1 202 without a body still said, in its Location header. */
+const v1LocationPattern =
+  /^\/customs\/transits\/movements\/(departures|arrivals)\/([0-9]{1,9})(?:\/messages\/([0-9]{1,9}))?$/;
 const defaultMaxJsonBytes = 32 * 1024 * 1024;
 const eoriPattern = /^[A-Z]{2}[0-9A-Z]{1,15}$/;
 
@@ -214,10 +239,28 @@ export class CtcClient {
     return { ok: true, movement: value as Record<string, unknown> };
   }
 
-  /** Movements updated since a time (reconciliation sweeps), filtered and paged. */
+  /**
+   * Movements updated since a time (reconciliation sweeps), filtered and paged.
+   * v1.0: one filter, `updatedSince`, and no paging (one answer holds every movement of the last
+   * 31 days; `totalCount` is HMRC's totalDepartures/totalArrivals). Other filters, `count` or a
+   * page past 1 are refused rather than silently ignored.
+   */
   async listMovements(request: ListMovementsRequest): Promise<HmrcResult<{ list: MovementList }>> {
     const path = movementsPath(request.type);
     if (!path.ok) return path;
+    if (this.apiVersion === '1.0') {
+      const unsupported = v1Unsupported(
+        {
+          receivedUntil: request.receivedUntil,
+          localReferenceNumber: request.localReferenceNumber,
+          movementEORI: request.movementEORI,
+          movementReferenceNumber: request.movementReferenceNumber,
+          count: request.count,
+        },
+        request.page,
+      );
+      if (unsupported !== undefined) return unsupported;
+    }
     const query = new QueryBuilder()
       .dateTime('updatedSince', request.updatedSince)
       .text(
@@ -238,7 +281,8 @@ export class CtcClient {
         /^[\x20-\x7e]{1,35}$/,
         'must be 1-35 printable characters',
       )
-      .positiveInt('page', request.page)
+      // v1 had no paging: page 1 (all it allows) is not sent.
+      .positiveInt('page', this.apiVersion === '1.0' ? undefined : request.page)
       .positiveInt('count', request.count, 500)
       .dateTime('receivedUntil', request.receivedUntil)
       .build();
@@ -254,7 +298,10 @@ export class CtcClient {
     return list.ok ? { ok: true, list: list.value } : invalid(200, list.message);
   }
 
-  /** Messages of a movement, newest first (HMRC's order). */
+  /**
+   * Messages of a movement, newest first (HMRC's order). v1.0: oldest first, only
+   * `receivedSince`, no paging (other parameters are refused); ids are integers.
+   */
   async listMessages(
     type: MovementType,
     movementId: string,
@@ -264,9 +311,16 @@ export class CtcClient {
   ): Promise<HmrcResult<{ list: MessageList }>> {
     const path = movementMessagesPath(type, movementId);
     if (!path.ok) return path;
+    if (this.apiVersion === '1.0') {
+      const unsupported = v1Unsupported(
+        { receivedUntil: query.receivedUntil, count: query.count },
+        query.page,
+      );
+      if (unsupported !== undefined) return unsupported;
+    }
     const built = new QueryBuilder()
       .dateTime('receivedSince', query.receivedSince)
-      .positiveInt('page', query.page)
+      .positiveInt('page', this.apiVersion === '1.0' ? undefined : query.page)
       .positiveInt('count', query.count, 500)
       .dateTime('receivedUntil', query.receivedUntil)
       .build();
@@ -287,41 +341,133 @@ export class CtcClient {
    * application/xml` exactly (anything else, even with `; charset=utf-8` on JSON, is a 415 at
    * HMRC). Bodies over 5 MB are refused here, unsent: use initiateLargeMessage.
    * A failure's `submissionOutcome()` tells whether HMRC may have accepted it anyway.
+   *
+   * v1.0 (phase 4: CC015B, CC014A, CC007A, CC044A): the limit is 4.9 MB, and the 202 carries
+   * `_embedded.notifications` (requestId, boxId, boxName: see SubmissionAccepted), the link
+   * between the movement and its PPNS pushes. Integer ids.
    */
   async submitMessage(
     request: SubmitMessageRequest,
   ): Promise<HmrcResult<{ accepted: SubmissionAccepted }>> {
     const path = this.submissionPath(request.type, request.movementId);
     if (!path.ok) return path;
-    const body = typeof request.xml === 'string' ? Buffer.from(request.xml, 'utf8') : request.xml;
-    if (body.length === 0)
-      return refused('an empty body would take the large-message route; use initiateLargeMessage');
-    if (body.length > smallMessageMaxBytes) {
-      return {
-        ok: false,
-        error: {
-          kind: 'too-large',
-          limit: smallMessageMaxBytes,
-          received: body.length,
-          sent: false,
-          message: `message is over HMRC's ${smallMessageMaxBytes}-byte small-message limit; use the large-message route`,
-        },
-      };
-    }
+    const body = this.submissionBody(request.xml);
+    if (!body.ok) return body;
     const result = await sendWithToken(this.transport, request.token, {
       endpoint: `POST ${this.submissionEndpoint(request.type, request.movementId)}`,
       method: 'POST',
       path: path.path,
       headers: { accept: this.jsonAccept, 'content-type': 'application/xml' },
-      body,
+      body: body.body,
       maxBytes: this.maxJsonBytes,
       signal: request.signal,
     });
     if (!result.ok) return result;
-    const accepted = parseJsonWith(result.response, (value) =>
-      parseSubmission(value, request.type),
-    );
+    const accepted = this.readAccepted(result.response, request.type);
     return accepted.ok ? { ok: true, accepted: accepted.value } : accepted;
+  }
+
+  /**
+   * v1.0 only: `PUT /movements/arrivals/{arrivalId}` sends a corrected CC007A for an existing
+   * arrival, e.g. after NCTS rejected the first one with CC008A. The 202 is shaped like the
+   * first submission's (arrivalId, `_embedded.notifications`); NCTS's answers come on the same
+   * movement and box. Refused unsent on other API versions, which have no such endpoint.
+   */
+  async resubmitArrival(
+    request: ResubmitArrivalRequest,
+  ): Promise<HmrcResult<{ accepted: SubmissionAccepted }>> {
+    if (this.apiVersion !== '1.0') {
+      return refused('resubmitArrival (PUT /arrivals/{arrivalId}) exists only in CTC API 1.0');
+    }
+    if (typeof request.arrivalId !== 'string' || !v1IdPattern.test(request.arrivalId))
+      return refused('arrivalId must be a v1 integer id');
+    const path = movementPath('arrival', request.arrivalId);
+    if (!path.ok) return path;
+    const body = this.submissionBody(request.xml);
+    if (!body.ok) return body;
+    const result = await sendWithToken(this.transport, request.token, {
+      endpoint: 'PUT /customs/transits/movements/arrivals/{arrivalId}',
+      method: 'PUT',
+      path: path.path,
+      headers: { accept: this.jsonAccept, 'content-type': 'application/xml' },
+      body: body.body,
+      maxBytes: this.maxJsonBytes,
+      signal: request.signal,
+    });
+    if (!result.ok) return result;
+    const accepted = this.readAccepted(result.response, 'arrival');
+    return accepted.ok ? { ok: true, accepted: accepted.value } : accepted;
+  }
+
+  /**
+   * v1.0 only: the application's PPNS box (`GET /customs/transits/movements/push-pull-notifications/box`,
+   * application token with scope common-transit-convention-traders). Always sent with Accept
+   * 1.0+json: the endpoint never existed in v2.x. 404 = no box for the client id.
+   */
+  async getBox(appToken: string, options: CallOptions = {}): Promise<HmrcResult<{ box: CtcBox }>> {
+    const result = await sendWithToken(this.transport, appToken, {
+      endpoint: `GET ${v1BoxPath}`,
+      method: 'GET',
+      path: v1BoxPath,
+      headers: { accept: v1Accept },
+      maxBytes: 64 * 1024,
+      signal: options.signal,
+    });
+    if (!result.ok) return result;
+    const box = parseJsonWith(result.response, parseBox);
+    return box.ok ? { ok: true, box: box.value } : box;
+  }
+
+  /** The body of a small-route submission, or why it cannot be sent (nothing leaves then). */
+  private submissionBody(xml: string | Buffer): { ok: true; body: Buffer } | Failure {
+    const body = typeof xml === 'string' ? Buffer.from(xml, 'utf8') : xml;
+    if (body.length === 0) {
+      return refused(
+        this.apiVersion === '1.0'
+          ? 'an empty body cannot be submitted'
+          : 'an empty body would take the large-message route; use initiateLargeMessage',
+      );
+    }
+    const limit = this.apiVersion === '1.0' ? v1MessageMaxBytes : smallMessageMaxBytes;
+    if (body.length > limit) {
+      return {
+        ok: false,
+        error: {
+          kind: 'too-large',
+          limit,
+          received: body.length,
+          sent: false,
+          message:
+            this.apiVersion === '1.0'
+              ? `message is over CTC API 1.0's ${limit}-byte limit (v1 has no large-message route)`
+              : `message is over HMRC's ${limit}-byte small-message limit; use the large-message route`,
+        },
+      };
+    }
+    return { ok: true, body };
+  }
+
+  /** A 202's body; early v1 answered with only a Location header, which still names the ids. */
+  private readAccepted(
+    response: TransportResponse,
+    type: MovementType,
+  ): { ok: true; value: SubmissionAccepted } | Failure {
+    if (this.apiVersion === '1.0' && response.body.length === 0) {
+      const location = response.headers.location;
+      const match = typeof location === 'string' ? v1LocationPattern.exec(location) : null;
+      if (match === null || match[1] !== collectionName(type)) {
+        return invalid(response.status, 'v1 202 has neither a body nor a usable Location header');
+      }
+      return {
+        ok: true,
+        value: {
+          movementType: type,
+          movementId: match[2]!,
+          ...(match[3] === undefined ? {} : { messageId: match[3] }),
+        },
+      };
+    }
+    return parseJsonWith(response, (value) => parseSubmission(value, type));
   }
 
   /**
@@ -331,6 +477,7 @@ export class CtcClient {
   async initiateLargeMessage(
     request: InitiateLargeMessageRequest,
   ): Promise<HmrcResult<{ accepted: SubmissionAccepted & { uploadRequest: UploadRequest } }>> {
+    if (this.apiVersion === '1.0') return refused('CTC API 1.0 has no large-message route');
     const path = this.submissionPath(request.type, request.movementId);
     if (!path.ok) return path;
     const result = await sendWithToken(this.transport, request.token, {
@@ -428,4 +575,16 @@ export class CtcClient {
       ? { ok: true, value: parsed.value }
       : invalid(result.response.status, parsed.message);
   }
+}
+
+/** v1 list endpoints took one date filter and no paging: anything else is refused, unsent. */
+function v1Unsupported(
+  parameters: Record<string, unknown>,
+  page: number | undefined,
+): Failure | undefined {
+  const given = Object.keys(parameters).filter((name) => parameters[name] !== undefined);
+  if (page !== undefined && page !== 1) given.push('page');
+  return given.length === 0
+    ? undefined
+    : refused(`CTC API 1.0 list endpoints do not support ${given.join(', ')}`);
 }

@@ -46,6 +46,14 @@ export interface SubmissionAccepted {
   messageId?: string;
   /** The PPNS box the movement's notifications go to; absent when HMRC found none (no push). */
   boxId?: string;
+  /**
+   * v1 only (`_embedded.notifications.requestId`): the movement path, e.g.
+   * /customs/transits/movements/departures/12, which every v1 notification of the movement
+   * carries as `requestId`. Present on new movements (with a box) and on follow-ups.
+   */
+  requestId?: string;
+  /** v1 only: the box's name, `customs/transits##1.0##notificationUrl`. */
+  boxName?: string;
   /** Large-message route: where to upload the file. */
   uploadRequest?: UploadRequest;
 }
@@ -66,8 +74,13 @@ export function parseSubmission(
       return { ok: false, message: 'submission response has an invalid messageId' };
     accepted.messageId = messageId;
   }
-  const boxId = optionalString(value.boxId) ?? optionalString(boxOfV1(value));
+  const notifications = notificationsOfV1(value);
+  const boxId = optionalString(value.boxId) ?? optionalString(notifications?.boxId);
   if (boxId !== undefined) accepted.boxId = boxId;
+  const requestId = shortString(notifications?.requestId);
+  if (requestId !== undefined) accepted.requestId = requestId;
+  const boxName = shortString(notifications?.boxName);
+  if (boxName !== undefined) accepted.boxName = boxName;
   if (value.uploadRequest !== undefined) {
     const upload = parseUploadRequest(value.uploadRequest);
     if (!upload.ok) return upload;
@@ -76,12 +89,21 @@ export function parseSubmission(
   return { ok: true, value: accepted };
 }
 
-// v1 embedded the box as _embedded.notifications.boxId.
-function boxOfV1(value: Json): unknown {
+// v1 embedded the box and the request id as _embedded.notifications.{requestId, boxId, boxName}.
+function notificationsOfV1(value: Json): Json | undefined {
   const embedded = value._embedded;
   if (!isRecord(embedded) || !isRecord(embedded.notifications)) return undefined;
-  return embedded.notifications.boxId;
+  return embedded.notifications;
 }
+
+/** Informational strings we keep (and may log or store): bounded, printable. */
+const shortString = (value: unknown): string | undefined =>
+  typeof value === 'string' &&
+  value.length > 0 &&
+  value.length <= 300 &&
+  /^[\x20-\x7e]+$/.test(value)
+    ? value
+    : undefined;
 
 function parseUploadRequest(value: unknown): Parsed<UploadRequest> {
   if (!isRecord(value) || typeof value.href !== 'string') {
@@ -227,6 +249,24 @@ export function parseMessage(value: unknown): Parsed<CtcMessage> {
   return message === undefined
     ? { ok: false, message: 'message response has no valid id' }
     : { ok: true, value: message };
+}
+
+/** The v1 PPNS box of the application (GET /customs/transits/movements/push-pull-notifications/box). */
+export interface CtcBox {
+  boxId: string;
+  /** `customs/transits##1.0##notificationUrl`. */
+  boxName: string;
+}
+
+const boxIdPattern = /^[0-9A-Za-z-]{1,64}$/;
+
+export function parseBox(value: unknown): Parsed<CtcBox> {
+  if (!isRecord(value)) return { ok: false, message: 'box response is not a JSON object' };
+  if (typeof value.boxId !== 'string' || !boxIdPattern.test(value.boxId))
+    return { ok: false, message: 'box response has no valid boxId' };
+  const boxName = shortString(value.boxName);
+  if (boxName === undefined) return { ok: false, message: 'box response has no boxName' };
+  return { ok: true, value: { boxId: value.boxId, boxName } };
 }
 
 export interface GuaranteeBalance {

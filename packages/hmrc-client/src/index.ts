@@ -28,6 +28,7 @@ export {
 export {
   CtcClient,
   smallMessageMaxBytes,
+  v1MessageMaxBytes,
   type CallOptions,
   type CtcApiVersion,
   type CtcClientOptions,
@@ -36,11 +37,13 @@ export {
   type InitiateLargeMessageRequest,
   type ListMessagesQuery,
   type ListMovementsRequest,
+  type ResubmitArrivalRequest,
   type SubmitMessageRequest,
 } from './ctc-client.js';
 export type { BoxNotifications, BoxNotificationsQuery, PpnsStatusFilter } from './ppns-pull.js';
 export { checkUploadUrl } from './large-message.js';
 export type {
+  CtcBox,
   CtcMessage,
   GuaranteeBalance,
   MessageList,

@@ -13,6 +13,8 @@ export interface HmrcCallMetrics {
   duration: Histogram;
   /** hmrc_response_bytes{endpoint}: bytes read from successful responses (message fetches). */
   responseBytes: Histogram;
+  /** hmrc_rate_budget_wait_seconds{endpoint}: time a call waited for its slot of the shared budget. */
+  budgetWait: Histogram;
 }
 
 export function createCallMetrics(meter: Meter = getMeter()): HmrcCallMetrics {
@@ -27,6 +29,11 @@ export function createCallMetrics(meter: Meter = getMeter()): HmrcCallMetrics {
     responseBytes: meter.createHistogram('hmrc_response_bytes', {
       description: 'Size of response bodies read from HMRC',
       advice: { explicitBucketBoundaries: sizeBucketsBytes },
+    }),
+    budgetWait: meter.createHistogram('hmrc_rate_budget_wait_seconds', {
+      description: 'Time a call to HMRC waited for its slot of the shared rate budget',
+      unit: 's',
+      advice: { explicitBucketBoundaries: latencyBucketsSeconds },
     }),
   };
 }

@@ -92,5 +92,11 @@ export function guaranteeBalancePath(grn: string): PathResult {
   return { ok: true, path: `/customs/guarantees/${grn}/balance` };
 }
 
+/** CTC API 1.0 only: the application's PPNS box (application-restricted). */
+export const v1BoxPath = '/customs/transits/movements/push-pull-notifications/box';
+
+/** v1 movement and message ids: Ints in HMRC's routes. */
+export const v1IdPattern = /^[0-9]{1,9}$/;
+
 export const tokenPath = '/oauth/token';
 export const authorizePath = '/oauth/authorize';

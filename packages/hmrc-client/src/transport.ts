@@ -28,6 +28,11 @@ export interface TransportOptions {
   now?: () => number;
   /** Wait after a 429 that carries no Retry-After. */
   defaultRetryAfterMs?: number;
+  /**
+   * Awaited before every call to the HMRC API (not the upload host): the worker passes the
+   * shared rate pacer here, so each call books a slot of the one HMRC budget.
+   */
+  beforeRequest?: () => Promise<unknown>;
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT';
@@ -89,6 +94,7 @@ export class HmrcTransport {
   private readonly logger: Logger | undefined;
   private readonly now: () => number;
   private readonly fallbackRetryAfterMs: number;
+  private readonly beforeRequest: (() => Promise<unknown>) | undefined;
 
   constructor(options: TransportOptions) {
     this.base = new URL(options.baseUrl);
@@ -106,6 +112,7 @@ export class HmrcTransport {
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
     this.fallbackRetryAfterMs = options.defaultRetryAfterMs ?? defaultRetryAfterMs;
+    this.beforeRequest = options.beforeRequest;
   }
 
   /**
@@ -141,6 +148,13 @@ export class HmrcTransport {
         ok: false,
         error: { kind: 'refused', message: 'refused to call a path outside the HMRC API' },
       };
+    }
+    if (this.beforeRequest !== undefined) {
+      const started = performance.now();
+      await this.beforeRequest();
+      this.metrics.budgetWait.record((performance.now() - started) / 1000, {
+        endpoint: call.endpoint,
+      });
     }
     return this.exchange(url, call);
   }

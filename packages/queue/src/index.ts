@@ -18,3 +18,4 @@ export {
 export { backoffType, jitteredBackoff } from './backoff.js';
 export { MicroBatcher, type MicroBatcherOptions } from './micro-batcher.js';
 export { addJob, createQueue, defaultJobOptions, jobOptions } from './queues.js';
+export { RatePacer, spacingFor } from './pacer.js';

@@ -4,9 +4,11 @@ import express, { type Express } from 'express';
 import { parseApiKeys, requireApiKey } from './auth.js';
 import type { ApiDeps } from './deps.js';
 import { ApiError, errorHandler, sendError } from './errors.js';
+import { guaranteeRoutes } from './guarantees/routes.js';
 import { movementRoutes } from './routes/movements.js';
 import { notificationRoutes } from './routes/notifications.js';
 import { oauthCallbackRoutes, oauthStartRoutes } from './routes/oauth.js';
+import { submissionRoutes } from './submissions/routes.js';
 
 export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessCheck>): Express {
   const app = express();
@@ -37,6 +39,8 @@ export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessChec
   app.use(oauthStartRoutes(deps));
   app.use(movementRoutes(deps));
   app.use(notificationRoutes(deps));
+  app.use(submissionRoutes(deps));
+  app.use(guaranteeRoutes(deps));
 
   app.use((request, response) => {
     sendError(

@@ -1,5 +1,6 @@
 import type { ApiConfig } from '@ctc-hub/config';
 import type { Db } from '@ctc-hub/db';
+import type { NctsParser, XsdValidator } from '@ctc-hub/ncts';
 import type { Logger } from '@ctc-hub/telemetry';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -11,5 +12,11 @@ export interface ApiDeps {
   redis: Redis;
   /** The ingest queue, to report notifications that are accepted but not yet stored. */
   ingestQueue: Queue;
+  /** The hmrc queue: submissions and Guarantee Balance checks are queued here. */
+  hmrcQueue: Queue;
+  /** NCTS schema validation of submissions, in worker threads (compiled once). */
+  validator: XsdValidator;
+  /** Parses submissions; large ones in a worker thread so the event loop stays free. */
+  parser: NctsParser;
   logger: Logger;
 }

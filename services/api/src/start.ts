@@ -1,5 +1,6 @@
 import type { ApiConfig } from '@ctc-hub/config';
 import { createDb, pingDb } from '@ctc-hub/db';
+import { NctsParser, XsdValidator } from '@ctc-hub/ncts';
 import { createQueue, createRedis, queueNames } from '@ctc-hub/queue';
 import { createLogger, initTelemetry, type Logger, listen } from '@ctc-hub/telemetry';
 import { createApiApp } from './app.js';
@@ -29,9 +30,12 @@ export async function startApi(config: ApiConfig, options: ApiOptions = {}): Pro
   const redis = createRedis(config.REDIS_URL, 'client');
   const producer = createRedis(config.REDIS_URL, 'producer');
   const ingestQueue = createQueue(queueNames.ingest, producer, config.QUEUE_PREFIX);
+  const hmrcQueue = createQueue(queueNames.hmrc, producer, config.QUEUE_PREFIX);
+  const validator = new XsdValidator({ threads: config.VALIDATION_THREADS });
+  const parser = new NctsParser({ maxBytes: config.SUBMISSION_MAX_BYTES + 1024 });
 
   const app = createApiApp(
-    { config, db, redis, ingestQueue, logger },
+    { config, db, redis, ingestQueue, hmrcQueue, validator, parser, logger },
     { postgres: () => pingDb(db), redis: () => redis.ping() },
   );
   const { server, port } = await listen(app, config.API_PORT, config.HTTP_HOST);
@@ -42,7 +46,8 @@ export async function startApi(config: ApiConfig, options: ApiOptions = {}): Pro
     stop: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
-      await ingestQueue.close();
+      await Promise.all([ingestQueue.close(), hmrcQueue.close()]);
+      await Promise.all([validator.close(), parser.close()]);
       // BullMQ does not close connections it was given.
       producer.disconnect();
       redis.disconnect();

@@ -12,6 +12,7 @@ import { ppnsPullRoutes } from './routes/ppns-pull.js';
 import { submissionRoutes } from './routes/submissions.js';
 import { testSupportRoutes } from './routes/test-support.js';
 import { uploadRoutes } from './routes/upload.js';
+import { v1Routes } from './v1/routes.js';
 
 const opsPaths = new Set(['/healthz', '/readyz', '/metrics']);
 
@@ -51,6 +52,8 @@ export function createSandboxApp(context: SandboxContext, controls: SandboxContr
 
   app.use(faultMiddleware(context.faults, stats, context.hanging));
   const auth = authenticators(context.tokens, context.limiter, stats);
+  // Accept 1.0 (the retired phase-4 API) is answered there; everything else falls through.
+  app.use(v1Routes(context, auth));
   app.use(movementReadRoutes(store, auth));
   app.use(submissionRoutes(store, context.submissions, auth, stats, context.hanging));
   app.use(ppnsPullRoutes(context.push, settings, auth));

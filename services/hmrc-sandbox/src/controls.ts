@@ -19,6 +19,7 @@ import { SandboxStats, type StatsSnapshot } from './stats.js';
 import { MovementStore, type Movement, type MovementType } from './store.js';
 import { Submissions } from './submission.js';
 import { applicationScopes, TokenStore, userScopes, type TokenResponse } from './tokens.js';
+import { Phase4Simulator } from './v1/lifecycle.js';
 import type { SchemaValidator } from './validation.js';
 
 /** Every component of one sandbox instance; the routes and the controls share it. */
@@ -34,6 +35,8 @@ export interface SandboxContext {
   push: PushService;
   inbound: Inbound;
   simulator: NctsSimulator;
+  /** NCTS answers to v1 (phase 4) submissions; its steps run on `simulator`. */
+  phase4: Phase4Simulator;
   submissions: Submissions;
   guarantees: GuaranteeStore;
   validator: SchemaValidator;
@@ -65,6 +68,7 @@ export function createContext(
     push,
     inbound,
     simulator,
+    phase4: new Phase4Simulator(simulator, inbound, settings),
     submissions: new Submissions(store, validator, simulator, inbound, settings),
     guarantees: new GuaranteeStore(() => settings.balanceLockSeconds),
     validator,

@@ -2,6 +2,7 @@ import type { PushService } from './ppns/push.js';
 import {
   messageReceivedPayload,
   submissionPayload,
+  v1MessagePayload,
   type SubmissionResponse,
 } from './ppns/payloads.js';
 import type { Movement, MovementStore, StoredMessage } from './store.js';
@@ -25,10 +26,12 @@ export class Inbound {
     const message = this.store.addMessage(movement, { messageType, status: 'Received', body });
     let notificationId: string | undefined;
     if (options.push !== false && movement.boxId !== undefined) {
-      notificationId = this.push.notify(
-        movement.boxId,
-        messageReceivedPayload(movement, message),
-      )?.notificationId;
+      // A movement keeps the notification format of the API version that created it.
+      const payload =
+        movement.apiVersion === '1.0'
+          ? v1MessagePayload(movement, message)
+          : messageReceivedPayload(movement, message);
+      notificationId = this.push.notify(movement.boxId, payload)?.notificationId;
     }
     return { message, notificationId };
   }

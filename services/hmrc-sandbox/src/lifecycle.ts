@@ -55,14 +55,17 @@ export class NctsSimulator {
     private readonly logger: Logger,
   ) {}
 
-  /** Runs `steps` one per nctsStepMs; a step returning false ends the sequence. */
-  private schedule(movement: Movement, steps: (() => boolean | void)[]): void {
+  /**
+   * Runs `steps` one per nctsStepMs; a step returning false ends the sequence. Shared with the
+   * phase-4 simulation (v1/lifecycle.ts) so `pending`, stop and reset cover both.
+   */
+  schedule(movement: Movement, steps: (() => boolean | void)[]): void {
     if (!this.settings.lifecycleEnabled || steps.length === 0) return;
     const run = (index: number) => {
       const timer = setTimeout(() => {
         this.timers.delete(timer);
         // The movement may have been removed by a reset meanwhile.
-        if (this.store.get(movement.id) !== movement) return;
+        if (!this.store.holds(movement)) return;
         try {
           if (steps[index]!() === false) return;
         } catch (error) {

@@ -39,9 +39,15 @@ export interface Movement {
   officeOfDeparture: string | undefined;
   officeOfDestination: string | undefined;
   messages: StoredMessage[];
+  /**
+   * '1.0' for a movement created through the retired phase-4 API (integer ids, v1 payloads and
+   * bodies); undefined for v2.1/3.0. HMRC kept the two in separate backends, so neither API
+   * version sees the other's movements.
+   */
+  apiVersion?: '1.0';
 }
 
-/** HMRC ids: 16 lower-case hex characters (`^[0-9a-f]{16}$`). */
+/** HMRC ids: 16 lower-case hex characters (`^[0-9a-f]{16}$`); v1 used small integers. */
 export const newHexId = (): string => randomBytes(8).toString('hex');
 export const hexIdPattern = /^[0-9a-f]{16}$/;
 
@@ -58,17 +64,30 @@ export interface NewMovement {
   boxId?: string;
   officeOfDeparture?: string;
   officeOfDestination?: string;
+  apiVersion?: '1.0';
 }
+
+/**
+ * Where a movement is kept. v2 ids are unique across types; v1 ids are integers counted per
+ * movement type (departure 12 and arrival 12 can both exist), so they get their own key space.
+ */
+const storageKey = (type: MovementType, id: string, apiVersion: '1.0' | undefined): string =>
+  apiVersion === '1.0' ? `1.0/${type}/${id}` : id;
 
 export class MovementStore {
   private readonly movements = new Map<string, Movement>();
+  /** Last v1 id issued per movement type (v1 numbered departures and arrivals separately). */
+  private readonly v1Sequences: Record<MovementType, number> = { departure: 0, arrival: 0 };
   /** LRNs in use per enrolment EORI; freed by IE056 (of an IE015) or a positive IE009. */
   private readonly lrnsInUse = new Map<string, Set<string>>();
 
   create(input: NewMovement): Movement {
     const now = Date.now();
+    const id =
+      input.id ??
+      (input.apiVersion === '1.0' ? String((this.v1Sequences[input.type] += 1)) : newHexId());
     const movement: Movement = {
-      id: input.id ?? newHexId(),
+      id,
       type: input.type,
       enrollmentEori: input.enrollmentEori,
       movementEori: input.movementEori ?? input.enrollmentEori,
@@ -80,11 +99,20 @@ export class MovementStore {
       officeOfDeparture: input.officeOfDeparture,
       officeOfDestination: input.officeOfDestination,
       messages: [],
+      ...(input.apiVersion === undefined ? {} : { apiVersion: input.apiVersion }),
     };
-    this.movements.set(movement.id, movement);
+    this.movements.set(storageKey(movement.type, movement.id, movement.apiVersion), movement);
     return movement;
   }
 
+  /** True while `movement` is stored (a reset forgets it). */
+  holds(movement: Movement): boolean {
+    return (
+      this.movements.get(storageKey(movement.type, movement.id, movement.apiVersion)) === movement
+    );
+  }
+
+  /** A v2.x movement by id (v1 movements live in their own key space: see visibleV1). */
   get(id: string): Movement | undefined {
     return this.movements.get(id);
   }
@@ -97,10 +125,22 @@ export class MovementStore {
       : undefined;
   }
 
-  list(type: MovementType, eori: string): Movement[] {
+  /** A v1 movement, on the same terms as `visible`. */
+  visibleV1(type: MovementType, id: string, eori: string): Movement | undefined {
+    const movement = this.movements.get(storageKey(type, id, '1.0'));
+    return movement !== undefined && movement.enrollmentEori === eori ? movement : undefined;
+  }
+
+  /** Movements of `type` owned by `eori`, of one API generation (v2.x unless apiVersion '1.0'). */
+  list(type: MovementType, eori: string, apiVersion?: '1.0'): Movement[] {
     const result: Movement[] = [];
     for (const movement of this.movements.values()) {
-      if (movement.type === type && movement.enrollmentEori === eori) result.push(movement);
+      if (
+        movement.type === type &&
+        movement.enrollmentEori === eori &&
+        movement.apiVersion === apiVersion
+      )
+        result.push(movement);
     }
     return result;
   }
@@ -115,7 +155,9 @@ export class MovementStore {
   ): StoredMessage {
     const last = movement.messages.at(-1)?.received ?? 0;
     const received = Math.max(Date.now(), last + 1);
-    const message: StoredMessage = { id: newHexId(), movementId: movement.id, received, ...input };
+    // v1 numbered a movement's messages 1, 2, 3… (messageUri …/arrivals/12/messages/3).
+    const id = movement.apiVersion === '1.0' ? String(movement.messages.length + 1) : newHexId();
+    const message: StoredMessage = { id, movementId: movement.id, received, ...input };
     movement.messages.push(message);
     movement.updated = Math.max(movement.updated, received);
     return message;
@@ -146,6 +188,8 @@ export class MovementStore {
   reset(): void {
     this.movements.clear();
     this.lrnsInUse.clear();
+    this.v1Sequences.departure = 0;
+    this.v1Sequences.arrival = 0;
   }
 
   get size(): number {

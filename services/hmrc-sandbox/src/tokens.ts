@@ -9,7 +9,17 @@ export const userScopes = new Set([
   'common-transit-convention-traders',
   'common-transit-convention-guarantee-balance',
 ]);
+/** What a client-credentials token gets when it asks for nothing in particular (PPNS pull). */
 export const applicationScopes = new Set(['read:pull-notifications', 'write:notifications']);
+/**
+ * What a client-credentials token may ask for: the PPNS scopes, and the CTC scope that the
+ * retired v1 box endpoint (GET /customs/transits/movements/push-pull-notifications/box) required
+ * of an application-restricted token.
+ */
+export const grantableApplicationScopes = new Set([
+  ...applicationScopes,
+  'common-transit-convention-traders',
+]);
 
 export interface AccessToken {
   token: string;

@@ -9,6 +9,8 @@ import {
   jitteredBackoff,
   jobs,
   queueNames,
+  RatePacer,
+  spacingFor,
 } from '@ctc-hub/queue';
 import {
   createLogger,
@@ -24,7 +26,20 @@ import { isFinalFailure, recordFinalFailure } from './failures.js';
 import { createHmrcProcessor } from './hmrc/index.js';
 import { createIngestProcessor } from './ingest/processor.js';
 import { IngestStore } from './ingest/store.js';
+import { startOutboxRelay } from './outbox-relay.js';
 import { ingestMetrics, registerQueueMetrics } from './metrics.js';
+
+/**
+ * The shared HMRC budget is enforced twice, both globally through Redis:
+ *  - every call books a slot from the RatePacer (one per 1000/N ms + 5%), so no second ever holds
+ *    more than N calls even when a job makes two (a 401 retry, the check before resending);
+ *  - BullMQ's limiter starts at most one hmrc job per slot, so jobs do not pile up waiting for
+ *    slots while holding their locks. A fixed window of N jobs per 1000 ms would not do: HMRC's
+ *    gateway may count a sliding second, and two windows' worth could land in one.
+ */
+export function hmrcLimiter(perSecond: number): { max: number; duration: number } {
+  return { max: 1, duration: spacingFor(perSecond) };
+}
 
 export interface WorkerHandle {
   port: number;
@@ -66,7 +81,18 @@ export async function startWorker(
     threadThresholdBytes: config.PARSE_IN_THREAD_BYTES,
     maxBytes: config.MAX_MESSAGE_BYTES + 1024,
   });
-  const hmrc = createHmrcClients(config, { db, logger, meter: getMeter() });
+  const pacerConnection = createRedis(config.REDIS_URL, 'worker');
+  const pacer = new RatePacer(
+    pacerConnection,
+    `${config.QUEUE_PREFIX}:hmrc:pacer`,
+    spacingFor(config.HMRC_RATE_LIMIT_PER_SECOND),
+  );
+  const hmrc = createHmrcClients(config, {
+    db,
+    logger,
+    meter: getMeter(),
+    beforeRequest: () => pacer.acquire(),
+  });
   const metrics = ingestMetrics();
   const store = new IngestStore(db, logger, {
     maxBatch: config.INGEST_BATCH_SIZE,
@@ -112,13 +138,15 @@ export async function startWorker(
       hmrcQueue,
       logger,
       metrics,
-      rateLimit: (ms) => hmrcWorker.rateLimit(ms),
+      rateLimit: async (ms) => {
+        await Promise.all([hmrcWorker.rateLimit(ms), pacer.pause(ms)]);
+      },
     }),
     {
       connection: hmrcConnection,
       prefix: config.QUEUE_PREFIX,
       concurrency: config.HMRC_CONCURRENCY,
-      limiter: { max: config.HMRC_RATE_LIMIT_PER_SECOND, duration: 1000 },
+      limiter: hmrcLimiter(config.HMRC_RATE_LIMIT_PER_SECOND),
       settings: { backoffStrategy: backoffStrategyFor(config) },
     },
   );
@@ -140,6 +168,12 @@ export async function startWorker(
   app.disable('x-powered-by');
   app.use(opsRoutes({ postgres: () => pingDb(db), redis: () => producer.ping() }));
   const { server, port } = await listen(app, config.WORKER_PORT, config.HTTP_HOST);
+  const relay = startOutboxRelay({
+    db,
+    hmrcQueue,
+    logger,
+    submitAttempts: config.SUBMIT_MAX_ATTEMPTS,
+  });
   const partitionTimer = setInterval(
     () => {
       ensurePartitions(db).catch((error: unknown) =>
@@ -158,6 +192,7 @@ export async function startWorker(
     port,
     stop: async () => {
       clearInterval(partitionTimer);
+      relay.stop();
       // Finish the jobs in hand (their batches commit), then release everything.
       await Promise.all([ingestWorker.close(), hmrcWorker.close()]);
       await store.close();

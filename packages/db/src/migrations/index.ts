@@ -1,12 +1,14 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as createCoreTables from './2026_11_21_0900_create_core_tables.js';
 import * as createSubmissions from './2026_11_21_1200_create_submissions.js';
+import * as createGuaranteeChecks from './2026_11_21_1400_create_guarantee_checks.js';
 
 // Migrations are listed here rather than read from the directory so that they are bundled with
 // the services and run the same from source and from the production build.
 const migrations: Record<string, Migration> = {
   '2026_11_21_0900_create_core_tables': createCoreTables,
   '2026_11_21_1200_create_submissions': createSubmissions,
+  '2026_11_21_1400_create_guarantee_checks': createGuaranteeChecks,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -54,7 +54,11 @@ interface MovementRow {
   enrollment_eori: string | null;
 }
 
-async function storeInTransaction(
+/**
+ * The body of storeIngestBatch for callers that already hold a transaction (accepting a
+ * submission stores its outbound message atomically with the submission's new status).
+ */
+export async function storeInTransaction(
   trx: Trx,
   records: readonly IngestRecord[],
   deriveStatus: DeriveStatus,
@@ -89,6 +93,7 @@ async function storeInTransaction(
 
   await insertNotifications(trx, records, outcomes, ownsInsert);
   await completeQueuedNotifications(trx, records, outcomes);
+  await settleLargeSubmissions(trx, records, outcomes, movements);
   await upsertDeadLetters(trx, records);
   const statusChanges = await refreshMovementStatus(
     trx,
@@ -402,6 +407,63 @@ async function completeQueuedNotifications(
       .where('status', '=', 'queued')
       .executeTakeFirst();
     if (Number(result.numUpdatedRows) > 0) outcomes[index]!.notification = update.status;
+  }
+}
+
+/**
+ * A SUBMISSION_NOTIFICATION reports the outcome of a large-message upload: it settles our
+ * submission (accepted on SUCCESS, rejected otherwise, with HMRC's response) and the HMRC status
+ * of the outbound message we recorded when uploading. Only a submission still `sending` moves.
+ */
+async function settleLargeSubmissions(
+  trx: Trx,
+  records: readonly IngestRecord[],
+  outcomes: IngestOutcome[],
+  movements: Map<string, MovementRow>,
+): Promise<void> {
+  for (const [index, record] of records.entries()) {
+    if (record.kind !== 'submission-result' || outcomes[index]!.notification !== 'stored') continue;
+    const success = record.response.code === 'SUCCESS';
+    const { movementType, movementId } = record.movement;
+    const month = movements.get(movementKey(movementType, movementId))?.retention_month;
+    if (month !== undefined) {
+      await trx
+        .updateTable('messages')
+        .set({ hmrc_status: success ? 'Success' : 'Failed' })
+        .where('movement_month', '=', month)
+        .where('movement_type', '=', movementType)
+        .where('movement_id', '=', movementId)
+        .where('message_id', '=', record.messageId)
+        .execute();
+    }
+    const settled = await trx
+      .updateTable('submissions')
+      .set({
+        status: success ? 'accepted' : 'rejected',
+        hmrc_response: JSON.stringify(record.response),
+        completed_at: sql`now()`,
+        updated_at: sql`now()`,
+      })
+      .where('movement_type', '=', movementType)
+      .where('movement_id', '=', movementId)
+      .where('hmrc_message_id', '=', record.messageId)
+      .where('status', '=', 'sending')
+      .returning(['id', 'eori', 'message_type'])
+      .execute();
+    for (const submission of settled) {
+      await trx
+        .insertInto('events')
+        .values({
+          kind: success ? 'submission.accepted' : 'submission.rejected',
+          submission_id: submission.id,
+          eori: submission.eori,
+          movement_type: movementType,
+          movement_id: movementId,
+          message_id: record.messageId,
+          data: JSON.stringify({ messageType: submission.message_type, response: record.response }),
+        })
+        .execute();
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 import type { DeadLettersTable } from './dead-letters.table.js';
 import type { EventsTable } from './events.table.js';
+import type { GuaranteeChecksTable, GuaranteeWindowsTable } from './guarantee-checks.table.js';
 import type { MessagesTable } from './messages.table.js';
 import type { MovementsTable } from './movements.table.js';
 import type { NotificationsTable } from './notifications.table.js';
@@ -15,4 +16,6 @@ export interface Database {
   oauth_states: OauthStatesTable;
   dead_letters: DeadLettersTable;
   submissions: SubmissionsTable;
+  guarantee_checks: GuaranteeChecksTable;
+  guarantee_windows: GuaranteeWindowsTable;
 }

@@ -57,3 +57,4 @@ export {
   type SizableMessageType,
   type SizeOptions,
 } from './size.js';
+export * from './phase4.js';

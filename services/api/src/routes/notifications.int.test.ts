@@ -307,7 +307,20 @@ describe('when Redis cannot be read', () => {
       LOG_LEVEL: 'silent',
     });
     const logger = createLogger({ service: 'api-test', level: 'silent' });
-    const app = createApiApp({ config, db: api.db, redis: client, ingestQueue, logger }, {});
+    const app = createApiApp(
+      // Submissions are not exercised here.
+      {
+        config,
+        db: api.db,
+        redis: client,
+        ingestQueue,
+        hmrcQueue: ingestQueue,
+        validator: undefined as never,
+        parser: undefined as never,
+        logger,
+      },
+      {},
+    );
     server = await new Promise((resolve) => {
       const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
     });

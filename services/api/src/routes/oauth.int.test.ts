@@ -61,6 +61,7 @@ beforeAll(async () => {
     HMRC_REDIRECT_URI: 'https://hub.example.test/oauth/hmrc/callback',
     TOKEN_ENCRYPTION_KEY: encryptionKey,
     OAUTH_STATE_TTL_SECONDS: '600',
+    HMRC_USER_SCOPES: 'common-transit-convention-traders',
   });
   const deps: ApiDeps = {
     config,
@@ -68,6 +69,9 @@ beforeAll(async () => {
     // Not used by the OAuth routes.
     redis: undefined as never,
     ingestQueue: undefined as never,
+    hmrcQueue: undefined as never,
+    validator: undefined as never,
+    parser: undefined as never,
     logger: createLogger({ service: 'api-test', level: 'silent' }),
   };
   // Mounted as app.ts mounts them: the callback without an API key, start behind it.

@@ -11,6 +11,7 @@ import {
   type TestRedis,
 } from '@ctc-hub/testing';
 import type { Queue } from 'bullmq';
+import { NctsParser, XsdValidator } from '@ctc-hub/ncts';
 import { createApiApp } from '../app.js';
 
 /**
@@ -65,9 +66,15 @@ export async function startTestApi(): Promise<TestApi> {
   const producer = createRedis(testRedis.url, 'producer');
   await Promise.all([waitForRedis(redis), waitForRedis(producer)]);
   const ingestQueue = createQueue(queueNames.ingest, producer, testRedis.prefix);
+  const hmrcQueue = createQueue(queueNames.hmrc, producer, testRedis.prefix);
+  const validator = new XsdValidator();
+  const parser = new NctsParser();
   const logger = createLogger({ service: 'api-test', level: 'silent' });
 
-  const app = createApiApp({ config, db: testDb.db, redis, ingestQueue, logger }, {});
+  const app = createApiApp(
+    { config, db: testDb.db, redis, ingestQueue, hmrcQueue, validator, parser, logger },
+    {},
+  );
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });
@@ -87,6 +94,9 @@ export async function startTestApi(): Promise<TestApi> {
       server.closeAllConnections();
       await closed;
       await ingestQueue.close();
+      await hmrcQueue.close();
+      await validator.close();
+      await parser.close();
       producer.disconnect();
       redis.disconnect();
       await testRedis.cleanup();

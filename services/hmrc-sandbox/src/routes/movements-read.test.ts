@@ -51,7 +51,6 @@ describe('Accept header', () => {
     ['list', 'application/vnd.hmrc.3.0+json', 200],
     ['list', 'application/vnd.hmrc.2.1+xml', 406],
     ['list', 'application/vnd.hmrc.2.0+json', 406],
-    ['list', 'application/vnd.hmrc.1.0+json', 406],
     ['list', 'application/json', 406],
     ['movement', 'application/vnd.hmrc.2.1+json-xml', 406],
     ['messages', 'application/vnd.hmrc.2.1+xml', 406],
@@ -72,6 +71,17 @@ describe('Accept header', () => {
         message: 'The Accept header is missing or invalid.',
       });
     }
+  });
+
+  it('leaves Accept 1.0 to the phase-4 API, which never lists v2.x movements', async () => {
+    inject(undefined);
+    const response = await get(`${base}/departures`, 'application/vnd.hmrc.1.0+json');
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { _embedded: unknown })._embedded).toEqual({
+      departures: [],
+      retrievedDepartures: 0,
+      totalDepartures: 0,
+    });
   });
 
   it('names a missing Accept header (fetch would send */*, so plain http)', async () => {

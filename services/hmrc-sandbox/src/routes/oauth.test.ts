@@ -180,9 +180,10 @@ describe('POST /oauth/token', () => {
       token_type: 'bearer',
     });
     expect(body.refresh_token).toBeUndefined();
+    // A user scope; common-transit-convention-traders is grantable (the v1 box endpoint).
     const wrongScope = await token({
       grant_type: 'client_credentials',
-      scope: 'common-transit-convention-traders',
+      scope: 'common-transit-convention-guarantee-balance',
       client_id: clientId,
       client_secret: clientSecret,
     });

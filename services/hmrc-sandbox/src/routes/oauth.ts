@@ -1,6 +1,6 @@
 import express, { Router, type Request, type Response } from 'express';
 import type { RuntimeSettings } from '../settings.js';
-import { applicationScopes, userScopes, type TokenStore } from '../tokens.js';
+import { grantableApplicationScopes, userScopes, type TokenStore } from '../tokens.js';
 
 /**
  * HMRC's OAuth 2.0 endpoints (reference §3.7). /oauth/authorize auto-approves: the EORI the
@@ -122,7 +122,7 @@ export function oauthRoutes(tokens: TokenStore, settings: RuntimeSettings): Rout
         }
         case 'client_credentials': {
           const requested = parseScopes(body.scope);
-          if ([...requested].some((scope) => !applicationScopes.has(scope))) {
+          if ([...requested].some((scope) => !grantableApplicationScopes.has(scope))) {
             return oauthError(response, 400, 'invalid_scope', 'scope is invalid');
           }
           response.json(tokens.issueApplicationToken(body.client_id, requested));

@@ -39,7 +39,7 @@ function contentRoute(request: Request): ContentRoute {
 }
 
 /** X-Sandbox-Outcome picks the simulated NCTS answer (see lifecycle.ts); absent = markers. */
-function requestedOutcome(request: Request): Outcome | undefined {
+export function requestedOutcome(request: Request): Outcome | undefined {
   const header = request.headers['x-sandbox-outcome'];
   if (header === undefined) return undefined;
   const value = String(header).trim().toLowerCase();

@@ -1,0 +1,210 @@
+import type { Db, GuaranteeCheckOutcome, GuaranteeCheckStatus } from '@ctc-hub/db';
+import { sql } from 'kysely';
+
+/**
+ * The api's side of guarantee_checks and guarantee_windows (migration
+ * 2026_11_21_1400_create_guarantee_checks). Every time comparison runs on the database clock, so
+ * api replicas with drifting clocks still agree on when a GRN's minute ends.
+ */
+
+export interface NewCheck {
+  checkId: string;
+  grn: string;
+  eori: string;
+  apiKeyId: string;
+  accessCodeHmac: Buffer;
+  windowSeconds: number;
+}
+
+/**
+ * Claims the GRN's window for a new check and records the check, in one transaction. The claim
+ * is a single INSERT … ON CONFLICT DO UPDATE … WHERE the current window is over: concurrent
+ * claims (any replica) serialise on the row, and the losers see the winner's fresh claimed_at
+ * and update nothing. False when the window is held.
+ */
+export function claimWindow(db: Db, check: NewCheck): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const claimed = await sql<{ check_id: string }>`
+      INSERT INTO guarantee_windows AS w (grn, check_id, claimed_at)
+      VALUES (${check.grn}, ${check.checkId}, now())
+      ON CONFLICT (grn) DO UPDATE
+        SET check_id = excluded.check_id, claimed_at = excluded.claimed_at, not_before = NULL
+        WHERE w.claimed_at <= now() - make_interval(secs => ${check.windowSeconds})
+          AND (w.not_before IS NULL OR w.not_before <= now())
+      RETURNING w.check_id`.execute(trx);
+    if (claimed.rows.length === 0) return false;
+    await trx
+      .insertInto('guarantee_checks')
+      .values({
+        id: check.checkId,
+        grn: check.grn,
+        eori: check.eori,
+        api_key_id: check.apiKeyId,
+        access_code_hmac: check.accessCodeHmac,
+        started_at: null,
+        completed_at: null,
+        outcome: null,
+        balance: null,
+        currency: null,
+        hmrc_status: null,
+        error_code: null,
+        error_message: null,
+      })
+      .execute();
+    return true;
+  });
+}
+
+/** The check that holds a GRN's window, with the seconds left (≤ 0: the window is over). */
+export interface WindowHolder {
+  checkId: string;
+  /** Null when the holder's row is gone (history deleted): treated as someone else's. */
+  eori: string | null;
+  accessCodeHmac: Buffer | null;
+  status: GuaranteeCheckStatus | null;
+  secondsLeft: number;
+}
+
+export async function windowHolder(
+  db: Db,
+  grn: string,
+  windowSeconds: number,
+): Promise<WindowHolder | undefined> {
+  const result = await sql<{
+    check_id: string;
+    eori: string | null;
+    access_code_hmac: Buffer | null;
+    status: GuaranteeCheckStatus | null;
+    seconds_left: number;
+  }>`
+    SELECT w.check_id, c.eori, c.access_code_hmac, c.status,
+           ceil(extract(epoch FROM greatest(w.claimed_at + make_interval(secs => ${windowSeconds}),
+                                            w.not_before) - now()))::int AS seconds_left
+    FROM guarantee_windows w LEFT JOIN guarantee_checks c ON c.id = w.check_id
+    WHERE w.grn = ${grn}`.execute(db);
+  const row = result.rows[0];
+  if (row === undefined) return undefined;
+  return {
+    checkId: row.check_id,
+    eori: row.eori,
+    accessCodeHmac: row.access_code_hmac,
+    status: row.status,
+    secondsLeft: row.seconds_left,
+  };
+}
+
+export interface CheckState {
+  id: string;
+  grn: string;
+  eori: string;
+  status: GuaranteeCheckStatus;
+  outcome: GuaranteeCheckOutcome | null;
+  balance: string | null;
+  currency: string | null;
+  hmrcStatus: number | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  completedAt: Date | null;
+  /** Whole seconds since completed_at (database clock). */
+  ageSeconds: number | null;
+  /** Seconds until the GRN's window ends, when this check still holds it; else 0. */
+  windowSecondsLeft: number;
+}
+
+export async function checkState(
+  db: Db,
+  checkId: string,
+  windowSeconds: number,
+): Promise<CheckState | undefined> {
+  const result = await sql<{
+    id: string;
+    grn: string;
+    eori: string;
+    status: GuaranteeCheckStatus;
+    outcome: GuaranteeCheckOutcome | null;
+    balance: string | null;
+    currency: string | null;
+    hmrc_status: number | null;
+    error_code: string | null;
+    error_message: string | null;
+    completed_at: Date | null;
+    age_seconds: number | null;
+    window_seconds_left: number | null;
+  }>`
+    SELECT c.id, c.grn, c.eori, c.status, c.outcome, c.balance, c.currency, c.hmrc_status,
+           c.error_code, c.error_message, c.completed_at,
+           greatest(0, floor(extract(epoch FROM now() - c.completed_at)))::int AS age_seconds,
+           ceil(extract(epoch FROM greatest(w.claimed_at + make_interval(secs => ${windowSeconds}),
+                                            w.not_before) - now()))::int AS window_seconds_left
+    FROM guarantee_checks c
+    LEFT JOIN guarantee_windows w ON w.grn = c.grn AND w.check_id = c.id
+    WHERE c.id = ${checkId}`.execute(db);
+  const row = result.rows[0];
+  if (row === undefined) return undefined;
+  return {
+    id: row.id,
+    grn: row.grn,
+    eori: row.eori,
+    status: row.status,
+    outcome: row.outcome,
+    balance: row.balance,
+    currency: row.currency,
+    hmrcStatus: row.hmrc_status,
+    errorCode: row.error_code,
+    errorMessage: row.error_message,
+    completedAt: row.completed_at,
+    ageSeconds: row.age_seconds,
+    windowSecondsLeft: Math.max(0, row.window_seconds_left ?? 0),
+  };
+}
+
+/**
+ * The check never reached the queue: record why and give the window back, since HMRC was not
+ * called and the minute is not spent. Only while the check still holds it.
+ */
+export async function abandonCheck(
+  db: Db,
+  check: { checkId: string; grn: string },
+  errorCode: string,
+  errorMessage: string,
+): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .updateTable('guarantee_checks')
+      .set({
+        status: 'completed',
+        outcome: 'abandoned',
+        error_code: errorCode,
+        error_message: errorMessage,
+        completed_at: sql<Date>`now()`,
+      })
+      .where('id', '=', check.checkId)
+      .where('status', '=', 'queued')
+      .execute();
+    await trx
+      .deleteFrom('guarantee_windows')
+      .where('grn', '=', check.grn)
+      .where('check_id', '=', check.checkId)
+      .execute();
+  });
+}
+
+export type EoriConnection = 'connected' | 'not-connected' | 'reconsent-required';
+
+/**
+ * Whether a trader's HMRC authority is stored and still usable, read without decrypting
+ * anything. A check for an EORI nobody connected must not claim the GRN's minute.
+ */
+export async function eoriConnection(db: Db, eori: string): Promise<EoriConnection> {
+  const row = await db
+    .selectFrom('oauth_tokens')
+    .select([
+      'kind',
+      sql<boolean>`refresh_token IS NOT NULL`.as('refreshable'),
+      sql<boolean>`access_expires_at > now()`.as('access_valid'),
+    ])
+    .where('subject', '=', eori)
+    .executeTakeFirst();
+  if (row === undefined || row.kind !== 'user') return 'not-connected';
+  return row.refreshable || row.access_valid ? 'connected' : 'reconsent-required';
+}

@@ -1,0 +1,244 @@
+import { createHash } from 'node:crypto';
+import { createSubmission, type MovementType, type SubmissionStatus } from '@ctc-hub/db';
+import { smallMessageMaxBytes } from '@ctc-hub/hmrc-client';
+import { addJob, jobIds, jobs } from '@ctc-hub/queue';
+import { currentTraceCarrier } from '@ctc-hub/telemetry';
+import express, { Router, type Request, type Response } from 'express';
+import { canSeeEori, eoriFilter, principalOf } from '../auth.js';
+import type { ApiDeps } from '../deps.js';
+import { ApiError, badRequest, forbidden, route } from '../errors.js';
+import { findMovement } from '../queries/movements.js';
+import {
+  ensurePageExists,
+  hmrcIdParam,
+  offsetOf,
+  parsePaging,
+  textParam,
+  uuidParam,
+  withQuery,
+} from '../routes/params.js';
+import { movementNotFound } from '../routes/visibility.js';
+import { submissionJson, submissionPath, submissionSummaryJson } from './present.js';
+import { linkedActivity, listSubmissions } from './queries.js';
+import { validateSubmission, type SubmissionEndpoint } from './validate.js';
+
+const eoriPattern = /^[A-Z]{2}[0-9A-Z]{1,15}$/;
+const idempotencyKeyPattern = /^[\x21-\x7e]{1,255}$/;
+const statuses: readonly SubmissionStatus[] = [
+  'queued',
+  'sending',
+  'accepted',
+  'rejected',
+  'failed',
+];
+
+/**
+ * Declarations and follow-up messages sent through us to HMRC:
+ *   POST /v1/departures                      IE015
+ *   POST /v1/departures/{departureId}/messages  IE013, IE014, IE170
+ *   POST /v1/arrivals                        IE007
+ *   POST /v1/arrivals/{arrivalId}/messages      IE044
+ * Each is validated (well-formed, right message for the endpoint, NCTS schema, HMRC's business
+ * rules) before anything is queued, written to the submissions outbox, and answered 202; the
+ * worker sends it. Idempotency-Key (or, without one, an identical body from the same trader
+ * within 24 h) returns the existing submission with 200 instead of creating a second one.
+ */
+export function submissionRoutes(deps: ApiDeps): Router {
+  const router = Router();
+  const body = express.raw({ type: () => true, limit: deps.config.SUBMISSION_MAX_BYTES });
+
+  const submit = (movementType: MovementType, endpoint: SubmissionEndpoint) =>
+    route(async (request: Request, response: Response) => {
+      const principal = principalOf(request);
+      const movementId =
+        endpoint.kind === 'departure-message' || endpoint.kind === 'arrival-message'
+          ? hmrcIdParam(request, movementType === 'departure' ? 'departureId' : 'arrivalId')
+          : null;
+      const xml = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      const validation = await validateSubmission({
+        xml,
+        contentType: request.headers['content-type'],
+        endpoint,
+        apiVersion: deps.config.CTC_API_VERSION,
+        validator: deps.validator,
+        parser: deps.parser,
+        maxBytes: deps.config.SUBMISSION_MAX_BYTES,
+      });
+      if (!validation.ok) {
+        response.status(validation.status).json(validation.body);
+        return;
+      }
+      const message = validation.submission;
+
+      const header = request.headers['x-trader-eori'];
+      if (
+        header !== undefined &&
+        (typeof header !== 'string' || !eoriPattern.test(header.trim().toUpperCase()))
+      ) {
+        throw badRequest('X-Trader-EORI must be an EORI such as GB123456789000');
+      }
+      const eori = typeof header === 'string' ? header.trim().toUpperCase() : message.messageEori;
+      if (eori === null) {
+        throw badRequest(
+          'The trader EORI could not be determined: send X-Trader-EORI (the message names none)',
+        );
+      }
+      if (!canSeeEori(principal, eori))
+        throw forbidden(`This API key may not act for EORI ${eori}`);
+
+      if (movementId !== null) {
+        // A movement we know of belongs to one trader; another trader gets HMRC's 404.
+        const known = await findMovement(deps.db, movementType, movementId, undefined);
+        if (
+          known !== undefined &&
+          known.enrollment_eori !== null &&
+          known.enrollment_eori !== eori
+        ) {
+          throw movementNotFound(movementType, movementId);
+        }
+      }
+
+      const keyHeader = request.headers['idempotency-key'];
+      if (
+        keyHeader !== undefined &&
+        (typeof keyHeader !== 'string' || !idempotencyKeyPattern.test(keyHeader))
+      ) {
+        throw badRequest('Idempotency-Key must be 1 to 255 printable ASCII characters');
+      }
+      const result = await createSubmission(deps.db, {
+        eori,
+        apiKeyId: principal.keyId,
+        idempotencyKey: typeof keyHeader === 'string' ? keyHeader : null,
+        bodySha256: createHash('sha256').update(xml).digest(),
+        movementType,
+        messageType: message.messageType,
+        movementId,
+        lrn: message.lrn,
+        mrn: message.mrn,
+        messageIdentification: message.messageIdentification,
+        apiVersion: deps.config.CTC_API_VERSION,
+        route: xml.length > smallMessageMaxBytes ? 'large' : 'small',
+        body: xml,
+      });
+      if (result.kind === 'key-conflict') {
+        throw new ApiError(
+          409,
+          'CONFLICT',
+          'This Idempotency-Key was already used with a different body',
+          {
+            submissionId: result.submission.id,
+          },
+        );
+      }
+      const submission = result.submission;
+      if (result.kind === 'existing') {
+        const activity = await linkedActivity(deps.db, submission);
+        response.setHeader('Location', submissionPath(submission.id));
+        response.status(200).json(submissionJson(submission, activity.movement, activity.messages));
+        return;
+      }
+      try {
+        await addJob(
+          deps.hmrcQueue,
+          jobs.submit,
+          { submissionId: submission.id, trace: currentTraceCarrier() },
+          {
+            jobId: jobIds.submit(submission.id),
+            attempts: deps.config.SUBMIT_MAX_ATTEMPTS,
+          },
+        );
+      } catch (error) {
+        // The submission is durable in Postgres; the worker's outbox relay queues it when Redis is back.
+        deps.logger.warn(
+          { err: error, submissionId: submission.id },
+          'could not queue the submission now; the outbox relay will',
+        );
+      }
+      deps.logger.info(
+        { submissionId: submission.id, eori, messageType: message.messageType, lrn: message.lrn },
+        'submission accepted for sending',
+      );
+      response.setHeader('Location', submissionPath(submission.id));
+      response.status(202).json({
+        submissionId: submission.id,
+        status: submission.status,
+        _links: { self: { href: submissionPath(submission.id) } },
+      });
+    });
+
+  router.post('/v1/departures', body, submit('departure', { kind: 'new-departure' }));
+  router.post(
+    '/v1/departures/:departureId/messages',
+    body,
+    submit('departure', { kind: 'departure-message' }),
+  );
+  router.post('/v1/arrivals', body, submit('arrival', { kind: 'new-arrival' }));
+  router.post(
+    '/v1/arrivals/:arrivalId/messages',
+    body,
+    submit('arrival', { kind: 'arrival-message' }),
+  );
+
+  router.get(
+    '/v1/submissions/:submissionId',
+    route(async (request, response) => {
+      const id = uuidParam(request, 'submissionId');
+      const submission = await deps.db
+        .selectFrom('submissions')
+        .selectAll()
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (submission === undefined || !canSeeEori(principalOf(request), submission.eori)) {
+        throw new ApiError(404, 'NOT_FOUND', `Submission ${id} was not found`);
+      }
+      const activity = await linkedActivity(deps.db, submission);
+      response.json(submissionJson(submission, activity.movement, activity.messages));
+    }),
+  );
+
+  router.get(
+    '/v1/submissions',
+    route(async (request, response) => {
+      const status = textParam(request, 'status');
+      if (status !== undefined && !statuses.includes(status as SubmissionStatus)) {
+        throw badRequest(`The status parameter must be one of ${statuses.join(', ')}`);
+      }
+      const eori = textParam(request, 'eori')?.toUpperCase();
+      if (eori !== undefined && !eoriPattern.test(eori))
+        throw badRequest('The eori parameter must be an EORI');
+      const lrn = textParam(request, 'lrn');
+      const messageType = textParam(request, 'messageType')?.toUpperCase();
+      const paging = parsePaging(request);
+      const { totalCount, items } = await listSubmissions(
+        deps.db,
+        {
+          ...(status !== undefined ? { status: status as SubmissionStatus } : {}),
+          ...(eori !== undefined ? { eori } : {}),
+          ...(lrn !== undefined ? { lrn } : {}),
+          ...(messageType !== undefined ? { messageType } : {}),
+          scope: eoriFilter(principalOf(request)),
+        },
+        paging.count,
+        offsetOf(paging),
+      );
+      ensurePageExists(paging, items.length);
+      response.json({
+        _links: {
+          self: {
+            href: withQuery('/v1/submissions', [
+              ['status', status],
+              ['eori', eori],
+              ['lrn', lrn],
+              ['messageType', messageType],
+              ['page', request.query.page === undefined ? undefined : paging.page],
+              ['count', request.query.count === undefined ? undefined : paging.count],
+            ]),
+          },
+        },
+        totalCount,
+        submissions: items.map(submissionSummaryJson),
+      });
+    }),
+  );
+  return router;
+}

@@ -1,0 +1,255 @@
+import { isUtf8 } from 'node:buffer';
+import {
+  catalogueByRoot,
+  parseNctsMessage,
+  schemaPhaseForApiVersion,
+  type MessageSummary,
+  type MovementType,
+  type ParseError,
+  type ParseResult,
+  type SchemaPhase,
+  type XsdValidator,
+} from '@ctc-hub/ncts';
+import { businessRuleErrors, messageTypeMismatch } from './business-rules.js';
+
+/**
+ * Validation of a trader's NCTS submission before it spends any of HMRC's rate budget: the
+ * checks HMRC's CTC Traders API and transit-movements-validator make, with HMRC's status codes,
+ * error codes and texts (hmrc-ctc-reference §3.1, §3.5, §4.1, §4.3), so that whatever we reject
+ * HMRC would have rejected the same way.
+ *
+ * Fails closed: every path that cannot show a message to be valid ends in an error result, and a
+ * validator that cannot run (closed, worker thread died) rejects the promise, which the route
+ * turns into a 500 rather than a pass.
+ */
+
+export type SubmissionEndpoint =
+  | { kind: 'new-departure' } // POST /v1/departures → IE015 only
+  | { kind: 'departure-message' } // POST /v1/departures/{id}/messages → IE013, IE014, IE170
+  | { kind: 'new-arrival' } // POST /v1/arrivals → IE007 only
+  | { kind: 'arrival-message' }; // POST /v1/arrivals/{id}/messages → IE044
+
+export interface ValidSubmission {
+  /** IE code, e.g. IE015. */
+  messageType: string;
+  /** Without prefix, e.g. CC015C (CC015B for API 1.0). */
+  rootElement: string;
+  movementType: MovementType;
+  lrn: string | null;
+  mrn: string | null;
+  messageIdentification: string | null;
+  /** messageSender when it has the shape of an EORI, else null (HMRC's examples send "token"). */
+  senderEori: string | null;
+  holderEori: string | null;
+  traderAtDestinationEori: string | null;
+  /** the EORI this message is sent for, from the message: holder (departures) / trader at destination (arrivals) / messageSender when it is an EORI */
+  messageEori: string | null;
+}
+
+/** A position in the submitted document; 0/0 when the problem is not tied to one place. */
+export interface SubmissionIssue {
+  lineNumber: number;
+  columnNumber: number;
+  message: string;
+}
+
+export interface SubmissionErrorBody {
+  code: string;
+  message: string;
+  validationErrors?: SubmissionIssue[];
+}
+
+export type SubmissionValidation =
+  | { ok: true; submission: ValidSubmission }
+  | { ok: false; status: 400 | 415 | 413; body: SubmissionErrorBody };
+
+/** What validateSubmission needs of a parser: NctsParser, or parseNctsMessage inline. */
+export interface SubmissionParser {
+  parse(xml: Buffer): Promise<ParseResult>;
+}
+
+export interface SubmissionInput {
+  xml: Buffer;
+  /** The request's Content-Type header as sent; undefined when absent. */
+  contentType: string | undefined;
+  endpoint: SubmissionEndpoint;
+  /** CTC Traders API version of the request's Accept header: 1.0, 2.0, 2.1 or 3.0. */
+  apiVersion: string;
+  /** An XsdValidator; only validate() is used. */
+  validator: Pick<XsdValidator, 'validate'>;
+  /** Largest body accepted; HMRC's small-message route takes 5,000,000 bytes. */
+  maxBytes: number;
+  /**
+   * Optional: an NctsParser, which parses documents of 1 MiB and more in a worker thread.
+   * Without it the parse runs inline, which holds the event loop for about 50 ms per 2 MB
+   * (bench/src/xsd-validation.ts measures it); give one to a server that takes large messages.
+   */
+  parser?: SubmissionParser;
+}
+
+const endpoints: Record<
+  SubmissionEndpoint['kind'],
+  { movementType: MovementType; messageTypes: readonly string[] }
+> = {
+  'new-departure': { movementType: 'departure', messageTypes: ['IE015'] },
+  'departure-message': { movementType: 'departure', messageTypes: ['IE013', 'IE014', 'IE170'] },
+  'new-arrival': { movementType: 'arrival', messageTypes: ['IE007'] },
+  'arrival-message': { movementType: 'arrival', messageTypes: ['IE044'] },
+};
+
+/** Which message types each endpoint accepts (reference §3.2, §4.1). */
+export function acceptedMessageTypes(endpoint: SubmissionEndpoint): readonly string[] {
+  return endpoints[endpoint.kind].messageTypes;
+}
+
+type SchemaSet = SchemaPhase | 'phase4';
+
+/**
+ * API version → schema set. A version we do not know is the caller's bug (the route checks
+ * the Accept header first), so it throws instead of validating against the wrong schemas.
+ */
+export function schemaSetForApiVersion(apiVersion: string): SchemaSet {
+  const major = /^([0-9]+)\.[0-9]+$/.exec(apiVersion)?.[1];
+  if (major === '1') return 'phase4';
+  if (major === '2' || major === '3') return schemaPhaseForApiVersion(apiVersion);
+  throw new RangeError(`Unsupported CTC Traders API version ${apiVersion}`);
+}
+
+export async function validateSubmission(input: SubmissionInput): Promise<SubmissionValidation> {
+  const schemaSet = schemaSetForApiVersion(input.apiVersion);
+  const { movementType, messageTypes } = endpoints[input.endpoint.kind];
+
+  // 1. Content-Type (reference §3.1, ContentTypeRouting.scala): the lower-cased header must be
+  // exactly one of two strings; no parameter parsing, so "application/xml;charset=utf-8" and
+  // "application/xml; charset=iso-8859-1" are refused like text/xml. HMRC routes
+  // application/json and an absent header elsewhere (JSON, large-message upload); we take XML
+  // only, so they are refused too, an absent header with HMRC's own text for that case.
+  const contentType = input.contentType?.toLowerCase();
+  if (contentType !== 'application/xml' && contentType !== 'application/xml; charset=utf-8') {
+    return failure(415, {
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      message:
+        input.contentType === undefined
+          ? 'A content-type header is required!'
+          : `Content-type header ${input.contentType} is not supported!`,
+    });
+  }
+
+  // 2. Size.
+  if (input.xml.byteLength === 0) return malformed([issue('The request body is empty')]);
+  if (input.xml.byteLength > input.maxBytes) {
+    return failure(413, { code: 'REQUEST_ENTITY_TOO_LARGE', message: 'Request Entity Too Large' });
+  }
+
+  // 3. Well-formed and safe. The parser tolerates bad UTF-8 (it must store whatever NCTS sends
+  // us); a submission must be UTF-8, and the XSD worker would refuse it anyway.
+  if (!isUtf8(input.xml)) return malformed([issue('The request body is not valid UTF-8')]);
+  const parsed = input.parser
+    ? await input.parser.parse(input.xml)
+    : parseNctsMessage(input.xml, { maxBytes: input.maxBytes });
+  if (!parsed.ok) return malformed([issueOfParseError(parsed.error)]);
+  const summary = parsed.summary;
+
+  // 4. The root element must be one this endpoint takes, in this API version's phase: a phase 4
+  // root (CC015B) on API 2.1 is as wrong as an IE029 (reference §3.5 "IE0xx is not a valid
+  // message type"). Known roots are named by IE code, anything else by the root as written.
+  const entry = catalogueByRoot(summary.rootElement);
+  const phase4 = schemaSet === 'phase4';
+  const rootOfThisPhase =
+    entry !== undefined &&
+    (phase4 ? entry.phase4Roots.includes(summary.rootElement) : entry.root === summary.rootElement);
+  if (!rootOfThisPhase || !messageTypes.includes(entry.code)) {
+    const named = rootOfThisPhase ? entry.code : summary.rootElement;
+    return failure(400, { code: 'BAD_REQUEST', message: `${named} is not a valid message type` });
+  }
+
+  // 5. messageType element = root (HMRC trims the value). Phase 4 senders put their country
+  // where the root has CC (GB015B for CC015B), as the ncts summary allows.
+  const declaredType = summary.header.messageType?.trim() ?? null;
+  const typeMatches = phase4
+    ? declaredType !== null &&
+      declaredType.length === summary.rootElement.length &&
+      declaredType.slice(2) === summary.rootElement.slice(2)
+    : declaredType === summary.rootElement;
+  if (!typeMatches) return businessFailure([messageTypeMismatch]);
+
+  // 6. XSD, in the validator's worker threads. API 1.0 is phase 4, whose schemas we do not ship
+  // (and HMRC retired the version), so its messages get no schema check; the business rules
+  // below then run on unvalidated structure, which is all they can do.
+  if (!phase4) {
+    const schema = await input.validator.validate(input.xml, schemaSet);
+    if (!schema.ok) {
+      return failure(400, {
+        code: 'SCHEMA_VALIDATION',
+        message: 'Request failed schema validation',
+        validationErrors: schema.errors,
+      });
+    }
+  }
+
+  // 7. HMRC's business rules.
+  const errors = businessRuleErrors(summary, { movementType, phase4 });
+  if (errors.length > 0) return businessFailure(errors);
+
+  return { ok: true, submission: submissionOf(summary, entry.code, movementType) };
+}
+
+// An EORI: ISO country code and up to 15 letters or digits (GB/XI: 12 or 15 digits).
+const eoriShape = /^[A-Z]{2}[0-9A-Z]{1,15}$/;
+
+function submissionOf(
+  summary: MessageSummary,
+  messageType: string,
+  movementType: MovementType,
+): ValidSubmission {
+  const sender = summary.header.messageSender;
+  const senderEori = sender !== null && eoriShape.test(sender) ? sender : null;
+  const partyEori =
+    movementType === 'departure' ? summary.holderEori : summary.traderAtDestinationEori;
+  return {
+    messageType,
+    rootElement: summary.rootElement,
+    movementType,
+    lrn: summary.lrn,
+    mrn: summary.mrn,
+    messageIdentification: summary.header.messageIdentification,
+    senderEori,
+    holderEori: summary.holderEori,
+    traderAtDestinationEori: summary.traderAtDestinationEori,
+    messageEori: partyEori ?? senderEori,
+  };
+}
+
+const failure = (status: 400 | 413 | 415, body: SubmissionErrorBody): SubmissionValidation => ({
+  ok: false,
+  status,
+  body,
+});
+
+const issue = (message: string, lineNumber = 0, columnNumber = 0): SubmissionIssue => ({
+  lineNumber,
+  columnNumber,
+  message,
+});
+
+// HMRC's text for input it cannot read (ConvertError.scala MalformedInput); the details are ours.
+const malformed = (validationErrors: SubmissionIssue[]) =>
+  failure(400, { code: 'BAD_REQUEST', message: 'Input was malformed', validationErrors });
+
+/**
+ * HMRC's body carries its first business error as the message; validationErrors (our addition)
+ * lists every one found, without positions since the summary does not keep them.
+ */
+const businessFailure = (errors: string[]) =>
+  failure(400, {
+    code: 'BUSINESS_VALIDATION_ERROR',
+    message: errors[0] ?? messageTypeMismatch,
+    validationErrors: errors.map((message) => issue(message)),
+  });
+
+/** parseNctsMessage reports the position inside the text: "… (line 3, column 14)". */
+function issueOfParseError(error: ParseError): SubmissionIssue {
+  const located = /^([\s\S]*) \(line (\d+), column (\d+)\)$/.exec(error.message);
+  if (located === null) return issue(error.message);
+  return issue(located[1] ?? error.message, Number(located[2]), Number(located[3]));
+}
