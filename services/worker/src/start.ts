@@ -197,8 +197,9 @@ export async function startWorker(
       await Promise.all([ingestWorker.close(), hmrcWorker.close()]);
       await store.close();
       await Promise.all([ingestQueue.close(), hmrcQueue.close()]);
-      for (const connection of [producer, ingestConnection, hmrcConnection])
+      for (const connection of [producer, ingestConnection, hmrcConnection, pacerConnection]) {
         connection.disconnect();
+      }
       await parser.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

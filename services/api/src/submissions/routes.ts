@@ -51,7 +51,9 @@ export function submissionRoutes(deps: ApiDeps): Router {
     route(async (request: Request, response: Response) => {
       const principal = principalOf(request);
       const movementId =
-        endpoint.kind === 'departure-message' || endpoint.kind === 'arrival-message'
+        endpoint.kind === 'departure-message' ||
+        endpoint.kind === 'arrival-message' ||
+        request.method === 'PUT'
           ? hmrcIdParam(request, movementType === 'departure' ? 'departureId' : 'arrivalId')
           : null;
       const xml = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
@@ -177,6 +179,26 @@ export function submissionRoutes(deps: ApiDeps): Router {
     '/v1/arrivals/:arrivalId/messages',
     body,
     submit('arrival', { kind: 'arrival-message' }),
+  );
+  // API 1.0 (phase 4) only: an arrival notification sent again for an existing arrival, e.g.
+  // after NCTS rejected the first (HMRC's PUT /movements/arrivals/{arrivalId}).
+  router.put(
+    '/v1/arrivals/:arrivalId',
+    (_request, _response, next) => {
+      if (deps.config.CTC_API_VERSION !== '1.0') {
+        next(
+          new ApiError(
+            405,
+            'METHOD_NOT_ALLOWED',
+            'Resubmitting an arrival (PUT) exists only in CTC API 1.0; send a new IE007 with POST /v1/arrivals',
+          ),
+        );
+        return;
+      }
+      next();
+    },
+    body,
+    submit('arrival', { kind: 'new-arrival' }),
   );
 
   router.get(

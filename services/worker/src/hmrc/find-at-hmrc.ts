@@ -26,6 +26,7 @@ export async function findAtHmrc(
   token: string,
 ): Promise<FindResult> {
   let calls = 0;
+  const v1 = submission.api_version === '1.0';
   // Each call books its own slot of the shared budget (the client's pacer), so the checks do
   // not burst past HMRC's limit.
   const call = async () => {

@@ -180,18 +180,24 @@ async function send(
 
   await markSending(deps.db, submission.id);
   const post = () =>
-    submission.route === 'large'
-      ? deps.hmrc.ctc.initiateLargeMessage({
-          type: submission.movement_type,
-          ...(isFollowUp(submission) ? { movementId: submission.movement_id! } : {}),
-          token,
-        })
-      : deps.hmrc.ctc.submitMessage({
-          type: submission.movement_type,
-          ...(isFollowUp(submission) ? { movementId: submission.movement_id! } : {}),
+    isResubmission(submission)
+      ? deps.hmrc.ctc.resubmitArrival({
+          arrivalId: submission.movement_id!,
           xml: submission.body,
           token,
-        });
+        })
+      : submission.route === 'large'
+        ? deps.hmrc.ctc.initiateLargeMessage({
+            type: submission.movement_type,
+            ...(isFollowUp(submission) ? { movementId: submission.movement_id! } : {}),
+            token,
+          })
+        : deps.hmrc.ctc.submitMessage({
+            type: submission.movement_type,
+            ...(isFollowUp(submission) ? { movementId: submission.movement_id! } : {}),
+            xml: submission.body,
+            token,
+          });
   let result = await post();
   if (!result.ok && result.error.kind === 'unauthorized') {
     const refreshed = await deps.hmrc.tokens.forceRefresh(submission.eori, token);
@@ -254,6 +260,10 @@ async function send(
 
 const isFollowUp = (submission: Submission) =>
   submission.message_type !== 'IE015' && submission.message_type !== 'IE007';
+
+/** API 1.0's PUT /arrivals/{arrivalId}: an IE007 sent again for an existing arrival. */
+const isResubmission = (submission: Submission) =>
+  submission.message_type === 'IE007' && submission.movement_id !== null;
 
 async function rateLimited(
   deps: HmrcDeps,

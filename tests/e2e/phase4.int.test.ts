@@ -1,0 +1,87 @@
+// Risk retired: with CTC_API_VERSION=1.0 (the retired phase-4 API), declarations still go out
+// once, HMRC's v1 answer (_embedded box and request) links the movement, v1 notifications are
+// stored against it, and a rejected arrival can be resubmitted with PUT.
+import { randomUUID } from 'node:crypto';
+import { buildCC007A, buildCC015B } from '@ctc-hub/ncts';
+import { waitFor } from '@ctc-hub/testing';
+import { startE2E, traderEori, type E2E } from './support.js';
+
+let e2e: E2E;
+beforeAll(async () => {
+  e2e = await startE2E({ CTC_API_VERSION: '1.0' });
+}, 60_000);
+afterAll(async () => {
+  await e2e?.stop();
+});
+
+async function send(method: 'POST' | 'PUT', path: string, xml: string) {
+  const response = await fetch(`${e2e.stack.apiUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${e2e.stack.apiKey}`, 'content-type': 'application/xml' },
+    body: xml,
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+const view = (id: string) => e2e.api(`/v1/submissions/${id}`).then((result) => result.body);
+
+const waitForTypes = (id: string, types: string[]) =>
+  waitFor(
+    async () => {
+      const body = await view(id);
+      const seen = body.messages.map((message: { type: string }) => message.type);
+      return types.every((type) => seen.includes(type)) ? body : undefined;
+    },
+    { timeoutMs: 20_000, what: `${types.join(', ')} on submission ${id}` },
+  );
+
+it('sends a CC015B, links the v1 box and request, and stores the v1 notifications that follow', async () => {
+  const lrn = `LRN${randomUUID().slice(0, 8).toUpperCase()}`;
+  const created = await send('POST', '/v1/departures', buildCC015B({ lrn, eori: traderEori }));
+  expect(created.status).toBe(202);
+  const done = await waitForTypes(created.body.submissionId, ['IE028', 'IE029']);
+  expect(done).toMatchObject({ status: 'accepted', apiVersion: '1.0', messageType: 'IE015' });
+  expect(done.movementId).toMatch(/^\d+$/);
+  expect(done.requestId).toBe(`/customs/transits/movements/departures/${done.movementId}`);
+  expect(done.boxId).toBeTruthy();
+  expect(done.movement).toMatchObject({
+    status: 'released',
+    boxId: done.boxId,
+    requestId: done.requestId,
+  });
+
+  const notifications = await e2e.testDb.db
+    .selectFrom('notifications')
+    .select(['payload_version', 'status'])
+    .where('movement_id', '=', done.movementId)
+    .execute();
+  expect(notifications.length).toBeGreaterThanOrEqual(2);
+  expect(
+    notifications.every((row) => row.payload_version === 'v1' && row.status === 'stored'),
+  ).toBe(true);
+});
+
+it('resubmits a rejected arrival with PUT and follows it to unloading permission', async () => {
+  const rejected = await send(
+    'POST',
+    '/v1/arrivals',
+    buildCC007A({ mrn: '21GBREJ00000000012', eori: traderEori }),
+  );
+  expect(rejected.status).toBe(202);
+  const first = await waitForTypes(rejected.body.submissionId, ['IE008']);
+  expect(first.movement.status).toBe('rejected');
+
+  const corrected = await send(
+    'PUT',
+    `/v1/arrivals/${first.movementId}`,
+    buildCC007A({ mrn: '21GB000000000001X', eori: traderEori }),
+  );
+  expect(corrected.status).toBe(202);
+  const second = await waitForTypes(corrected.body.submissionId, ['IE043']);
+  expect(second).toMatchObject({
+    status: 'accepted',
+    movementId: first.movementId,
+    messageType: 'IE007',
+  });
+  expect(second.movement.status).not.toBe('rejected');
+});
