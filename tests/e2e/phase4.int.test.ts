@@ -8,7 +8,11 @@ import { startE2E, traderEori, type E2E } from './support.js';
 
 let e2e: E2E;
 beforeAll(async () => {
-  e2e = await startE2E({ CTC_API_VERSION: '1.0' });
+  e2e = await startE2E({
+    CTC_API_VERSION: '1.0',
+    HMRC_REQUEST_TIMEOUT_MS: '1500',
+    SUBMIT_BACKOFF_BASE_MS: '200',
+  });
 }, 60_000);
 afterAll(async () => {
   await e2e?.stop();
@@ -84,4 +88,39 @@ it('resubmits a rejected arrival with PUT and follows it to unloading permission
     messageType: 'IE007',
   });
   expect(second.movement.status).not.toBe('rejected');
+});
+
+it('does not send a v1 declaration twice when HMRC stored it but the answer was lost', async () => {
+  const lrn = `LRN${randomUUID().slice(0, 8).toUpperCase()}`;
+  e2e.stack.sandbox!.controls.setFaults({
+    api: { paths: '^/customs/transits/movements/departures$', acceptThenTimeoutRate: 1 },
+  });
+  const created = await send('POST', '/v1/departures', buildCC015B({ lrn, eori: traderEori }));
+  await waitFor(
+    async () => ((await view(created.body.submissionId)).attempts.length >= 1 ? true : undefined),
+    {
+      timeoutMs: 15_000,
+      what: 'the lost first attempt',
+    },
+  );
+  e2e.stack.sandbox!.controls.clearFaults();
+  const done = await waitFor(
+    async () => {
+      const body = await view(created.body.submissionId);
+      return body.status === 'accepted' ? body : undefined;
+    },
+    { timeoutMs: 20_000, what: 'accepted' },
+  );
+  expect(done.attempts.map((attempt: { outcome: string }) => attempt.outcome)).toEqual([
+    'unknown',
+    'found-at-hmrc',
+  ]);
+  const atHmrc = e2e.stack
+    .sandbox!.controls.movements()
+    .filter(
+      (movement) =>
+        movement.apiVersion === '1.0' && movement.type === 'departure' && movement.lrn === lrn,
+    );
+  expect(atHmrc).toHaveLength(1);
+  expect(done.movementId).toBe(atHmrc[0]!.id);
 });

@@ -39,10 +39,11 @@ export async function findAtHmrc(
     movementId: string,
   ): Promise<{ ok: true; messageId: string | null } | { ok: false; error: HmrcError }> => {
     await call();
+    // API 1.0 takes no count (and has no paging); 2.x pages at up to 500.
     const messages = await deps.hmrc.ctc.listMessages(
       type,
       movementId,
-      { receivedSince: since, count: 500 },
+      v1 ? { receivedSince: since } : { receivedSince: since, count: 500 },
       token,
     );
     if (!messages.ok) return messages;
@@ -68,11 +69,8 @@ export async function findAtHmrc(
     return { ok: true, messageId: null };
   };
 
-  if (
-    submission.movement_id !== null &&
-    submission.message_type !== 'IE015' &&
-    submission.message_type !== 'IE007'
-  ) {
+  // Follow-ups, and v1 arrival resubmissions (PUT), went to a known movement.
+  if (submission.movement_id !== null) {
     const match = await matchIn(submission.movement_id);
     if (!match.ok) return { ok: false, error: match.error, calls };
     return {
@@ -85,8 +83,10 @@ export async function findAtHmrc(
     };
   }
 
-  const reference =
-    submission.message_type === 'IE015'
+  // v1 lists filter on nothing but updatedSince: every movement updated since is a candidate.
+  const reference = v1
+    ? {}
+    : submission.message_type === 'IE015'
       ? submission.lrn !== null
         ? { localReferenceNumber: submission.lrn }
         : undefined
@@ -99,7 +99,7 @@ export async function findAtHmrc(
     type,
     token,
     updatedSince: since,
-    count: 500,
+    ...(v1 ? {} : { count: 500 }),
     ...reference,
   });
   if (!movements.ok) return { ok: false, error: movements.error, calls };
