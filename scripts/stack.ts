@@ -27,6 +27,7 @@ export const devDefaults = {
   SANDBOX_CLIENT_ID: 'ctc-hub-dev',
   SANDBOX_CLIENT_SECRET: 'ctc-hub-dev-secret',
   HMRC_DEFAULT_EORI: 'GB123456789000',
+  SANDBOX_BOX_ID: '5e1d9b2c-6a0e-4a57-9d63-3f0c2f8a1b7e',
 } as const;
 
 export interface Stack {
@@ -65,6 +66,9 @@ export async function startStack(
     fill('HMRC_CLIENT_ID', env.SANDBOX_CLIENT_ID!);
     fill('HMRC_CLIENT_SECRET', env.SANDBOX_CLIENT_SECRET!);
     fill('HMRC_DEFAULT_EORI', devDefaults.HMRC_DEFAULT_EORI);
+    // Accept and pull the sandbox application's box.
+    fill('SANDBOX_BOX_ID', devDefaults.SANDBOX_BOX_ID);
+    fill('PPNS_BOX_IDS', env.SANDBOX_BOX_ID!);
   }
   const logger =
     options.logger ?? createLogger({ service: 'ctc-hub', level: env.LOG_LEVEL ?? 'info' });

@@ -282,13 +282,13 @@ describe('retries', () => {
           ? body
           : undefined;
       },
-      { timeoutMs: 25_000, what: 'seven 429s (more than SUBMIT_MAX_ATTEMPTS)' },
+      { timeoutMs: 60_000, what: 'seven 429s (more than SUBMIT_MAX_ATTEMPTS)' },
     );
     e2e.stack.sandbox!.controls.clearFaults();
     const done = await settled(created.body.submissionId);
     expect(done.status).toBe('accepted');
     expect(done.attemptCount).toBe(1);
-  }, 40_000);
+  }, 90_000);
 
   it.each(['acceptThenTimeoutRate', 'acceptThenResetRate'] as const)(
     'does not send a second declaration when HMRC stored it but the answer was lost (%s)',

@@ -48,6 +48,14 @@ export const redisConcern = z.object({
     .default('ctc'),
 });
 
+export const ppnsConcern = z.object({
+  /**
+   * Our PPNS boxes. The receiver accepts notifications only for these (403 otherwise; empty =
+   * any box), and the worker pulls each for notifications that push missed.
+   */
+  PPNS_BOX_IDS: list(uuid()).default([]),
+});
+
 export const receiverConcern = z.object({
   RECEIVER_PORT: port(8080),
   /** Largest notification body accepted; PPNS itself refuses bodies over 100 KB. */
@@ -59,8 +67,6 @@ export const receiverConcern = z.object({
   PPNS_PUSH_SECRETS: list(z.string().min(1)).default([]),
   /** Turn signature checks off only for local experiments; start-up logs a warning. */
   PPNS_SIGNATURE_REQUIRED: bool(true),
-  /** Optional allow-list of PPNS box ids; notifications for other boxes get 403. */
-  PPNS_BOX_IDS: list(uuid()).default([]),
   /** How long the receiver waits for Redis to accept a job before answering 503. */
   RECEIVER_ENQUEUE_TIMEOUT_MS: positiveInt(2000),
   /** Retry-After (seconds) sent with 503 when the queue is unavailable. */
@@ -125,6 +131,20 @@ export const workerConcern = z.object({
   MAX_MESSAGE_BYTES: positiveInt(20 * 1024 * 1024),
   /** Messages at least this large are parsed in a worker thread so job locks keep renewing. */
   PARSE_IN_THREAD_BYTES: positiveInt(1024 * 1024),
+  /** Push is for latency, pull for completeness: turn reconciliation off only to test push alone. */
+  RECONCILE_ENABLED: bool(true),
+  /** How often the CTC sweep asks HMRC for movements updated since the last sweep. */
+  RECONCILE_INTERVAL_SECONDS: positiveInt(60),
+  /** How often each PPNS box is pulled; HMRC asks for no more than once every 10 seconds. */
+  PPNS_PULL_INTERVAL_SECONDS: z.coerce.number().int().min(10).default(10),
+  /** Notifications, messages and events are kept this long (HMRC keeps movements 60 days). */
+  RETENTION_DAYS: positiveInt(400),
+  /** Internal URLs that receive change-feed events as Standard Webhooks (comma-separated). */
+  EVENT_WEBHOOK_URLS: list(url()).default([]),
+  /** Standard Webhooks signing secret, `whsec_` + base64; required when EVENT_WEBHOOK_URLS is set. */
+  EVENT_WEBHOOK_SECRET: z.string().trim().min(1).optional(),
+  /** Dead letters re-queued per second by a bulk replay (no replay storms). */
+  REPLAY_RATE_PER_SECOND: positiveInt(20),
 });
 
 export const apiConcern = z.object({
@@ -143,6 +163,8 @@ export const apiConcern = z.object({
   SUBMISSION_MAX_BYTES: positiveInt(20 * 1024 * 1024),
   /** Worker threads validating declarations against the NCTS schemas. */
   VALIDATION_THREADS: positiveInt(1),
+  /** bull-board at /admin/queues may retry, remove and promote jobs only when true. */
+  ADMIN_QUEUE_WRITE: bool(false),
   /** How long a Guarantee Balance request waits for HMRC's answer before 504. */
   GUARANTEE_BALANCE_TIMEOUT_MS: positiveInt(30_000),
   /**

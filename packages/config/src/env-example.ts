@@ -20,6 +20,7 @@ const sections: { title: string; schema: z.ZodObject; name: string }[] = [
     schema: concerns.redisConcern,
     name: 'redisConcern',
   },
+  { title: 'PPNS boxes (receiver, worker)', schema: concerns.ppnsConcern, name: 'ppnsConcern' },
   {
     title: 'Receiver: the PPNS callback',
     schema: concerns.receiverConcern,

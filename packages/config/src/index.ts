@@ -5,6 +5,7 @@ export {
   databaseConcern,
   hmrcConcern,
   httpConcern,
+  ppnsConcern,
   receiverConcern,
   redisConcern,
   sandboxConcern,

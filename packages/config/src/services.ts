@@ -4,6 +4,7 @@ import {
   databaseConcern,
   hmrcConcern,
   httpConcern,
+  ppnsConcern,
   receiverConcern,
   redisConcern,
   sandboxConcern,
@@ -51,6 +52,7 @@ const checkHmrc = (config: z.output<typeof hmrcConcern>, ctx: z.RefinementCtx) =
 };
 
 export const receiverConfigSchema = base
+  .extend(ppnsConcern.shape)
   .extend(receiverConcern.shape)
   .superRefine((config, ctx) => {
     if (config.PPNS_SIGNATURE_REQUIRED && config.PPNS_PUSH_SECRETS.length === 0) {
@@ -65,8 +67,28 @@ export const receiverConfigSchema = base
 
 export const workerConfigSchema = base
   .extend(workerConcern.shape)
+  .extend(ppnsConcern.shape)
   .extend(hmrcConcern.shape)
-  .superRefine(checkHmrc);
+  .superRefine((config, ctx) => {
+    checkHmrc(config, ctx);
+    if (config.EVENT_WEBHOOK_URLS.length > 0 && config.EVENT_WEBHOOK_SECRET === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['EVENT_WEBHOOK_SECRET'],
+        message: 'is required when EVENT_WEBHOOK_URLS is set (whsec_ followed by base64)',
+      });
+    }
+    if (
+      config.EVENT_WEBHOOK_SECRET !== undefined &&
+      !/^whsec_[A-Za-z0-9+/=]{16,}$/.test(config.EVENT_WEBHOOK_SECRET)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['EVENT_WEBHOOK_SECRET'],
+        message: 'must be whsec_ followed by base64',
+      });
+    }
+  });
 
 export const apiConfigSchema = base
   .extend(apiConcern.shape)
@@ -92,8 +114,10 @@ export const loadSandboxConfig = (env: Env = process.env): SandboxConfig =>
 
 /** The environment variable names each service reads (for compose/k8s/.env.example checks). */
 export const serviceEnvNames = {
-  receiver: Object.keys(base.extend(receiverConcern.shape).shape),
-  worker: Object.keys(base.extend(workerConcern.shape).extend(hmrcConcern.shape).shape),
+  receiver: Object.keys(base.extend(ppnsConcern.shape).extend(receiverConcern.shape).shape),
+  worker: Object.keys(
+    base.extend(workerConcern.shape).extend(ppnsConcern.shape).extend(hmrcConcern.shape).shape,
+  ),
   api: Object.keys(base.extend(apiConcern.shape).extend(hmrcConcern.shape).shape),
   'hmrc-sandbox': Object.keys(
     telemetryConcern.extend(httpConcern.shape).extend(sandboxConcern.shape).shape,

@@ -13,6 +13,7 @@ export type * from './schema/events.table.js';
 export type * from './schema/oauth.table.js';
 export type * from './schema/dead-letters.table.js';
 export type * from './schema/submissions.table.js';
+export type * from './schema/operations.table.js';
 export type * from './schema/guarantee-checks.table.js';
 export { storeIngestBatch, storeInTransaction } from './queries/ingest.js';
 export type * from './queries/ingest-types.js';

@@ -11,6 +11,11 @@ export const queueNames = {
   ingest: 'ingest',
   /** Every call to HMRC; its limiter is the one rate budget shared by all worker replicas. */
   hmrc: 'hmrc',
+  /**
+   * Background work that does not call HMRC: reconciliation scheduling, dead-letter replays,
+   * webhook delivery, retention. Kept off the hmrc queue so it never waits for the rate budget.
+   */
+  ops: 'ops',
 } as const;
 
 export type QueueName = (typeof queueNames)[keyof typeof queueNames];
@@ -68,7 +73,39 @@ export const guaranteeBalanceData = z.object({
   trace: traceCarrier.default({}),
 });
 
+/** PPNS pull of one box (hmrc queue, reconcile priority). */
+export const ppnsPullData = z.object({ boxId: z.string().uuid() });
+
+/** One page of the CTC sweep: movements of one type updated since the scope's mark. */
+export const reconcileMovementsData = z.object({
+  eori: z.string(),
+  movementType: movementType,
+  /** ISO; the sweep's lower bound. */
+  updatedSince: z.string(),
+  page: z.number().int().positive().default(1),
+  /** ISO time the sweep started: becomes the new mark when the last page is done. */
+  sweepStartedAt: z.string(),
+});
+
+/** The messages of one movement received since the sweep's lower bound. */
+export const reconcileMessagesData = z.object({
+  eori: z.string(),
+  movementType: movementType,
+  movementId: z.string(),
+  receivedSince: z.string(),
+});
+
+/** Schedules the sweeps and pulls (a repeatable job on the ops queue: one run per tick cluster-wide). */
+export const reconcileTickData = z.object({});
+
+/** A bulk replay of dead letters (a `replays` row), paced. */
+export const replayData = z.object({ replayId: z.string().uuid() });
+
 export type IngestNotificationData = z.infer<typeof ingestNotificationData>;
+export type PpnsPullData = z.infer<typeof ppnsPullData>;
+export type ReconcileMovementsData = z.infer<typeof reconcileMovementsData>;
+export type ReconcileMessagesData = z.infer<typeof reconcileMessagesData>;
+export type ReplayData = z.infer<typeof replayData>;
 export type SubmitData = z.infer<typeof submitData>;
 export type GuaranteeBalanceData = z.infer<typeof guaranteeBalanceData>;
 export type FetchMessageData = z.infer<typeof fetchMessageData>;
@@ -103,6 +140,39 @@ export const jobs = {
     attempts: 8,
     priority: hmrcPriority.submit,
   },
+  ppnsPull: {
+    queue: queueNames.hmrc,
+    name: 'ppns-pull',
+    schema: ppnsPullData,
+    attempts: 3,
+    priority: hmrcPriority.reconcile,
+  },
+  reconcileMovements: {
+    queue: queueNames.hmrc,
+    name: 'reconcile-movements',
+    schema: reconcileMovementsData,
+    attempts: 5,
+    priority: hmrcPriority.reconcile,
+  },
+  reconcileMessages: {
+    queue: queueNames.hmrc,
+    name: 'reconcile-messages',
+    schema: reconcileMessagesData,
+    attempts: 5,
+    priority: hmrcPriority.reconcile,
+  },
+  reconcileTick: {
+    queue: queueNames.ops,
+    name: 'reconcile-tick',
+    schema: reconcileTickData,
+    attempts: 1,
+  },
+  replay: {
+    queue: queueNames.ops,
+    name: 'replay',
+    schema: replayData,
+    attempts: 3,
+  },
   guaranteeBalance: {
     queue: queueNames.hmrc,
     name: 'guarantee-balance',
@@ -119,5 +189,9 @@ export const jobIds = {
   fetch: (movementType: string, movementId: string, messageId: string) =>
     `fetch-${movementType}-${movementId}-${messageId}`,
   submit: (submissionId: string) => `submit-${submissionId}`,
+  ppnsPull: (boxId: string) => `pull-${boxId}`,
+  reconcileMessages: (movementType: string, movementId: string, receivedSince: string) =>
+    `sweep-${movementType}-${movementId}-${receivedSince.replace(/[^0-9]/g, '')}`,
+  replay: (replayId: string) => `replay-${replayId}`,
   guaranteeBalance: (checkId: string) => `balance-${checkId}`,
 };

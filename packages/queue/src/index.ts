@@ -8,6 +8,15 @@ export {
   jobs,
   queueNames,
   submitData,
+  ppnsPullData,
+  reconcileMovementsData,
+  reconcileMessagesData,
+  reconcileTickData,
+  replayData,
+  type PpnsPullData,
+  type ReconcileMovementsData,
+  type ReconcileMessagesData,
+  type ReplayData,
   type FetchMessageData,
   type GuaranteeBalanceData,
   type SubmitData,
@@ -18,4 +27,4 @@ export {
 export { backoffType, jitteredBackoff } from './backoff.js';
 export { MicroBatcher, type MicroBatcherOptions } from './micro-batcher.js';
 export { addJob, createQueue, defaultJobOptions, jobOptions } from './queues.js';
-export { RatePacer, spacingFor } from './pacer.js';
+export { pacerKey, RatePacer, spacingFor } from './pacer.js';

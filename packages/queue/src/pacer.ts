@@ -47,5 +47,8 @@ export class RatePacer {
   }
 }
 
+/** The pacer's key for a queue prefix (shared by the worker, which paces, and the api, which reports). */
+export const pacerKey = (queuePrefix: string): string => `${queuePrefix}:hmrc:pacer`;
+
 /** Spacing for `perSecond` calls: 1000/perSecond plus 5%, so a sliding second never holds more. */
 export const spacingFor = (perSecond: number): number => Math.ceil((1000 / perSecond) * 1.05);

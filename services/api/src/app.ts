@@ -9,6 +9,9 @@ import { movementRoutes } from './routes/movements.js';
 import { notificationRoutes } from './routes/notifications.js';
 import { oauthCallbackRoutes, oauthStartRoutes } from './routes/oauth.js';
 import { submissionRoutes } from './submissions/routes.js';
+import { adminRoutes } from './admin/index.js';
+import { deadLetterActionRoutes } from './routes/dead-letter-actions.js';
+import { eventRoutes } from './routes/events.js';
 
 export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessCheck>): Express {
   const app = express();
@@ -41,6 +44,10 @@ export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessChec
   app.use(notificationRoutes(deps));
   app.use(submissionRoutes(deps));
   app.use(guaranteeRoutes(deps));
+  app.use(eventRoutes(deps));
+  app.use(deadLetterActionRoutes(deps));
+  // Operator pages (authenticate themselves: browsers cannot send a Bearer header).
+  app.use(adminRoutes(deps));
 
   app.use((request, response) => {
     sendError(

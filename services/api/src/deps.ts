@@ -14,6 +14,8 @@ export interface ApiDeps {
   ingestQueue: Queue;
   /** The hmrc queue: submissions and Guarantee Balance checks are queued here. */
   hmrcQueue: Queue;
+  /** The ops queue: bulk dead-letter replays are queued here. */
+  opsQueue: Queue;
   /** NCTS schema validation of submissions, in worker threads (compiled once). */
   validator: XsdValidator;
   /** Parses submissions; large ones in a worker thread so the event loop stays free. */

@@ -31,11 +31,12 @@ export async function startApi(config: ApiConfig, options: ApiOptions = {}): Pro
   const producer = createRedis(config.REDIS_URL, 'producer');
   const ingestQueue = createQueue(queueNames.ingest, producer, config.QUEUE_PREFIX);
   const hmrcQueue = createQueue(queueNames.hmrc, producer, config.QUEUE_PREFIX);
+  const opsQueue = createQueue(queueNames.ops, producer, config.QUEUE_PREFIX);
   const validator = new XsdValidator({ threads: config.VALIDATION_THREADS });
   const parser = new NctsParser({ maxBytes: config.SUBMISSION_MAX_BYTES + 1024 });
 
   const app = createApiApp(
-    { config, db, redis, ingestQueue, hmrcQueue, validator, parser, logger },
+    { config, db, redis, ingestQueue, hmrcQueue, opsQueue, validator, parser, logger },
     { postgres: () => pingDb(db), redis: () => redis.ping() },
   );
   const { server, port } = await listen(app, config.API_PORT, config.HTTP_HOST);
@@ -46,7 +47,7 @@ export async function startApi(config: ApiConfig, options: ApiOptions = {}): Pro
     stop: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
-      await Promise.all([ingestQueue.close(), hmrcQueue.close()]);
+      await Promise.all([ingestQueue.close(), hmrcQueue.close(), opsQueue.close()]);
       await Promise.all([validator.close(), parser.close()]);
       // BullMQ does not close connections it was given.
       producer.disconnect();

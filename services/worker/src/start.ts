@@ -9,6 +9,7 @@ import {
   jitteredBackoff,
   jobs,
   queueNames,
+  pacerKey,
   RatePacer,
   spacingFor,
 } from '@ctc-hub/queue';
@@ -23,7 +24,9 @@ import {
 import { Worker } from 'bullmq';
 import express from 'express';
 import { isFinalFailure, recordFinalFailure } from './failures.js';
+import { backgroundTasks } from './background/index.js';
 import { createHmrcProcessor } from './hmrc/index.js';
+import { createOpsProcessor, type OpsDeps } from './ops/index.js';
 import { createIngestProcessor } from './ingest/processor.js';
 import { IngestStore } from './ingest/store.js';
 import { startOutboxRelay } from './outbox-relay.js';
@@ -84,7 +87,7 @@ export async function startWorker(
   const pacerConnection = createRedis(config.REDIS_URL, 'worker');
   const pacer = new RatePacer(
     pacerConnection,
-    `${config.QUEUE_PREFIX}:hmrc:pacer`,
+    pacerKey(config.QUEUE_PREFIX),
     spacingFor(config.HMRC_RATE_LIMIT_PER_SECOND),
   );
   const hmrc = createHmrcClients(config, {
@@ -102,10 +105,12 @@ export async function startWorker(
   const producer = createRedis(config.REDIS_URL, 'worker');
   const ingestQueue = createQueue(queueNames.ingest, producer, config.QUEUE_PREFIX);
   const hmrcQueue = createQueue(queueNames.hmrc, producer, config.QUEUE_PREFIX);
-  registerQueueMetrics([ingestQueue, hmrcQueue]);
+  const opsQueue = createQueue(queueNames.ops, producer, config.QUEUE_PREFIX);
+  registerQueueMetrics([ingestQueue, hmrcQueue, opsQueue]);
 
   const ingestConnection = createRedis(config.REDIS_URL, 'worker');
   const hmrcConnection = createRedis(config.REDIS_URL, 'worker');
+  const opsConnection = createRedis(config.REDIS_URL, 'worker');
   const ingestWorker = new Worker(
     queueNames.ingest,
     createIngestProcessor({
@@ -136,6 +141,7 @@ export async function startWorker(
       parser,
       store,
       hmrcQueue,
+      ingestQueue,
       logger,
       metrics,
       rateLimit: async (ms) => {
@@ -151,7 +157,23 @@ export async function startWorker(
     },
   );
 
-  for (const worker of [ingestWorker, hmrcWorker]) {
+  const opsDeps: OpsDeps = {
+    config,
+    db,
+    hmrc,
+    store,
+    logger,
+    redis: producer,
+    queues: { ingest: ingestQueue, hmrc: hmrcQueue, ops: opsQueue },
+  };
+  const opsWorker = new Worker(queueNames.ops, createOpsProcessor(opsDeps), {
+    connection: opsConnection,
+    prefix: config.QUEUE_PREFIX,
+    concurrency: 4,
+    settings: { backoffStrategy: backoffStrategyFor(config) },
+  });
+
+  for (const worker of [ingestWorker, hmrcWorker, opsWorker]) {
     worker.on('error', (error) => logger.error({ err: error, queue: worker.name }, 'worker error'));
     worker.on('failed', (job, error) => {
       if (job === undefined || error.name === 'RateLimitError') return;
@@ -183,6 +205,10 @@ export async function startWorker(
     24 * 3600 * 1000,
   );
   partitionTimer.unref();
+  const tasks: { name: string; stop: () => Promise<void> }[] = [];
+  for (const task of backgroundTasks) {
+    tasks.push({ name: task.name, ...(await task.start(opsDeps)) });
+  }
   logger.info(
     { port, ingestConcurrency: config.INGEST_CONCURRENCY, batch: config.INGEST_BATCH_SIZE },
     'worker started',
@@ -193,11 +219,24 @@ export async function startWorker(
     stop: async () => {
       clearInterval(partitionTimer);
       relay.stop();
+      for (const task of tasks.reverse()) {
+        await task
+          .stop()
+          .catch((error: unknown) =>
+            logger.warn({ err: error, task: task.name }, 'task did not stop cleanly'),
+          );
+      }
       // Finish the jobs in hand (their batches commit), then release everything.
-      await Promise.all([ingestWorker.close(), hmrcWorker.close()]);
+      await Promise.all([ingestWorker.close(), hmrcWorker.close(), opsWorker.close()]);
       await store.close();
-      await Promise.all([ingestQueue.close(), hmrcQueue.close()]);
-      for (const connection of [producer, ingestConnection, hmrcConnection, pacerConnection]) {
+      await Promise.all([ingestQueue.close(), hmrcQueue.close(), opsQueue.close()]);
+      for (const connection of [
+        producer,
+        ingestConnection,
+        hmrcConnection,
+        opsConnection,
+        pacerConnection,
+      ]) {
         connection.disconnect();
       }
       await parser.close();

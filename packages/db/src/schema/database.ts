@@ -6,6 +6,12 @@ import type { MovementsTable } from './movements.table.js';
 import type { NotificationsTable } from './notifications.table.js';
 import type { OauthStatesTable, OauthTokensTable } from './oauth.table.js';
 import type { SubmissionsTable } from './submissions.table.js';
+import type {
+  AuditLogTable,
+  ReconcileStateTable,
+  ReplaysTable,
+  WebhookCursorsTable,
+} from './operations.table.js';
 
 export interface Database {
   movements: MovementsTable;
@@ -16,6 +22,10 @@ export interface Database {
   oauth_states: OauthStatesTable;
   dead_letters: DeadLettersTable;
   submissions: SubmissionsTable;
+  reconcile_state: ReconcileStateTable;
+  audit_log: AuditLogTable;
+  replays: ReplaysTable;
+  webhook_cursors: WebhookCursorsTable;
   guarantee_checks: GuaranteeChecksTable;
   guarantee_windows: GuaranteeWindowsTable;
 }

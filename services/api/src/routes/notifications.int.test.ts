@@ -317,6 +317,7 @@ describe('when Redis cannot be read', () => {
         hmrcQueue: ingestQueue,
         validator: undefined as never,
         parser: undefined as never,
+        opsQueue: undefined as never,
         logger,
       },
       {},

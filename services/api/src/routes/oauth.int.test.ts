@@ -72,6 +72,7 @@ beforeAll(async () => {
     hmrcQueue: undefined as never,
     validator: undefined as never,
     parser: undefined as never,
+    opsQueue: undefined as never,
     logger: createLogger({ service: 'api-test', level: 'silent' }),
   };
   // Mounted as app.ts mounts them: the callback without an API key, start behind it.

@@ -67,12 +67,13 @@ export async function startTestApi(): Promise<TestApi> {
   await Promise.all([waitForRedis(redis), waitForRedis(producer)]);
   const ingestQueue = createQueue(queueNames.ingest, producer, testRedis.prefix);
   const hmrcQueue = createQueue(queueNames.hmrc, producer, testRedis.prefix);
+  const opsQueue = createQueue(queueNames.ops, producer, testRedis.prefix);
   const validator = new XsdValidator();
   const parser = new NctsParser();
   const logger = createLogger({ service: 'api-test', level: 'silent' });
 
   const app = createApiApp(
-    { config, db: testDb.db, redis, ingestQueue, hmrcQueue, validator, parser, logger },
+    { config, db: testDb.db, redis, ingestQueue, hmrcQueue, opsQueue, validator, parser, logger },
     {},
   );
   const server: Server = await new Promise((resolve) => {
@@ -95,6 +96,7 @@ export async function startTestApi(): Promise<TestApi> {
       await closed;
       await ingestQueue.close();
       await hmrcQueue.close();
+      await opsQueue.close();
       await validator.close();
       await parser.close();
       producer.disconnect();

@@ -15,6 +15,8 @@ export interface HmrcDeps {
   parser: NctsParser;
   store: IngestStore;
   hmrcQueue: Queue;
+  /** Pulled notifications go through the same ingest path as pushed ones. */
+  ingestQueue: Queue;
   logger: Logger;
   metrics: IngestMetrics;
   /** Pauses the whole hmrc queue (BullMQ's shared limiter) after HMRC answered 429. */

@@ -3,6 +3,11 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import type { HmrcDeps } from './deps.js';
 import { createFetchProcessor } from './fetch-processor.js';
 import { createGuaranteeBalanceProcessor } from './guarantee-processor.js';
+import {
+  createPpnsPullProcessor,
+  createReconcileMessagesProcessor,
+  createReconcileMovementsProcessor,
+} from './reconcile.js';
 import { createSubmitProcessor } from './submit-processor.js';
 
 export type HmrcProcessor = (job: Job) => Promise<unknown>;
@@ -17,6 +22,9 @@ export function createHmrcProcessor(deps: HmrcDeps): HmrcProcessor {
     [jobs.fetchMessage.name]: createFetchProcessor(deps),
     [jobs.submit.name]: createSubmitProcessor(deps),
     [jobs.guaranteeBalance.name]: createGuaranteeBalanceProcessor(deps),
+    [jobs.ppnsPull.name]: createPpnsPullProcessor(deps),
+    [jobs.reconcileMovements.name]: createReconcileMovementsProcessor(deps),
+    [jobs.reconcileMessages.name]: createReconcileMessagesProcessor(deps),
   };
   return async (job) => {
     const processor = processors[job.name];

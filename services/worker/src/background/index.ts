@@ -1,0 +1,18 @@
+import type { OpsDeps } from '../ops/deps.js';
+import { operationalGaugesTask } from './operational-gauges.js';
+import { reconcileSchedulerTask } from './reconcile-scheduler.js';
+import { retentionTask } from './retention.js';
+import { webhooksTask } from './webhooks.js';
+
+/** A long-running part of the worker, started with it and stopped (in reverse order) with it. */
+export interface BackgroundTask {
+  name: string;
+  start: (deps: OpsDeps) => Promise<{ stop: () => Promise<void> }>;
+}
+
+export const backgroundTasks: readonly BackgroundTask[] = [
+  reconcileSchedulerTask,
+  webhooksTask,
+  retentionTask,
+  operationalGaugesTask,
+];

@@ -1,0 +1,19 @@
+import type { WorkerConfig } from '@ctc-hub/config';
+import type { Db } from '@ctc-hub/db';
+import type { HmrcClients } from '@ctc-hub/hmrc-client';
+import type { Logger } from '@ctc-hub/telemetry';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { IngestStore } from '../ingest/store.js';
+
+/** What background work (the ops queue and the long-running tasks) may use. */
+export interface OpsDeps {
+  config: WorkerConfig;
+  db: Db;
+  hmrc: HmrcClients;
+  store: IngestStore;
+  logger: Logger;
+  /** A general-purpose Redis connection (no blocking commands). */
+  redis: Redis;
+  queues: { ingest: Queue; hmrc: Queue; ops: Queue };
+}
