@@ -29,3 +29,4 @@ export {
   type CreateSubmissionResult,
   type NewSubmissionInput,
 } from './queries/submissions.js';
+export { applyRetention, type RetentionReport } from './queries/retention.js';
