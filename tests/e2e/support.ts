@@ -130,15 +130,19 @@ export async function startE2E(extraEnv: Env = {}): Promise<E2E> {
       };
     },
     hmrcBody: async (type, movementId, messageId) => {
-      const response = await fetch(
-        `${stack.hmrcBaseUrl}/customs/transits/movements/${collection(type)}/${movementId}/messages/${messageId}/body`,
-        {
-          headers: {
-            accept: 'application/vnd.hmrc.2.1+xml',
-            authorization: `Bearer ${await hmrcToken()}`,
-          },
-        },
-      );
+      const url = `${stack.hmrcBaseUrl}/customs/transits/movements/${collection(type)}/${movementId}/messages/${messageId}/body`;
+      const headers = {
+        accept: 'application/vnd.hmrc.2.1+xml',
+        authorization: `Bearer ${await hmrcToken()}`,
+      };
+      let response = await fetch(url, { headers });
+      // This reader shares the application's 3/s budget with the worker (reconciliation runs
+      // from start-up), so it waits out a 429 as any HMRC client must.
+      for (let retry = 0; response.status === 429 && retry < 5; retry += 1) {
+        const seconds = Number(response.headers.get('retry-after') ?? '1');
+        await new Promise((resolve) => setTimeout(resolve, Math.max(1, seconds) * 1000));
+        response = await fetch(url, { headers });
+      }
       if (response.status !== 200) throw new Error(`sandbox body answered ${response.status}`);
       return Buffer.from(await response.arrayBuffer());
     },

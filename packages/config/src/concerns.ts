@@ -137,18 +137,59 @@ export const workerConcern = z.object({
   RECONCILE_INTERVAL_SECONDS: positiveInt(60),
   /** How often each PPNS box is pulled; HMRC asks for no more than once every 10 seconds. */
   PPNS_PULL_INTERVAL_SECONDS: z.coerce.number().int().min(10).default(10),
+  /**
+   * How often the reconcile tick runs (one BullMQ job scheduler for the whole cluster). The tick
+   * only decides what is due; the two intervals above say how often a pull or sweep really runs.
+   */
+  RECONCILE_TICK_SECONDS: positiveInt(5),
+  /**
+   * How far back the first pull or sweep of a new scope (a PPNS box, or one trader's departures
+   * or arrivals) looks; later runs start from the scope's mark. HMRC keeps movements 60 days and
+   * notifications up to 30; a day covers an outage at go-live without re-reading months.
+   */
+  RECONCILE_INITIAL_LOOKBACK_HOURS: positiveInt(24),
+  /**
+   * Each pull and sweep starts this far before where the last one ended, so clock skew and
+   * updates in flight at the boundary are covered: duplicates are harmless, gaps are not.
+   */
+  RECONCILE_OVERLAP_SECONDS: positiveInt(120),
+  /**
+   * Notifications and messages younger than this are left to push (and to the next run), so
+   * reconciliation does not race a push in flight and count it as recovered. At most the overlap.
+   */
+  RECONCILE_GRACE_SECONDS: nonNegativeInt(30),
+  /** PPNS list calls (up to 100 notifications each) per status in one pull; the rest waits. */
+  PPNS_PULL_MAX_PAGES: positiveInt(10),
   /** Notifications, messages and events are kept this long (HMRC keeps movements 60 days). */
   RETENTION_DAYS: positiveInt(400),
   /** Internal URLs that receive change-feed events as Standard Webhooks (comma-separated). */
   EVENT_WEBHOOK_URLS: list(url()).default([]),
   /** Standard Webhooks signing secret, `whsec_` + base64; required when EVENT_WEBHOOK_URLS is set. */
   EVENT_WEBHOOK_SECRET: z.string().trim().min(1).optional(),
+  /**
+   * POSTs of one event before it becomes a `webhook` dead letter and the URL moves on to the next
+   * event. Events go out in feed order, so while one is retried the URL's later events wait:
+   * 8 attempts from a 1 s base ride out a redeploy of the receiver (about two minutes) without
+   * holding the feed back for long.
+   */
+  EVENT_WEBHOOK_MAX_ATTEMPTS: positiveInt(8),
+  /** First retry delay of a webhook POST; each retry doubles it (with jitter), capped at 60 s. */
+  EVENT_WEBHOOK_BACKOFF_BASE_MS: positiveInt(1000),
+  /** How long one webhook POST may take before it counts as failed. */
+  EVENT_WEBHOOK_TIMEOUT_MS: positiveInt(10_000),
   /** Dead letters re-queued per second by a bulk replay (no replay storms). */
   REPLAY_RATE_PER_SECOND: positiveInt(20),
 });
 
 export const apiConcern = z.object({
   API_PORT: port(8081),
+  /**
+   * Open /v1/events/stream connections per api process; more are answered 503 with Retry-After.
+   * A stream holds no database connection while it waits, only a socket and a little memory.
+   */
+  EVENT_STREAM_MAX_CLIENTS: positiveInt(200),
+  /** Comment lines sent on an idle event stream so proxies and clients see it is alive. */
+  EVENT_STREAM_HEARTBEAT_SECONDS: positiveInt(15),
   /**
    * API keys, comma-separated. Each entry is `key` (all EORIs), `key:*`, or `key:EORI1|EORI2` to
    * limit the key to those traders. A key may be given as `sha256:<hex>` to keep it out of env.

@@ -71,6 +71,14 @@ export const workerConfigSchema = base
   .extend(hmrcConcern.shape)
   .superRefine((config, ctx) => {
     checkHmrc(config, ctx);
+    // A message skipped for being too young must still fall inside the next sweep's window.
+    if (config.RECONCILE_GRACE_SECONDS > config.RECONCILE_OVERLAP_SECONDS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['RECONCILE_GRACE_SECONDS'],
+        message: 'must not exceed RECONCILE_OVERLAP_SECONDS',
+      });
+    }
     if (config.EVENT_WEBHOOK_URLS.length > 0 && config.EVENT_WEBHOOK_SECRET === undefined) {
       ctx.addIssue({
         code: 'custom',

@@ -14,8 +14,10 @@ export type * from './schema/oauth.table.js';
 export type * from './schema/dead-letters.table.js';
 export type * from './schema/submissions.table.js';
 export type * from './schema/operations.table.js';
+export type * from './schema/replay-items.table.js';
 export type * from './schema/guarantee-checks.table.js';
 export { storeIngestBatch, storeInTransaction } from './queries/ingest.js';
+export { resolveReplayedDeadLetters } from './queries/dead-letters.js';
 export type * from './queries/ingest-types.js';
 export {
   createSubmission,
@@ -30,3 +32,29 @@ export {
   type NewSubmissionInput,
 } from './queries/submissions.js';
 export { applyRetention, type RetentionReport } from './queries/retention.js';
+export {
+  comparePositions,
+  decodeCursor,
+  encodeCursor,
+  feedStart,
+  positionBelow,
+  type FeedPosition,
+} from './queries/event-cursor.js';
+export {
+  feedHorizon,
+  latestFeedPosition,
+  nextEventTime,
+  readEventFeed,
+  type FeedEvent,
+  type FeedPage,
+  type ReadFeedOptions,
+} from './queries/event-feed.js';
+export { feedEventJson, type FeedEventJson } from './queries/event-json.js';
+export {
+  advanceWebhookCursor,
+  ensureWebhookCursor,
+  upsertWebhookDeadLetter,
+  webhookDedupeKey,
+  type CursorAdvance,
+  type WebhookDeadLetter,
+} from './queries/webhooks.js';

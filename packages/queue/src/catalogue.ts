@@ -158,7 +158,9 @@ export const jobs = {
     queue: queueNames.hmrc,
     name: 'reconcile-messages',
     schema: reconcileMessagesData,
-    attempts: 5,
+    // Once this job is given up, its movement's window is a gap: the sweep's mark has moved on.
+    // 12 attempts (backoff capped at 5 min) outlast an HMRC incident of 10 to 20 minutes.
+    attempts: 12,
     priority: hmrcPriority.reconcile,
   },
   reconcileTick: {
@@ -190,6 +192,9 @@ export const jobIds = {
     `fetch-${movementType}-${movementId}-${messageId}`,
   submit: (submissionId: string) => `submit-${submissionId}`,
   ppnsPull: (boxId: string) => `pull-${boxId}`,
+  /** One page of one sweep: the sweep's start keeps pages of consecutive sweeps apart. */
+  reconcileMovements: (eori: string, movementType: string, sweepStartedAt: string, page: number) =>
+    `sweep-${eori}-${movementType}-${sweepStartedAt.replace(/[^0-9]/g, '')}-p${page}`,
   reconcileMessages: (movementType: string, movementId: string, receivedSince: string) =>
     `sweep-${movementType}-${movementId}-${receivedSince.replace(/[^0-9]/g, '')}`,
   replay: (replayId: string) => `replay-${replayId}`,

@@ -19,3 +19,4 @@ export {
   v2MessageReceived,
   type EnvelopeOptions,
 } from './ppns-fixtures.js';
+export { openEventStream, type SseConnection, type SseEvent } from './sse.js';

@@ -12,6 +12,7 @@ import { submissionRoutes } from './submissions/routes.js';
 import { adminRoutes } from './admin/index.js';
 import { deadLetterActionRoutes } from './routes/dead-letter-actions.js';
 import { eventRoutes } from './routes/events.js';
+import { auditRoutes } from './routes/audit.js';
 
 export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessCheck>): Express {
   const app = express();
@@ -46,6 +47,7 @@ export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessChec
   app.use(guaranteeRoutes(deps));
   app.use(eventRoutes(deps));
   app.use(deadLetterActionRoutes(deps));
+  app.use(auditRoutes(deps));
   // Operator pages (authenticate themselves: browsers cannot send a Bearer header).
   app.use(adminRoutes(deps));
 

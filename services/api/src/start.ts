@@ -45,8 +45,13 @@ export async function startApi(config: ApiConfig, options: ApiOptions = {}): Pro
   return {
     port,
     stop: async () => {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // close() waits for every open response, and event streams (/v1/events/stream) never end
+      // by themselves: give requests in flight a moment, then cut what is left. Stream clients
+      // reconnect elsewhere with their Last-Event-ID.
+      const cutOff = setTimeout(() => server.closeAllConnections(), 1000);
+      await closed;
+      clearTimeout(cutOff);
       await Promise.all([ingestQueue.close(), hmrcQueue.close(), opsQueue.close()]);
       await Promise.all([validator.close(), parser.close()]);
       // BullMQ does not close connections it was given.

@@ -24,6 +24,12 @@ export interface RuntimeSettings {
   pushTimeoutMs: number;
   /** Most pushes in flight at once; the rest wait in order. */
   pushConcurrency: number;
+  /**
+   * When set (epoch ms), every new notification gets this createdDateTime instead of the clock:
+   * at HMRC many notifications share one millisecond under load, and pull paging by the
+   * inclusive fromDate must survive a full page of them. null: strictly increasing times.
+   */
+  pinnedCreatedAt: number | null;
   nctsStepMs: number;
   /** false: submissions are stored but NCTS never answers (no lifecycle). */
   lifecycleEnabled: boolean;
@@ -45,6 +51,7 @@ export function settingsFromConfig(config: SandboxConfig): RuntimeSettings {
     pushRetryWindowMs: config.SANDBOX_PUSH_RETRY_WINDOW_MS,
     pushTimeoutMs: config.SANDBOX_PUSH_TIMEOUT_MS,
     pushConcurrency: 64,
+    pinnedCreatedAt: null,
     nctsStepMs: config.SANDBOX_NCTS_STEP_MS,
     lifecycleEnabled: true,
     rejectLrnPrefix: config.SANDBOX_REJECT_LRN_PREFIX,
@@ -64,6 +71,7 @@ export const settingsPatchSchema = z
     pushRetryWindowMs: z.number().int().positive(),
     pushTimeoutMs: z.number().int().positive(),
     pushConcurrency: z.number().int().positive(),
+    pinnedCreatedAt: z.number().int().positive().nullable(),
     nctsStepMs: z.number().int().min(0),
     lifecycleEnabled: z.boolean(),
     rejectLrnPrefix: z.string().min(1),

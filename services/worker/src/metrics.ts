@@ -28,6 +28,16 @@ export function ingestMetrics() {
       unit: 's',
       advice: { explicitBucketBoundaries: latencyBucketsSeconds },
     }),
+    // Exported as ctc_reconcile_recovered_messages_total and ctc_reconcile_runs_total (the
+    // Prometheus exporter adds _total to counters); dashboards and alerts use those names.
+    reconcileRecovered: meter.createCounter('ctc_reconcile_recovered_messages', {
+      description:
+        'Messages push had missed, stored because reconciliation found them (via = pull | sweep)',
+    }),
+    reconcileRuns: meter.createCounter('ctc_reconcile_runs', {
+      description:
+        "Reconciliation by kind (ppns | ctc): outcome ok per completed pull or sweep, error per failed attempt (a pull, a sweep page, a movement's message list)",
+    }),
   };
 }
 

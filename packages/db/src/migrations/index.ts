@@ -3,6 +3,8 @@ import * as createCoreTables from './2026_11_21_0900_create_core_tables.js';
 import * as createSubmissions from './2026_11_21_1200_create_submissions.js';
 import * as createGuaranteeChecks from './2026_11_21_1400_create_guarantee_checks.js';
 import * as createOperationsTables from './2026_11_21_1600_create_operations_tables.js';
+import * as createReplayItems from './2026_11_21_1700_create_replay_items.js';
+import * as indexEventsCreatedAt from './2026_11_21_1900_index_events_created_at.js';
 
 // Migrations are listed here rather than read from the directory so that they are bundled with
 // the services and run the same from source and from the production build.
@@ -11,6 +13,8 @@ const migrations: Record<string, Migration> = {
   '2026_11_21_1200_create_submissions': createSubmissions,
   '2026_11_21_1400_create_guarantee_checks': createGuaranteeChecks,
   '2026_11_21_1600_create_operations_tables': createOperationsTables,
+  '2026_11_21_1700_create_replay_items': createReplayItems,
+  '2026_11_21_1900_index_events_created_at': indexEventsCreatedAt,
 };
 
 export const migrationProvider: MigrationProvider = {

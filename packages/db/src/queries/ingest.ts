@@ -3,6 +3,7 @@ import type { Db } from '../connection.js';
 import type { Database } from '../schema/database.js';
 import type { MovementType } from '../schema/movements.table.js';
 import type { NotificationStatus } from '../schema/notifications.table.js';
+import { deadLetterKeysSettledBy, resolveReplayedDeadLetters } from './dead-letters.js';
 import type {
   DeriveStatus,
   IngestOutcome,
@@ -95,6 +96,7 @@ export async function storeInTransaction(
   await completeQueuedNotifications(trx, records, outcomes);
   await settleLargeSubmissions(trx, records, outcomes, movements);
   await upsertDeadLetters(trx, records);
+  await resolveReplayedDeadLetters(trx, deadLetterKeysSettledBy(records));
   const statusChanges = await refreshMovementStatus(
     trx,
     records,
@@ -331,10 +333,29 @@ async function insertNotifications(
     entries.sort((a, b) => (a.row.notification_id < b.row.notification_id ? -1 : 1));
 
   if (plain.length > 0) {
+    // A notification quarantined before and now processed (a replay after its cause was fixed)
+    // takes the new verdict; any other existing row is a redelivery and stays as it is.
     const returned = await trx
       .insertInto('notifications')
       .values(byId(plain).map((entry) => entry.row))
-      .onConflict((oc) => oc.doNothing())
+      .onConflict((oc) =>
+        oc
+          .columns(['notification_id', 'created_at'])
+          .doUpdateSet({
+            status: sql`EXCLUDED.status`,
+            payload_version: sql`EXCLUDED.payload_version`,
+            notification_type: sql`EXCLUDED.notification_type`,
+            movement_type: sql`EXCLUDED.movement_type`,
+            movement_id: sql`EXCLUDED.movement_id`,
+            message_id: sql`EXCLUDED.message_id`,
+            message_type: sql`EXCLUDED.message_type`,
+            enrollment_eori: sql`EXCLUDED.enrollment_eori`,
+            error: null,
+            processed_at: sql`now()`,
+            trace_id: sql`EXCLUDED.trace_id`,
+          })
+          .where('notifications.status', '=', 'quarantined'),
+      )
       .returning(['notification_id'])
       .execute();
     const insertedIds = new Set(returned.map((row) => row.notification_id));
@@ -372,7 +393,10 @@ async function insertNotifications(
   }
 }
 
-/** A fetch (or a failed fetch) settles a notification that was recorded as queued. */
+/**
+ * A fetch (or a failed fetch) settles a notification that was recorded as queued, or one that a
+ * failed fetch quarantined and a replayed fetch now completes (or fails again: history grows).
+ */
 async function completeQueuedNotifications(
   trx: Trx,
   records: readonly IngestRecord[],
@@ -404,7 +428,7 @@ async function completeQueuedNotifications(
       .set(update)
       .where('notification_id', '=', notificationId)
       .where('created_at', '=', createdAt)
-      .where('status', '=', 'queued')
+      .where('status', 'in', ['queued', 'quarantined'])
       .executeTakeFirst();
     if (Number(result.numUpdatedRows) > 0) outcomes[index]!.notification = update.status;
   }
@@ -450,6 +474,10 @@ async function settleLargeSubmissions(
       .where('status', '=', 'sending')
       .returning(['id', 'eori', 'message_type'])
       .execute();
+    await resolveReplayedDeadLetters(
+      trx,
+      settled.map((submission) => `submit:${submission.id}`),
+    );
     for (const submission of settled) {
       await trx
         .insertInto('events')

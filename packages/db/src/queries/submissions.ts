@@ -1,6 +1,7 @@
 import { sql, type Transaction } from 'kysely';
 import type { Db } from '../connection.js';
 import type { Database } from '../schema/database.js';
+import { resolveReplayedDeadLetters } from './dead-letters.js';
 import type {
   Submission,
   SubmissionAttempt,
@@ -208,6 +209,8 @@ export async function settleSubmission(
     .where('status', 'in', ['queued', 'sending'])
     .executeTakeFirst();
   if (Number(result.numUpdatedRows) === 0) return false;
+  // HMRC answered (accepted or rejected): a replayed submission's dead letter is settled.
+  if (status !== 'failed') await resolveReplayedDeadLetters(trx, [`submit:${submission.id}`]);
   await insertSubmissionEvent(
     trx,
     {

@@ -5,6 +5,7 @@ import type { MessagesTable } from './messages.table.js';
 import type { MovementsTable } from './movements.table.js';
 import type { NotificationsTable } from './notifications.table.js';
 import type { OauthStatesTable, OauthTokensTable } from './oauth.table.js';
+import type { ReplayItemsTable } from './replay-items.table.js';
 import type { SubmissionsTable } from './submissions.table.js';
 import type {
   AuditLogTable,
@@ -25,6 +26,7 @@ export interface Database {
   reconcile_state: ReconcileStateTable;
   audit_log: AuditLogTable;
   replays: ReplaysTable;
+  replay_items: ReplayItemsTable;
   webhook_cursors: WebhookCursorsTable;
   guarantee_checks: GuaranteeChecksTable;
   guarantee_windows: GuaranteeWindowsTable;

@@ -80,7 +80,11 @@ export function deadLetterQuery(db: Db, filter: DeadLetterFilter) {
   if (filter.before !== undefined) query = query.where('created_at', '<', filter.before);
   if (filter.boxId !== undefined) query = query.where('box_id', '=', filter.boxId);
   if (filter.eori !== undefined) query = query.where('eori', '=', filter.eori);
-  if (filter.status !== undefined) query = query.where('status', '=', filter.status);
+  // Purged letters leave the list (their rows stay as the audit trail) unless asked for.
+  query =
+    filter.status !== undefined
+      ? query.where('status', '=', filter.status)
+      : query.where('status', '<>', 'purged');
   return query;
 }
 

@@ -25,9 +25,10 @@ import {
 
 /**
  * Read-only view of the dead letters (what the pipeline could not process, kept with what is
- * needed to replay it; replay comes later):
+ * needed to replay it; replay and purge are in dead-letter-actions.ts):
  *   GET /v1/dead-letters?kind=&errorCode=&from=&to=&boxId=&eori=&status=&page=&count=
- *       newest first, paged like the HMRC lists, without payload and error history
+ *       newest first, paged like the HMRC lists, without payload and error history; purged
+ *       letters only with status=purged
  *   GET /v1/dead-letters/{id}   one dead letter with its payload and error history
  * A scoped API key sees only dead letters carrying one of its EORIs; those with no EORI (a
  * notification too broken to name one) are for unscoped keys only.

@@ -11,6 +11,7 @@ import {
   type TestRedis,
 } from '@ctc-hub/testing';
 import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { NctsParser, XsdValidator } from '@ctc-hub/ncts';
 import { createApiApp } from '../app.js';
 
@@ -40,6 +41,10 @@ export interface TestApi {
   baseUrl: string;
   db: Db;
   ingestQueue: Queue;
+  hmrcQueue: Queue;
+  /** The api's general Redis connection (the HMRC pacer's counts live there). */
+  redis: Redis;
+  prefix: string;
   /** GET with `Authorization: Bearer <key>` (keys.all unless given). */
   get: (
     path: string,
@@ -48,7 +53,8 @@ export interface TestApi {
   close: () => Promise<void>;
 }
 
-export async function startTestApi(): Promise<TestApi> {
+/** `env` adds or overrides settings (e.g. ADMIN_QUEUE_WRITE). */
+export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {
   const testDb: TestDatabase = await createTestDatabase();
   const testRedis: TestRedis = createTestRedis();
   const config = loadApiConfig({
@@ -61,6 +67,7 @@ export async function startTestApi(): Promise<TestApi> {
     HMRC_CLIENT_SECRET: 'test-secret',
     TOKEN_ENCRYPTION_KEY: '0'.repeat(64),
     LOG_LEVEL: 'silent',
+    ...env,
   });
   const redis = createRedis(testRedis.url, 'client');
   const producer = createRedis(testRedis.url, 'producer');
@@ -85,6 +92,9 @@ export async function startTestApi(): Promise<TestApi> {
     baseUrl,
     db: testDb.db,
     ingestQueue,
+    hmrcQueue,
+    redis,
+    prefix: testRedis.prefix,
     get: (path, options = {}) =>
       fetch(`${baseUrl}${path}`, {
         headers: { authorization: `Bearer ${options.key ?? keys.all}`, ...options.headers },

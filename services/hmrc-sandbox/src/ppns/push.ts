@@ -70,9 +70,10 @@ export class PushService {
       this.stats.push('lost');
       return undefined;
     }
-    // Strictly increasing creation times keep pull order and fromDate paging well defined.
-    const createdAt = Math.max(Date.now(), this.lastCreated + 1);
-    this.lastCreated = createdAt;
+    // Strictly increasing creation times keep pull order and fromDate paging well defined,
+    // unless a test pins them to exercise paging through equal timestamps (insertion order).
+    const createdAt = this.settings.pinnedCreatedAt ?? Math.max(Date.now(), this.lastCreated + 1);
+    this.lastCreated = Math.max(this.lastCreated, createdAt);
     const message = JSON.stringify(payload);
     const createdDateTime = formatPpnsDateTime(new Date(createdAt));
     const notificationId = randomUUID();

@@ -1,11 +1,34 @@
-// STUB: implemented with issue 4.
+import { createWebhookMetrics } from '../webhooks/metrics.js';
+import { startWebhookDispatcher } from '../webhooks/dispatcher.js';
 import type { OpsDeps } from '../ops/deps.js';
 import type { BackgroundTask } from './index.js';
 
+/**
+ * Change-feed webhooks: every worker replica runs a dispatcher for every EVENT_WEBHOOK_URLS
+ * entry; a per-URL advisory lock lets one of them deliver at a time (webhooks/dispatcher.ts).
+ */
 export const webhooksTask: BackgroundTask = {
   name: 'webhooks',
   start: async (deps: OpsDeps) => {
-    void deps;
-    return { stop: async () => undefined };
+    const { config } = deps;
+    if (config.EVENT_WEBHOOK_URLS.length === 0 || config.EVENT_WEBHOOK_SECRET === undefined)
+      return { stop: async () => undefined };
+    const metrics = createWebhookMetrics(deps.db, config.EVENT_WEBHOOK_URLS);
+    const dispatcher = startWebhookDispatcher({
+      db: deps.db,
+      logger: deps.logger,
+      urls: config.EVENT_WEBHOOK_URLS,
+      secret: config.EVENT_WEBHOOK_SECRET,
+      maxAttempts: config.EVENT_WEBHOOK_MAX_ATTEMPTS,
+      backoffBaseMs: config.EVENT_WEBHOOK_BACKOFF_BASE_MS,
+      timeoutMs: config.EVENT_WEBHOOK_TIMEOUT_MS,
+      metrics,
+    });
+    return {
+      stop: async () => {
+        await dispatcher.stop();
+        metrics.close();
+      },
+    };
   },
 };

@@ -2,6 +2,7 @@ import { fetchMessageData, type FetchMessageData } from '@ctc-hub/queue';
 import { SpanKind, withSpan } from '@ctc-hub/telemetry';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { historyEntry, messageFacts } from '../ingest/records.js';
+import { recordFetchRecovery } from '../reconcile/recovery.js';
 import { RetryLater, type HmrcDeps } from './deps.js';
 
 /**
@@ -168,6 +169,7 @@ export function createFetchProcessor(deps: HmrcDeps) {
           notificationRef,
           ...facts,
         });
+        if (outcome.messageStored) await recordFetchRecovery(deps, data, eori);
         if (outcome.messageStored && data.notificationCreatedAt !== null) {
           deps.metrics.createdToStored.record(
             (Date.now() - new Date(data.notificationCreatedAt).getTime()) / 1000,

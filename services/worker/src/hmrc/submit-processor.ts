@@ -476,7 +476,20 @@ async function fail(
         movement_id: submission.movement_id,
         message_id: null,
       })
-      .onConflict((oc) => oc.column('dedupe_key').doNothing())
+      // Failing again after a replay reopens the letter. The history is the submission's whole
+      // attempt list, which only grows, so taking the new one appends the replay's attempts.
+      .onConflict((oc) =>
+        oc.column('dedupe_key').doUpdateSet({
+          status: 'open',
+          occurrences: sql`dead_letters.occurrences + 1`,
+          error_code: sql`EXCLUDED.error_code`,
+          error_message: sql`EXCLUDED.error_message`,
+          error_history: sql`EXCLUDED.error_history`,
+          payload: sql`EXCLUDED.payload`,
+          job_id: sql`EXCLUDED.job_id`,
+          updated_at: sql`now()`,
+        }),
+      )
       .execute();
   });
 }

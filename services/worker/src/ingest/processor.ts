@@ -3,6 +3,8 @@ import { addJob, ingestNotificationData, jobIds, jobs } from '@ctc-hub/queue';
 import { SpanKind, withSpan, type Logger } from '@ctc-hub/telemetry';
 import { UnrecoverableError, type Job, type Queue } from 'bullmq';
 import type { IngestMetrics } from '../metrics.js';
+import { recordRecovery } from '../reconcile/recovery.js';
+import { ppnsScope } from '../reconcile/state.js';
 import { decideIngest } from './decide.js';
 import type { IngestStore } from './store.js';
 
@@ -70,6 +72,25 @@ export function createIngestProcessor(deps: IngestProcessorDeps) {
               (now - decision.record.notification.createdAt.getTime()) / 1000,
             );
           }
+        }
+        // Pulled from PPNS and new to us: push had missed it (reconciliation's recovery count).
+        if (
+          data.source === 'pull' &&
+          decision.record.kind === 'message' &&
+          outcome.notification === 'stored'
+        ) {
+          await recordRecovery(
+            { db: deps.store.db, logger: deps.logger, metrics: deps.metrics },
+            {
+              via: 'pull',
+              scope: ppnsScope(data.boxId),
+              movementType: decision.record.movement.movementType,
+              movementId: decision.record.movement.movementId,
+              messageId: decision.record.message.messageId,
+              messageType: decision.record.message.messageType,
+              notificationId: data.notificationId,
+            },
+          );
         }
         if (decision.record.kind === 'quarantine') {
           log.warn(

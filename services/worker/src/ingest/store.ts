@@ -32,7 +32,8 @@ export class IngestStore {
   });
 
   constructor(
-    private readonly db: Db,
+    /** Public for small writes that follow a commit (reconcile_state's recovered count). */
+    readonly db: Db,
     private readonly logger: Logger,
     options: { maxBatch: number; maxWaitMs: number; maxInFlight?: number },
   ) {

@@ -1,0 +1,42 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import type { Queue } from 'bullmq';
+import type { RequestHandler } from 'express';
+
+export const queuesPath = '/admin/queues';
+
+/**
+ * bull-board over the three queues. Read-only unless ADMIN_QUEUE_WRITE is true: bull-board then
+ * refuses retry, clean, promote, pause, empty, … (405) and hides their buttons. Even with write
+ * access on, a retry is safe by design: every store is idempotent and a submission is checked at
+ * HMRC before it is resent.
+ */
+export function bullBoardRouter(queues: readonly Queue[], writable: boolean): RequestHandler {
+  const serverAdapter = new ExpressAdapter();
+  serverAdapter.setBasePath(queuesPath);
+  createBullBoard({
+    queues: queues.map(
+      (queue) =>
+        new BullMQAdapter(queue, {
+          readOnlyMode: !writable,
+          allowRetries: writable,
+          description: descriptions[queue.name] ?? '',
+        }),
+    ),
+    serverAdapter,
+    options: {
+      uiConfig: {
+        boardTitle: writable ? 'ctc-hub queues' : 'ctc-hub queues (read-only)',
+        miscLinks: [{ text: 'Operations overview', url: '/ops' }],
+      },
+    },
+  });
+  return serverAdapter.getRouter() as RequestHandler;
+}
+
+const descriptions: Record<string, string> = {
+  ingest: 'PPNS notifications accepted by the receiver, waiting to be parsed and stored',
+  hmrc: 'Every call to HMRC: message fetches, submissions, reconciliation pages, balance checks',
+  ops: 'Background work: reconciliation ticks, bulk dead-letter replays',
+};

@@ -1,0 +1,217 @@
+import { pacerKey, RatePacer, spacingFor } from '@ctc-hub/queue';
+import type { Queue } from 'bullmq';
+import { sql } from 'kysely';
+import type { ApiDeps } from '../deps.js';
+
+/** The states the worker's ctc_queue_jobs gauge reports, in the same order. */
+export const queueStates = [
+  'waiting',
+  'prioritized',
+  'active',
+  'delayed',
+  'failed',
+  'completed',
+] as const;
+export type QueueState = (typeof queueStates)[number];
+
+export interface QueueOverview {
+  name: string;
+  counts: Record<QueueState, number>;
+  /** Age of the oldest job waiting to run; 0 when none waits. */
+  oldestWaitingAgeSeconds: number;
+}
+
+export interface MinuteCount {
+  /** Start of the minute, ISO 8601 UTC. */
+  minute: string;
+  count: number;
+}
+
+export interface ReconcileScope {
+  scope: string;
+  kind: string;
+  lastRunAt: string | null;
+  lastSuccessAt: string | null;
+  /** Seconds since the last success; null when the scope never succeeded. */
+  lastSuccessAgeSeconds: number | null;
+  lastError: string | null;
+  runs: number;
+  recovered: number;
+}
+
+/** What /ops shows and /ops/data returns. */
+export interface OpsData {
+  generatedAt: string;
+  queues: QueueOverview[];
+  /** Messages stored per minute over the last hour (events `message.received`), oldest first. */
+  throughput: { minutes: MinuteCount[]; total: number };
+  deadLetters: { byKind: { kind: string; status: string; count: number }[]; open: number };
+  reconciliation: { scopes: ReconcileScope[]; total: number; recovered: number };
+  hmrcBudget: {
+    limitPerSecond: number;
+    /** HMRC's allowance: limitPerSecond × 60. */
+    budgetPerMinute: number;
+    /** What the pacer hands out at most (its spacing keeps a 5% margin under the allowance). */
+    pacedPerMinute: number;
+    /** HMRC calls per minute over the last hour (the last minute is still running). */
+    minutes: MinuteCount[];
+    /** The busiest minute of the hour, as a share of budgetPerMinute (0..1+). */
+    peakUse: number;
+  };
+}
+
+const reconcileScopeLimit = 100;
+
+async function queueOverview(queue: Queue): Promise<QueueOverview> {
+  const [counts, oldest] = await Promise.all([
+    queue.getJobCounts(...queueStates),
+    queue.getJobs(['wait', 'prioritized'], 0, 0, true),
+  ]);
+  const oldestAt = Math.min(...oldest.map((job) => job.timestamp));
+  return {
+    name: queue.name,
+    counts: Object.fromEntries(queueStates.map((state) => [state, counts[state] ?? 0])) as Record<
+      QueueState,
+      number
+    >,
+    oldestWaitingAgeSeconds:
+      oldest.length === 0 ? 0 : Math.max(0, Math.round((Date.now() - oldestAt) / 1000)),
+  };
+}
+
+/** Per-minute counts for the hour ending with the database's current minute, gaps filled with 0. */
+async function throughput(deps: ApiDeps): Promise<OpsData['throughput']> {
+  const { rows } = await sql<{ current: Date; minute: Date | null; count: number }>`
+    WITH bounds AS (SELECT date_trunc('minute', now()) AS current)
+    SELECT bounds.current, date_trunc('minute', events.created_at) AS minute,
+           count(events.created_at)::int AS count
+    FROM bounds
+    LEFT JOIN events ON events.kind = 'message.received'
+                    AND events.created_at >= bounds.current - interval '59 minutes'
+    GROUP BY 1, 2`.execute(deps.db);
+  const current = rows[0]?.current.getTime() ?? Math.floor(Date.now() / 60_000) * 60_000;
+  const byMinute = new Map(
+    rows.filter((row) => row.minute !== null).map((row) => [row.minute!.getTime(), row.count]),
+  );
+  const minutes = Array.from({ length: 60 }, (_, index) => {
+    const at = current - (59 - index) * 60_000;
+    return { minute: new Date(at).toISOString(), count: Number(byMinute.get(at) ?? 0) };
+  });
+  return { minutes, total: minutes.reduce((sum, minute) => sum + minute.count, 0) };
+}
+
+async function deadLetters(deps: ApiDeps): Promise<OpsData['deadLetters']> {
+  const rows = await deps.db
+    .selectFrom('dead_letters')
+    .select(['kind', 'status', sql<number>`count(*)::int`.as('count')])
+    .groupBy(['kind', 'status'])
+    .orderBy('kind')
+    .orderBy('status')
+    .execute();
+  const byKind = rows.map((row) => ({ ...row, count: Number(row.count) }));
+  return {
+    byKind,
+    open: byKind.filter((row) => row.status === 'open').reduce((sum, row) => sum + row.count, 0),
+  };
+}
+
+async function reconciliation(deps: ApiDeps): Promise<OpsData['reconciliation']> {
+  // Stalest first: the scopes an operator has to look at come before the healthy ones.
+  const [rows, totals] = await Promise.all([
+    deps.db
+      .selectFrom('reconcile_state')
+      .select([
+        'scope',
+        'kind',
+        'last_run_at',
+        'last_success_at',
+        'last_error',
+        'runs',
+        'recovered',
+        sql<number | null>`extract(epoch from now() - last_success_at)`.as('age'),
+      ])
+      .orderBy(sql`last_success_at ASC NULLS FIRST`)
+      .orderBy('scope')
+      .limit(reconcileScopeLimit)
+      .execute(),
+    deps.db
+      .selectFrom('reconcile_state')
+      .select([
+        sql<number>`count(*)::int`.as('total'),
+        sql<number>`coalesce(sum(recovered), 0)::bigint`.as('recovered'),
+      ])
+      .executeTakeFirstOrThrow(),
+  ]);
+  return {
+    scopes: rows.map((row) => ({
+      scope: row.scope,
+      kind: row.kind,
+      lastRunAt: row.last_run_at?.toISOString() ?? null,
+      lastSuccessAt: row.last_success_at?.toISOString() ?? null,
+      lastSuccessAgeSeconds: row.age === null ? null : Math.round(Number(row.age)),
+      lastError: row.last_error,
+      runs: Number(row.runs),
+      recovered: Number(row.recovered),
+    })),
+    total: Number(totals.total),
+    recovered: Number(totals.recovered),
+  };
+}
+
+async function hmrcBudget(deps: ApiDeps): Promise<OpsData['hmrcBudget']> {
+  const limitPerSecond = deps.config.HMRC_RATE_LIMIT_PER_SECOND;
+  const spacing = spacingFor(limitPerSecond);
+  const pacer = new RatePacer(deps.redis, pacerKey(deps.config.QUEUE_PREFIX), spacing);
+  const calls = await pacer.callsPerMinute(60);
+  const budgetPerMinute = limitPerSecond * 60;
+  const minutes = calls.map((entry) => ({
+    minute: entry.minute.toISOString(),
+    count: entry.calls,
+  }));
+  return {
+    limitPerSecond,
+    budgetPerMinute,
+    pacedPerMinute: Math.floor(60_000 / spacing),
+    minutes,
+    peakUse: Math.max(0, ...minutes.map((minute) => minute.count)) / budgetPerMinute,
+  };
+}
+
+export async function collectOpsData(deps: ApiDeps): Promise<OpsData> {
+  const [queues, hourly, letters, reconcile, budget] = await Promise.all([
+    Promise.all([deps.ingestQueue, deps.hmrcQueue, deps.opsQueue].map(queueOverview)),
+    throughput(deps),
+    deadLetters(deps),
+    reconciliation(deps),
+    hmrcBudget(deps),
+  ]);
+  return {
+    generatedAt: new Date().toISOString(),
+    queues,
+    throughput: hourly,
+    deadLetters: letters,
+    reconciliation: reconcile,
+    hmrcBudget: budget,
+  };
+}
+
+/**
+ * Shares one collection among the requests of a short window, so many open tabs refreshing at
+ * once cost one set of queries, and concurrent requests wait for the same answer.
+ */
+export function cachedOpsData(deps: ApiDeps, maxAgeMs = 2000): () => Promise<OpsData> {
+  let last: { at: number; data: OpsData } | undefined;
+  let inFlight: Promise<OpsData> | undefined;
+  return () => {
+    if (last !== undefined && Date.now() - last.at < maxAgeMs) return Promise.resolve(last.data);
+    inFlight ??= collectOpsData(deps)
+      .then((data) => {
+        last = { at: Date.now(), data };
+        return data;
+      })
+      .finally(() => {
+        inFlight = undefined;
+      });
+    return inFlight;
+  };
+}

@@ -1,0 +1,94 @@
+import { sql } from 'kysely';
+import { Router } from 'express';
+import { principalOf } from '../auth.js';
+import type { ApiDeps } from '../deps.js';
+import { ApiError, route } from '../errors.js';
+import { iso } from './hateoas.js';
+import {
+  dateTimeParam,
+  ensurePageExists,
+  offsetOf,
+  parsePaging,
+  textParam,
+  untilExclusive,
+  withQuery,
+} from './params.js';
+
+/**
+ * The operator audit trail (who replayed or purged what, when, and how it ended):
+ *   GET /v1/audit?action=&actor=&outcome=&from=&to=&page=&count=   newest first
+ * `action` matches a prefix (`dead-letter.purge` also finds `dead-letter.purge.bulk`). Entries
+ * name letters of every trader, so only keys that are not limited to some EORIs may read it (403
+ * otherwise, like the operator pages).
+ */
+export function auditRoutes(deps: ApiDeps): Router {
+  const router = Router();
+  router.get(
+    '/v1/audit',
+    route(async (request, response) => {
+      if (principalOf(request).eoris !== '*')
+        throw new ApiError(
+          403,
+          'FORBIDDEN',
+          'The audit log spans every trader: use an API key that is not limited to some EORIs',
+        );
+      const action = textParam(request, 'action');
+      const actor = textParam(request, 'actor');
+      const outcome = textParam(request, 'outcome');
+      const from = dateTimeParam(request, 'from');
+      const to = dateTimeParam(request, 'to');
+      const paging = parsePaging(request);
+
+      let query = deps.db.selectFrom('audit_log');
+      if (action !== undefined)
+        query = query.where((eb) =>
+          eb.or([
+            eb('action', '=', action),
+            eb('action', 'like', `${action.replace(/[\\%_]/g, '\\$&')}.%`),
+          ]),
+        );
+      if (actor !== undefined) query = query.where('actor', '=', actor);
+      if (outcome !== undefined) query = query.where('outcome', '=', outcome);
+      if (from) query = query.where('at', '>=', from.date);
+      if (to) query = query.where('at', '<', untilExclusive(to.date));
+
+      const [rows, total] = await Promise.all([
+        query
+          .selectAll()
+          .orderBy('id', 'desc')
+          .limit(paging.count)
+          .offset(offsetOf(paging))
+          .execute(),
+        query.select(sql<number>`count(*)::int`.as('count')).executeTakeFirstOrThrow(),
+      ]);
+      ensurePageExists(paging, rows.length);
+
+      response.json({
+        _links: {
+          self: {
+            href: withQuery('/v1/audit', [
+              ['action', action],
+              ['actor', actor],
+              ['outcome', outcome],
+              ['from', from?.raw],
+              ['to', to?.raw],
+              ['page', paging.pageGiven],
+              ['count', paging.countGiven],
+            ]),
+          },
+        },
+        totalCount: Number(total.count),
+        entries: rows.map((row) => ({
+          id: Number(row.id),
+          at: iso(row.at),
+          actor: row.actor,
+          action: row.action,
+          target: row.target,
+          outcome: row.outcome,
+          details: row.details,
+        })),
+      });
+    }),
+  );
+  return router;
+}
