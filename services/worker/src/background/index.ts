@@ -1,6 +1,7 @@
 import type { OpsDeps } from '../ops/deps.js';
 import { operationalGaugesTask } from './operational-gauges.js';
 import { reconcileSchedulerTask } from './reconcile-scheduler.js';
+import { replayWatchdogTask } from './replay-watchdog.js';
 import { retentionTask } from './retention.js';
 import { webhooksTask } from './webhooks.js';
 
@@ -15,4 +16,5 @@ export const backgroundTasks: readonly BackgroundTask[] = [
   webhooksTask,
   retentionTask,
   operationalGaugesTask,
+  replayWatchdogTask,
 ];
