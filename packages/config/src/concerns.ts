@@ -27,6 +27,16 @@ export const telemetryConcern = z.object({
 export const httpConcern = z.object({
   /** Interface the HTTP servers bind to. */
   HTTP_HOST: z.string().trim().default('0.0.0.0'),
+  /**
+   * Longest a client may take to send a request's headers; slower connections are answered 408
+   * and closed (slow-loris). Capped at the request timeout.
+   */
+  HTTP_HEADERS_TIMEOUT_MS: positiveInt(10_000),
+  /**
+   * Longest a client may take to send a whole request, body included (api, worker, sandbox; the
+   * receiver has its own). Generous enough for a 20 MB declaration over a slow link.
+   */
+  HTTP_REQUEST_TIMEOUT_MS: positiveInt(60_000),
 });
 
 export const databaseConcern = z.object({
@@ -71,6 +81,11 @@ export const receiverConcern = z.object({
   RECEIVER_ENQUEUE_TIMEOUT_MS: positiveInt(2000),
   /** Retry-After (seconds) sent with 503 when the queue is unavailable. */
   RECEIVER_RETRY_AFTER_SECONDS: positiveInt(5),
+  /**
+   * Longest PPNS (or anyone) may take to send a whole notification; a body trickled slower is
+   * answered 408 and the connection closed. PPNS bodies are at most 100 KB.
+   */
+  RECEIVER_REQUEST_TIMEOUT_MS: positiveInt(10_000),
 });
 
 export const hmrcConcern = z.object({
@@ -206,6 +221,13 @@ export const apiConcern = z.object({
   VALIDATION_THREADS: positiveInt(1),
   /** bull-board at /admin/queues may retry, remove and promote jobs only when true. */
   ADMIN_QUEUE_WRITE: bool(false),
+  /**
+   * Requests per second each API key may make, on average, across all api replicas (a token
+   * bucket in Redis); beyond it 429 with Retry-After. 0 turns the limit off.
+   */
+  API_RATE_LIMIT_PER_SECOND: nonNegativeInt(100),
+  /** How many requests a key may make at once above its rate before it is limited. */
+  API_RATE_LIMIT_BURST: positiveInt(200),
   /** How long a Guarantee Balance request waits for HMRC's answer before 504. */
   GUARANTEE_BALANCE_TIMEOUT_MS: positiveInt(30_000),
   /**

@@ -13,6 +13,7 @@ import { adminRoutes } from './admin/index.js';
 import { deadLetterActionRoutes } from './routes/dead-letter-actions.js';
 import { eventRoutes } from './routes/events.js';
 import { auditRoutes } from './routes/audit.js';
+import { rateLimitPerKey, securityHeaders } from './rate-limit.js';
 
 export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessCheck>): Express {
   const app = express();
@@ -28,6 +29,7 @@ export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessChec
     response.setHeader('x-request-id', requestId);
     next();
   });
+  app.use(securityHeaders);
 
   app.use(opsRoutes(checks));
   // The OAuth callback is reached by the user's browser coming back from HMRC: no API key, the
@@ -35,7 +37,17 @@ export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessChec
   app.use(oauthCallbackRoutes(deps));
 
   const keys = parseApiKeys(deps.config.API_KEYS);
-  const authenticated = requireApiKey(keys);
+  const rateLimit =
+    deps.config.API_RATE_LIMIT_PER_SECOND > 0
+      ? rateLimitPerKey({
+          redis: deps.redis,
+          prefix: deps.config.QUEUE_PREFIX,
+          perSecond: deps.config.API_RATE_LIMIT_PER_SECOND,
+          burst: deps.config.API_RATE_LIMIT_BURST,
+          logger: deps.logger,
+        })
+      : undefined;
+  const authenticated = rateLimit ? [requireApiKey(keys), rateLimit] : [requireApiKey(keys)];
   app.use('/customs', authenticated);
   app.use('/v1', authenticated);
   app.use('/oauth/hmrc/start', authenticated);
