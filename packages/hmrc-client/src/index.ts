@@ -6,6 +6,7 @@ export {
   type DecryptResult,
   type TokenKey,
 } from './token-crypto.js';
+export { tokenContext } from './token-rows.js';
 export {
   OAuthClient,
   ctcUserScope,
