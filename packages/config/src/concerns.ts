@@ -77,6 +77,17 @@ export const receiverConcern = z.object({
   PPNS_PUSH_SECRETS: list(z.string().min(1)).default([]),
   /** Turn signature checks off only for local experiments; start-up logs a warning. */
   PPNS_SIGNATURE_REQUIRED: bool(true),
+  /**
+   * Source addresses allowed to POST notifications (comma-separated IPs or CIDR ranges, IPv4 or
+   * IPv6), e.g. the addresses HMRC publishes for PPNS. Empty: any source (the signature still
+   * decides). Others get 403 before their body is read.
+   */
+  RECEIVER_ALLOWED_CIDRS: list(z.string().min(1)).default([]),
+  /**
+   * Load balancers in front of the receiver (CIDRs). Only a request arriving from one of these has
+   * its X-Forwarded-For believed when checking RECEIVER_ALLOWED_CIDRS.
+   */
+  RECEIVER_TRUSTED_PROXY_CIDRS: list(z.string().min(1)).default([]),
   /** How long the receiver waits for Redis to accept a job before answering 503. */
   RECEIVER_ENQUEUE_TIMEOUT_MS: positiveInt(2000),
   /** Retry-After (seconds) sent with 503 when the queue is unavailable. */
@@ -134,6 +145,12 @@ export const workerConcern = z.object({
   WORKER_PORT: port(8082),
   /** Ingest jobs processed at once per worker process; they are committed in micro-batches. */
   INGEST_CONCURRENCY: positiveInt(200),
+  /**
+   * How long a job stays locked to the worker process running it (the lock is renewed every half
+   * of this while the process lives), and how often stalled jobs are looked for. The jobs of a
+   * process that dies (OOM, kill -9) go back to the queue within about twice this.
+   */
+  WORKER_JOB_LOCK_MS: positiveInt(30_000),
   /** Largest micro-batch committed in one transaction. */
   INGEST_BATCH_SIZE: positiveInt(200),
   /** Longest a job waits for its micro-batch to fill before it is committed anyway. */

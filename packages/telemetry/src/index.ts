@@ -2,8 +2,10 @@ export { createLogger, flushLogs, type Logger, type LoggerOptions } from './logg
 export {
   currentTraceCarrier,
   initTracing,
+  isSpanContextValid,
   shutdownTracing,
   SpanKind,
+  tracingEnabled,
   withSpan,
   type Attributes,
   type Span,
@@ -21,4 +23,4 @@ export {
 export { opsRoutes, type ReadinessCheck } from './ops-routes.js';
 export { initTelemetry, shutdownTelemetry, type TelemetryOptions } from './init.js';
 export { runService } from './run-service.js';
-export { listen } from './listen.js';
+export { listen, type HttpTimeouts } from './listen.js';

@@ -1,20 +1,62 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, STATUS_CODES, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 
-interface Listenable {
-  listen(port: number, host: string, callback: (error?: Error) => void): Server;
+export interface HttpTimeouts {
+  /** Longest a client may take to send its headers (Node's headersTimeout). Default 10 s. */
+  headersTimeoutMs?: number;
+  /** Longest a client may take to send a whole request, body included. Default 60 s. */
+  requestTimeoutMs?: number;
 }
 
 /**
- * Starts an HTTP server and resolves with its actual port (port 0 picks a free one). Express 5
- * hands listen errors to the callback instead of throwing; both paths reject here, with the
- * address in the message ("port 8080 on 0.0.0.0 is already in use").
+ * Answers what Node's HTTP parser refuses before any route sees the request (a request trickled
+ * past the timeouts, oversized or malformed headers) with the same `{ code, message }` JSON as
+ * the routes, then closes the connection. Node's default answer has no body.
+ */
+function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  // Nothing to answer: the client is gone, or a response of ours is already on the wire.
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent === true) {
+    socket.destroy();
+    return;
+  }
+  const [status, code, message] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'REQUEST_TIMEOUT', 'the request was not received in time']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'HEADERS_TOO_LARGE', 'the request headers are too large']
+        : [400, 'BAD_REQUEST', 'the request is not valid HTTP'];
+  const body = JSON.stringify({ code, message });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+  socket.destroySoon();
+}
+
+/**
+ * Starts an HTTP server and resolves with its actual port (port 0 picks a free one); listen
+ * errors reject, with the address in the message ("port 8080 on 0.0.0.0 is already in use").
+ * Clients must send their headers and their whole request within the timeouts (checked every
+ * second), so a slow-loris connection is cut off instead of held open.
  */
 export async function listen(
-  app: Listenable,
+  app: RequestListener,
   port: number,
   host: string,
+  timeouts: HttpTimeouts = {},
 ): Promise<{ server: Server; port: number }> {
+  const requestTimeout = timeouts.requestTimeoutMs ?? 60_000;
+  const server = createServer(
+    {
+      requestTimeout,
+      // Node refuses a headers timeout longer than the request timeout.
+      headersTimeout: Math.min(timeouts.headersTimeoutMs ?? 10_000, requestTimeout),
+      connectionsCheckingInterval: Math.min(1000, requestTimeout),
+    },
+    app,
+  );
+  server.on('clientError', answerClientError);
   return new Promise((resolve, reject) => {
     const fail = (error: Error & { code?: string }) =>
       reject(
@@ -22,10 +64,9 @@ export async function listen(
           ? new Error(`port ${port} on ${host} is already in use (is another instance running?)`)
           : error,
       );
-    const server = app.listen(port, host, (error?: Error) => {
-      if (error !== undefined) return fail(error);
+    server.once('error', fail);
+    server.listen(port, host, () => {
       resolve({ server, port: (server.address() as AddressInfo).port });
     });
-    server.once('error', fail);
   });
 }

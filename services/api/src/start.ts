@@ -39,7 +39,10 @@ export async function startApi(config: ApiConfig, options: ApiOptions = {}): Pro
     { config, db, redis, ingestQueue, hmrcQueue, opsQueue, validator, parser, logger },
     { postgres: () => pingDb(db), redis: () => redis.ping() },
   );
-  const { server, port } = await listen(app, config.API_PORT, config.HTTP_HOST);
+  const { server, port } = await listen(app, config.API_PORT, config.HTTP_HOST, {
+    headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
+  });
   logger.info({ port }, 'api listening');
 
   return {

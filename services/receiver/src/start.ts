@@ -46,7 +46,10 @@ export async function startReceiver(
     readiness: { redis: () => producer.ping() },
     informational: { postgres: () => pingDb(db) },
   });
-  const { server, port } = await listen(app, config.RECEIVER_PORT, config.HTTP_HOST);
+  const { server, port } = await listen(app, config.RECEIVER_PORT, config.HTTP_HOST, {
+    headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: config.RECEIVER_REQUEST_TIMEOUT_MS,
+  });
   logger.info(
     { port, signatureRequired: config.PPNS_SIGNATURE_REQUIRED, boxes: config.PPNS_BOX_IDS.length },
     'receiver listening',

@@ -108,6 +108,11 @@ export async function startWorker(
   const opsQueue = createQueue(queueNames.ops, producer, config.QUEUE_PREFIX);
   registerQueueMetrics([ingestQueue, hmrcQueue, opsQueue]);
 
+  // A dead process's jobs come back after the lock expires and a stalled check sees it.
+  const jobLocks = {
+    lockDuration: config.WORKER_JOB_LOCK_MS,
+    stalledInterval: config.WORKER_JOB_LOCK_MS,
+  };
   const ingestConnection = createRedis(config.REDIS_URL, 'worker');
   const hmrcConnection = createRedis(config.REDIS_URL, 'worker');
   const opsConnection = createRedis(config.REDIS_URL, 'worker');
@@ -127,6 +132,7 @@ export async function startWorker(
       prefix: config.QUEUE_PREFIX,
       concurrency: config.INGEST_CONCURRENCY,
       settings: { backoffStrategy: backoffStrategyFor(config) },
+      ...jobLocks,
     },
   );
 
@@ -154,6 +160,7 @@ export async function startWorker(
       concurrency: config.HMRC_CONCURRENCY,
       limiter: hmrcLimiter(config.HMRC_RATE_LIMIT_PER_SECOND),
       settings: { backoffStrategy: backoffStrategyFor(config) },
+      ...jobLocks,
     },
   );
 
@@ -171,6 +178,7 @@ export async function startWorker(
     prefix: config.QUEUE_PREFIX,
     concurrency: 4,
     settings: { backoffStrategy: backoffStrategyFor(config) },
+    ...jobLocks,
   });
 
   for (const worker of [ingestWorker, hmrcWorker, opsWorker]) {

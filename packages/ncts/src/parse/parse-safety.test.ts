@@ -63,6 +63,27 @@ describe('parseNctsMessage refuses unsafe documents', () => {
     expect(errorOf('<a>fish & chips</a>').code).toBe('NOT_WELL_FORMED');
   });
 
+  it('refuses characters XML forbids, raw or as references, before they reach a summary', () => {
+    // PostgreSQL's jsonb refuses \u0000 and lone surrogates: such a summary would fail its batch.
+    for (const [text, message] of [
+      ['ab\u0000cd', 'Character U+0000 is not allowed in XML (line 8, column 16)'],
+      ['ab\u0001cd', 'Character U+0001 is not allowed in XML (line 8, column 16)'],
+      ['ab\uFFFEcd', 'Character U+FFFE is not allowed in XML (line 8, column 16)'],
+      ['ab\uD800cd', 'Character U+D800 is not allowed in XML (line 8, column 16)'],
+      ['ab&#0;cd', 'Character reference to a character not allowed in XML (line 8, column 16)'],
+      ['ab&#x1;cd', 'Character reference to a character not allowed in XML (line 8, column 16)'],
+      ['&#xD800;', 'Character reference to a character not allowed in XML (line 8, column 14)'],
+      ['&#x110000;', 'Character reference to a character not allowed in XML (line 8, column 14)'],
+    ]) {
+      const xml = declaration.replace('DHbrfgDQJRm', text!);
+      expect(errorOf(xml)).toEqual({ code: 'NOT_WELL_FORMED', message });
+    }
+    expect(errorOf('<a x="&#0;"/>').code).toBe('NOT_WELL_FORMED');
+    // Tab, line feed, carriage return and astral characters are fine, raw or as references.
+    const allowed = declaration.replace('DHbrfgDQJRm', 'a\tb&#9;&#xA;&#13;\u{1F600}&#x1F600;');
+    expect(parseNctsMessage(allowed).ok).toBe(true);
+  });
+
   it('refuses 10,000 levels of nesting quickly', () => {
     const xml = '<a>'.repeat(10_000) + '</a>'.repeat(10_000);
     const started = performance.now();

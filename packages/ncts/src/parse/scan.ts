@@ -80,6 +80,31 @@ const QUESTION = 0x3f;
 const DQUOTE = 0x22;
 const SQUOTE = 0x27;
 
+const HASH = 0x23; // #
+
+/**
+ * XML 1.0 Char (§2.2): tab, LF, CR, U+0020–U+D7FF, U+E000–U+FFFD, U+10000–U+10FFFF. In a JS string
+ * the last range is a surrogate pair, so a lone surrogate is as forbidden as a control character
+ * (only a string can hold one: decoding bytes replaces them).
+ */
+// eslint-disable-next-line no-control-regex
+const forbiddenCharacter = /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]/;
+/** String.prototype.isWellFormed (Node 20; ES2024, newer than our TypeScript lib). */
+const isWellFormed = (text: string): boolean =>
+  (text as string & { isWellFormed(): boolean }).isWellFormed();
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function isXmlChar(codePoint: number): boolean {
+  return (
+    codePoint === 0x9 ||
+    codePoint === 0xa ||
+    codePoint === 0xd ||
+    (codePoint >= 0x20 && codePoint <= 0xd7ff) ||
+    (codePoint >= 0xe000 && codePoint <= 0xfffd) ||
+    (codePoint >= 0x10000 && codePoint <= 0x10ffff)
+  );
+}
+
 const referencePattern = /&(?:lt|gt|amp|quot|apos|#[0-9]{1,7}|#x[0-9a-fA-F]{1,6});/y;
 const attributePattern = /([^\s=]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g;
 const encodingPattern = /\sencoding\s*=\s*["']([^"']*)["']/;
@@ -142,13 +167,37 @@ export function scanXml(xml: string, plan: CapturePlan, limits: ScanLimits): Sca
   let group: Record<string, string> | null = null;
   let groupDepth = -1;
 
+  // Characters XML forbids are refused before anything else: a NUL or a control character is no
+  // more NCTS than a DOCTYPE is, and would otherwise reach the summary and the database.
+  const forbidden =
+    forbiddenCharacter.exec(xml) ?? (isWellFormed(xml) ? null : loneSurrogate.exec(xml));
+  if (forbidden !== null) {
+    const code = forbidden[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+    return fail('NOT_WELL_FORMED', `Character U+${code} is not allowed in XML`, forbidden.index);
+  }
+
   let nextAmp = xml.indexOf('&');
+  let referenceProblem = '';
   // Character references are legal in text and attribute values, literal in comments, CDATA
-  // sections and PIs. Returns the offset of the first bad one before `limit`, or -1.
+  // sections and PIs. Returns the offset of the first bad one before `limit`, or -1, with the
+  // reason in referenceProblem.
   const checkReferencesBefore = (limit: number): number => {
     while (nextAmp !== -1 && nextAmp < limit) {
       referencePattern.lastIndex = nextAmp;
-      if (!referencePattern.test(xml)) return nextAmp;
+      if (!referencePattern.test(xml)) {
+        referenceProblem = 'Undefined or malformed entity reference';
+        return nextAmp;
+      }
+      // &#0; or &#xD800; is well-formed in shape but names a character XML does not allow.
+      if (xml.charCodeAt(nextAmp + 1) === HASH) {
+        const digits = xml.slice(nextAmp + 2, referencePattern.lastIndex - 1);
+        const codePoint =
+          digits.charCodeAt(0) === 0x78 ? parseInt(digits.slice(1), 16) : parseInt(digits, 10);
+        if (!isXmlChar(codePoint)) {
+          referenceProblem = 'Character reference to a character not allowed in XML';
+          return nextAmp;
+        }
+      }
       nextAmp = xml.indexOf('&', nextAmp + 1);
     }
     return -1;
@@ -169,9 +218,7 @@ export function scanXml(xml: string, plan: CapturePlan, limits: ScanLimits): Sca
       );
     }
     const badReference = checkReferencesBefore(textEnd);
-    if (badReference !== -1) {
-      return fail('NOT_WELL_FORMED', 'Undefined or malformed entity reference', badReference);
-    }
+    if (badReference !== -1) return fail('NOT_WELL_FORMED', referenceProblem, badReference);
     if (lt === -1) break;
 
     const next = xml.charCodeAt(lt + 1);
@@ -273,11 +320,7 @@ export function scanXml(xml: string, plan: CapturePlan, limits: ScanLimits): Sca
     if (gt === -1) return fail('NOT_WELL_FORMED', `Unterminated start tag <${name}>`, lt);
     const badAttributeReference = checkReferencesBefore(gt);
     if (badAttributeReference !== -1) {
-      return fail(
-        'NOT_WELL_FORMED',
-        'Undefined or malformed entity reference',
-        badAttributeReference,
-      );
+      return fail('NOT_WELL_FORMED', referenceProblem, badAttributeReference);
     }
     const empty = xml.charCodeAt(gt - 1) === SLASH;
     const parentDepth = open.length;

@@ -55,8 +55,14 @@ export class NctsParser {
       workerName: 'parse-worker',
       handler: 'parseTask',
       threads: this.#threads,
+      // The scan makes many small short-lived objects; left alone, V8 grows the thread's young
+      // generation to its default maximum (tens of MiB per thread) and keeps it. A small one
+      // costs more scavenges on big documents and keeps the worker's RSS near 4× the message.
+      resourceLimits: { maxYoungGenerationSizeMb: 4 },
     });
-    // The bytes are copied, not transferred: callers keep and store the raw message.
+    // Not transferred: callers keep and store the raw message. A Buffer over a SharedArrayBuffer
+    // (the HMRC client reads large bodies into one) reaches the thread without a copy; any other
+    // is copied by the structured clone.
     const task: ParseTask = { xml, options: this.#parseOptions };
     return (await this.#pool.run(task)) as ParseResult;
   }

@@ -1,10 +1,12 @@
 import type { Db, MovementType } from '@ctc-hub/db';
+import { sql } from 'kysely';
 import type { MovementRow, Page } from './movements.js';
 import { movementVisible, type EoriScope } from './scope.js';
 
 /**
  * Message reads. `body` (the raw XML, up to megabytes, TOASTed) is never part of a list: only
- * findMessage and findMessageBody select it, for the two single-message endpoints.
+ * findMessage (the JSON message endpoint), findMessageHead and readBodyChunk (the body endpoint)
+ * read it.
  */
 const messageListColumns = [
   'movement_type',
@@ -111,6 +113,75 @@ export async function findMessage(
     .where('message_id', '=', messageId)
     .executeTakeFirst();
   return row as MessageRow | undefined;
+}
+
+/** Bodies up to this size come with findMessageHead in one round trip; larger ones in chunks. */
+export const INLINE_BODY_MAX_BYTES = 1024 * 1024;
+/**
+ * Chunks of larger bodies. Each costs about 5× its size while it is in flight (hex text, string,
+ * bytes); smaller chunks mean more queries and, since TOAST decompresses a value from its start,
+ * more repeated decompression (O(n²/chunk) in Postgres).
+ */
+export const BODY_CHUNK_BYTES = 512 * 1024;
+
+export interface MessageHeadRow extends MessageListRow {
+  sha256: Buffer;
+  size_bytes: number;
+  /** octet_length(body): what the body endpoint serves. */
+  body_bytes: number;
+  /** The whole body when it is at most INLINE_BODY_MAX_BYTES, else null (read it with readBodyChunk). */
+  body: Buffer | null;
+}
+
+/**
+ * One message without its body unless the body is small. A large body is never read whole: pg
+ * returns bytea as hex text, so a 20 MB body would cost 40 MB of network buffer, a 40 MB string
+ * and the 20 MB Buffer at once, and its hex decoding would block the event loop for tens of ms.
+ */
+export async function findMessageHead(
+  db: Db,
+  movement: MovementKey,
+  messageId: string,
+): Promise<MessageHeadRow | undefined> {
+  const row = await db
+    .selectFrom('messages')
+    .select([...messageListColumns, 'sha256', 'size_bytes'])
+    .select(sql<number>`octet_length(body)`.as('body_bytes'))
+    .select(
+      sql<Buffer | null>`CASE WHEN octet_length(body) <= ${INLINE_BODY_MAX_BYTES} THEN body END`.as(
+        'body',
+      ),
+    )
+    .where('movement_month', '=', movement.retention_month)
+    .where('movement_type', '=', movement.movement_type)
+    .where('movement_id', '=', movement.movement_id)
+    .where('message_id', '=', messageId)
+    .executeTakeFirst();
+  return row as MessageHeadRow | undefined;
+}
+
+/**
+ * `length` bytes of a message's body from `offset` (0-based); undefined when the message is gone
+ * (its partition dropped by retention meanwhile). Each chunk is its own short query, so a slow
+ * client never holds a pooled connection or a transaction (which would hold back the change
+ * feed's horizon).
+ */
+export async function readBodyChunk(
+  db: Db,
+  movement: MovementKey,
+  messageId: string,
+  offset: number,
+  length: number,
+): Promise<Buffer | undefined> {
+  const row = await db
+    .selectFrom('messages')
+    .select(sql<Buffer>`substring(body FROM ${offset + 1} FOR ${length})`.as('chunk'))
+    .where('movement_month', '=', movement.retention_month)
+    .where('movement_type', '=', movement.movement_type)
+    .where('movement_id', '=', movement.movement_id)
+    .where('message_id', '=', messageId)
+    .executeTakeFirst();
+  return row?.chunk;
 }
 
 export interface LinkedMessagesFilter extends ReceivedRange {

@@ -1,6 +1,7 @@
 // Risk retired: a client following /v1/events or /v1/events/stream misses or repeats events when
 // it resumes, sees other traders' events, is refused for a bad reason (or not refused for a bad
 // cursor), or cannot tell that it has to come back later.
+import { comparePositions, decodeCursor } from '@ctc-hub/db';
 import { openEventStream, waitFor } from '@ctc-hub/testing';
 import { sql } from 'kysely';
 import { eoriA, eoriB, keys, startTestApi, type TestApi } from '../test-support/api.js';
@@ -101,15 +102,22 @@ describe('GET /v1/events', () => {
     const resumed = await (await api.get(`/v1/events?after=${events[499].cursor}&limit=3`)).json();
     expect(resumed.events.map((event: any) => event.data.n)).toEqual([501, 502, 503]);
 
-    // At the end: an empty page whose next is still a cursor, and new events appear after it.
+    // At the end: an empty page whose next is still a cursor (it may have moved up to the
+    // horizon while other transactions of the cluster took xids), and new events appear after
+    // both the old and the new one.
     const atEnd = await (await api.get(`/v1/events?after=${next}`)).json();
-    expect(atEnd).toMatchObject({ events: [], next });
+    expect(atEnd.events).toEqual([]);
+    expect(comparePositions(decodeCursor(atEnd.next)!, decodeCursor(next)!)).toBeGreaterThanOrEqual(
+      0,
+    );
     await insertEvents(2, eoriB, 'movement.created');
-    const later = await (await api.get(`/v1/events?after=${next}`)).json();
-    expect(later.events.map((event: any) => event.kind)).toEqual([
-      'movement.created',
-      'movement.created',
-    ]);
+    for (const cursor of [next, atEnd.next]) {
+      const later = await (await api.get(`/v1/events?after=${cursor}`)).json();
+      expect(later.events.map((event: any) => event.kind)).toEqual([
+        'movement.created',
+        'movement.created',
+      ]);
+    }
   });
 
   it('starts at the end with after=now', async () => {
@@ -164,8 +172,10 @@ describe('GET /v1/events', () => {
     // Events that name no trader are for unscoped keys only.
     const everything = await allEvents(keys.all, 3);
     expect(everything.events).toHaveLength(10);
-    // The scoped cursor ended where the unscoped one did: nothing left to re-scan.
-    expect(mine.next).toBe(everything.next);
+    // The scoped cursor ended past the last event, its traders' or not: nothing left to re-scan.
+    expect(
+      comparePositions(decodeCursor(mine.next)!, decodeCursor(everything.events.at(-1).cursor)!),
+    ).toBeGreaterThan(0);
     await insertEvents(1, eoriB);
     expect(
       (await (await api.get(`/v1/events?after=${mine.next}`, { key: keys.a })).json()).events,

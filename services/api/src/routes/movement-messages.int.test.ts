@@ -2,6 +2,7 @@
 // the same JSON), and a message body comes back byte for byte as NCTS wrote it, including bytes
 // that text handling likes to "fix" (BOM, CRLF, non-ASCII), from whichever partition holds it.
 import { createHash } from 'node:crypto';
+import { INLINE_BODY_MAX_BYTES } from '../queries/messages.js';
 import { keys, startTestApi, type TestApi } from '../test-support/api.js';
 import { example, seedMessage, seedMovement, type SeededMovement } from '../test-support/seed.js';
 
@@ -326,5 +327,29 @@ describe('GET …/messages/{messageId}/body', () => {
       code: 'NOT_FOUND',
       message: `Message with ID ${ids.release} for movement abcdef0123456789 was not found`,
     });
+  });
+
+  it('streams a body larger than one chunk byte for byte, with every byte value', async () => {
+    // 2.5 chunks: whole chunks, a partial last one, and bytes no text decoding survives.
+    const bytes = Buffer.alloc(Math.floor(INLINE_BODY_MAX_BYTES * 2.5));
+    for (let index = 0; index < bytes.length; index += 1) bytes[index] = (index * 7 + 3) % 256;
+    const large = await seedMovement(api.db, {
+      movementId: '00000000000000bb',
+      boxId,
+      createdAt: new Date('2026-11-10T09:00:00.000Z'),
+    });
+    await seedMessage(api.db, large, {
+      messageId: '30000000000000b1',
+      messageType: 'IE029',
+      body: bytes,
+      receivedAt: new Date('2026-11-10T09:30:00.000Z'),
+    });
+    const response = await api.get(
+      '/customs/transits/movements/departures/00000000000000bb/messages/30000000000000b1/body',
+    );
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-length')).toBe(String(bytes.length));
+    expect(response.headers.get('etag')).toBe(`"${sha256(bytes)}"`);
+    expect(Buffer.from(await response.arrayBuffer()).equals(bytes)).toBe(true);
   });
 });

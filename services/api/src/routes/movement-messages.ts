@@ -4,7 +4,15 @@ import { Router, type Request, type Response } from 'express';
 import { eoriFilter, principalOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, notFound, route } from '../errors.js';
-import { findMessage, listMovementMessages, type MessageRow } from '../queries/messages.js';
+import {
+  BODY_CHUNK_BYTES,
+  findMessage,
+  findMessageHead,
+  listMovementMessages,
+  readBodyChunk,
+  type MessageHeadRow,
+  type MovementKey,
+} from '../queries/messages.js';
 import { findMovement } from '../queries/movements.js';
 import {
   messageJson,
@@ -54,7 +62,7 @@ export function movementMessageRoutes(deps: ApiDeps): Router {
     router.get(
       `${movementRoute}/messages/:messageId`,
       route(async (request, response) => {
-        const message = await visibleMessage(deps, movementType, request, {
+        const { message } = await visibleMessage(deps, movementType, request, findMessage, {
           refuse: convertedJson,
           hint: 'application/vnd.hmrc.2.1+json-xml (the XML body as a JSON string)',
         });
@@ -65,11 +73,14 @@ export function movementMessageRoutes(deps: ApiDeps): Router {
     router.get(
       `${movementRoute}/messages/:messageId/body`,
       route(async (request, response) => {
-        const message = await visibleMessage(deps, movementType, request, {
-          refuse: convertedJson,
-          hint: 'application/vnd.hmrc.2.1+xml',
-        });
-        sendXmlBody(request, response, message);
+        const { movement, message } = await visibleMessage(
+          deps,
+          movementType,
+          request,
+          findMessageHead,
+          { refuse: convertedJson, hint: 'application/vnd.hmrc.2.1+xml' },
+        );
+        await sendXmlBody(deps, request, response, movement, message);
       }),
     );
   }
@@ -136,12 +147,13 @@ const messageNotFound = (movementId: string, messageId: string) =>
  * The message named in the path, with its body. HMRC answers "Message with ID … was not found"
  * both when the message is missing and when the movement is not the caller's; so do we.
  */
-async function visibleMessage(
+async function visibleMessage<Row>(
   deps: ApiDeps,
   movementType: MovementType,
   request: Request,
+  find: (db: ApiDeps['db'], movement: MovementKey, messageId: string) => Promise<Row | undefined>,
   accept: AcceptRule,
-): Promise<MessageRow> {
+): Promise<{ movement: MovementKey; message: Row }> {
   const movementId = hmrcIdParam(request, movementIdField(movementType));
   const messageId = hmrcIdParam(request, 'messageId');
   const types = acceptedMediaTypes(request);
@@ -155,18 +167,32 @@ async function visibleMessage(
   const eoris = eoriFilter(principalOf(request));
   const movement = await findMovement(deps.db, movementType, movementId, eoris);
   if (movement === undefined) throw messageNotFound(movementId, messageId);
-  const message = await findMessage(deps.db, movement, messageId);
+  const message = await find(deps.db, movement, messageId);
   if (message === undefined) throw messageNotFound(movementId, messageId);
-  return message;
+  return { movement, message };
 }
 
 /**
- * The stored XML, unchanged: the Buffer goes to the socket as it came from Postgres, with its
- * exact length and an ETag of its SHA-256 (stored with the message), so clients can check the
- * bytes and revalidate cheaply. No charset is added: the XML declares its own encoding.
+ * The stored XML, unchanged, with its exact length and an ETag of its SHA-256 (stored with the
+ * message), so clients can check the bytes and revalidate cheaply. No charset is added: the XML
+ * declares its own encoding.
+ *
+ * A small body came with the head and is sent as is. A large one is streamed in chunks of
+ * BODY_CHUNK_BYTES, each read with its own query and written once the socket drained the one
+ * before: memory stays at about one chunk (its hex text, the string and the bytes) whatever the
+ * message size, where reading a 20 MB body whole held over 200 MB and blocked the event loop
+ * for hundreds of ms decoding hex. A body that can no longer be read (the message's partition
+ * dropped meanwhile) cuts the connection: the client sees fewer bytes than Content-Length.
  */
-function sendXmlBody(request: Request, response: Response, message: MessageRow): void {
-  if (message.body.length === 0) {
+async function sendXmlBody(
+  deps: ApiDeps,
+  request: Request,
+  response: Response,
+  movement: MovementKey,
+  message: MessageHeadRow,
+): Promise<void> {
+  const total = Number(message.body_bytes);
+  if (total === 0) {
     // A submission whose file never arrived has no body, as in HMRC's "Body for message id …".
     throw notFound(`Body for message id ${message.message_id} does not exist`);
   }
@@ -180,8 +206,44 @@ function sendXmlBody(request: Request, response: Response, message: MessageRow):
   }
   response.status(200);
   response.setHeader('Content-Type', 'application/xml');
-  response.setHeader('Content-Length', String(message.body.length));
-  response.end(message.body);
+  response.setHeader('Content-Length', String(total));
+  if (message.body !== null || request.method === 'HEAD') {
+    response.end(message.body ?? undefined);
+    return;
+  }
+  try {
+    for (let offset = 0; offset < total; offset += BODY_CHUNK_BYTES) {
+      if (response.destroyed) return;
+      const length = Math.min(BODY_CHUNK_BYTES, total - offset);
+      const chunk = await readBodyChunk(deps.db, movement, message.message_id, offset, length);
+      if (chunk === undefined || chunk.length !== length) {
+        throw new Error(`body of message ${message.message_id} changed while it was being sent`);
+      }
+      if (!response.write(chunk)) {
+        await drainedOrClosed(response);
+      }
+    }
+    response.end();
+  } catch (error) {
+    deps.logger.error(
+      { err: error, movementId: movement.movement_id, messageId: message.message_id },
+      'message body stream failed',
+    );
+    response.destroy(error as Error);
+  }
+}
+
+/** Resolves when the socket wants more, or when it closed (the loop then sees `destroyed`). */
+function drainedOrClosed(response: Response): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      response.off('drain', done);
+      response.off('close', done);
+      resolve();
+    };
+    response.on('drain', done);
+    response.on('close', done);
+  });
 }
 
 /** If-None-Match uses weak comparison (RFC 9110 §13.1.2): W/"x" matches "x". */

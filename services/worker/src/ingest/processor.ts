@@ -1,6 +1,6 @@
 import type { NctsParser } from '@ctc-hub/ncts';
 import { addJob, ingestNotificationData, jobIds, jobs } from '@ctc-hub/queue';
-import { SpanKind, withSpan, type Logger } from '@ctc-hub/telemetry';
+import { isSpanContextValid, SpanKind, withSpan, type Logger } from '@ctc-hub/telemetry';
 import { UnrecoverableError, type Job, type Queue } from 'bullmq';
 import type { IngestMetrics } from '../metrics.js';
 import { recordRecovery } from '../reconcile/recovery.js';
@@ -41,7 +41,8 @@ export function createIngestProcessor(deps: IngestProcessorDeps) {
         const decision = await decideIngest(data, deps.parser, {
           apiVersion: deps.apiVersion,
           jobId: job.id ?? null,
-          traceId: span.spanContext().traceId,
+          // Invalid (all zeros) when tracing is off and PPNS sent no trace context.
+          traceId: isSpanContextValid(span.spanContext()) ? span.spanContext().traceId : null,
         });
         const outcome = await deps.store.store(decision.record);
         if (decision.fetch !== null) {
