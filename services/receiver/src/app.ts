@@ -11,6 +11,7 @@ import {
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { IngestEnqueuer } from './enqueuer.js';
 import { receiverMetrics, type ReceiverOutcome } from './metrics.js';
+import { sourcePolicy } from './source-allowlist.js';
 
 export interface ReceiverAppOptions {
   config: ReceiverConfig;
@@ -42,6 +43,14 @@ export function createReceiverApp(options: ReceiverAppOptions): Express {
   const now = options.now ?? (() => new Date());
   const metrics = receiverMetrics();
   const boxAllowList = config.PPNS_BOX_IDS.length > 0 ? new Set(config.PPNS_BOX_IDS) : undefined;
+  // Throws at start-up, naming the setting, when a range cannot be read.
+  const sources =
+    config.RECEIVER_ALLOWED_CIDRS.length > 0
+      ? sourcePolicy({
+          allowedCidrs: config.RECEIVER_ALLOWED_CIDRS,
+          trustedProxyCidrs: config.RECEIVER_TRUSTED_PROXY_CIDRS,
+        })
+      : undefined;
 
   const app = express();
   app.disable('x-powered-by');
@@ -74,6 +83,23 @@ export function createReceiverApp(options: ReceiverAppOptions): Express {
     '/ppns/callback',
     (request: Request, response: Response, next: NextFunction) => {
       response.locals.startedAt = process.hrtime.bigint();
+      if (sources !== undefined) {
+        const forwarded = request.headers['x-forwarded-for'];
+        const client = sources.clientAddress(
+          request.socket.remoteAddress,
+          Array.isArray(forwarded) ? forwarded.join(',') : forwarded,
+        );
+        if (!sources.allows(client)) {
+          logger.warn({ source: client ?? null }, 'refused a push from a source not allowed');
+          // The body is not read: close the connection rather than drain it.
+          response.setHeader('Connection', 'close');
+          answer(response, response.locals.startedAt, 'source_not_allowed', 403, {
+            code: 'FORBIDDEN',
+            message: 'this source address may not send notifications (RECEIVER_ALLOWED_CIDRS)',
+          });
+          return;
+        }
+      }
       if (!isJson(request.headers['content-type'])) {
         answer(response, response.locals.startedAt, 'unsupported_media_type', 415, {
           code: 'UNSUPPORTED_MEDIA_TYPE',

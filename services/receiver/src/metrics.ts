@@ -5,6 +5,7 @@ export type ReceiverOutcome =
   | 'invalid_signature'
   | 'invalid_envelope'
   | 'unknown_box'
+  | 'source_not_allowed'
   | 'too_large'
   | 'unsupported_media_type'
   | 'queue_unavailable'

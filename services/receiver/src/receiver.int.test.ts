@@ -255,6 +255,71 @@ describe('with PPNS_SIGNATURE_REQUIRED=false', () => {
   });
 });
 
+describe('with RECEIVER_ALLOWED_CIDRS', () => {
+  const jobOf = async (body: string) =>
+    queue.getJob(jobIds.ingest(JSON.parse(body).notificationId as string));
+
+  it('refuses other sources with 403 before reading the body, and queues nothing', async () => {
+    const guarded = await startReceiver(
+      loadReceiverConfig(envFor({ RECEIVER_ALLOWED_CIDRS: '203.0.113.0/24, 2001:db8::/32' })),
+    );
+    // Ready first: this test never touches Redis, and stopping mid-connect is another matter.
+    await waitForStatus(() => fetch(`http://127.0.0.1:${guarded.port}/readyz`), 200);
+    try {
+      const body = ppnsEnvelope();
+      const response = await pushToCallback(
+        `http://127.0.0.1:${guarded.port}/ppns/callback`,
+        body,
+        // Not a trusted proxy: its X-Forwarded-For is not believed.
+        { headers: { 'x-forwarded-for': '203.0.113.5' } },
+      );
+      expect(response.status).toBe(403);
+      expect(await response.json()).toEqual({
+        code: 'FORBIDDEN',
+        message: expect.stringMatching(/RECEIVER_ALLOWED_CIDRS/),
+      });
+      expect(await jobOf(body)).toBeUndefined();
+    } finally {
+      await guarded.stop();
+    }
+  });
+
+  it('takes the client address from X-Forwarded-For behind a trusted proxy', async () => {
+    const behindProxy = await startReceiver(
+      loadReceiverConfig(
+        envFor({
+          RECEIVER_ALLOWED_CIDRS: '203.0.113.0/24',
+          RECEIVER_TRUSTED_PROXY_CIDRS: '127.0.0.1/32, ::1/128',
+        }),
+      ),
+    );
+    const url = `http://127.0.0.1:${behindProxy.port}/ppns/callback`;
+    try {
+      const allowed = ppnsEnvelope();
+      const fromAllowed = await pushToCallback(url, allowed, {
+        headers: { 'x-forwarded-for': '198.51.100.1, 203.0.113.5' },
+      });
+      expect(fromAllowed.status).toBe(200);
+      expect(await jobOf(allowed)).toBeDefined();
+
+      const refused = await pushToCallback(url, ppnsEnvelope(), {
+        headers: { 'x-forwarded-for': '203.0.113.5, 198.51.100.1' },
+      });
+      expect(refused.status).toBe(403);
+      // The proxy itself, with no header, is not a permitted source.
+      expect((await pushToCallback(url, ppnsEnvelope())).status).toBe(403);
+    } finally {
+      await behindProxy.stop();
+    }
+  });
+
+  it('does not start with a range it cannot read', async () => {
+    await expect(
+      startReceiver(loadReceiverConfig(envFor({ RECEIVER_ALLOWED_CIDRS: '203.0.113.0/40' }))),
+    ).rejects.toThrow(/RECEIVER_ALLOWED_CIDRS: "203.0.113.0\/40"/);
+  });
+});
+
 async function waitForStatus(
   request: () => Promise<Response>,
   want: number,

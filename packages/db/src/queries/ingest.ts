@@ -53,7 +53,12 @@ interface MovementRow {
   status: string;
   inserted: boolean;
   enrollment_eori: string | null;
+  /** Set when this batch created the movement: its row already holds this state. */
+  batchOnly?: BatchOnlyState;
 }
+
+/** The status column's default: what a movement is before any message says otherwise. */
+const unknownStatus = 'unknown';
 
 /**
  * The body of storeIngestBatch for callers that already hold a transaction (accepting a
@@ -71,7 +76,7 @@ export async function storeInTransaction(
     movementStatus: null,
   }));
 
-  const movements = await upsertMovements(trx, records);
+  const movements = await upsertMovements(trx, records, deriveStatus);
   const insertedMessages = await insertMessages(trx, records, movements);
 
   // The first record carrying a given message "owns" its insert; later ones in the batch (and
@@ -126,9 +131,59 @@ function firstIndexForMovement(records: readonly IngestRecord[], key: string): n
   );
 }
 
+/**
+ * What a movement's row says when the batch's messages are all it has: the case for a movement
+ * this batch creates (nobody else can add a message to it before we commit: a concurrent batch
+ * blocks on the new row's key). Computed up front so that such a movement is written once, by
+ * its INSERT, instead of inserted and then updated again by refreshMovementStatus.
+ */
+interface BatchOnlyState {
+  status: string;
+  messageCount: number;
+  lastMessageAt: Date;
+  messageKeys: string[];
+}
+
+function batchOnlyStates(
+  records: readonly IngestRecord[],
+  deriveStatus: DeriveStatus,
+): Map<string, BatchOnlyState> {
+  const byMovement = new Map<
+    string,
+    { type: MovementType; facts: MessageStatusFact[]; keys: Set<string>; last: Date }
+  >();
+  for (const record of records) {
+    if (record.kind !== 'message') continue;
+    const { movement, message } = record;
+    const key = movementKey(movement.movementType, movement.movementId);
+    const messageKeyOf = messageKey(movement.movementType, movement.movementId, message.messageId);
+    const entry = byMovement.get(key) ?? {
+      type: movement.movementType,
+      facts: [],
+      keys: new Set<string>(),
+      last: message.receivedAt,
+    };
+    if (entry.keys.has(messageKeyOf)) continue;
+    entry.keys.add(messageKeyOf);
+    entry.facts.push(record.statusFact);
+    if (message.receivedAt > entry.last) entry.last = message.receivedAt;
+    byMovement.set(key, entry);
+  }
+  const states = new Map<string, BatchOnlyState>();
+  for (const [key, entry] of byMovement)
+    states.set(key, {
+      status: deriveStatus(entry.type, entry.facts),
+      messageCount: entry.facts.length,
+      lastMessageAt: entry.last,
+      messageKeys: [...entry.keys],
+    });
+  return states;
+}
+
 async function upsertMovements(
   trx: Trx,
   records: readonly IngestRecord[],
+  deriveStatus: DeriveStatus,
 ): Promise<Map<string, MovementRow>> {
   // Merge what the batch knows per movement: the first non-null value of each field wins.
   const merged = new Map<string, MovementFacts>();
@@ -154,20 +209,28 @@ async function upsertMovements(
   }
   const result = new Map<string, MovementRow>();
   if (merged.size === 0) return result;
+  const states = batchOnlyStates(records, deriveStatus);
+  // Status, count and last message time only take effect when the row is new: the conflict
+  // branch below does not set them, and refreshMovementStatus recomputes existing movements.
   const rows = [...merged.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([, facts]) => ({
-      movement_type: facts.movementType,
-      movement_id: facts.movementId,
-      request_id: facts.requestId,
-      box_id: facts.boxId,
-      enrollment_eori: facts.enrollmentEori,
-      movement_eori: facts.movementEori,
-      mrn: facts.mrn,
-      lrn: facts.lrn,
-      api_version: facts.apiVersion,
-      last_message_at: null,
-    }));
+    .map(([key, facts]) => {
+      const state = states.get(key);
+      return {
+        movement_type: facts.movementType,
+        movement_id: facts.movementId,
+        request_id: facts.requestId,
+        box_id: facts.boxId,
+        enrollment_eori: facts.enrollmentEori,
+        movement_eori: facts.movementEori,
+        mrn: facts.mrn,
+        lrn: facts.lrn,
+        api_version: facts.apiVersion,
+        status: state?.status ?? unknownStatus,
+        message_count: state?.messageCount ?? 0,
+        last_message_at: state?.lastMessageAt ?? null,
+      };
+    });
   const returned = await trx
     .insertInto('movements')
     .values(rows)
@@ -191,7 +254,15 @@ async function upsertMovements(
       sql<boolean>`(xmax = 0)`.as('inserted'),
     ])
     .execute();
-  for (const row of returned) result.set(movementKey(row.movement_type, row.movement_id), row);
+  for (const row of returned) {
+    const key = movementKey(row.movement_type, row.movement_id);
+    const state = row.inserted ? states.get(key) : undefined;
+    // A new row's status is the one we just wrote; "from" is what a new movement starts as.
+    result.set(key, {
+      ...row,
+      ...(state !== undefined ? { status: unknownStatus, batchOnly: state } : {}),
+    });
+  }
   return result;
 }
 
@@ -567,10 +638,20 @@ async function refreshMovementStatus(
     touched.set(key, movements.get(key)!);
   }
   const changes = new Map<string, StatusChange>();
+  // Movements this batch created were written with their state by upsertMovements, as long as
+  // every message the batch had for them was indeed inserted (always, for a new movement).
+  for (const [key, row] of touched) {
+    const state = row.batchOnly;
+    if (state === undefined || !state.messageKeys.every((k) => insertedMessages.has(k))) continue;
+    touched.delete(key);
+    if (state.status !== row.status)
+      changes.set(key, { from: row.status, to: state.status, eori: row.enrollment_eori });
+  }
   if (touched.size === 0) return changes;
 
   const ids = [...new Set([...touched.values()].map((row) => row.movement_id))];
   const months = [...new Set([...touched.values()].map((row) => row.retention_month))];
+  const types = [...new Set([...touched.values()].map((row) => row.movement_type))];
   const facts = await trx
     .selectFrom('messages')
     .select([
@@ -582,6 +663,9 @@ async function refreshMovementStatus(
       sql<string | null>`summary ->> 'invalidationDecision'`.as('decision'),
     ])
     .where('movement_month', 'in', months)
+    // With the type, the (movement_type, movement_id) index serves this; without it, each
+    // batch scanned the whole month's partition (12 ms at 100,000 messages, growing).
+    .where('movement_type', 'in', types)
     .where('movement_id', 'in', ids)
     .execute();
 
