@@ -26,8 +26,9 @@ export interface NotificationRow {
 
 /**
  * A notification by id. The table is partitioned by PPNS createdDateTime, which the caller does
- * not know, so this probes the primary key (notification_id, created_at) of every partition (one index lookup each). The
- * envelope is not selected: it is raw PPNS input, and the status endpoint does not show it.
+ * not know, so this probes the primary key (notification_id, created_at) of every partition, one
+ * index lookup each. The envelope is not selected: it is raw PPNS input, and the status endpoint
+ * does not show it.
  */
 export async function findNotification(
   db: Db,
