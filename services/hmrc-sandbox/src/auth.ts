@@ -98,7 +98,9 @@ export function authenticate(
         new HmrcError(403, 'FORBIDDEN', "Current user doesn't have a valid EORI enrolment."),
       );
     }
-    if (!limiter.take(entry.clientId)) {
+    const allowed = limiter.take(entry.clientId);
+    stats.applicationCall(entry.clientId, allowed);
+    if (!allowed) {
       stats.throttle('rateLimit');
       return sendError(response, throttled(1));
     }

@@ -88,11 +88,17 @@ export interface SandboxControls {
   resetStats(): void;
   /** Forgets movements, notifications, tokens, uploads and locks; clears faults and stats. */
   reset(): void;
-  /** A token without the OAuth dance: user (default, with EORI) or application. */
+  /**
+   * A token without the OAuth dance: user (default, with EORI) or application. `clientId` issues
+   * it to another application than the configured one (default SANDBOX_CLIENT_ID): HMRC's rate
+   * limit is per application, so such a token has a budget of its own (e.g. a benchmark's
+   * polling client beside the hub). Pushes still go only to the configured application's box.
+   */
   issueToken(options?: {
     eori?: string;
     scopes?: string[];
     kind?: 'user' | 'application';
+    clientId?: string;
   }): TokenResponse;
   expireAccessTokens(): void;
   /** "NCTS sends a message" (see the test-support endpoint); creates unknown movements. */
@@ -151,8 +157,9 @@ export function createControls(context: SandboxContext): SandboxControls {
       const kind = options.kind ?? 'user';
       const known = kind === 'user' ? userScopes : applicationScopes;
       const scopes = new Set(options.scopes ?? [...known]);
-      if (kind === 'application') return tokens.issueApplicationToken(settings.clientId, scopes);
-      return tokens.issueUserTokens(settings.clientId, options.eori ?? 'GB123456789000', scopes);
+      const clientId = options.clientId ?? settings.clientId;
+      if (kind === 'application') return tokens.issueApplicationToken(clientId, scopes);
+      return tokens.issueUserTokens(clientId, options.eori ?? 'GB123456789000', scopes);
     },
     expireAccessTokens: () => tokens.expireAccessTokens(),
     injectMessage: (type, movementId, input) => {

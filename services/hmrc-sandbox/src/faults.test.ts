@@ -178,6 +178,27 @@ describe('/_sandbox/stats and /_sandbox/reset', () => {
     expect((await admin('PUT', 'settings', { nctsStepMs: -1 })).status).toBe(400);
   });
 
+  it('gives another application (clientId) a rate budget of its own, counted per application', async () => {
+    sandbox.controls.configure({ rateLimitPerSecond: 2 });
+    try {
+      const other = (await (
+        await admin('POST', 'tokens', { eori: 'GB123456789000', clientId: 'bench-poller' })
+      ).json()) as { access_token: string };
+      const statuses: number[] = [];
+      for (let call = 0; call < 3; call += 1) statuses.push((await list()).status);
+      expect(statuses).toEqual([200, 200, 429]);
+      token = other.access_token;
+      expect((await list()).status).toBe(200);
+      expect(sandbox.controls.stats().applications).toEqual({
+        [sandbox.controls.settings().clientId]: { calls: 2, throttled: 1 },
+        'bench-poller': { calls: 1, throttled: 0 },
+      });
+      expect((await admin('POST', 'tokens', { clientId: 'not valid!' })).status).toBe(400);
+    } finally {
+      sandbox.controls.configure({ rateLimitPerSecond: 10_000 });
+    }
+  });
+
   it('serves health and metrics', async () => {
     expect((await fetch(`${sandbox.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${sandbox.url}/readyz`)).status).toBe(200);

@@ -7,6 +7,11 @@ export interface StatsSnapshot {
   api: Record<string, Record<string, number>>;
   /** 429s served: by the per-application rate limit, by fault injection, by the balance lock. */
   throttled: { total: number; rateLimit: number; fault: number; balanceLock: number };
+  /**
+   * Per application (client id): rate-limited API calls let through (`calls`) and refused with
+   * 429 by the rate limit (`throttled`). Calls refused before the limit (401) are not counted.
+   */
+  applications: Record<string, { calls: number; throttled: number }>;
   pushes: {
     /** Notifications created in the box. */
     notifications: number;
@@ -33,6 +38,7 @@ export interface StatsSnapshot {
 const emptyStats = (): StatsSnapshot => ({
   api: {},
   throttled: { total: 0, rateLimit: 0, fault: 0, balanceLock: 0 },
+  applications: {},
   pushes: {
     notifications: 0,
     attempts: 0,
@@ -65,6 +71,13 @@ export class SandboxStats {
   throttle(reason: 'rateLimit' | 'fault' | 'balanceLock'): void {
     this.state.throttled[reason] += 1;
     this.state.throttled.total += 1;
+  }
+
+  /** A call that reached the application's rate limit: let through, or refused (429). */
+  applicationCall(clientId: string, allowed: boolean): void {
+    const counts = (this.state.applications[clientId] ??= { calls: 0, throttled: 0 });
+    if (allowed) counts.calls += 1;
+    else counts.throttled += 1;
   }
 
   push(counter: keyof StatsSnapshot['pushes']): void {

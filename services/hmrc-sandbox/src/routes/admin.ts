@@ -11,7 +11,7 @@ import { grnPattern } from './guarantee.js';
  *   GET            /_sandbox/stats         counters (API calls, pushes, 429s, faults)
  *   POST           /_sandbox/reset         forget everything, clear faults and stats
  *   GET|PUT        /_sandbox/settings      runtime settings (callbackUrl, rateLimitPerSecond, …)
- *   POST           /_sandbox/tokens        issue a token without the OAuth dance
+ *   POST           /_sandbox/tokens        issue a token without the OAuth dance (any clientId)
  *   GET            /_sandbox/notifications the PPNS box with delivery attempts
  *   GET            /_sandbox/guarantees    guarantees; PUT /_sandbox/guarantees/{grn} to add one
  *   DELETE         /_sandbox/balance-locks clear Guarantee Balance locks
@@ -34,6 +34,11 @@ const tokenRequest = z
       .regex(/^[A-Z]{2}[0-9A-Z]{1,15}$/)
       .optional(),
     scopes: z.array(z.string()).optional(),
+    /** Another application (its own rate budget); default the configured SANDBOX_CLIENT_ID. */
+    clientId: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/)
+      .optional(),
   })
   .strict();
 
