@@ -20,6 +20,10 @@ if (!haveChromium && !process.env.CI)
     `${chromiumPath} not found: skipping the /ops browser test (apt-get install -y chromium)`,
   );
 
+interface PageDocument {
+  getElementById(id: string): { textContent: string | null } | null;
+}
+
 let e2e: E2E;
 let context: BrowserContext | undefined;
 let profile: string | undefined;
@@ -137,7 +141,11 @@ browserTest(
     await e2e.inject('departure', departureId, { messageType: 'IE051' });
     await e2e.waitForMessages('departure', departureId, 4);
     await page.waitForFunction(
-      (expected) => document.getElementById('throughput-total')?.textContent === String(expected),
+      // Runs in the page; the test itself is compiled without the DOM's types.
+      (expected) =>
+        (globalThis as unknown as { document: PageDocument }).document.getElementById(
+          'throughput-total',
+        )?.textContent === String(expected),
       stored + 1,
       { timeout: 25_000 },
     );

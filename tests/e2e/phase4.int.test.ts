@@ -24,7 +24,7 @@ async function send(method: 'POST' | 'PUT', path: string, xml: string) {
     headers: { authorization: `Bearer ${e2e.stack.apiKey}`, 'content-type': 'application/xml' },
     body: xml,
   });
-  return { status: response.status, body: await response.json() };
+  return { status: response.status, body: (await response.json()) as any };
 }
 
 const view = (id: string) => e2e.api(`/v1/submissions/${id}`).then((result) => result.body);

@@ -180,7 +180,7 @@ it('reopens the letter of a notification that is still broken, with one more fai
   const again = await deadLetter(e2e, key, (row) => row.occurrences === 2);
   expect(again).toMatchObject({ id: first.id, status: 'open', replay_count: 1 });
   expect(again.error_history).toHaveLength(2);
-  expect(again.error_history[1].code).toBe(again.error_code);
+  expect(again.error_history[1]!.code).toBe(again.error_code);
 
   const rows = await e2e.testDb.db
     .selectFrom('notifications')

@@ -354,17 +354,17 @@ describe('EORI scoping', () => {
       headers: { authorization: `Bearer ${scopedKey}` },
     });
     expect(asOther.status).toBe(404);
-    const list = await (
+    const list = (await (
       await fetch(`${e2e.stack.apiUrl}/v1/submissions`, {
         headers: { authorization: `Bearer ${scopedKey}` },
       })
-    ).json();
+    ).json()) as { totalCount: number };
     expect(list.totalCount).toBe(0);
-    const movements = await (
+    const movements = (await (
       await fetch(`${e2e.stack.apiUrl}/customs/transits/movements/departures`, {
         headers: { authorization: `Bearer ${scopedKey}` },
       })
-    ).json();
+    ).json()) as { totalCount: number };
     expect(movements.totalCount).toBe(0);
   });
 });
