@@ -151,6 +151,12 @@ export const workerConcern = z.object({
    * process that dies (OOM, kill -9) go back to the queue within about twice this.
    */
   WORKER_JOB_LOCK_MS: positiveInt(30_000),
+  /**
+   * How often the outbox relay looks for declarations accepted while their job could not be
+   * queued (Redis unreachable) or was lost; one is re-queued once it is twice this old, so the
+   * api's own queueing is never raced.
+   */
+  OUTBOX_RELAY_SECONDS: positiveInt(15),
   /** Largest micro-batch committed in one transaction. */
   INGEST_BATCH_SIZE: positiveInt(200),
   /** Longest a job waits for its micro-batch to fill before it is committed anyway. */

@@ -38,6 +38,10 @@ export function createPool(options: DbOptions): pg.Pool {
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
+  // A client in use (a query or transaction in progress) that loses its connection emits 'error'
+  // on itself, not on the pool: its query fails and the caller retries, but with no listener the
+  // event killed the process (found by tests/faults: PostgreSQL restarted under load).
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 
