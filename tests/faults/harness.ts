@@ -21,6 +21,7 @@ import {
 } from '@ctc-hub/testing';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
+import { connectEori } from '../../scripts/stack.js';
 import { PpnsGateway } from './gateway.js';
 import { OwnPostgres, OwnRedis, freePort } from './infra.js';
 import { defaultLoad, LoadGenerator, type LoadOptions } from './load.js';
@@ -113,25 +114,6 @@ export interface Report {
   extra: Record<string, unknown>;
   lost: number;
   duplicated: number;
-}
-
-async function connectEori(apiUrl: string, eori: string): Promise<void> {
-  const start = await fetch(`${apiUrl}/oauth/hmrc/start?eori=${encodeURIComponent(eori)}`, {
-    headers: { authorization: `Bearer ${apiKey}` },
-    redirect: 'manual',
-  });
-  const authorize = start.headers.get('location');
-  if (start.status !== 302 || authorize === null)
-    throw new Error(`oauth start answered ${start.status}: ${await start.text()}`);
-  const signIn = new URL(authorize);
-  signIn.searchParams.set('eori', eori);
-  const approved = await fetch(signIn, { redirect: 'manual' });
-  const back = new URL(approved.headers.get('location')!);
-  const callback = new URL(`${apiUrl}/oauth/hmrc/callback`);
-  callback.search = back.search;
-  const done = await fetch(callback, { headers: { accept: 'application/json' } });
-  if (done.status !== 200)
-    throw new Error(`oauth callback answered ${done.status}: ${await done.text()}`);
 }
 
 export class Harness {
@@ -292,7 +274,7 @@ export class Harness {
     this.workers = await make('worker', options.workers ?? 1);
     this.apis = await make('api', options.apis ?? 1);
     await Promise.all(this.all.map((service) => service.start()));
-    await connectEori(this.apis[0]!.url, traderEori);
+    await connectEori({ apiUrl: this.apis[0]!.url, apiKey }, traderEori);
     this.extra.bootMs = Date.now() - this.startedAt;
 
     this.rssTimer = setInterval(() => {
