@@ -122,7 +122,7 @@ export const INLINE_BODY_MAX_BYTES = 1024 * 1024;
  * bytes); smaller chunks mean more queries and, since TOAST decompresses a value from its start,
  * more repeated decompression (O(n²/chunk) in Postgres).
  */
-export const BODY_CHUNK_BYTES = 512 * 1024;
+export const BODY_CHUNK_BYTES = 256 * 1024;
 
 export interface MessageHeadRow extends MessageListRow {
   sha256: Buffer;
