@@ -53,6 +53,8 @@ export function rateLimitPerKey(options: RateLimitOptions) {
   let warnedAt = 0;
   return async (request: Request, response: Response, next: NextFunction): Promise<void> => {
     const { keyId } = principalOf(request);
+    // Not connected (starting, or Redis away: /readyz says so): let the request through quietly.
+    if (options.redis.status !== 'ready') return next();
     let answer: [number, number, number] | undefined;
     try {
       answer = await Promise.race([
