@@ -46,7 +46,18 @@ export const databaseConcern = z.object({
 });
 
 export const redisConcern = z.object({
+  /**
+   * Redis to connect to. With REDIS_SENTINELS set, only its credentials, database number and
+   * scheme (rediss: for TLS) are used; the host comes from the Sentinels.
+   */
   REDIS_URL: url().default('redis://127.0.0.1:6379'),
+  /**
+   * Redis Sentinels (`host:port`, comma-separated) to ask for the current primary of
+   * REDIS_SENTINEL_NAME; after a failover every connection follows the new primary.
+   */
+  REDIS_SENTINELS: list(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port')).default([]),
+  /** The primary's name as configured in the Sentinels (`sentinel monitor <name> …`). */
+  REDIS_SENTINEL_NAME: z.string().trim().min(1).default('ctc'),
   /**
    * BullMQ key prefix. Wrap it in braces (`{ctc}`) on Redis Cluster so every key of a queue
    * hashes to the same slot.

@@ -11,7 +11,36 @@ export type RedisRole = 'producer' | 'worker' | 'client';
  *    forever and resumes;
  *  - client: ordinary commands (readiness checks, metrics).
  */
-export function createRedis(url: string, role: RedisRole, extra: RedisOptions = {}): Redis {
+/** Where Redis is: a URL, or the REDIS_* settings (with Sentinels when REDIS_SENTINELS is set). */
+export type RedisTarget =
+  string | { REDIS_URL: string; REDIS_SENTINELS?: readonly string[]; REDIS_SENTINEL_NAME?: string };
+
+/**
+ * ioredis options for a target. With Sentinels, ioredis asks them for the primary of the named
+ * set and follows failovers; credentials, database and TLS still come from REDIS_URL.
+ */
+export function redisTargetOptions(target: RedisTarget): { url?: string; options: RedisOptions } {
+  if (typeof target === 'string') return { url: target, options: {} };
+  const sentinels = target.REDIS_SENTINELS ?? [];
+  if (sentinels.length === 0) return { url: target.REDIS_URL, options: {} };
+  const url = new URL(target.REDIS_URL);
+  const db = Number(url.pathname.replace(/^\//, '') || '0');
+  return {
+    options: {
+      sentinels: sentinels.map((entry) => {
+        const at = entry.lastIndexOf(':');
+        return { host: entry.slice(0, at), port: Number(entry.slice(at + 1)) };
+      }),
+      name: target.REDIS_SENTINEL_NAME ?? 'ctc',
+      ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+      ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+      ...(Number.isInteger(db) && db > 0 ? { db } : {}),
+      ...(url.protocol === 'rediss:' ? { tls: {}, enableTLSForSentinelMode: true } : {}),
+    },
+  };
+}
+
+export function createRedis(target: RedisTarget, role: RedisRole, extra: RedisOptions = {}): Redis {
   const base: RedisOptions = {
     connectionName: `ctc-hub-${role}`,
     // Reconnect with a capped backoff; never give up (the process stays up, /readyz reports it).
@@ -23,7 +52,9 @@ export function createRedis(url: string, role: RedisRole, extra: RedisOptions = 
     worker: { maxRetriesPerRequest: null, enableReadyCheck: false },
     client: { enableOfflineQueue: false, maxRetriesPerRequest: 1 },
   };
-  const redis = new Redis(url, { ...base, ...byRole[role], ...extra });
+  const { url, options } = redisTargetOptions(target);
+  const settings = { ...base, ...options, ...byRole[role], ...extra };
+  const redis = url === undefined ? new Redis(settings) : new Redis(url, settings);
   // ioredis emits 'error' on every failed reconnect; without a listener Node would crash.
   redis.on('error', () => undefined);
   return redis;

@@ -1,4 +1,10 @@
-export { createRedis, waitForRedis, type RedisRole } from './connections.js';
+export {
+  createRedis,
+  redisTargetOptions,
+  waitForRedis,
+  type RedisRole,
+  type RedisTarget,
+} from './connections.js';
 export {
   fetchMessageData,
   guaranteeBalanceData,

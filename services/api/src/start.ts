@@ -27,8 +27,8 @@ export async function startApi(config: ApiConfig, options: ApiOptions = {}): Pro
     poolMax: config.DATABASE_POOL_MAX,
     applicationName: 'ctc-hub-api',
   });
-  const redis = createRedis(config.REDIS_URL, 'client');
-  const producer = createRedis(config.REDIS_URL, 'producer');
+  const redis = createRedis(config, 'client');
+  const producer = createRedis(config, 'producer');
   const ingestQueue = createQueue(queueNames.ingest, producer, config.QUEUE_PREFIX);
   const hmrcQueue = createQueue(queueNames.hmrc, producer, config.QUEUE_PREFIX);
   const opsQueue = createQueue(queueNames.ops, producer, config.QUEUE_PREFIX);

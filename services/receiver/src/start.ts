@@ -27,7 +27,7 @@ export async function startReceiver(
   }
 
   // A hung Redis must not hold requests past the receiver's deadline.
-  const producer = createRedis(config.REDIS_URL, 'producer', {
+  const producer = createRedis(config, 'producer', {
     commandTimeout: config.RECEIVER_ENQUEUE_TIMEOUT_MS,
   });
   const queue = createQueue(queueNames.ingest, producer, config.QUEUE_PREFIX);

@@ -88,7 +88,7 @@ export async function startWorker(
     threadThresholdBytes: config.PARSE_IN_THREAD_BYTES,
     maxBytes: config.MAX_MESSAGE_BYTES + 1024,
   });
-  const pacerConnection = createRedis(config.REDIS_URL, 'worker');
+  const pacerConnection = createRedis(config, 'worker');
   const pacer = new RatePacer(
     pacerConnection,
     pacerKey(config.QUEUE_PREFIX),
@@ -106,7 +106,7 @@ export async function startWorker(
     maxWaitMs: config.INGEST_BATCH_MAX_WAIT_MS,
   });
 
-  const producer = createRedis(config.REDIS_URL, 'worker');
+  const producer = createRedis(config, 'worker');
   const ingestQueue = createQueue(queueNames.ingest, producer, config.QUEUE_PREFIX);
   const hmrcQueue = createQueue(queueNames.hmrc, producer, config.QUEUE_PREFIX);
   const opsQueue = createQueue(queueNames.ops, producer, config.QUEUE_PREFIX);
@@ -117,9 +117,9 @@ export async function startWorker(
     lockDuration: config.WORKER_JOB_LOCK_MS,
     stalledInterval: config.WORKER_JOB_LOCK_MS,
   };
-  const ingestConnection = createRedis(config.REDIS_URL, 'worker');
-  const hmrcConnection = createRedis(config.REDIS_URL, 'worker');
-  const opsConnection = createRedis(config.REDIS_URL, 'worker');
+  const ingestConnection = createRedis(config, 'worker');
+  const hmrcConnection = createRedis(config, 'worker');
+  const opsConnection = createRedis(config, 'worker');
   const ingestWorker = new Worker(
     queueNames.ingest,
     createIngestProcessor({
