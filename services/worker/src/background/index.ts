@@ -3,6 +3,7 @@ import { operationalGaugesTask } from './operational-gauges.js';
 import { reconcileSchedulerTask } from './reconcile-scheduler.js';
 import { replayWatchdogTask } from './replay-watchdog.js';
 import { retentionTask } from './retention.js';
+import { tokenReencryptionTask } from './token-reencryption.js';
 import { webhooksTask } from './webhooks.js';
 
 /** A long-running part of the worker, started with it and stopped (in reverse order) with it. */
@@ -17,4 +18,5 @@ export const backgroundTasks: readonly BackgroundTask[] = [
   retentionTask,
   operationalGaugesTask,
   replayWatchdogTask,
+  tokenReencryptionTask,
 ];
