@@ -17,6 +17,7 @@
  *
  *   pnpm exec tsx bench/src/freshness.ts [--quick]
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { createDb } from '@ctc-hub/db';
@@ -47,8 +48,6 @@ const plans: Record<'quick' | 'full', Plan> = {
   quick: { movements: [10], messages: 12, windowSeconds: 2, runSeconds: 5 },
   full: { movements: [10, 100, 1000], messages: 60, windowSeconds: 40, runSeconds: 90 },
 };
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** mulberry32: the same random schedule on every run. */
 function seededRandom(seed: number): () => number {

@@ -22,14 +22,14 @@
  *   (INGEST_CONCURRENCY, INGEST_BATCH_SIZE, INGEST_BATCH_MAX_WAIT_MS, DATABASE_POOL_MAX in the
  *   environment are passed to our worker, for experiments.)
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createDb, prepareDatabase, type Db } from '@ctc-hub/db';
-import { deleteKeysWithPrefix, dropDatabase } from '@ctc-hub/testing';
+import { deleteKeysWithPrefix, dropDatabase, freePort } from '@ctc-hub/testing';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import {
@@ -49,7 +49,6 @@ import { runIfMain, thousands, type Bench } from './report.js';
 const serverUrl = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const root = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (line: string) => process.stderr.write(`ingest bench: ${line}\n`);
 
 type SideName = 'ours' | 'naive';
@@ -63,17 +62,6 @@ interface Side {
   processes: { role: string; child: ChildProcess }[];
   /** Sequence numbers accepted (answered 200) for this side. */
   accepted: number[];
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 function spawnService(

@@ -6,6 +6,7 @@
  * after a timeout or a 5xx, so it cannot send a declaration twice (and the benchmark has no
  * faults), which keeps the exactly-once check meaningful for both senders.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface NaiveDeclaration {
   lrn: string;
@@ -31,8 +32,6 @@ export interface NaiveResult {
   startedAt: number;
   finishedAt: number;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function runNaiveSender(options: {
   baseUrl: string;

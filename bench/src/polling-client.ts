@@ -11,6 +11,7 @@
  * movement ids are given (a real poller would also spend calls on GET /movements?updatedSince=),
  * and "stored" is an in-memory map, not a database write.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spacingFor } from '@ctc-hub/queue';
 
 export interface PolledMessage {
@@ -48,7 +49,6 @@ export interface PollingCounts {
 
 const ctcJson = 'application/vnd.hmrc.2.1+json';
 const ctcJsonXml = 'application/vnd.hmrc.2.1+json-xml';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface ListedMessage {
   id: string;

@@ -18,6 +18,7 @@
  *
  *   pnpm exec tsx bench/src/submissions.ts [--quick]
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { loadSandboxConfig } from '@ctc-hub/config';
@@ -35,7 +36,6 @@ import { runIfMain, thousands, type Bench, type BenchTarget } from './report.js'
 
 const eori = 'GB123456789000';
 const senderConcurrency = 8;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Plan {
   declarations: number;

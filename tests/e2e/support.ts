@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Env } from '@ctc-hub/config';
+import type { Logger } from '@ctc-hub/telemetry';
 import {
   createTestDatabase,
   createTestRedis,
@@ -42,23 +43,29 @@ export interface E2E {
 export const traderEori = 'GB123456789000';
 
 /** The whole stack on ephemeral ports against this test file's own database and Redis prefix. */
-export async function startE2E(extraEnv: Env = {}): Promise<E2E> {
+export async function startE2E(
+  extraEnv: Env = {},
+  options: { logger?: Logger } = {},
+): Promise<E2E> {
   const testDb = await createTestDatabase();
   const redis = createTestRedis();
-  const stack = await startStack({
-    DATABASE_URL: testDb.url,
-    REDIS_URL: redis.url,
-    QUEUE_PREFIX: redis.prefix,
-    HTTP_HOST: '127.0.0.1',
-    RECEIVER_PORT: '0',
-    API_PORT: '0',
-    WORKER_PORT: '0',
-    SANDBOX_PORT: '0',
-    LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'silent',
-    SANDBOX_NCTS_STEP_MS: '20',
-    SANDBOX_PUSH_RETRY_INTERVAL_MS: '300',
-    ...extraEnv,
-  });
+  const stack = await startStack(
+    {
+      DATABASE_URL: testDb.url,
+      REDIS_URL: redis.url,
+      QUEUE_PREFIX: redis.prefix,
+      HTTP_HOST: '127.0.0.1',
+      RECEIVER_PORT: '0',
+      API_PORT: '0',
+      WORKER_PORT: '0',
+      SANDBOX_PORT: '0',
+      LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'silent',
+      SANDBOX_NCTS_STEP_MS: '20',
+      SANDBOX_PUSH_RETRY_INTERVAL_MS: '300',
+      ...extraEnv,
+    },
+    options,
+  );
   await connectEori(stack, traderEori);
   const collection = (type: 'departure' | 'arrival') =>
     type === 'departure' ? 'departures' : 'arrivals';

@@ -14,6 +14,7 @@ import { jobIds, queueNames } from '@ctc-hub/queue';
 import { createLogger } from '@ctc-hub/telemetry';
 import {
   createTestDatabase,
+  freePort,
   repoRoot,
   TcpProxy,
   waitFor,
@@ -23,7 +24,7 @@ import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { connectEori } from '../../scripts/stack.js';
 import { PpnsGateway } from './gateway.js';
-import { OwnPostgres, OwnRedis, freePort } from './infra.js';
+import { OwnPostgres, OwnRedis } from './infra.js';
 import { defaultLoad, LoadGenerator, type LoadOptions } from './load.js';
 import { ServiceProcess, type ServiceKind } from './processes.js';
 

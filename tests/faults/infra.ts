@@ -2,23 +2,13 @@
 // cluster we may stop, so no fault ever touches the shared servers other test files use.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chown, mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createTemplateDatabase, databaseUrl, waitFor } from '@ctc-hub/testing';
+import { createTemplateDatabase, databaseUrl, freePort, waitFor } from '@ctc-hub/testing';
 import { Redis } from 'ioredis';
 
 const run = promisify(execFile);
-
-/** A TCP port nobody listens on right now (loopback). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /**
  * redis-server on a free loopback port with AOF (`appendfsync everysec`, no RDB snapshots), as

@@ -9,17 +9,9 @@ import { tokenCipherFromConfig, tokenContext } from '@ctc-hub/hmrc-client';
 import { buildMessage } from '@ctc-hub/ncts';
 import { signPayload } from '@ctc-hub/ppns';
 import { createLogger, initTracing, type TracingOptions } from '@ctc-hub/telemetry';
-import {
-  createTestDatabase,
-  createTestRedis,
-  hex16,
-  waitFor,
-  type TestDatabase,
-  type TestRedis,
-} from '@ctc-hub/testing';
-import { connectEori, startStack, type Stack } from '../../scripts/stack.js';
+import { hex16, waitFor } from '@ctc-hub/testing';
+import { startE2E, traderEori as eori, type E2E } from '../e2e/support.js';
 
-const eori = 'GB123456789000';
 const secrets = {
   apiKey: `sk-${randomBytes(18).toString('hex')}`,
   pushSecret: randomBytes(16).toString('hex').toUpperCase(),
@@ -49,31 +41,18 @@ const exporter: NonNullable<TracingOptions['exporter']> = {
   shutdown: async () => undefined,
 };
 
-let testDb: TestDatabase;
-let redis: TestRedis;
-let stack: Stack;
+let e2e: E2E;
 
 beforeAll(async () => {
   initTracing({ serviceName: 'secrets-test', exporter });
-  testDb = await createTestDatabase();
-  redis = createTestRedis();
   const logger = createLogger({
     service: 'ctc-hub',
     level: 'debug',
     destination: { write: (line: string) => logLines.push(line) },
   });
-  stack = await startStack(
+  e2e = await startE2E(
     {
-      DATABASE_URL: testDb.url,
-      REDIS_URL: redis.url,
-      QUEUE_PREFIX: redis.prefix,
-      HTTP_HOST: '127.0.0.1',
-      RECEIVER_PORT: '0',
-      API_PORT: '0',
-      WORKER_PORT: '0',
-      SANDBOX_PORT: '0',
       LOG_LEVEL: 'debug',
-      SANDBOX_NCTS_STEP_MS: '20',
       API_KEYS: `${secrets.apiKey}:*`,
       SANDBOX_PUSH_SECRET: secrets.pushSecret,
       SANDBOX_CLIENT_SECRET: secrets.clientSecret,
@@ -84,12 +63,9 @@ beforeAll(async () => {
     },
     { logger },
   );
-  await connectEori(stack, eori);
 }, 60_000);
 afterAll(async () => {
-  await stack?.stop();
-  await redis?.cleanup();
-  await testDb?.destroy();
+  await e2e?.stop();
 });
 
 /** The trader's OAuth tokens as HMRC issued them (decrypted from our table). */
@@ -98,7 +74,7 @@ async function traderTokens(): Promise<string[]> {
     TOKEN_ENCRYPTION_KEYS: [],
     TOKEN_ENCRYPTION_KEY: secrets.tokenKey,
   });
-  const rows = await testDb.db.selectFrom('oauth_tokens').selectAll().execute();
+  const rows = await e2e.testDb.db.selectFrom('oauth_tokens').selectAll().execute();
   const tokens: string[] = [];
   for (const row of rows) {
     const access = cipher.decrypt(row.access_token, tokenContext(row.subject, 'access_token'));
@@ -112,7 +88,7 @@ async function traderTokens(): Promise<string[]> {
 }
 
 async function call(path: string, init: RequestInit = {}, key = secrets.apiKey) {
-  const response = await fetch(`${stack.apiUrl}${path}`, {
+  const response = await fetch(`${e2e.stack.apiUrl}${path}`, {
     ...init,
     headers: { authorization: `Bearer ${key}`, ...(init.headers as Record<string, string>) },
   });
@@ -121,47 +97,21 @@ async function call(path: string, init: RequestInit = {}, key = secrets.apiKey) 
   return { status: response.status, text };
 }
 
-async function inject(movementId: string, body: { messageType: string; size?: number }) {
-  const response = await fetch(
-    `${stack.hmrcBaseUrl}/test/customs/transits/movements/departures/${movementId}/messages`,
-    {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-sandbox-eori': eori },
-      body: JSON.stringify(body),
-    },
-  );
-  if (response.status >= 300)
-    throw new Error(`injection answered ${response.status}: ${await response.text()}`);
-}
-
-const storedCount = async (movementId: string) => {
-  const { status, text } = await call(
-    `/customs/transits/movements/departures/${movementId}/messages`,
-  );
-  return status === 200 ? (JSON.parse(text).messages as unknown[]).length : 0;
-};
-
 it('keeps every secret out of logs, spans, error answers and metrics', async () => {
   const issued = new Set(await traderTokens());
   expect(issued.size).toBeGreaterThanOrEqual(2);
 
   // Messages, one of them fetched by URI with the trader's bearer token.
   const departureId = hex16();
-  await inject(departureId, { messageType: 'IE028' });
-  await inject(departureId, { messageType: 'IE029', size: 120_000 });
-  await waitFor(async () => (await storedCount(departureId)) >= 2 || undefined, {
-    timeoutMs: 20_000,
-    what: 'two messages stored',
-  });
+  await e2e.inject('departure', departureId, { messageType: 'IE028' });
+  await e2e.inject('departure', departureId, { messageType: 'IE029', size: 120_000 });
+  await e2e.waitForMessages('departure', departureId, 2);
 
   // The access token expires: the next fetch refreshes it (a new access and refresh token).
-  stack.sandbox!.controls.expireAccessTokens();
+  e2e.stack.sandbox!.controls.expireAccessTokens();
   const secondId = hex16();
-  await inject(secondId, { messageType: 'IE029', size: 90_000 });
-  await waitFor(async () => (await storedCount(secondId)) >= 1 || undefined, {
-    timeoutMs: 20_000,
-    what: 'the message fetched after a refresh',
-  });
+  await e2e.inject('departure', secondId, { messageType: 'IE029', size: 90_000 });
+  await e2e.waitForMessages('departure', secondId, 1);
   for (const token of await traderTokens()) issued.add(token);
   expect(issued.size).toBeGreaterThanOrEqual(4);
 
@@ -180,7 +130,7 @@ it('keeps every secret out of logs, spans, error answers and metrics', async () 
     { timeoutMs: 20_000, what: 'the declaration accepted' },
   );
   const grn = `27GB${randomBytes(6).toString('hex').toUpperCase()}1`;
-  stack.sandbox!.controls.upsertGuarantee(grn, { accessCode: secrets.accessCode, balance: 5 });
+  e2e.stack.sandbox!.controls.upsertGuarantee(grn, { accessCode: secrets.accessCode, balance: 5 });
   const balance = await call(`/v1/guarantees/${grn}/balance`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-trader-eori': eori },
@@ -197,7 +147,7 @@ it('keeps every secret out of logs, spans, error answers and metrics', async () 
   // Hostile requests: a wrong API key (close to the real one), a push with a bad signature.
   expect((await call('/v1/events', {}, `${secrets.apiKey}x`)).status).toBe(401);
   const body = JSON.stringify({ notificationId: 'x' });
-  const push = await fetch(`${stack.receiverUrl}/ppns/callback`, {
+  const push = await fetch(`${e2e.stack.receiverUrl}/ppns/callback`, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
@@ -217,7 +167,7 @@ it('keeps every secret out of logs, spans, error answers and metrics', async () 
   );
 
   const metrics = await Promise.all(
-    [stack.receiverUrl, stack.workerUrl, stack.apiUrl].map(async (base) =>
+    [e2e.stack.receiverUrl, e2e.stack.workerUrl, e2e.stack.apiUrl].map(async (base) =>
       (await fetch(`${base}/metrics`)).text(),
     ),
   );

@@ -2,10 +2,9 @@
 // primary) cannot connect at all, or connects to the wrong server, or loses its credentials.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestRedis, waitFor } from '@ctc-hub/testing';
+import { createTestRedis, freePort, waitFor } from '@ctc-hub/testing';
 import { Queue } from 'bullmq';
 import { createRedis, redisTargetOptions, waitForRedis } from './connections.js';
 
@@ -14,14 +13,6 @@ const primary = new URL(testRedis.url);
 let sentinel: ChildProcess | undefined;
 let sentinelPort = 0;
 let dir = '';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 beforeAll(async () => {
   // A real Sentinel (redis-server --sentinel) watching the test Redis as primary "ctctest". It

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 
 /**
@@ -61,8 +62,6 @@ local until_ = now + tonumber(ARGV[1])
 if until_ > last then redis.call('SET', KEYS[1], until_, 'PX', 3600000) end
 return 0
 `;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class RatePacer {
   /**

@@ -20,3 +20,4 @@ export {
   type EnvelopeOptions,
 } from './ppns-fixtures.js';
 export { openEventStream, type SseConnection, type SseEvent } from './sse.js';
+export { freePort } from './ports.js';

@@ -2,6 +2,7 @@
 // because transactions commit in a different order from the one their events were numbered in
 // (concurrent writers, a long-running transaction, a rollback), or because its key sees only
 // some traders.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createTestDatabase, type TestDatabase } from '@ctc-hub/testing';
 import { sql } from 'kysely';
 import { createDb, type Db } from '../connection.js';
@@ -65,8 +66,6 @@ async function drain(after = feedStart, limit = 3, extra: Partial<ReadFeedOption
   }
   throw new Error('feed never caught up');
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 it('pages through every event once, in order, and resumes from any cursor', async () => {
   const inserted: string[] = [];

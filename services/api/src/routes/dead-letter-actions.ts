@@ -83,23 +83,15 @@ export function deadLetterActionRoutes(deps: ApiDeps): Router {
     }
   }
 
-  router.post(
-    '/v1/dead-letters/replay',
-    jsonBody,
-    route(async (request, response) => {
-      const result = await bulkAction(bulk, request, 'replay');
-      response.status(result.status).json(result.body);
-    }),
-  );
-
-  router.post(
-    '/v1/dead-letters/purge',
-    jsonBody,
-    route(async (request, response) => {
-      const result = await bulkAction(bulk, request, 'purge');
-      response.status(result.status).json(result.body);
-    }),
-  );
+  for (const action of ['replay', 'purge'] as const)
+    router.post(
+      `/v1/dead-letters/${action}`,
+      jsonBody,
+      route(async (request, response) => {
+        const result = await bulkAction(bulk, request, action);
+        response.status(result.status).json(result.body);
+      }),
+    );
 
   router.post(
     '/v1/dead-letters/:deadLetterId/replay',

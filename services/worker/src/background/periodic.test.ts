@@ -1,5 +1,6 @@
 // Risk retired: a daily job (retention, token re-encryption) that runs twice at once in one
 // process, dies for good after one failure, or is cut off half-way when the worker stops.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { OpsDeps } from '../ops/deps.js';
 import { periodicTask } from './periodic.js';
 
@@ -7,7 +8,6 @@ const warnings: string[] = [];
 const deps = {
   logger: { warn: (_fields: object, message: string) => warnings.push(message) },
 } as unknown as OpsDeps;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 it('runs after the first delay, then every interval, never overlapping, and survives failures', async () => {
   let runs = 0;

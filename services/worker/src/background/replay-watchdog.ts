@@ -1,7 +1,7 @@
 import { addJob, jobIds, jobs } from '@ctc-hub/queue';
 import { sql } from 'kysely';
 import type { OpsDeps } from '../ops/deps.js';
-import type { BackgroundTask } from './index.js';
+import { periodicTask } from './periodic.js';
 
 const intervalMs = 60_000;
 /** A replay younger than this may still be on its way into Redis from the api. */
@@ -38,25 +38,12 @@ export async function resumeOrphanedReplays(deps: OpsDeps): Promise<string[]> {
   return resumed;
 }
 
-export const replayWatchdogTask: BackgroundTask = {
+export const replayWatchdogTask = periodicTask({
   name: 'replay-watchdog',
-  start: async (deps: OpsDeps) => {
-    let running: Promise<unknown> | undefined;
-    const timer = setInterval(() => {
-      running ??= resumeOrphanedReplays(deps)
-        .catch((error: unknown) =>
-          deps.logger.warn({ err: error }, 'could not check replays for lost jobs'),
-        )
-        .finally(() => {
-          running = undefined;
-        });
-    }, intervalMs);
-    timer.unref();
-    return {
-      stop: async () => {
-        clearInterval(timer);
-        await running;
-      },
-    };
+  firstRunDelayMs: intervalMs,
+  intervalMs,
+  failure: 'could not check replays for lost jobs',
+  work: async (deps) => {
+    await resumeOrphanedReplays(deps);
   },
-};
+});
