@@ -1,10 +1,11 @@
 // Risk retired: the micro-batched store is idempotent at every level (notification, movement,
 // message, dead letter) under repeats and concurrency, keeps message bytes exact, and derives
 // movement status from the set of messages rather than their arrival order.
-import { createHash, randomUUID } from 'node:crypto';
-import { createTestDatabase, type TestDatabase } from '@ctc-hub/testing';
+import { createHash } from 'node:crypto';
+import { createTestDatabase, hex16, type TestDatabase } from '@ctc-hub/testing';
+import { notificationFacts } from './ingest-fixtures.js';
 import { storeIngestBatch } from './ingest.js';
-import type { IngestRecord, MessageStatusFact, NotificationFacts } from './ingest-types.js';
+import type { IngestRecord, MessageStatusFact } from './ingest-types.js';
 
 let testDb: TestDatabase;
 beforeAll(async () => {
@@ -21,24 +22,7 @@ const deriveStatus = (_type: string, facts: readonly MessageStatusFact[]) => {
   return ['submitted', 'acknowledged', 'mrn_allocated', 'released'][best] ?? 'unknown';
 };
 
-const hex16 = () => randomUUID().replace(/-/g, '').slice(0, 16);
-
-function notification(overrides: Partial<NotificationFacts> = {}): NotificationFacts {
-  return {
-    notificationId: randomUUID(),
-    createdAt: new Date(),
-    boxId: '5e1d9b2c-6a0e-4a57-9d63-3f0c2f8a1b7e',
-    source: 'push',
-    receivedAt: new Date(),
-    envelope: '{"notificationId":"..."}',
-    payloadVersion: 'v2',
-    notificationType: 'MESSAGE_RECEIVED',
-    messageType: 'IE028',
-    enrollmentEori: 'GB123456789000',
-    traceId: null,
-    ...overrides,
-  };
-}
+const notification = notificationFacts;
 
 function messageRecord(
   movementId: string,

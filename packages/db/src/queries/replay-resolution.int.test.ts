@@ -2,8 +2,9 @@
 // processed again becomes stored (or duplicate) instead of staying quarantined, a replayed dead
 // letter becomes resolved in the same commit, a replay that fails again reopens its letter with
 // the new attempt in its history, and nothing is duplicated along the way.
-import { createHash, randomUUID } from 'node:crypto';
-import { createTestDatabase, type TestDatabase } from '@ctc-hub/testing';
+import { createHash } from 'node:crypto';
+import { createTestDatabase, hex16, type TestDatabase } from '@ctc-hub/testing';
+import { notificationFacts } from './ingest-fixtures.js';
 import { storeIngestBatch } from './ingest.js';
 import type { IngestRecord, NotificationFacts } from './ingest-types.js';
 
@@ -16,23 +17,8 @@ afterAll(async () => {
 });
 
 const deriveStatus = () => 'submitted';
-const hex16 = () => randomUUID().replace(/-/g, '').slice(0, 16);
 
-function notification(): NotificationFacts {
-  return {
-    notificationId: randomUUID(),
-    createdAt: new Date(),
-    boxId: '5e1d9b2c-6a0e-4a57-9d63-3f0c2f8a1b7e',
-    source: 'push',
-    receivedAt: new Date(),
-    envelope: '{"notificationId":"..."}',
-    payloadVersion: 'v2',
-    notificationType: 'MESSAGE_RECEIVED',
-    messageType: 'IE028',
-    enrollmentEori: 'GB123456789000',
-    traceId: null,
-  };
-}
+const notification = notificationFacts;
 
 function message(
   facts: NotificationFacts | null,
