@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildMessage, NctsParser, parseNctsMessage, XsdValidator } from '@ctc-hub/ncts';
-import { sharedPath } from '@ctc-hub/testing';
+import { fixturePath } from '@ctc-hub/testing';
 import {
   validateSubmission,
   type SubmissionParser,
@@ -30,7 +30,7 @@ import { runIfMain, thousands, type Bench, type BenchReport } from './report.js'
 const concurrency = 4;
 const maxBytes = 5_000_000;
 
-const small = readFileSync(sharedPath('ncts/examples/phase5/cc015c-valid.xml'));
+const small = readFileSync(fixturePath('ncts/examples/phase5/cc015c-valid.xml'));
 const large = Buffer.from(buildMessage('IE015', { goodsItemCount: 1999 }), 'utf8');
 const messages = { small, large } as const;
 type MessageName = keyof typeof messages;

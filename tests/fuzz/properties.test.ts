@@ -11,7 +11,7 @@ import {
   signPayload,
   validateEnvelope,
 } from '@ctc-hub/ppns';
-import { sharedPath } from '@ctc-hub/testing';
+import { fixturePath } from '@ctc-hub/testing';
 import fc from 'fast-check';
 import { envelopeObject } from './corpus/receiver.js';
 
@@ -24,9 +24,9 @@ function seedFromEnv(): number | undefined {
 }
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const examples = readdirSync(sharedPath('ncts/examples/phase5'))
+const examples = readdirSync(fixturePath('ncts/examples/phase5'))
   .filter((name) => name.endsWith('.xml'))
-  .map((name) => readFileSync(sharedPath(`ncts/examples/phase5/${name}`), 'utf8'));
+  .map((name) => readFileSync(fixturePath(`ncts/examples/phase5/${name}`), 'utf8'));
 
 /** A valid envelope's fields with some replaced by arbitrary JSON values or removed. */
 const mutatedEnvelope = fc

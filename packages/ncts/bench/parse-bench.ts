@@ -1,7 +1,7 @@
 // Inline parse cost: `pnpm exec tsx packages/ncts/bench/parse-bench.ts` from the repository root.
 // Reports µs per parseNctsMessage call for a ~2 KB IE028 and the 33 KB IE029 example.
 import { readFileSync } from 'node:fs';
-import { sharedPath } from '@ctc-hub/testing';
+import { fixturePath } from '@ctc-hub/testing';
 import { parseNctsMessage } from '../src/parse/parse.js';
 
 const mrnAllocated =
@@ -47,7 +47,7 @@ const mrnAllocated =
   </Representative>
 </ncts:CC028C>
 `);
-const release = readFileSync(sharedPath('ncts/examples/phase5/ie029-example-november-2023.xml'));
+const release = readFileSync(fixturePath('ncts/examples/phase5/ie029-example-november-2023.xml'));
 
 function microsecondsPerParse(xml: Buffer, iterations: number): number {
   for (let i = 0; i < iterations / 5; i++) parseNctsMessage(xml);

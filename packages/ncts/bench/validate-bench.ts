@@ -2,11 +2,11 @@
 // repository root. Reports validations/s of cc015c-valid.xml with 1 and 2 worker threads, and
 // the time of one validation of a generated ~2 MB IE015.
 import { readFileSync } from 'node:fs';
-import { sharedPath } from '@ctc-hub/testing';
+import { fixturePath } from '@ctc-hub/testing';
 import { buildMessageOfSize } from '../src/generate/index.js';
 import { XsdValidator } from '../src/validate/index.js';
 
-const declaration = readFileSync(sharedPath('ncts/examples/phase5/cc015c-valid.xml'));
+const declaration = readFileSync(fixturePath('ncts/examples/phase5/cc015c-valid.xml'));
 const durationMs = Number(process.env.BENCH_MS ?? 3000);
 
 async function throughput(threads: number): Promise<number> {

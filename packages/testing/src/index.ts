@@ -9,7 +9,8 @@ export {
 export { createTestRedis, deleteKeysWithPrefix, type TestRedis } from './redis.js';
 export { TcpProxy } from './tcp-proxy.js';
 export { waitFor } from './wait.js';
-export { repoRoot, sharedDir, sharedPath } from './paths.js';
+export { fixturePath, fixturesDir, repoRoot } from './paths.js';
+export { describeWithShared, sharedDir } from './shared.js';
 export {
   hex16,
   ppnsEnvelope,

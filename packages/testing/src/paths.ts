@@ -1,11 +1,15 @@
 import { fileURLToPath } from 'node:url';
 
-/** The repository root (…/main). */
+/** The repository root. */
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
-/** The shared reference material that CI places beside the repository (…/shared). */
-export const sharedDir = fileURLToPath(new URL('../../../../shared/', import.meta.url));
+/**
+ * Test data kept in the repository (packages/testing/fixtures): HMRC's example messages, with
+ * their sources in fixtures/ncts/README.md. Tests and benchmarks read these, never ../shared, so
+ * that `pnpm test` passes in a fresh clone.
+ */
+export const fixturesDir = fileURLToPath(new URL('../fixtures/', import.meta.url));
 
-/** Absolute path of a file under ../shared, e.g. sharedPath('ncts/examples/phase5/cc015c-valid.xml'). */
-export const sharedPath = (relative: string): string =>
-  fileURLToPath(new URL(relative, new URL('../../../../shared/', import.meta.url)));
+/** Absolute path of a fixture, e.g. fixturePath('ncts/examples/phase5/cc015c-valid.xml'). */
+export const fixturePath = (relative: string): string =>
+  fileURLToPath(new URL(relative, new URL('../fixtures/', import.meta.url)));

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { sharedPath } from '@ctc-hub/testing';
+import { fixturePath } from '@ctc-hub/testing';
 
 /** Hostile and malformed NCTS documents, built from HMRC's own examples. */
 
 export const example = (name: string): string =>
-  readFileSync(sharedPath(`ncts/examples/phase5/${name}`), 'utf8');
+  readFileSync(fixturePath(`ncts/examples/phase5/${name}`), 'utf8');
 
 /** A valid IE015 (POST /v1/departures) and a valid IE029 (what NCTS pushes). */
 export const ie015 = (): string => example('cc015c-valid.xml');

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { sharedPath } from '@ctc-hub/testing';
+import { fixturePath } from '@ctc-hub/testing';
 import { parseNctsMessage } from '../parse/parse.js';
 import {
   buildCC009A,
@@ -62,7 +62,7 @@ describe('phase 4 builders', () => {
       header: { messageRecipient: 'NCTS', messageType: 'CC015B' },
     });
     // Same top-level groups, in the same order, as the published example.
-    const example = readFileSync(sharedPath('ncts/examples/phase4/cc015b-example.xml'), 'utf8');
+    const example = readFileSync(fixturePath('ncts/examples/phase4/cc015b-example.xml'), 'utf8');
     const groups = (xml: string) => [
       ...new Set([...xml.matchAll(/^ {2}<([A-Z0-9]+)>$/gm)].map((match) => match[1])),
     ];

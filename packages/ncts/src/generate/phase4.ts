@@ -4,10 +4,10 @@ import { XmlWriter } from './xml.js';
 /**
  * Builders of NCTS phase 4 messages, the ones CTC Traders API 1.0 (retired) carried: no
  * namespace, EDIFACT-style element names (HEAHEA/RefNumHEA4), roots ending A or B (reference
- * §4.2). No phase 4 XSDs ship with the project, so these follow the shape of the published
- * example (shared/ncts/examples/phase4/cc015b-example.xml) and use the element names
- * parseNctsMessage reads; they are realistic, not schema-checked. Used by the sandbox's v1
- * simulation and by tests.
+ * §4.2). No phase 4 XSDs ship with the project, so these follow the shape of HMRC's published
+ * example (a test fixture: packages/testing/fixtures/ncts/examples/phase4/cc015b-example.xml) and
+ * use the element names parseNctsMessage reads; they are realistic, not schema-checked. Used by
+ * the sandbox's v1 simulation and by tests.
  */
 
 /** The phase 4 messages built here: trader → NCTS, and NCTS's answers. */

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { sharedPath } from '@ctc-hub/testing';
+import { fixturePath } from '@ctc-hub/testing';
 import type { ParseErrorCode } from '../types.js';
 import { parseNctsMessage } from './parse.js';
 
 // Hostile and broken input: every case must end in a clear error code (or a flagged summary),
 // quickly, without expanding entities, reading files or exhausting the stack.
 
-const declaration = readFileSync(sharedPath('ncts/examples/phase5/cc015c-valid.xml'), 'utf8');
+const declaration = readFileSync(fixturePath('ncts/examples/phase5/cc015c-valid.xml'), 'utf8');
 
 function errorOf(xml: string | Buffer, options = {}): { code: ParseErrorCode; message: string } {
   const result = parseNctsMessage(xml, options);

@@ -1,11 +1,11 @@
 import { readdirSync } from 'node:fs';
-import { sharedPath } from '@ctc-hub/testing';
+import { fixturePath } from '@ctc-hub/testing';
 import { example, header, ncts, summaryOf } from './test-helpers.js';
 
-describe('parseNctsMessage on the shared examples', () => {
+describe('parseNctsMessage on the HMRC examples', () => {
   const files = [
-    ...readdirSync(sharedPath('ncts/examples/phase5')).map((name) => `phase5/${name}`),
-    ...readdirSync(sharedPath('ncts/examples/phase4')).map((name) => `phase4/${name}`),
+    ...readdirSync(fixturePath('ncts/examples/phase5')).map((name) => `phase5/${name}`),
+    ...readdirSync(fixturePath('ncts/examples/phase4')).map((name) => `phase4/${name}`),
   ];
 
   it('finds all 37 example files', () => {

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { sharedPath } from '@ctc-hub/testing';
+import { fixturePath } from '@ctc-hub/testing';
 import type { MessageSummary } from '../types.js';
 import { parseNctsMessage } from './parse.js';
 
 // Shared by the parse tests (not part of the package API).
 
 export const example = (relative: string): Buffer =>
-  readFileSync(sharedPath(`ncts/examples/${relative}`));
+  readFileSync(fixturePath(`ncts/examples/${relative}`));
 
 export function summaryOf(xml: string | Buffer): MessageSummary {
   const result = parseNctsMessage(xml);

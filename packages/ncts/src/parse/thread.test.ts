@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { sharedPath } from '@ctc-hub/testing';
+import { fixturePath } from '@ctc-hub/testing';
 import { parseNctsMessage } from './parse.js';
 import { NctsParser } from './thread.js';
 
@@ -7,7 +7,7 @@ import { NctsParser } from './thread.js';
 // the caller's thread: a multi-megabyte message may not stall BullMQ lock renewal.
 
 const release = readFileSync(
-  sharedPath('ncts/examples/phase5/ie029-example-november-2023.xml'),
+  fixturePath('ncts/examples/phase5/ie029-example-november-2023.xml'),
   'utf8',
 );
 

@@ -1,16 +1,16 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { sharedPath } from '@ctc-hub/testing';
+import { fixturePath } from '@ctc-hub/testing';
 import { schemaPhaseForApiVersion, XsdValidator } from './index.js';
 
 // The README beside the examples records what libxml2 answers for each file against the phase 5
 // schemas; our validator must give the same verdict and the same first message.
 
-const examplesDir = sharedPath('ncts/examples/phase5');
+const examplesDir = fixturePath('ncts/examples/phase5');
 const example = (name: string) => readFileSync(`${examplesDir}/${name}`);
 
 /** file → null (XSD-valid) or the (truncated) first error message, from the README table. */
 function readmeVerdicts(): Map<string, string | null> {
-  const readme = readFileSync(sharedPath('ncts/README.md'), 'utf8');
+  const readme = readFileSync(fixturePath('ncts/README.md'), 'utf8');
   const verdicts = new Map<string, string | null>();
   for (const [, file, verdict] of readme.matchAll(/^\| `([^`]+\.xml)` \| (.+?) \|$/gm)) {
     if (file === undefined || verdict === undefined) continue;
@@ -96,7 +96,7 @@ describe('XsdValidator', () => {
         { lineNumber: 1, columnNumber: 0, message: 'No phase5 schema for root element CC999C' },
       ],
     });
-    const phase4 = readFileSync(sharedPath('ncts/examples/phase4/cc015b-example.xml'));
+    const phase4 = readFileSync(fixturePath('ncts/examples/phase4/cc015b-example.xml'));
     expect(await validator.validate(phase4, 'phase5')).toMatchObject({
       ok: false,
       errors: [{ message: 'No phase5 schema for root element CC015B' }],

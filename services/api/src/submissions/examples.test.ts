@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { parseNctsMessage } from '@ctc-hub/ncts';
-import { sharedPath } from '@ctc-hub/testing';
+import { fixturePath } from '@ctc-hub/testing';
 import {
   CountingValidator,
   endpointFor,
@@ -87,7 +87,7 @@ const expectations: Record<string, Expected> = {
 
 /** file → first libxml2 error (truncated), from the table in ncts/README.md. */
 function readmeSchemaErrors(): Map<string, string> {
-  const readme = readFileSync(sharedPath('ncts/README.md'), 'utf8');
+  const readme = readFileSync(fixturePath('ncts/README.md'), 'utf8');
   const verdicts = new Map<string, string>();
   for (const [, file, verdict] of readme.matchAll(
     /^\| `([^`]+\.xml)` \| XSD-invalid: (.+?) \|$/gm,

@@ -5,7 +5,7 @@ import {
   type SchemaPhase,
   type ValidationResult,
 } from '@ctc-hub/ncts';
-import { sharedPath } from '@ctc-hub/testing';
+import { fixturePath } from '@ctc-hub/testing';
 import {
   validateSubmission,
   type SubmissionEndpoint,
@@ -15,12 +15,12 @@ import {
 
 // Shared by the submissions tests; not used by production code.
 
-export const examplesDir = sharedPath('ncts/examples/phase5');
+export const examplesDir = fixturePath('ncts/examples/phase5');
 export const example = (name: string): Buffer => readFileSync(`${examplesDir}/${name}`);
 
 /** HMRC's phase 4 (API 1.0) IE015 example. */
 export const readPhase4 = (): Buffer =>
-  readFileSync(sharedPath('ncts/examples/phase4/cc015b-example.xml'));
+  readFileSync(fixturePath('ncts/examples/phase4/cc015b-example.xml'));
 
 /** HMRC's small-route limit, what the api will pass. */
 export const smallMessageLimit = 5_000_000;

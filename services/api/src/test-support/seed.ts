@@ -10,17 +10,17 @@ import type {
   NotificationStatus,
 } from '@ctc-hub/db';
 import { movementPath } from '@ctc-hub/ppns';
-import { sharedPath } from '@ctc-hub/testing';
+import { fixturePath } from '@ctc-hub/testing';
 
 /**
  * Rows for the read API's tests, inserted with plain Kysely as the worker would store them.
- * Message bodies are real NCTS examples from ../shared/ncts/examples, so byte-for-byte checks
+ * Message bodies are real NCTS examples (packages/testing/fixtures/ncts), so byte-for-byte checks
  * run on real XML.
  */
 
 /** A real example message, e.g. example('cc029c-valid.xml'). */
 export const example = (name: string): Buffer =>
-  readFileSync(sharedPath(`ncts/examples/phase5/${name}`));
+  readFileSync(fixturePath(`ncts/examples/phase5/${name}`));
 
 /** A fresh HMRC-style id: 16 lower-case hex characters. */
 export const hexId = (): string => randomBytes(8).toString('hex');
