@@ -1,4 +1,3 @@
-import { isUtf8 } from 'node:buffer';
 import {
   catalogueByRoot,
   parseNctsMessage,
@@ -11,6 +10,7 @@ import {
   type XsdValidator,
 } from '@ctc-hub/ncts';
 import { businessRuleErrors, messageTypeMismatch } from './business-rules.js';
+import { encodingIssue } from './encoding.js';
 
 /**
  * Validation of a trader's NCTS submission before it spends any of HMRC's rate budget: the
@@ -124,14 +124,19 @@ export async function validateSubmission(input: SubmissionInput): Promise<Submis
   // "application/xml; charset=iso-8859-1" are refused like text/xml. HMRC routes
   // application/json and an absent header elsewhere (JSON, large-message upload); we take XML
   // only, so they are refused too, an absent header with HMRC's own text for that case.
+  // After HMRC's text, ours says what to send instead when the header was meant to be XML.
   const contentType = input.contentType?.toLowerCase();
   if (contentType !== 'application/xml' && contentType !== 'application/xml; charset=utf-8') {
+    const meantXml = /^\s*(application|text)\/xml\s*(;|$)/.test(contentType ?? '');
     return failure(415, {
       code: 'UNSUPPORTED_MEDIA_TYPE',
       message:
         input.contentType === undefined
           ? 'A content-type header is required!'
-          : `Content-type header ${input.contentType} is not supported!`,
+          : `Content-type header ${input.contentType} is not supported!` +
+            (meantXml
+              ? ' Send Content-Type: application/xml (or application/xml; charset=utf-8) with the declaration encoded in UTF-8.'
+              : ''),
     });
   }
 
@@ -141,9 +146,11 @@ export async function validateSubmission(input: SubmissionInput): Promise<Submis
     return failure(413, { code: 'REQUEST_ENTITY_TOO_LARGE', message: 'Request Entity Too Large' });
   }
 
-  // 3. Well-formed and safe. The parser tolerates bad UTF-8 (it must store whatever NCTS sends
-  // us); a submission must be UTF-8, and the XSD worker would refuse it anyway.
-  if (!isUtf8(input.xml)) return malformed([issue('The request body is not valid UTF-8')]);
+  // 3. UTF-8 (encoding.ts: what HMRC does with UTF-16 and ISO-8859-1, and why we refuse them),
+  // then well-formed and safe. The parser tolerates bad UTF-8 (it must store whatever NCTS
+  // sends us); a submission must be UTF-8.
+  const encoding = encodingIssue(input.xml);
+  if (encoding !== undefined) return malformed([encoding]);
   const parsed = input.parser
     ? await input.parser.parse(input.xml)
     : parseNctsMessage(input.xml, { maxBytes: input.maxBytes });
