@@ -403,6 +403,7 @@ describe('validateSubmission', () => {
           holderEori: 'XI985524247819',
           traderAtDestinationEori: null,
           messageEori: 'XI985524247819',
+          messageEoriElement: 'HolderOfTheTransitProcedure/identificationNumber',
         },
       });
       expect(validator.calls).toEqual(['phase5']);
@@ -429,6 +430,7 @@ describe('validateSubmission', () => {
           holderEori: null,
           traderAtDestinationEori: 'GB987654321000',
           messageEori: 'GB987654321000',
+          messageEoriElement: 'TraderAtDestination/identificationNumber',
         },
       });
     });
@@ -447,6 +449,7 @@ describe('validateSubmission', () => {
           holderEori: null,
           senderEori: 'GB123456789000',
           messageEori: 'GB123456789000',
+          messageEoriElement: 'messageSender',
         },
       });
     });
@@ -457,7 +460,7 @@ describe('validateSubmission', () => {
       });
       expect(result).toMatchObject({
         ok: true,
-        submission: { senderEori: null, messageEori: null },
+        submission: { senderEori: null, messageEori: null, messageEoriElement: null },
       });
     });
   });

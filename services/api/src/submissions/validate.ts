@@ -44,6 +44,8 @@ export interface ValidSubmission {
   traderAtDestinationEori: string | null;
   /** the EORI this message is sent for, from the message: holder (departures) / trader at destination (arrivals) / messageSender when it is an EORI */
   messageEori: string | null;
+  /** The element messageEori was read from, to name it when it is not an EORI. */
+  messageEoriElement: string | null;
 }
 
 /** A position in the submitted document; 0/0 when the problem is not tied to one place. */
@@ -198,21 +200,34 @@ export async function validateSubmission(input: SubmissionInput): Promise<Submis
   const errors = businessRuleErrors(summary, { movementType, phase4 });
   if (errors.length > 0) return businessFailure(errors);
 
-  return { ok: true, submission: submissionOf(summary, entry.code, movementType) };
+  return { ok: true, submission: submissionOf(summary, entry.code, movementType, phase4) };
 }
 
 // An EORI: ISO country code and up to 15 letters or digits (GB/XI: 12 or 15 digits).
 const eoriShape = /^[A-Z]{2}[0-9A-Z]{1,15}$/;
 
+// Where the party's EORI sits (packages/ncts summary.ts), phase 5 and phase 4 (API 1.0).
+const partyElements = {
+  departure: ['HolderOfTheTransitProcedure/identificationNumber', 'TRAPRIPC1/TINPC159'],
+  arrival: ['TraderAtDestination/identificationNumber', 'TRADESTRD/TINTRD59'],
+} as const;
+
 function submissionOf(
   summary: MessageSummary,
   messageType: string,
   movementType: MovementType,
+  phase4: boolean,
 ): ValidSubmission {
   const sender = summary.header.messageSender;
   const senderEori = sender !== null && eoriShape.test(sender) ? sender : null;
   const partyEori =
     movementType === 'departure' ? summary.holderEori : summary.traderAtDestinationEori;
+  const messageEoriElement =
+    partyEori !== null
+      ? partyElements[movementType][phase4 ? 1 : 0]
+      : senderEori !== null
+        ? 'messageSender'
+        : null;
   return {
     messageType,
     rootElement: summary.rootElement,
@@ -224,6 +239,7 @@ function submissionOf(
     holderEori: summary.holderEori,
     traderAtDestinationEori: summary.traderAtDestinationEori,
     messageEori: partyEori ?? senderEori,
+    messageEoriElement,
   };
 }
 
