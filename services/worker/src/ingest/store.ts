@@ -89,6 +89,12 @@ export class IngestStore {
     if (attempt.ok) return attempt.outcomes.map((outcome) => ({ ok: true, outcome }));
     // The whole batch waits for the database; the MicroBatcher rejects every caller with this.
     if (attempt.failure === 'database') throw attempt.error;
+    if (records.length > 1) {
+      this.logger.warn(
+        { err: attempt.error, size: records.length, failure: attempt.failure },
+        'ingest batch refused; splitting it to find the record that caused it',
+      );
+    }
     return this.isolate(records, attempt.error, attempt.failure);
   }
 
@@ -126,10 +132,6 @@ export class IngestStore {
     failure: Exclude<StoreFailure, 'database'>,
   ): Promise<Settled[]> {
     if (records.length === 1) return [await this.settleAlone(records[0]!, error, failure)];
-    this.logger.warn(
-      { err: error, size: records.length, failure },
-      'ingest batch refused; splitting it to find the record that caused it',
-    );
     const middle = Math.ceil(records.length / 2);
     const settled: Settled[] = [];
     for (const half of [records.slice(0, middle), records.slice(middle)]) {
