@@ -296,6 +296,9 @@ it('answers 409 for an EORI nobody connected, and leaves the minute unspent', as
   expect(answer.body).toEqual({
     code: 'EORI_NOT_CONNECTED',
     message: expect.stringContaining('/oauth/hmrc/start?eori=GB111111111111'),
+    eori: 'GB111111111111',
+    reason: 'not-connected',
+    _links: { connect: { href: '/oauth/hmrc/start?eori=GB111111111111' } },
   });
   expect(hmrcBalanceCalls()).toBe(calls);
 

@@ -17,6 +17,7 @@ export type * from './schema/operations.table.js';
 export type * from './schema/replay-items.table.js';
 export type * from './schema/guarantee-checks.table.js';
 export { storeIngestBatch, storeInTransaction } from './queries/ingest.js';
+export { classifyStoreError, sqlStateOf, type StoreFailure } from './store-errors.js';
 export { resolveReplayedDeadLetters } from './queries/dead-letters.js';
 export type * from './queries/ingest-types.js';
 export {

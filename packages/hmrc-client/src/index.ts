@@ -7,6 +7,7 @@ export {
   type TokenKey,
 } from './token-crypto.js';
 export { tokenContext } from './token-rows.js';
+export { eoriConnection, type EoriConnection, type EoriConnectionState } from './connection.js';
 export {
   OAuthClient,
   ctcUserScope,

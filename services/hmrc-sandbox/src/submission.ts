@@ -5,6 +5,7 @@ import type { NctsSimulator, Outcome } from './lifecycle.js';
 import type { RuntimeSettings } from './settings.js';
 import type { Movement, MovementStore, MovementType, StoredMessage } from './store.js';
 import { checkBusinessRules, type SchemaPhase, type SchemaValidator } from './validation.js';
+import { asHmrcReadsIt, storedBody } from './xml-encoding.js';
 import { readXmlInfo, type XmlInfo } from './xml-info.js';
 
 /**
@@ -45,7 +46,8 @@ export class Submissions {
   ) {}
 
   /** Validates `xml` for `target`; throws the HmrcError HMRC would answer with. */
-  async validate(xml: Buffer, target: Target, phase: SchemaPhase): Promise<XmlInfo> {
+  async validate(submitted: Buffer, target: Target, phase: SchemaPhase): Promise<XmlInfo> {
+    const xml = asHmrcReadsIt(submitted);
     const type = target.kind === 'new' ? target.type : target.movement.type;
     const allowed =
       target.kind === 'new' ? [submittable[type].create] : submittable[type].followUps;
@@ -99,7 +101,8 @@ export class Submissions {
     const message = this.store.addMessage(movement, {
       messageType: info.messageType,
       status: 'Success',
-      body: xml,
+      // transit-movements keeps a small body as text decoded from UTF-8 (xml-encoding.ts).
+      body: storedBody(xml),
     });
     this.answer(movement, info, outcome);
     return { movement, message };

@@ -24,6 +24,11 @@ export interface NewSubmissionInput {
   apiVersion: string;
   route: 'small' | 'large';
   body: Buffer;
+  /**
+   * false: only find the submission this request repeats, never create one (the api passes it
+   * when the EORI cannot reach HMRC, so a client's retry still gets its submission back).
+   */
+  mayCreate?: boolean;
 }
 
 export type CreateSubmissionResult =
@@ -32,7 +37,9 @@ export type CreateSubmissionResult =
   /** The same submission was made before (same key and body, or same body within 24 h). */
   | { kind: 'existing'; submission: Submission }
   /** The Idempotency-Key was used before with a different body. */
-  | { kind: 'key-conflict'; submission: Submission };
+  | { kind: 'key-conflict'; submission: Submission }
+  /** Nothing to repeat, and `mayCreate` was false. */
+  | { kind: 'not-created' };
 
 /** How long an identical body from the same trader counts as a repeat without Idempotency-Key. */
 export const implicitDedupeHours = 24;
@@ -77,6 +84,7 @@ export async function createSubmission(
         .executeTakeFirst();
       if (existing !== undefined) return { kind: 'existing', submission: existing };
     }
+    if (input.mayCreate === false) return { kind: 'not-created' };
 
     const submission = await trx
       .insertInto('submissions')

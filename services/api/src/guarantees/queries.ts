@@ -188,23 +188,3 @@ export async function abandonCheck(
       .execute();
   });
 }
-
-export type EoriConnection = 'connected' | 'not-connected' | 'reconsent-required';
-
-/**
- * Whether a trader's HMRC authority is stored and still usable, read without decrypting
- * anything. A check for an EORI nobody connected must not claim the GRN's minute.
- */
-export async function eoriConnection(db: Db, eori: string): Promise<EoriConnection> {
-  const row = await db
-    .selectFrom('oauth_tokens')
-    .select([
-      'kind',
-      sql<boolean>`refresh_token IS NOT NULL`.as('refreshable'),
-      sql<boolean>`access_expires_at > now()`.as('access_valid'),
-    ])
-    .where('subject', '=', eori)
-    .executeTakeFirst();
-  if (row === undefined || row.kind !== 'user') return 'not-connected';
-  return row.refreshable || row.access_valid ? 'connected' : 'reconsent-required';
-}

@@ -1,3 +1,9 @@
+import {
+  connectHint,
+  notConnectedBody,
+  notConnectedStatus,
+  type UnusableConnection,
+} from '../connection.js';
 import type { CheckState } from './queries.js';
 
 /**
@@ -14,26 +20,9 @@ export interface Reply {
 
 export type BalanceSource = 'hmrc' | 'cache';
 
-const connectHint = (eori: string) =>
-  `Connect it at GET /oauth/hmrc/start?eori=${eori} (with an API key allowed for that EORI) and ` +
-  'sign in at HMRC as that trader.';
-
-export function notConnectedReply(eori: string, reconsent: boolean): Reply {
-  // 409, not 403: the request is allowed and well formed; the hub's state for this EORI (no
-  // usable HMRC authority) is what stands in the way, and an operator can change it. 403 stays
-  // reserved for "this API key may not act for this EORI".
-  return {
-    status: 409,
-    headers: {},
-    body: {
-      code: 'EORI_NOT_CONNECTED',
-      message:
-        (reconsent
-          ? `The HMRC authority for EORI ${eori} has lapsed and must be granted again. `
-          : `EORI ${eori} is not connected to HMRC: no authority is stored for it. `) +
-        connectHint(eori),
-    },
-  };
+/** No usable HMRC authority for the EORI (connection.ts: the same answer as declarations). */
+export function notConnectedReply(connection: UnusableConnection): Reply {
+  return { status: notConnectedStatus, headers: {}, body: notConnectedBody(connection) };
 }
 
 export function throttledReply(retryAfterSeconds: number, hmrcSaid = false): Reply {
@@ -132,7 +121,12 @@ export function replyFor(check: CheckState, source: BalanceSource): Reply {
           connectHint(check.eori),
       );
     case 'not-connected':
-      return notConnectedReply(check.eori, check.errorCode === 'RECONSENT_REQUIRED');
+      // Found by the worker when the token was needed (the authority went after the api's check).
+      return notConnectedReply(
+        check.errorCode === 'RECONSENT_REQUIRED'
+          ? { state: 'refresh-refused', eori: check.eori }
+          : { state: 'not-connected', eori: check.eori },
+      );
     case 'token-unavailable':
       return error(
         502,

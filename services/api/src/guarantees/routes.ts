@@ -5,16 +5,10 @@ import { currentTraceCarrier } from '@ctc-hub/telemetry';
 import express, { Router, type Request } from 'express';
 import { canSeeEori, principalOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
+import { unusableConnection } from '../connection.js';
 import { ApiError, forbidden, route } from '../errors.js';
 import { accessCodeKey, accessCodes, sameHmac, type AccessCodes } from './access-code.js';
-import {
-  abandonCheck,
-  checkState,
-  claimWindow,
-  eoriConnection,
-  windowHolder,
-  type CheckState,
-} from './queries.js';
+import { abandonCheck, checkState, claimWindow, windowHolder, type CheckState } from './queries.js';
 import {
   notConnectedReply,
   replyFor,
@@ -100,10 +94,8 @@ async function checkBalance(
   const accessCode = accessCodeOf(request.body);
 
   // Checked before claiming: an EORI that cannot call HMRC must not spend the GRN's minute.
-  const connection = await eoriConnection(deps.db, eori);
-  if (connection !== 'connected') {
-    return notConnectedReply(eori, connection === 'reconsent-required');
-  }
+  const unusable = await unusableConnection(deps, eori);
+  if (unusable !== undefined) return notConnectedReply(unusable);
 
   const windowSeconds = deps.config.GUARANTEE_BALANCE_WINDOW_SECONDS;
   const accessCodeHmac = codes.hmac(grn, eori, accessCode);

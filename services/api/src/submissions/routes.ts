@@ -6,6 +6,7 @@ import { currentTraceCarrier } from '@ctc-hub/telemetry';
 import express, { Router, type Request, type Response } from 'express';
 import { canSeeEori, eoriFilter, principalOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
+import { notConnectedError, unusableConnection } from '../connection.js';
 import { ApiError, badRequest, forbidden, route } from '../errors.js';
 import { findMovement } from '../queries/movements.js';
 import {
@@ -20,6 +21,7 @@ import {
 import { movementNotFound } from '../routes/visibility.js';
 import { submissionJson, submissionPath, submissionSummaryJson } from './present.js';
 import { linkedActivity, listSubmissions } from './queries.js';
+import { headerEori, traderEori } from './trader-eori.js';
 import { validateSubmission, type SubmissionEndpoint } from './validate.js';
 
 const eoriPattern = /^[A-Z]{2}[0-9A-Z]{1,15}$/;
@@ -56,6 +58,7 @@ export function submissionRoutes(deps: ApiDeps): Router {
         request.method === 'PUT'
           ? hmrcIdParam(request, movementType === 'departure' ? 'departureId' : 'arrivalId')
           : null;
+      const fromHeader = headerEori(request);
       const xml = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const validation = await validateSubmission({
         xml,
@@ -72,19 +75,7 @@ export function submissionRoutes(deps: ApiDeps): Router {
       }
       const message = validation.submission;
 
-      const header = request.headers['x-trader-eori'];
-      if (
-        header !== undefined &&
-        (typeof header !== 'string' || !eoriPattern.test(header.trim().toUpperCase()))
-      ) {
-        throw badRequest('X-Trader-EORI must be an EORI such as GB123456789000');
-      }
-      const eori = typeof header === 'string' ? header.trim().toUpperCase() : message.messageEori;
-      if (eori === null) {
-        throw badRequest(
-          'The trader EORI could not be determined: send X-Trader-EORI (the message names none)',
-        );
-      }
+      const eori = traderEori(fromHeader, message);
       if (!canSeeEori(principal, eori))
         throw forbidden(`This API key may not act for EORI ${eori}`);
 
@@ -107,6 +98,9 @@ export function submissionRoutes(deps: ApiDeps): Router {
       ) {
         throw badRequest('Idempotency-Key must be 1 to 255 printable ASCII characters');
       }
+      // Before anything is queued: an EORI the hub cannot act for at HMRC gets 409 now, not a
+      // 202 and minutes of retries. A repeat of a submission made earlier still gets it back.
+      const unusable = await unusableConnection(deps, eori);
       const result = await createSubmission(deps.db, {
         eori,
         apiKeyId: principal.keyId,
@@ -121,7 +115,9 @@ export function submissionRoutes(deps: ApiDeps): Router {
         apiVersion: deps.config.CTC_API_VERSION,
         route: xml.length > smallMessageMaxBytes ? 'large' : 'small',
         body: xml,
+        mayCreate: unusable === undefined,
       });
+      if (result.kind === 'not-created') throw notConnectedError(unusable!);
       if (result.kind === 'key-conflict') {
         throw new ApiError(
           409,

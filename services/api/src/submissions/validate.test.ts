@@ -42,10 +42,16 @@ describe('validateSubmission', () => {
       '',
     ])('refuses %j with 415 before reading the body', async (contentType) => {
       const result = await submit(validator, Buffer.alloc(0), newDeparture, { contentType });
+      // HMRC's text; for a header meant as XML, ours adds what to send instead, naming UTF-8.
+      const meantXml = /^(application|text)\/xml(;|$)/.test(contentType);
       expect(errorOf(result)).toEqual({
         status: 415,
         code: 'UNSUPPORTED_MEDIA_TYPE',
-        message: `Content-type header ${contentType} is not supported!`,
+        message:
+          `Content-type header ${contentType} is not supported!` +
+          (meantXml
+            ? ' Send Content-Type: application/xml (or application/xml; charset=utf-8) with the declaration encoded in UTF-8.'
+            : ''),
       });
     });
 
@@ -149,12 +155,106 @@ describe('validateSubmission', () => {
       expect((await malformed(xml)).message).toMatch(/nest|deep|depth/i);
     });
 
-    it('refuses bytes that are not UTF-8', async () => {
+    it('refuses bytes that are not UTF-8, saying where and asking for UTF-8', async () => {
       const latin1 = Buffer.from(
         validDeclaration.toString('utf8').replace('<LRN>DHbrfgDQJRm', '<LRN>DHbrfgDQJR\u00e9'),
         'latin1',
       );
-      expect((await malformed(latin1)).message).toBe('The request body is not valid UTF-8');
+      const lines = latin1.toString('latin1').split('\n');
+      const line = lines.findIndex((text) => text.includes('\u00e9'));
+      expect(await malformed(latin1)).toEqual({
+        lineNumber: line + 1,
+        columnNumber: lines[line]!.indexOf('\u00e9') + 1,
+        message:
+          'The body is not valid UTF-8. HMRC accepts declarations only in UTF-8: convert the document to UTF-8.',
+      });
+    });
+  });
+
+  describe('character encodings other than UTF-8 (encoding.ts: as HMRC answers, naming UTF-8)', () => {
+    const malformed = async (xml: Buffer) => {
+      const error = errorOf(await submit(validator, xml, newDeparture));
+      expect(error).toMatchObject({
+        status: 400,
+        code: 'BAD_REQUEST',
+        message: 'Input was malformed',
+      });
+      expect(validator.calls).toEqual([]);
+      expect(error.validationErrors).toHaveLength(1);
+      return error.validationErrors![0]!;
+    };
+    const text = validDeclaration.toString('utf8');
+    const withDeclaration = (encoding: string) =>
+      `<?xml version="1.0" encoding="${encoding}"?>\n${text.replace(/^<\?xml[^>]*>\s*/, '')}`;
+    const utf16le = (value: string) => Buffer.from(value, 'utf16le');
+    const utf16be = (value: string) => utf16le(value).swap16();
+
+    it.each([
+      [
+        'UTF-16LE with a byte order mark',
+        Buffer.concat([Buffer.from([0xff, 0xfe]), utf16le(text)]),
+      ],
+      [
+        'UTF-16BE with a byte order mark',
+        Buffer.concat([Buffer.from([0xfe, 0xff]), utf16be(text)]),
+      ],
+      ['UTF-16LE declared, no byte order mark', utf16le(withDeclaration('UTF-16'))],
+      ['UTF-16BE, no byte order mark', utf16be(text)],
+    ])('refuses %s with 400, naming UTF-16 and UTF-8', async (_name, body) => {
+      const issue = await malformed(body);
+      expect(issue.message).toMatch(
+        /^The body (is|looks like) UTF-16 .*HMRC accepts declarations only in UTF-8/,
+      );
+    });
+
+    it('refuses a UTF-32 body', async () => {
+      const body = Buffer.concat([Buffer.from([0xff, 0xfe, 0x00, 0x00]), Buffer.alloc(8)]);
+      expect((await malformed(body)).message).toMatch(/^The body is UTF-32 .*only in UTF-8/);
+    });
+
+    it('forwards an ISO-8859-1 declaration whose bytes are all ASCII, unchanged, as HMRC takes it', async () => {
+      for (const encoding of ['ISO-8859-1', 'iso-8859-1', 'US-ASCII', 'UTF-8', 'utf-8']) {
+        const result = await submit(validator, withDeclaration(encoding), newDeparture);
+        expect(result.ok).toBe(true);
+      }
+    });
+
+    it('refuses an ISO-8859-1 declaration with a character outside ASCII, saying where', async () => {
+      const latin1 = Buffer.from(
+        withDeclaration('ISO-8859-1').replace('<LRN>DHbrfgDQJRm', '<LRN>DHbrfgDQJR\u00e9'),
+        'latin1',
+      );
+      const lines = latin1.toString('latin1').split('\n');
+      const line = lines.findIndex((value) => value.includes('\u00e9'));
+      expect(await malformed(latin1)).toEqual({
+        lineNumber: line + 1,
+        columnNumber: lines[line]!.indexOf('\u00e9') + 1,
+        message:
+          'The XML declaration says encoding="ISO-8859-1" and the body has a character outside ASCII, ' +
+          'which HMRC would store garbled (it reads every body as UTF-8). ' +
+          'HMRC accepts declarations only in UTF-8: convert the document to UTF-8 and declare encoding="UTF-8".',
+      });
+    });
+
+    it.each(['windows-1252', 'UTF-16', 'EBCDIC-US'])(
+      "refuses a declaration of encoding %s in an 8-bit document, as HMRC's parser does",
+      async (encoding) => {
+        expect(await malformed(Buffer.from(withDeclaration(encoding), 'utf8'))).toEqual({
+          lineNumber: 1,
+          columnNumber: 1,
+          message: `The XML declaration says encoding="${encoding}". HMRC accepts declarations only in UTF-8: convert the document to UTF-8 and declare encoding="UTF-8".`,
+        });
+      },
+    );
+
+    it('refuses invalid UTF-8 under a UTF-8 declaration, naming the declaration', async () => {
+      const body = Buffer.from(
+        withDeclaration('UTF-8').replace('<LRN>DHbrfgDQJRm', '<LRN>DHbrfgDQJR\u00e9'),
+        'latin1',
+      );
+      expect((await malformed(body)).message).toBe(
+        'The body is not valid UTF-8 although its XML declaration says encoding="UTF-8". HMRC accepts declarations only in UTF-8: convert the document to UTF-8.',
+      );
     });
   });
 
@@ -303,6 +403,7 @@ describe('validateSubmission', () => {
           holderEori: 'XI985524247819',
           traderAtDestinationEori: null,
           messageEori: 'XI985524247819',
+          messageEoriElement: 'HolderOfTheTransitProcedure/identificationNumber',
         },
       });
       expect(validator.calls).toEqual(['phase5']);
@@ -329,6 +430,7 @@ describe('validateSubmission', () => {
           holderEori: null,
           traderAtDestinationEori: 'GB987654321000',
           messageEori: 'GB987654321000',
+          messageEoriElement: 'TraderAtDestination/identificationNumber',
         },
       });
     });
@@ -347,6 +449,7 @@ describe('validateSubmission', () => {
           holderEori: null,
           senderEori: 'GB123456789000',
           messageEori: 'GB123456789000',
+          messageEoriElement: 'messageSender',
         },
       });
     });
@@ -357,7 +460,7 @@ describe('validateSubmission', () => {
       });
       expect(result).toMatchObject({
         ok: true,
-        submission: { senderEori: null, messageEori: null },
+        submission: { senderEori: null, messageEori: null, messageEoriElement: null },
       });
     });
   });

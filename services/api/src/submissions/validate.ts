@@ -1,4 +1,3 @@
-import { isUtf8 } from 'node:buffer';
 import {
   catalogueByRoot,
   parseNctsMessage,
@@ -11,6 +10,7 @@ import {
   type XsdValidator,
 } from '@ctc-hub/ncts';
 import { businessRuleErrors, messageTypeMismatch } from './business-rules.js';
+import { encodingIssue } from './encoding.js';
 
 /**
  * Validation of a trader's NCTS submission before it spends any of HMRC's rate budget: the
@@ -44,6 +44,8 @@ export interface ValidSubmission {
   traderAtDestinationEori: string | null;
   /** the EORI this message is sent for, from the message: holder (departures) / trader at destination (arrivals) / messageSender when it is an EORI */
   messageEori: string | null;
+  /** The element messageEori was read from, to name it when it is not an EORI. */
+  messageEoriElement: string | null;
 }
 
 /** A position in the submitted document; 0/0 when the problem is not tied to one place. */
@@ -124,14 +126,19 @@ export async function validateSubmission(input: SubmissionInput): Promise<Submis
   // "application/xml; charset=iso-8859-1" are refused like text/xml. HMRC routes
   // application/json and an absent header elsewhere (JSON, large-message upload); we take XML
   // only, so they are refused too, an absent header with HMRC's own text for that case.
+  // After HMRC's text, ours says what to send instead when the header was meant to be XML.
   const contentType = input.contentType?.toLowerCase();
   if (contentType !== 'application/xml' && contentType !== 'application/xml; charset=utf-8') {
+    const meantXml = /^\s*(application|text)\/xml\s*(;|$)/.test(contentType ?? '');
     return failure(415, {
       code: 'UNSUPPORTED_MEDIA_TYPE',
       message:
         input.contentType === undefined
           ? 'A content-type header is required!'
-          : `Content-type header ${input.contentType} is not supported!`,
+          : `Content-type header ${input.contentType} is not supported!` +
+            (meantXml
+              ? ' Send Content-Type: application/xml (or application/xml; charset=utf-8) with the declaration encoded in UTF-8.'
+              : ''),
     });
   }
 
@@ -141,9 +148,11 @@ export async function validateSubmission(input: SubmissionInput): Promise<Submis
     return failure(413, { code: 'REQUEST_ENTITY_TOO_LARGE', message: 'Request Entity Too Large' });
   }
 
-  // 3. Well-formed and safe. The parser tolerates bad UTF-8 (it must store whatever NCTS sends
-  // us); a submission must be UTF-8, and the XSD worker would refuse it anyway.
-  if (!isUtf8(input.xml)) return malformed([issue('The request body is not valid UTF-8')]);
+  // 3. UTF-8 (encoding.ts: what HMRC does with UTF-16 and ISO-8859-1, and why we refuse them),
+  // then well-formed and safe. The parser tolerates bad UTF-8 (it must store whatever NCTS
+  // sends us); a submission must be UTF-8.
+  const encoding = encodingIssue(input.xml);
+  if (encoding !== undefined) return malformed([encoding]);
   const parsed = input.parser
     ? await input.parser.parse(input.xml)
     : parseNctsMessage(input.xml, { maxBytes: input.maxBytes });
@@ -191,21 +200,34 @@ export async function validateSubmission(input: SubmissionInput): Promise<Submis
   const errors = businessRuleErrors(summary, { movementType, phase4 });
   if (errors.length > 0) return businessFailure(errors);
 
-  return { ok: true, submission: submissionOf(summary, entry.code, movementType) };
+  return { ok: true, submission: submissionOf(summary, entry.code, movementType, phase4) };
 }
 
 // An EORI: ISO country code and up to 15 letters or digits (GB/XI: 12 or 15 digits).
 const eoriShape = /^[A-Z]{2}[0-9A-Z]{1,15}$/;
 
+// Where the party's EORI sits (packages/ncts summary.ts), phase 5 and phase 4 (API 1.0).
+const partyElements = {
+  departure: ['HolderOfTheTransitProcedure/identificationNumber', 'TRAPRIPC1/TINPC159'],
+  arrival: ['TraderAtDestination/identificationNumber', 'TRADESTRD/TINTRD59'],
+} as const;
+
 function submissionOf(
   summary: MessageSummary,
   messageType: string,
   movementType: MovementType,
+  phase4: boolean,
 ): ValidSubmission {
   const sender = summary.header.messageSender;
   const senderEori = sender !== null && eoriShape.test(sender) ? sender : null;
   const partyEori =
     movementType === 'departure' ? summary.holderEori : summary.traderAtDestinationEori;
+  const messageEoriElement =
+    partyEori !== null
+      ? partyElements[movementType][phase4 ? 1 : 0]
+      : senderEori !== null
+        ? 'messageSender'
+        : null;
   return {
     messageType,
     rootElement: summary.rootElement,
@@ -217,6 +239,7 @@ function submissionOf(
     holderEori: summary.holderEori,
     traderAtDestinationEori: summary.traderAtDestinationEori,
     messageEori: partyEori ?? senderEori,
+    messageEoriElement,
   };
 }
 

@@ -114,6 +114,47 @@ describe('POST /movements/departures', () => {
     expect((await error(response)).code).toBe('NOT_ACCEPTABLE');
   });
 
+  describe("character encodings (xml-encoding.ts: what HMRC's first parser reads)", () => {
+    const declared = (encoding: string, xml: string) =>
+      `<?xml version="1.0" encoding="${encoding}"?>\n${xml.replace(/^<\?xml[^>]*>\s*/, '')}`;
+    const utf16le = (value: string) => Buffer.from(value, 'utf16le');
+
+    it.each([
+      [
+        'UTF-16LE with a byte order mark',
+        () => Buffer.concat([Buffer.from([0xff, 0xfe]), utf16le(buildIE015())]),
+      ],
+      [
+        'UTF-16BE with a byte order mark',
+        () => Buffer.concat([Buffer.from([0xfe, 0xff]), utf16le(buildIE015()).swap16()]),
+      ],
+      ['UTF-16LE without one', () => utf16le(declared('UTF-16', buildIE015()))],
+      ['a declared windows-1252', () => Buffer.from(declared('windows-1252', buildIE015()))],
+    ])('answers 400 "Input was malformed" to %s', async (_name, body) => {
+      const response = await post(departures, body());
+      expect(response.status).toBe(400);
+      expect(await error(response)).toEqual({
+        code: 'BAD_REQUEST',
+        message: 'Input was malformed',
+      });
+    });
+
+    it('accepts ISO-8859-1, and keeps the body decoded as UTF-8 as HMRC does', async () => {
+      const xml = declared('ISO-8859-1', buildIE015({ traderName: 'Caf\u00e9 Transport' }));
+      const response = await post(departures, Buffer.from(xml, 'latin1'));
+      expect(response.status).toBe(202);
+      const { departureId, messageId } = (await response.json()) as Record<string, string>;
+      const stored = await fetch(
+        `${sandbox.url}${departures}/${departureId}/messages/${messageId}/body`,
+        {
+          headers: { authorization: `Bearer ${token}`, accept: 'application/vnd.hmrc.2.1+xml' },
+        },
+      );
+      const text = Buffer.from(await stored.arrayBuffer()).toString('utf8');
+      expect(text).toContain('Caf\ufffd Transport');
+    });
+  });
+
   it('answers 413 above 5,000,000 bytes', async () => {
     const big = buildMessageOfSize('IE015', 5_000_001);
     const response = await post(departures, big);

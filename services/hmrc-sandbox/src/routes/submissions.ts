@@ -10,6 +10,7 @@ import type { SandboxStats } from '../stats.js';
 import { movementTypeOf, type Collection, type MovementStore } from '../store.js';
 import type { Submissions, Target } from '../submission.js';
 import type { SchemaPhase } from '../validation.js';
+import { hmrcCanReadEncoding } from '../xml-encoding.js';
 import { checkId, findMovement } from './movements-read.js';
 
 /**
@@ -62,7 +63,10 @@ function body(request: Request, response: Response): Promise<Buffer> {
 }
 
 function toXml(raw: Buffer, route: ContentRoute): Buffer {
-  if (route === 'xml') return raw;
+  if (route === 'xml') {
+    if (!hmrcCanReadEncoding(raw)) throw badRequest('Input was malformed');
+    return raw;
+  }
   let json: unknown;
   try {
     json = JSON.parse(raw.toString('utf8'));
