@@ -2,6 +2,7 @@ import { storeIngestBatch, type Db, type IngestOutcome, type IngestRecord } from
 import { deriveMovementStatus } from '@ctc-hub/ncts';
 import { MicroBatcher } from '@ctc-hub/queue';
 import { getMeter, withSpan, type Logger } from '@ctc-hub/telemetry';
+import { reportMismatch } from '../connections.js';
 import { historyEntry } from './records.js';
 
 /** Postgres error classes caused by one record's content rather than by the database's state. */
@@ -56,9 +57,13 @@ export class IngestStore {
   private async flush(records: IngestRecord[]): Promise<IngestOutcome[]> {
     const started = process.hrtime.bigint();
     try {
-      return await withSpan('ingest.store_batch', { 'ctc.batch_size': records.length }, () =>
-        storeIngestBatch(this.db, records, deriveMovementStatus),
+      const outcomes = await withSpan(
+        'ingest.store_batch',
+        { 'ctc.batch_size': records.length },
+        () => storeIngestBatch(this.db, records, deriveMovementStatus),
       );
+      this.reportConflicts(outcomes);
+      return outcomes;
     } catch (error) {
       if (!isDataError(error) || records.length === 1) throw error;
       this.logger.warn(
@@ -74,9 +79,36 @@ export class IngestStore {
     }
   }
 
+  /**
+   * A batch that quarantined a movement (HMRC reported an enrolment our claim contradicted) has
+   * committed; mark the connection behind the claim mismatched. Not awaited: the token row may be
+   * locked by a refresh across an HMRC call, and ingest must not wait for it. If this fails, the
+   * next check of the connection (sweep, use) finds the mismatch again.
+   */
+  private reportConflicts(outcomes: readonly IngestOutcome[]): void {
+    for (const outcome of outcomes) {
+      const conflict = outcome.enrollmentConflict;
+      if (conflict === undefined) continue;
+      reportMismatch(
+        { db: this.db, logger: this.logger },
+        {
+          connectionId: conflict.connectionId,
+          observedEori: conflict.hmrcEori,
+          detail: `${conflict.detail} (${conflict.movementType} ${conflict.movementId})`,
+        },
+      ).catch((error: unknown) =>
+        this.logger.error(
+          { err: error, movementId: conflict.movementId },
+          'could not mark the connection behind a quarantined movement as mismatched',
+        ),
+      );
+    }
+  }
+
   private async storeAlone(record: IngestRecord): Promise<IngestOutcome> {
     try {
       const [outcome] = await storeIngestBatch(this.db, [record], deriveMovementStatus);
+      this.reportConflicts([outcome!]);
       return outcome!;
     } catch (error) {
       if (!isDataError(error) || record.kind === 'quarantine') throw error;
