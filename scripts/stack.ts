@@ -145,24 +145,62 @@ export async function startStack(
 export async function connectEori(
   stack: Pick<Stack, 'apiUrl' | 'apiKey'>,
   eori: string,
-): Promise<void> {
+  options: { signInAs?: string } = {},
+): Promise<ConnectResult> {
+  const started = await startConnect(stack, eori);
+  const back = await signInAtSandbox(started.authorizeUrl, options.signInAs ?? eori);
+  const done = await finishConnect(stack, back, started.cookie);
+  if (done.status !== 200)
+    throw new Error(`oauth callback answered ${done.status}: ${JSON.stringify(done.body)}`);
+  return done.body as unknown as ConnectResult;
+}
+
+export interface ConnectResult {
+  eori: string;
+  connected: boolean;
+  verification: string;
+}
+
+/**
+ * Step 1 of connecting, as the browser that starts it: the authorize URL at HMRC and the
+ * binding cookie the api set (a `name=value` pair to send back with the callback).
+ */
+export async function startConnect(
+  stack: Pick<Stack, 'apiUrl' | 'apiKey'>,
+  eori: string,
+): Promise<{ authorizeUrl: string; cookie: string }> {
   const start = await fetch(`${stack.apiUrl}/oauth/hmrc/start?eori=${encodeURIComponent(eori)}`, {
     headers: { authorization: `Bearer ${stack.apiKey}` },
     redirect: 'manual',
   });
   const authorize = start.headers.get('location');
-  if (start.status !== 302 || authorize === null)
+  const cookie = start.headers.getSetCookie().find((line) => line.startsWith('__Host-ctc-oauth-'));
+  if (start.status !== 302 || authorize === null || cookie === undefined)
     throw new Error(`oauth start answered ${start.status}: ${await start.text()}`);
-  const signIn = new URL(authorize);
+  return { authorizeUrl: authorize, cookie: cookie.split(';')[0]! };
+}
+
+/** Step 2: someone signs in at the sandbox's authorize page as `eori`; the callback's query. */
+export async function signInAtSandbox(authorizeUrl: string, eori: string): Promise<string> {
+  const signIn = new URL(authorizeUrl);
   signIn.searchParams.set('eori', eori);
   const approved = await fetch(signIn, { redirect: 'manual' });
   const back = approved.headers.get('location');
   if (back === null)
     throw new Error(`authorize answered ${approved.status}: ${await approved.text()}`);
-  const returned = new URL(back);
+  return new URL(back).search;
+}
+
+/** Step 3: a browser brings the callback to the api, with the binding cookie or without. */
+export async function finishConnect(
+  stack: Pick<Stack, 'apiUrl'>,
+  callbackSearch: string,
+  cookie: string | undefined,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const callback = new URL(`${stack.apiUrl}/oauth/hmrc/callback`);
-  callback.search = returned.search;
-  const done = await fetch(callback, { headers: { accept: 'application/json' } });
-  if (done.status !== 200)
-    throw new Error(`oauth callback answered ${done.status}: ${await done.text()}`);
+  callback.search = callbackSearch;
+  const done = await fetch(callback, {
+    headers: { accept: 'application/json', ...(cookie === undefined ? {} : { cookie }) },
+  });
+  return { status: done.status, body: (await done.json()) as Record<string, unknown> };
 }

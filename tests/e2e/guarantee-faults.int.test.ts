@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { waitFor } from '@ctc-hub/testing';
 import { startE2E, traderEori, type E2E } from './support.js';
+import { finishConnect, signInAtSandbox, startConnect } from '../../scripts/stack.js';
 
 const windowSeconds = 15;
 // Long enough for a token refresh and a second paced call on a loaded 2-core machine.
@@ -165,18 +166,12 @@ it('answers 409 when the stored authority lacks the guarantee-balance scope, wit
   // A trader connected before the hub asked for the guarantee scope: the connect flow as it
   // was, granting only the traders scope.
   const eori = 'GB222222222222';
-  const start = await fetch(`${e2e.stack.apiUrl}/oauth/hmrc/start?eori=${eori}`, {
-    headers: { authorization: `Bearer ${e2e.stack.apiKey}` },
-    redirect: 'manual',
-  });
-  const authorize = new URL(start.headers.get('location')!);
-  authorize.searchParams.set('eori', eori);
+  const started = await startConnect(e2e.stack, eori);
+  const authorize = new URL(started.authorizeUrl);
   authorize.searchParams.set('scope', 'common-transit-convention-traders');
-  const approved = await fetch(authorize, { redirect: 'manual' });
-  const callback = new URL(`${e2e.stack.apiUrl}/oauth/hmrc/callback`);
-  callback.search = new URL(approved.headers.get('location')!).search;
-  const connected = await fetch(callback, { headers: { accept: 'application/json' } });
-  expect(await connected.json()).toMatchObject({
+  const back = await signInAtSandbox(authorize.toString(), eori);
+  const connected = await finishConnect(e2e.stack, back, started.cookie);
+  expect(connected.body).toMatchObject({
     connected: true,
     scope: 'common-transit-convention-traders',
   });

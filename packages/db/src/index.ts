@@ -59,3 +59,15 @@ export {
   type CursorAdvance,
   type WebhookDeadLetter,
 } from './queries/webhooks.js';
+export {
+  listConnections,
+  markConnectionMismatched,
+  markConnectionVerified,
+  resolveMismatchedConnection,
+  vouchForConnection,
+  type ConnectionRow,
+  type MismatchInput,
+  type MismatchResult,
+  type QuarantineResolution,
+  type ResolveResult,
+} from './queries/connections.js';

@@ -20,6 +20,8 @@ async function stored(row: {
   consentedAgo: string;
   refreshToken?: boolean;
   kind?: 'user' | 'application';
+  verification?: 'unverified' | 'verified' | 'mismatched';
+  vouched?: boolean;
 }): Promise<string> {
   next += 1;
   const eori = `GB${next}`;
@@ -34,6 +36,8 @@ async function stored(row: {
       access_expires_at: sql<Date>`now() + ${row.accessExpiresIn}::interval`,
       consented_at: sql<Date>`now() - ${row.consentedAgo}::interval`,
       refreshed_at: null,
+      verification: row.verification ?? 'verified',
+      vouched: row.vouched ?? false,
     })
     .execute();
   return eori;
@@ -85,4 +89,33 @@ it('is refresh-refused when HMRC refused the refresh token (none stored) and acc
     refreshToken: false,
   });
   expect(await eoriConnection(testDb.db, eori)).toEqual({ state: 'refresh-refused', eori });
+});
+
+it("is mismatched once HMRC's answers showed the token is another trader's, whatever its expiry", async () => {
+  const eori = await stored({
+    accessExpiresIn: '1 hour',
+    consentedAgo: '1 day',
+    verification: 'mismatched',
+    vouched: true,
+  });
+  expect(await eoriConnection(testDb.db, eori)).toEqual({ state: 'mismatched', eori });
+});
+
+it('is unverified while HMRC has not confirmed it and no operator vouches for it', async () => {
+  const unvouched = await stored({
+    accessExpiresIn: '1 hour',
+    consentedAgo: '1 day',
+    verification: 'unverified',
+  });
+  expect(await eoriConnection(testDb.db, unvouched)).toEqual({
+    state: 'unverified',
+    eori: unvouched,
+  });
+  const vouched = await stored({
+    accessExpiresIn: '-1 hour',
+    consentedAgo: '1 day',
+    verification: 'unverified',
+    vouched: true,
+  });
+  expect((await eoriConnection(testDb.db, vouched)).state).toBe('connected');
 });

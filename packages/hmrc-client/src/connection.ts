@@ -24,7 +24,17 @@ export type EoriConnection =
   /** Granted 18 months ago or more: HMRC no longer refreshes it (reference §3.7). */
   | { state: 'consent-expired'; eori: string; consentedAt: Date; reconsentBy: Date }
   /** HMRC refused the refresh token for good (invalid_grant), or none is stored. */
-  | { state: 'refresh-refused'; eori: string };
+  | { state: 'refresh-refused'; eori: string }
+  /**
+   * HMRC's answers showed the token acts for another EORI (someone else signed in at HMRC): it is
+   * never used; an operator resolves it and the trader connects again.
+   */
+  | { state: 'mismatched'; eori: string }
+  /**
+   * Nothing HMRC answered yet shows the token is this EORI's, and no operator vouches for it (the
+   * flow was started by a key limited to the EORI): it reads, but does not act.
+   */
+  | { state: 'unverified'; eori: string };
 
 export type EoriConnectionState = EoriConnection['state'];
 
@@ -39,12 +49,18 @@ export async function eoriConnection(db: Db, eori: string): Promise<EoriConnecti
       sql<boolean>`refresh_token IS NOT NULL`.as('refreshable'),
       sql<boolean>`access_expires_at > now()`.as('access_valid'),
       sql<boolean>`${reconsentBy} <= now()`.as('consent_expired'),
+      'verification',
+      'vouched',
     ])
     .where('subject', '=', eori)
     .executeTakeFirst();
   if (row === undefined || row.kind !== 'user') return { state: 'not-connected', eori };
+  if (row.verification === 'mismatched') return { state: 'mismatched', eori };
   // The worker uses a valid access token as it is, whatever the state of its refresh token.
-  if (row.access_valid) return { state: 'connected', eori };
+  if (row.access_valid)
+    return row.verification === 'unverified' && !row.vouched
+      ? { state: 'unverified', eori }
+      : { state: 'connected', eori };
   if (!row.refreshable) return { state: 'refresh-refused', eori };
   if (row.consent_expired) {
     return {
@@ -54,5 +70,6 @@ export async function eoriConnection(db: Db, eori: string): Promise<EoriConnecti
       reconsentBy: row.reconsent_by,
     };
   }
+  if (row.verification === 'unverified' && !row.vouched) return { state: 'unverified', eori };
   return { state: 'connected', eori };
 }

@@ -149,8 +149,43 @@ it('stores tokens encrypted, with consented_at = now', async () => {
     ok: true,
     accessToken: 'access-0',
     expiresAt: new Date(nowMs + 4 * 3600_000),
+    connectionId: stored.connection_id,
+    verification: 'unverified',
+    vouched: false,
   });
   expect(fake.refreshCalls).toHaveLength(0);
+});
+
+it('makes every consent a new, unverified connection; a mismatched one is never used', async () => {
+  const store = replica();
+  await connect(store, 4 * 3600_000);
+  const first = (await row()).connection_id;
+  await testDb.db
+    .updateTable('oauth_tokens')
+    .set({ verification: 'mismatched', observed_eori: 'GB900000000009' })
+    .execute();
+  expect(await store.getAccessToken(eori)).toEqual({
+    ok: false,
+    error: {
+      kind: 'mismatched',
+      subject: eori,
+      observedEori: 'GB900000000009',
+      message: expect.stringContaining('belongs to GB900000000009'),
+    },
+  });
+  // Not even after a 401: a refresh would spend the other trader's refresh token.
+  expect(await store.forceRefresh(eori, 'access-0')).toMatchObject({
+    ok: false,
+    error: { kind: 'mismatched' },
+  });
+  expect(fake.refreshCalls).toHaveLength(0);
+
+  // A new consent is a new connection, unverified again.
+  await connect(store, 4 * 3600_000);
+  const again = await row();
+  expect(again.connection_id).not.toBe(first);
+  expect(again.verification).toBe('unverified');
+  expect(await store.getAccessToken(eori)).toMatchObject({ ok: true, verification: 'unverified' });
 });
 
 it('answers not-connected for an EORI without tokens', async () => {

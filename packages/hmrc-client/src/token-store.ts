@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Db, OauthToken } from '@ctc-hub/db';
 import type { Logger } from '@ctc-hub/telemetry';
 import type { Meter } from '@opentelemetry/api';
@@ -57,14 +58,33 @@ export type TokenError =
       cause?: OAuthError;
     }
   /** The stored value cannot be decrypted: a key is missing from TOKEN_ENCRYPTION_KEYS. */
-  | { kind: 'undecryptable'; subject: string; message: string };
+  | { kind: 'undecryptable'; subject: string; message: string }
+  /**
+   * HMRC's answers showed the token acts for another EORI than it is filed under: it is never
+   * used again. An operator resolves the connection; the trader connects again.
+   */
+  | { kind: 'mismatched'; subject: string; observedEori: string | null; message: string };
 
 /**
  * Fails closed: no token is ever returned unless it decrypted and is valid beyond the margin.
  * Throws only when the database itself fails (the job framework retries those).
  */
 export type AccessTokenResult =
-  { ok: true; accessToken: string; expiresAt: Date } | { ok: false; error: TokenError };
+  | {
+      ok: true;
+      accessToken: string;
+      expiresAt: Date;
+      /**
+       * The trader connection the token belongs to (null for the application token). Data it
+       * fetches or creates is tagged with it, so a connection found mismatched can be quarantined.
+       */
+      connectionId: string | null;
+      /** Whether HMRC's answers have confirmed the EORI yet (always 'verified' for the application). */
+      verification: 'unverified' | 'verified';
+      /** An operator stands behind the connection: usable while unverified (oauth_tokens.vouched). */
+      vouched: boolean;
+    }
+  | { ok: false; error: TokenError };
 
 export interface TokenStoreOptions {
   db: Db;
@@ -120,9 +140,15 @@ export class TokenStore {
    * Stores the tokens of a new consent (after the authorization-code exchange): consented_at is
    * now, which restarts the 18-month clock, and the refresh counters reset.
    */
-  async saveUserTokens(eori: string, tokens: TokenSet): Promise<void> {
+  async saveUserTokens(
+    eori: string,
+    tokens: TokenSet,
+    options: { connectedBy?: string; vouched?: boolean } = {},
+  ): Promise<{ connectionId: string }> {
     if (!eoriPattern.test(eori)) throw new Error('saveUserTokens: not an EORI');
     const now = new Date(this.now());
+    // Every consent is a new connection, unverified until HMRC's answers name its EORI.
+    const connectionId = randomUUID();
     await this.db.transaction().execute(async (trx) => {
       await this.lockSubject(trx, eori);
       const values = {
@@ -138,6 +164,14 @@ export class TokenStore {
         refreshed_at: null,
         refresh_count: 0,
         updated_at: now,
+        connection_id: connectionId,
+        verification: 'unverified' as const,
+        verified_at: null,
+        observed_eori: null,
+        mismatch_at: null,
+        mismatch_detail: null,
+        connected_by: options.connectedBy ?? null,
+        vouched: options.vouched ?? false,
       };
       await trx
         .insertInto('oauth_tokens')
@@ -145,7 +179,8 @@ export class TokenStore {
         .onConflict((conflict) => conflict.column('subject').doUpdateSet(values))
         .execute();
     });
-    this.logger?.info({ eori }, 'hmrc tokens stored for a new consent');
+    this.logger?.info({ eori, connectionId }, 'hmrc tokens stored for a new consent');
+    return { connectionId };
   }
 
   /** A valid access token for the trader, refreshing it first when it expires within the margin. */
@@ -159,6 +194,7 @@ export class TokenStore {
       .where('subject', '=', eori)
       .executeTakeFirst();
     if (row === undefined || row.kind !== 'user') return notConnected(eori);
+    if (row.verification === 'mismatched') return mismatched(row);
     if (this.isFresh(row)) return this.decryptAccess(row);
     return this.singleFlight(eori, () => this.refreshUnderLock(eori, undefined));
   }
@@ -231,7 +267,14 @@ export class TokenStore {
   private decryptAccess(row: OauthToken): AccessTokenResult {
     const access = this.cipher.decrypt(row.access_token, tokenContext(row.subject, 'access_token'));
     if (!access.ok) return this.undecryptable(row.subject, access.error.message);
-    return { ok: true, accessToken: access.plaintext, expiresAt: row.access_expires_at };
+    return {
+      ok: true,
+      accessToken: access.plaintext,
+      expiresAt: row.access_expires_at,
+      connectionId: row.connection_id,
+      verification: row.verification === 'unverified' ? 'unverified' : 'verified',
+      vouched: row.vouched,
+    };
   }
 
   private singleFlight(
@@ -264,6 +307,7 @@ export class TokenStore {
           .forUpdate()
           .executeTakeFirst();
         if (row === undefined || row.kind !== 'user') return notConnected(eori);
+        if (row.verification === 'mismatched') return mismatched(row);
 
         // Another process may have refreshed while we waited for the lock.
         if (this.isFresh(row)) {
@@ -316,7 +360,14 @@ export class TokenStore {
           .execute();
         this.metrics.refreshes.add(1, { kind: 'user' });
         this.logger?.info({ eori, expiresAt: tokens.expiresAt }, 'hmrc access token refreshed');
-        return { ok: true, accessToken: tokens.accessToken, expiresAt: tokens.expiresAt } as const;
+        return {
+          ok: true,
+          accessToken: tokens.accessToken,
+          expiresAt: tokens.expiresAt,
+          connectionId: row.connection_id,
+          verification: row.verification === 'unverified' ? 'unverified' : 'verified',
+          vouched: row.vouched,
+        } as const;
       });
     } catch (error) {
       if (spent) {
@@ -436,7 +487,14 @@ export class TokenStore {
           )
           .execute();
         this.metrics.refreshes.add(1, { kind: 'application' });
-        return { ok: true, accessToken: tokens.accessToken, expiresAt: tokens.expiresAt } as const;
+        return {
+          ok: true,
+          accessToken: tokens.accessToken,
+          expiresAt: tokens.expiresAt,
+          connectionId: null,
+          verification: 'verified',
+          vouched: true,
+        } as const;
       });
     } catch (error) {
       return this.lockOrRethrow(subject, 'application', error);
@@ -478,6 +536,16 @@ const notConnected = (eori: string): AccessTokenResult => ({
     kind: 'not-connected',
     subject: eori,
     message: `no HMRC authority stored for ${eori}: connect it first`,
+  },
+});
+
+const mismatched = (row: OauthToken): AccessTokenResult => ({
+  ok: false,
+  error: {
+    kind: 'mismatched',
+    subject: row.subject,
+    observedEori: row.observed_eori,
+    message: `the HMRC token filed under ${row.subject} belongs to ${row.observed_eori ?? 'another EORI'} (HMRC's answers show it); it is not used. An operator must resolve the connection and ${row.subject} must connect again, signing in as ${row.subject}`,
   },
 });
 

@@ -73,6 +73,16 @@ export const guaranteeBalanceData = z.object({
   trace: traceCarrier.default({}),
 });
 
+/**
+ * Check a trader connection against HMRC right after its connect flow: which EORI do the
+ * movements HMRC lists for the token name? (services/worker/src/hmrc/connection-check.ts)
+ */
+export const verifyConnectionData = z.object({
+  eori: z.string(),
+  /** The connection to check; a newer consent for the EORI makes the job a no-op. */
+  connectionId: z.string().uuid(),
+});
+
 /** PPNS pull of one box (hmrc queue, reconcile priority). */
 export const ppnsPullData = z.object({ boxId: z.string().uuid() });
 
@@ -103,6 +113,7 @@ export const replayData = z.object({ replayId: z.string().uuid() });
 
 export type IngestNotificationData = z.infer<typeof ingestNotificationData>;
 export type PpnsPullData = z.infer<typeof ppnsPullData>;
+export type VerifyConnectionData = z.infer<typeof verifyConnectionData>;
 export type ReconcileMovementsData = z.infer<typeof reconcileMovementsData>;
 export type ReconcileMessagesData = z.infer<typeof reconcileMessagesData>;
 export type ReplayData = z.infer<typeof replayData>;
@@ -138,6 +149,13 @@ export const jobs = {
     schema: submitData,
     /** Overridden by SUBMIT_MAX_ATTEMPTS where the job is added. */
     attempts: 8,
+    priority: hmrcPriority.submit,
+  },
+  verifyConnection: {
+    queue: queueNames.hmrc,
+    name: 'verify-connection',
+    schema: verifyConnectionData,
+    attempts: 5,
     priority: hmrcPriority.submit,
   },
   ppnsPull: {
@@ -199,4 +217,5 @@ export const jobIds = {
     `sweep-${movementType}-${movementId}-${receivedSince.replace(/[^0-9]/g, '')}`,
   replay: (replayId: string) => `replay-${replayId}`,
   guaranteeBalance: (checkId: string) => `balance-${checkId}`,
+  verifyConnection: (connectionId: string) => `verify-${connectionId}`,
 };

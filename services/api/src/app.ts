@@ -7,12 +7,13 @@ import { ApiError, errorHandler, sendError } from './errors.js';
 import { guaranteeRoutes } from './guarantees/routes.js';
 import { movementRoutes } from './routes/movements.js';
 import { notificationRoutes } from './routes/notifications.js';
-import { oauthCallbackRoutes, oauthStartRoutes } from './routes/oauth.js';
+import { oauthCallbackRoutes, oauthStartRoutes, requireConnectKey } from './routes/oauth.js';
 import { submissionRoutes } from './submissions/routes.js';
 import { adminRoutes } from './admin/index.js';
 import { deadLetterActionRoutes } from './routes/dead-letter-actions.js';
 import { eventRoutes } from './routes/events.js';
 import { auditRoutes } from './routes/audit.js';
+import { connectionRoutes } from './routes/connections.js';
 import { rateLimitPerKey, securityHeaders } from './rate-limit.js';
 
 export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessCheck>): Express {
@@ -50,7 +51,8 @@ export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessChec
   const authenticated = rateLimit ? [requireApiKey(keys), rateLimit] : [requireApiKey(keys)];
   app.use('/customs', authenticated);
   app.use('/v1', authenticated);
-  app.use('/oauth/hmrc/start', authenticated);
+  // Also from a browser (Basic), where the flow's binding cookie must land.
+  app.use('/oauth/hmrc/start', requireConnectKey(keys), ...(rateLimit ? [rateLimit] : []));
 
   app.use(oauthStartRoutes(deps));
   app.use(movementRoutes(deps));
@@ -60,6 +62,7 @@ export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessChec
   app.use(eventRoutes(deps));
   app.use(deadLetterActionRoutes(deps));
   app.use(auditRoutes(deps));
+  app.use(connectionRoutes(deps));
   // Operator pages (authenticate themselves: browsers cannot send a Bearer header).
   app.use(adminRoutes(deps));
 

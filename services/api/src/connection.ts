@@ -39,14 +39,38 @@ function reasonText(connection: UnusableConnection): string {
         `The HMRC authority for EORI ${eori} has lapsed: HMRC refused to refresh it, so it ` +
         'must be granted again.'
       );
+    case 'mismatched':
+      return (
+        `The HMRC sign-in used to connect EORI ${eori} was another trader's (HMRC's answers show ` +
+        'it), so it is not used. An operator must resolve the connection ' +
+        `(POST /v1/connections/${eori}/resolve) before it is connected again.`
+      );
+    case 'unverified':
+      return (
+        `Nothing HMRC has answered yet shows that the connection of EORI ${eori} is ${eori}'s ` +
+        `(HMRC lists no movement for it), and it was made with a key limited to ${eori}. It ` +
+        'reads, but declarations and balance checks wait until an operator confirms it ' +
+        `(POST /v1/connections/${eori}/confirm) or connects ${eori} with an operator key.`
+      );
   }
 }
 
+/** The error code a client branches on: only not-connected and lapsed authority say "connect". */
+const codeOf = (connection: UnusableConnection): string =>
+  connection.state === 'mismatched'
+    ? 'CONNECTION_MISMATCHED'
+    : connection.state === 'unverified'
+      ? 'CONNECTION_UNVERIFIED'
+      : 'EORI_NOT_CONNECTED';
+
 /** `{code, message}` as HMRC shapes errors, plus the EORI, the reason and the link to fix it. */
 export function notConnectedBody(connection: UnusableConnection): Record<string, unknown> {
+  const needsOperator = connection.state === 'mismatched' || connection.state === 'unverified';
   return {
-    code: 'EORI_NOT_CONNECTED',
-    message: `${reasonText(connection)} ${connectHint(connection.eori)}`,
+    code: codeOf(connection),
+    message: needsOperator
+      ? reasonText(connection)
+      : `${reasonText(connection)} ${connectHint(connection.eori)}`,
     eori: connection.eori,
     reason: connection.state,
     _links: { connect: { href: connectPath(connection.eori) } },

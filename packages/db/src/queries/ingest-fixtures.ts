@@ -1,6 +1,6 @@
 // Test fixtures for the ingest store's tests (not used by the service).
-import { randomUUID } from 'node:crypto';
-import type { NotificationFacts } from './ingest-types.js';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { IngestRecord, NotificationFacts } from './ingest-types.js';
 
 /** The facts of a pushed v2 IE028 notification, fresh ids every call. */
 export function notificationFacts(overrides: Partial<NotificationFacts> = {}): NotificationFacts {
@@ -17,5 +17,54 @@ export function notificationFacts(overrides: Partial<NotificationFacts> = {}): N
     enrollmentEori: 'GB123456789000',
     traceId: null,
     ...overrides,
+  };
+}
+
+/** A pushed message record (a minimal NCTS body) for `movementId`; a new message id every call. */
+export function messageRecord(
+  movementId: string,
+  messageType: string,
+  facts = notificationFacts(),
+): Extract<IngestRecord, { kind: 'message' }> {
+  const body = Buffer.from(
+    `<ncts:CC${messageType.slice(2)}C xmlns:ncts="http://ncts.dgtaxud.ec">\u00e9</ncts:CC${messageType.slice(2)}C>`,
+  );
+  return {
+    kind: 'message',
+    notification: facts,
+    notificationRef: null,
+    movement: {
+      movementType: 'departure',
+      movementId,
+      requestId: `/customs/transits/movements/departures/${movementId}`,
+      boxId: facts.boxId,
+      enrollmentEori: facts.enrollmentEori,
+      enrollmentVerified: true,
+      viaConnection: null,
+      movementEori: null,
+      mrn: messageType === 'IE028' ? '24GB00000000000017' : null,
+      lrn: null,
+      apiVersion: '2.1',
+    },
+    message: {
+      messageId: randomBytes(8).toString('hex'),
+      messageType,
+      rootElement: `CC${messageType.slice(2)}C`,
+      phase: 'NCTS5.1',
+      direction: 'inbound',
+      knownType: true,
+      receivedAt: facts.createdAt,
+      preparedAt: '2024-05-14T15:26:40',
+      messageIdentification: 'MSG1',
+      correlationIdentifier: null,
+      mrn: null,
+      lrn: null,
+      body,
+      sha256: createHash('sha256').update(body).digest(),
+      summary: { rootElement: `CC${messageType.slice(2)}C` },
+      parseError: null,
+      source: 'push',
+    },
+    statusFact: { messageType, rejectedMessageType: null, invalidationDecision: null },
   };
 }

@@ -9,6 +9,14 @@ export interface MovementFacts {
   requestId: string;
   boxId: string | null;
   enrollmentEori: string | null;
+  /**
+   * True when HMRC itself reported enrollmentEori (a PPNS payload, a CTC list it was checked
+   * against); false when it is our claim (the EORI a declaration was sent for, a token's label).
+   * Data is attributed by what HMRC reports: a claim HMRC contradicts quarantines the movement.
+   */
+  enrollmentVerified: boolean;
+  /** The connection (oauth_tokens.connection_id) whose token fetched or created this, if any. */
+  viaConnection: string | null;
   movementEori: string | null;
   mrn: string | null;
   lrn: string | null;
@@ -124,6 +132,24 @@ export interface IngestOutcome {
   movementCreated: boolean;
   /** The movement's status after this batch (when it has a movement). */
   movementStatus: string | null;
+  /**
+   * Set when this record's movement was quarantined by this batch: HMRC reported an enrolment
+   * EORI that contradicts the one we had claimed (or claimed now). `connectionId` is the
+   * connection whose claim it was; the caller marks it mismatched once the batch has committed
+   * (markConnectionMismatched), outside the batch's transaction so ingest never waits on a
+   * token refresh's row lock.
+   */
+  enrollmentConflict?: EnrollmentConflict;
+}
+
+export interface EnrollmentConflict {
+  movementType: MovementType;
+  movementId: string;
+  connectionId: string | null;
+  /** The EORI HMRC reports for the movement. */
+  hmrcEori: string;
+  /** What was seen, for the operator (both EORIs). */
+  detail: string;
 }
 
 export type DeriveStatus = (

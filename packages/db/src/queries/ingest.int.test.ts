@@ -1,9 +1,8 @@
 // Risk retired: the micro-batched store is idempotent at every level (notification, movement,
 // message, dead letter) under repeats and concurrency, keeps message bytes exact, and derives
 // movement status from the set of messages rather than their arrival order.
-import { createHash } from 'node:crypto';
 import { createTestDatabase, hex16, type TestDatabase } from '@ctc-hub/testing';
-import { notificationFacts } from './ingest-fixtures.js';
+import { messageRecord, notificationFacts } from './ingest-fixtures.js';
 import { storeIngestBatch } from './ingest.js';
 import type { IngestRecord, MessageStatusFact } from './ingest-types.js';
 
@@ -23,52 +22,6 @@ const deriveStatus = (_type: string, facts: readonly MessageStatusFact[]) => {
 };
 
 const notification = notificationFacts;
-
-function messageRecord(
-  movementId: string,
-  messageType: string,
-  facts = notification(),
-): Extract<IngestRecord, { kind: 'message' }> {
-  const body = Buffer.from(
-    `<ncts:CC${messageType.slice(2)}C xmlns:ncts="http://ncts.dgtaxud.ec">\u00e9</ncts:CC${messageType.slice(2)}C>`,
-  );
-  return {
-    kind: 'message',
-    notification: facts,
-    notificationRef: null,
-    movement: {
-      movementType: 'departure',
-      movementId,
-      requestId: `/customs/transits/movements/departures/${movementId}`,
-      boxId: facts.boxId,
-      enrollmentEori: facts.enrollmentEori,
-      movementEori: null,
-      mrn: messageType === 'IE028' ? '24GB00000000000017' : null,
-      lrn: null,
-      apiVersion: '2.1',
-    },
-    message: {
-      messageId: hex16(),
-      messageType,
-      rootElement: `CC${messageType.slice(2)}C`,
-      phase: 'NCTS5.1',
-      direction: 'inbound',
-      knownType: true,
-      receivedAt: facts.createdAt,
-      preparedAt: '2024-05-14T15:26:40',
-      messageIdentification: 'MSG1',
-      correlationIdentifier: null,
-      mrn: null,
-      lrn: null,
-      body,
-      sha256: createHash('sha256').update(body).digest(),
-      summary: { rootElement: `CC${messageType.slice(2)}C` },
-      parseError: null,
-      source: 'push',
-    },
-    statusFact: { messageType, rejectedMessageType: null, invalidationDecision: null },
-  };
-}
 
 const count = async (
   table: 'notifications' | 'messages' | 'movements' | 'dead_letters',

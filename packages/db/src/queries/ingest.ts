@@ -6,6 +6,7 @@ import type { NotificationStatus } from '../schema/notifications.table.js';
 import { deadLetterKeysSettledBy, resolveReplayedDeadLetters } from './dead-letters.js';
 import type {
   DeriveStatus,
+  EnrollmentConflict,
   IngestOutcome,
   IngestRecord,
   MessageStatusFact,
@@ -52,7 +53,10 @@ interface MovementRow {
   retention_month: string;
   status: string;
   inserted: boolean;
-  enrollment_eori: string | null;
+  /** The EORI this batch's events are filed under: null while the movement is quarantined. */
+  event_eori: string | null;
+  /** Set when this batch quarantined the movement (see enrollmentConflict). */
+  conflict?: EnrollmentConflict;
   /** Set when this batch created the movement: its row already holds this state. */
   batchOnly?: BatchOnlyState;
 }
@@ -117,6 +121,8 @@ export async function storeInTransaction(
     outcomes[index]!.movementCreated =
       movement?.inserted === true && firstIndexForMovement(records, key) === index;
     outcomes[index]!.movementStatus = statusChanges.get(key)?.to ?? movement?.status ?? null;
+    if (movement?.conflict !== undefined && firstIndexForMovement(records, key) === index)
+      outcomes[index]!.enrollmentConflict = movement.conflict;
   });
 
   await insertEvents(trx, records, outcomes, movements, statusChanges);
@@ -196,9 +202,15 @@ async function upsertMovements(
       merged.set(key, { ...facts });
       continue;
     }
+    // What HMRC reported beats what we claimed, within the batch as in the table.
+    if (!known.enrollmentVerified && facts.enrollmentVerified && facts.enrollmentEori !== null) {
+      known.enrollmentEori = facts.enrollmentEori;
+      known.enrollmentVerified = true;
+    }
     for (const field of [
       'boxId',
       'enrollmentEori',
+      'viaConnection',
       'movementEori',
       'mrn',
       'lrn',
@@ -222,6 +234,8 @@ async function upsertMovements(
         request_id: facts.requestId,
         box_id: facts.boxId,
         enrollment_eori: facts.enrollmentEori,
+        enrollment_verified: facts.enrollmentVerified && facts.enrollmentEori !== null,
+        via_connection: facts.viaConnection,
         movement_eori: facts.movementEori,
         mrn: facts.mrn,
         lrn: facts.lrn,
@@ -237,7 +251,21 @@ async function upsertMovements(
     .onConflict((oc) =>
       oc.columns(['movement_type', 'movement_id']).doUpdateSet({
         box_id: sql`COALESCE(movements.box_id, EXCLUDED.box_id)`,
-        enrollment_eori: sql`COALESCE(movements.enrollment_eori, EXCLUDED.enrollment_eori)`,
+        // HMRC's word is kept once given; before that, HMRC's word replaces our claim.
+        enrollment_eori: sql`CASE WHEN movements.enrollment_verified THEN movements.enrollment_eori
+          WHEN EXCLUDED.enrollment_verified THEN EXCLUDED.enrollment_eori
+          ELSE COALESCE(movements.enrollment_eori, EXCLUDED.enrollment_eori) END`,
+        enrollment_verified: sql`movements.enrollment_verified OR EXCLUDED.enrollment_verified`,
+        // On a conflict the connection kept is the one whose claim HMRC contradicted.
+        via_connection: sql`CASE WHEN ${enrollmentConflict} AND NOT EXCLUDED.enrollment_verified
+          THEN EXCLUDED.via_connection ELSE COALESCE(movements.via_connection, EXCLUDED.via_connection) END`,
+        quarantined_at: sql`CASE WHEN ${enrollmentConflict}
+          THEN COALESCE(movements.quarantined_at, now()) ELSE movements.quarantined_at END`,
+        quarantine_reason: sql`CASE WHEN ${enrollmentConflict} AND movements.quarantined_at IS NULL
+          THEN format('HMRC reports enrolment EORI %s for this movement; it had been filed under %s',
+            CASE WHEN EXCLUDED.enrollment_verified THEN EXCLUDED.enrollment_eori ELSE movements.enrollment_eori END,
+            CASE WHEN EXCLUDED.enrollment_verified THEN movements.enrollment_eori ELSE EXCLUDED.enrollment_eori END)
+          ELSE movements.quarantine_reason END`,
         movement_eori: sql`COALESCE(movements.movement_eori, EXCLUDED.movement_eori)`,
         mrn: sql`COALESCE(movements.mrn, EXCLUDED.mrn)`,
         lrn: sql`COALESCE(movements.lrn, EXCLUDED.lrn)`,
@@ -251,6 +279,11 @@ async function upsertMovements(
       'retention_month',
       'status',
       'enrollment_eori',
+      'via_connection',
+      'quarantine_reason',
+      sql<boolean>`(quarantined_at IS NOT NULL)`.as('quarantined'),
+      // now() is the transaction's start: equal only for rows this transaction quarantined.
+      sql<boolean>`(quarantined_at IS NOT DISTINCT FROM now())`.as('newly_quarantined'),
       sql<boolean>`(xmax = 0)`.as('inserted'),
     ])
     .execute();
@@ -259,12 +292,40 @@ async function upsertMovements(
     const state = row.inserted ? states.get(key) : undefined;
     // A new row's status is the one we just wrote; "from" is what a new movement starts as.
     result.set(key, {
-      ...row,
+      movement_type: row.movement_type,
+      movement_id: row.movement_id,
+      retention_month: row.retention_month,
+      status: row.status,
+      inserted: row.inserted,
+      // Events of a quarantined movement name no EORI: only operators' keys see them.
+      event_eori: row.quarantined ? null : row.enrollment_eori,
       ...(state !== undefined ? { status: unknownStatus, batchOnly: state } : {}),
+      ...(row.newly_quarantined && !row.inserted && row.enrollment_eori !== null
+        ? {
+            conflict: {
+              movementType: row.movement_type,
+              movementId: row.movement_id,
+              connectionId: row.via_connection,
+              hmrcEori: row.enrollment_eori,
+              detail: row.quarantine_reason ?? 'enrolment EORI conflict',
+            },
+          }
+        : {}),
     });
   }
   return result;
 }
+
+/**
+ * The stored and the incoming enrolment EORI of a movement disagree, and at least one of them is
+ * HMRC's word: someone's token was filed under the wrong EORI (SQL over the existing row
+ * `movements` and the proposed one `EXCLUDED`, for ON CONFLICT DO UPDATE).
+ */
+const enrollmentConflict = sql`(movements.enrollment_eori IS NOT NULL
+  AND EXCLUDED.enrollment_eori IS NOT NULL
+  AND movements.enrollment_eori <> EXCLUDED.enrollment_eori
+  AND (movements.enrollment_verified OR EXCLUDED.enrollment_verified)
+  AND NOT (movements.enrollment_verified AND EXCLUDED.enrollment_verified))`;
 
 async function insertMessages(
   trx: Trx,
@@ -645,7 +706,7 @@ async function refreshMovementStatus(
     if (state === undefined || !state.messageKeys.every((k) => insertedMessages.has(k))) continue;
     touched.delete(key);
     if (state.status !== row.status)
-      changes.set(key, { from: row.status, to: state.status, eori: row.enrollment_eori });
+      changes.set(key, { from: row.status, to: state.status, eori: row.event_eori });
   }
   if (touched.size === 0) return changes;
 
@@ -688,7 +749,7 @@ async function refreshMovementStatus(
     const row = touched.get(key)!;
     const status = deriveStatus(row.movement_type, messageFacts);
     if (status !== row.status)
-      changes.set(key, { from: row.status, to: status, eori: row.enrollment_eori });
+      changes.set(key, { from: row.status, to: status, eori: row.event_eori });
   }
   if (updates.length > 0) {
     const values = sql.join(
@@ -742,7 +803,7 @@ async function insertEvents(
     }
     const { movement } = record;
     const movementRow = movements.get(movementKey(movement.movementType, movement.movementId));
-    const eori = movementRow?.enrollment_eori ?? movement.enrollmentEori;
+    const eori = movementRow === undefined ? movement.enrollmentEori : movementRow.event_eori;
     const base = {
       movement_type: movement.movementType,
       movement_id: movement.movementId,

@@ -37,6 +37,8 @@ function message(
       requestId: `/customs/transits/movements/departures/${movementId}`,
       boxId: null,
       enrollmentEori: 'GB123456789000',
+      enrollmentVerified: true,
+      viaConnection: null,
       movementEori: null,
       mrn: null,
       lrn: null,

@@ -8,6 +8,17 @@ export interface MovementsTable {
   movement_id: string;
   /** EORI of the enrolment the movement belongs to at HMRC (whose token reads it). */
   enrollment_eori: string | null;
+  /**
+   * True when HMRC reported enrollment_eori (a PPNS payload's enrollmentEORINumber, a CTC list);
+   * false when it is our claim (a declaration we sent, the label of the token that fetched it).
+   * A claim that HMRC later contradicts quarantines the movement.
+   */
+  enrollment_verified: Generated<boolean>;
+  /** The connection (oauth_tokens.connection_id) whose token created or fetched this movement. */
+  via_connection: string | null;
+  /** Set while the movement is quarantined: hidden from EORI-scoped keys until an operator resolves it. */
+  quarantined_at: Date | null;
+  quarantine_reason: string | null;
   /** EORI named in the declaration (holder of the transit procedure / trader at destination). */
   movement_eori: string | null;
   mrn: string | null;

@@ -1,3 +1,4 @@
+import { listConnections } from '@ctc-hub/db';
 import { pacerKey, RatePacer, spacingFor } from '@ctc-hub/queue';
 import type { Queue } from 'bullmq';
 import { sql } from 'kysely';
@@ -57,6 +58,17 @@ export interface OpsData {
     minutes: MinuteCount[];
     /** The busiest minute of the hour, as a share of budgetPerMinute (0..1+). */
     peakUse: number;
+  };
+  /** Trader connections an operator must act on: mismatched, or unverified with nobody vouching. */
+  connections: {
+    attention: {
+      eori: string;
+      verification: string;
+      observedEori: string | null;
+      since: string;
+      quarantinedMovements: number;
+    }[];
+    total: number;
   };
 }
 
@@ -177,13 +189,33 @@ async function hmrcBudget(deps: ApiDeps): Promise<OpsData['hmrcBudget']> {
   };
 }
 
+async function connections(deps: ApiDeps): Promise<OpsData['connections']> {
+  const rows = await listConnections(deps.db);
+  return {
+    total: rows.length,
+    attention: rows
+      .filter(
+        (row) =>
+          row.verification === 'mismatched' || (row.verification === 'unverified' && !row.vouched),
+      )
+      .map((row) => ({
+        eori: row.eori,
+        verification: row.verification,
+        observedEori: row.observedEori,
+        since: (row.mismatchAt ?? row.consentedAt).toISOString(),
+        quarantinedMovements: row.quarantinedMovements,
+      })),
+  };
+}
+
 export async function collectOpsData(deps: ApiDeps): Promise<OpsData> {
-  const [queues, hourly, letters, reconcile, budget] = await Promise.all([
+  const [queues, hourly, letters, reconcile, budget, traders] = await Promise.all([
     Promise.all([deps.ingestQueue, deps.hmrcQueue, deps.opsQueue].map(queueOverview)),
     throughput(deps),
     deadLetters(deps),
     reconciliation(deps),
     hmrcBudget(deps),
+    connections(deps),
   ]);
   return {
     generatedAt: new Date().toISOString(),
@@ -192,6 +224,7 @@ export async function collectOpsData(deps: ApiDeps): Promise<OpsData> {
     deadLetters: letters,
     reconciliation: reconcile,
     hmrcBudget: budget,
+    connections: traders,
   };
 }
 

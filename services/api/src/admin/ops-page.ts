@@ -106,12 +106,42 @@ ${barChart(budget.minutes, {
 ${minuteTable('budget-table', budget.minutes, 'HMRC calls per minute', 'Calls')}</section>`;
 }
 
+function connectionsSection(data: OpsData): string {
+  const { attention, total } = data.connections;
+  const rows = attention
+    .map((row) => {
+      const what =
+        row.verification === 'mismatched'
+          ? `<span class="warn">Mismatched: HMRC shows the token is ${escapeHtml(row.observedEori ?? 'another EORI')}'s</span>`
+          : 'Unverified: HMRC lists no movement for it and no operator vouches for it';
+      const fix =
+        row.verification === 'mismatched'
+          ? `Resolve: <code>POST /v1/connections/${escapeHtml(row.eori)}/resolve</code>, then connect again signing in as ${escapeHtml(row.eori)}`
+          : `Confirm: <code>POST /v1/connections/${escapeHtml(row.eori)}/confirm</code>`;
+      return (
+        `<tr data-eori="${escapeHtml(row.eori)}" data-verification="${escapeHtml(row.verification)}"><th scope="row">${escapeHtml(row.eori)}</th>` +
+        `<td>${what}</td><td>${time(row.since)}</td><td class="num">${row.quarantinedMovements}</td><td>${fix}</td></tr>`
+      );
+    })
+    .join('');
+  const body =
+    rows === ''
+      ? '<p>No connection needs attention.</p>'
+      : `<table id="connections"><caption>Trader connections needing an operator</caption>
+<thead><tr><th scope="col">EORI</th><th scope="col">Problem</th><th scope="col">Since (UTC)</th><th scope="col" class="num">Quarantined movements</th><th scope="col">What to do</th></tr></thead>
+<tbody>${rows}</tbody></table>`;
+  return `<section aria-labelledby="connections-heading"><h2 id="connections-heading">Trader connections</h2>
+<p>${total} connected; <strong id="connections-attention">${attention.length}</strong> need attention. Details at <code>GET /v1/connections</code>.</p>
+${body}</section>`;
+}
+
 /** The overview's <main>; the page script swaps it for a fresh one on each refresh. */
 export function renderOpsMain(data: OpsData): string {
   return `<main id="main">
 <p class="generated">Data as of ${time(data.generatedAt)} UTC.</p>
 ${queuesSection(data)}
 ${throughputSection(data)}
+${connectionsSection(data)}
 ${deadLettersSection(data)}
 ${reconciliationSection(data)}
 ${budgetSection(data)}

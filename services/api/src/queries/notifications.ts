@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type {
   Db,
   ErrorHistoryEntry,
@@ -65,10 +66,16 @@ export async function movementEoris(
   db: Db,
   movementType: MovementType,
   movementId: string,
-): Promise<{ enrollment_eori: string | null; movement_eori: string | null } | undefined> {
+): Promise<
+  { enrollment_eori: string | null; movement_eori: string | null; quarantined: boolean } | undefined
+> {
   return db
     .selectFrom('movements')
-    .select(['enrollment_eori', 'movement_eori'])
+    .select([
+      'enrollment_eori',
+      'movement_eori',
+      sql<boolean>`quarantined_at IS NOT NULL`.as('quarantined'),
+    ])
     .where('movement_type', '=', movementType)
     .where('movement_id', '=', movementId)
     .executeTakeFirst();

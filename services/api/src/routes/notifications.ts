@@ -132,7 +132,7 @@ interface MovementKey {
 /**
  * A scoped key sees a notification whose EORI is one of its own. Notifications that name no
  * EORI (v2 `enrollmentEORINumber` is optional) fall back to their movement's EORIs; with neither,
- * only unscoped keys see them.
+ * only unscoped keys see them. Nothing of a quarantined movement is shown to a scoped key.
  */
 async function maySee(
   deps: ApiDeps,
@@ -140,9 +140,12 @@ async function maySee(
   eori: string | null,
   movement: MovementKey | undefined,
 ): Promise<boolean> {
-  if (principal.eoris === '*' || canSeeEori(principal, eori)) return true;
-  if (eori !== null || movement === undefined) return false;
-  const eoris = await movementEoris(deps.db, movement.type, movement.id);
+  if (principal.eoris === '*') return true;
+  const eoris =
+    movement === undefined ? undefined : await movementEoris(deps.db, movement.type, movement.id);
+  if (eoris?.quarantined === true) return false;
+  if (canSeeEori(principal, eori)) return true;
+  if (eori !== null) return false;
   return (
     eoris !== undefined &&
     (canSeeEori(principal, eoris.enrollment_eori) || canSeeEori(principal, eoris.movement_eori))

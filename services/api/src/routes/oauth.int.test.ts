@@ -1,6 +1,7 @@
 // Risks retired: a trader's EORI gets connected to HMRC only through a flow started by an API key
-// allowed to see that EORI; the state works once and only until it expires; the tokens land
-// encrypted under the right EORI; HMRC's refusals and outages give the user a clear answer.
+// allowed to see that EORI, and finished in the browser that started it; the state works once and
+// only until it expires; the tokens land encrypted under the right EORI as a new, unverified
+// connection whose check is queued; HMRC's refusals and outages give the user a clear answer.
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,10 +11,10 @@ import { createLogger } from '@ctc-hub/telemetry';
 import { createTestDatabase, type TestDatabase } from '@ctc-hub/testing';
 import express from 'express';
 import { sql } from 'kysely';
-import { parseApiKeys, requireApiKey } from '../auth.js';
+import { parseApiKeys } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { errorHandler } from '../errors.js';
-import { oauthCallbackRoutes, oauthStartRoutes } from './oauth.js';
+import { oauthCallbackRoutes, oauthStartRoutes, requireConnectKey } from './oauth.js';
 
 const eoriA = 'GB000000000001';
 const eoriB = 'GB000000000002';
@@ -23,6 +24,9 @@ const encryptionKey = 'ab'.repeat(32);
 /** HMRC's token endpoint: records each form, answers as `tokenReply` says. */
 let tokenForms: Record<string, string>[] = [];
 let tokenReply: { status: number; body: unknown; delayMs?: number };
+
+/** Jobs the callback queued on the hmrc queue. */
+let queued: { name: string; data: unknown; jobId: string | undefined }[] = [];
 
 let testDb: TestDatabase;
 let hmrc: Server;
@@ -69,7 +73,12 @@ beforeAll(async () => {
     // Not used by the OAuth routes.
     redis: undefined as never,
     ingestQueue: undefined as never,
-    hmrcQueue: undefined as never,
+    hmrcQueue: {
+      add: async (name: string, data: unknown, opts?: { jobId?: string }) => {
+        queued.push({ name, data, jobId: opts?.jobId });
+        return { id: opts?.jobId };
+      },
+    } as never,
     validator: undefined as never,
     parser: undefined as never,
     opsQueue: undefined as never,
@@ -79,7 +88,7 @@ beforeAll(async () => {
   const app = express();
   app.set('query parser', 'simple');
   app.use(oauthCallbackRoutes(deps));
-  app.use('/oauth/hmrc/start', requireApiKey(parseApiKeys(config.API_KEYS)));
+  app.use('/oauth/hmrc/start', requireConnectKey(parseApiKeys(config.API_KEYS)));
   app.use(oauthStartRoutes(deps));
   app.use(errorHandler(deps.logger));
   api = await new Promise<Server>((resolve) => {
@@ -98,6 +107,7 @@ afterAll(async () => {
 
 beforeEach(async () => {
   tokenForms = [];
+  queued = [];
   tokenReply = {
     status: 200,
     body: {
@@ -108,7 +118,7 @@ beforeEach(async () => {
       token_type: 'bearer',
     },
   };
-  await sql`TRUNCATE oauth_states, oauth_tokens`.execute(testDb.db);
+  await sql`TRUNCATE oauth_states, oauth_tokens, audit_log`.execute(testDb.db);
 });
 
 /** GET /oauth/hmrc/start; `key: null` sends no Authorization header. */
@@ -118,13 +128,32 @@ const start = (eori: string, key: string | null = keys.all) =>
     headers: key === null ? {} : { authorization: `Bearer ${key}` },
   });
 
-const callback = (query: string, accept = 'application/json') =>
-  fetch(`${apiUrl}/oauth/hmrc/callback?${query}`, { redirect: 'manual', headers: { accept } });
+/** The binding cookie the browser that started the flow holds, as `name=value`. */
+let browserCookie: string | undefined;
 
-/** Starts a flow and returns the state HMRC would send back. */
+/** The callback as a browser brings it back; by default the one that started the last flow. */
+const callback = (
+  query: string,
+  accept = 'application/json',
+  /** null: a browser without the cookie. */
+  cookie: string | null = browserCookie ?? null,
+) =>
+  fetch(`${apiUrl}/oauth/hmrc/callback?${query}`, {
+    redirect: 'manual',
+    headers: { accept, ...(cookie === null ? {} : { cookie }) },
+  });
+
+const bindingCookieOf = (response: Response): string | undefined =>
+  response.headers
+    .getSetCookie()
+    .find((line) => line.startsWith('__Host-ctc-oauth-'))
+    ?.split(';')[0];
+
+/** Starts a flow and returns the state HMRC would send back; the browser keeps the cookie. */
 async function startedState(eori = eoriA): Promise<string> {
   const response = await start(eori);
   expect(response.status).toBe(302);
+  browserCookie = bindingCookieOf(response);
   return new URL(response.headers.get('location')!).searchParams.get('state')!;
 }
 
@@ -201,9 +230,10 @@ describe('GET /oauth/hmrc/callback', () => {
     expect(body).toEqual({
       eori: eoriA,
       connected: true,
+      verification: 'unverified',
       scope: 'common-transit-convention-traders',
       accessTokenExpiresAt: expect.any(String),
-      message: `EORI ${eoriA} is connected to HMRC.`,
+      message: expect.stringContaining(`EORI ${eoriA} is connected to HMRC.`),
     });
     expect(JSON.stringify(body)).not.toMatch(/the-code|access-from-code|refresh-from-code/);
 
@@ -223,6 +253,19 @@ describe('GET /oauth/hmrc/callback', () => {
       .executeTakeFirstOrThrow();
     expect(stored.kind).toBe('user');
     expect(stored.access_token).not.toContain('access-from-code');
+    // A new connection, not yet shown by HMRC to be eoriA's: its check is queued.
+    expect(stored).toMatchObject({
+      verification: 'unverified',
+      connection_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      connected_by: createHash('sha256').update(keys.all).digest('hex').slice(0, 8),
+    });
+    expect(queued).toEqual([
+      {
+        name: 'verify-connection',
+        data: { eori: eoriA, connectionId: stored.connection_id },
+        jobId: `verify-${stored.connection_id}`,
+      },
+    ]);
     const cipher = tokenCipherFromConfig({
       TOKEN_ENCRYPTION_KEYS: [],
       TOKEN_ENCRYPTION_KEY: encryptionKey,
@@ -341,5 +384,98 @@ describe('GET /oauth/hmrc/callback', () => {
     const stored = await testDb.db.selectFrom('oauth_tokens').selectAll().executeTakeFirstOrThrow();
     expect(Date.now() - stored.consented_at.getTime()).toBeLessThan(60_000);
     expect(stored.refresh_count).toBe(0);
+  });
+});
+
+describe('the flow is bound to the browser that started it', () => {
+  it('sets a __Host- cookie bound to the state, storing only hashes', async () => {
+    const response = await start(eoriA);
+    const setCookie = response.headers
+      .getSetCookie()
+      .find((line) => line.startsWith('__Host-ctc-oauth-'))!;
+    expect(setCookie).toMatch(
+      /^__Host-ctc-oauth-[0-9a-f]{16}=[A-Za-z0-9_-]{43}; Path=\/; Secure; HttpOnly; SameSite=Lax; Max-Age=600$/,
+    );
+    const value = setCookie.split(';')[0]!.split('=')[1]!;
+    const [row] = await states();
+    expect(row!.binding_hash).toBe(createHash('sha256').update(value).digest('hex'));
+    expect(row!.started_by).toBe(createHash('sha256').update(keys.all).digest('hex').slice(0, 8));
+  });
+
+  it('refuses a callback from another browser (no cookie) before exchanging the code, and spends the state', async () => {
+    const state = await startedState();
+    const elsewhere = await callback(`code=victims-code&state=${state}`, 'application/json', null);
+    expect(elsewhere.status).toBe(403);
+    expect(await elsewhere.json()).toEqual({
+      code: 'STATE_BROWSER_MISMATCH',
+      message: expect.stringContaining('started and finished in the same browser'),
+    });
+    expect(tokenForms).toHaveLength(0);
+    expect(await testDb.db.selectFrom('oauth_tokens').selectAll().execute()).toHaveLength(0);
+    // The starter cannot complete it afterwards with the code passed back to them.
+    const later = await callback(`code=victims-code&state=${state}`);
+    expect(later.status).toBe(400);
+    expect(tokenForms).toHaveLength(0);
+    const audit = await testDb.db.selectFrom('audit_log').selectAll().execute();
+    expect(audit).toMatchObject([
+      { action: 'connection.connect', outcome: 'refused', target: { eori: eoriA } },
+    ]);
+  });
+
+  it("refuses a forged cookie, and another flow's cookie", async () => {
+    const state = await startedState();
+    const [name] = browserCookie!.split('=');
+    const forged = await callback(`code=c&state=${state}`, 'application/json', `${name}=forged`);
+    expect(forged.status).toBe(403);
+
+    const first = await startedState(eoriA);
+    const firstCookie = browserCookie;
+    await startedState(eoriA);
+    const crossed = await callback(
+      `code=c&state=${first}`,
+      'application/json',
+      browserCookie!.replace(/^[^=]+/, firstCookie!.split('=')[0]!),
+    );
+    expect(crossed.status).toBe(403);
+    expect(tokenForms).toHaveLength(0);
+  });
+
+  it('keeps flows started in parallel apart (one cookie per flow)', async () => {
+    const stateA = await startedState(eoriA);
+    const cookieA = browserCookie!;
+    const stateB = await startedState(eoriB);
+    const cookieB = browserCookie!;
+    const both = `${cookieA}; ${cookieB}`;
+    expect((await callback(`code=a&state=${stateA}`, 'application/json', both)).status).toBe(200);
+    expect((await callback(`code=b&state=${stateB}`, 'application/json', both)).status).toBe(200);
+  });
+
+  it('clears the cookie on the callback', async () => {
+    const state = await startedState();
+    const response = await callback(`code=c&state=${state}`);
+    expect(response.headers.getSetCookie()).toContainEqual(
+      expect.stringMatching(/^__Host-ctc-oauth-[0-9a-f]{16}=; .*Max-Age=0$/),
+    );
+  });
+
+  it('starts from a browser with the key as the Basic password, but not from another site', async () => {
+    const basic = `Basic ${Buffer.from(`anyone:${keys.a}`).toString('base64')}`;
+    const direct = await fetch(`${apiUrl}/oauth/hmrc/start?eori=${eoriA}`, {
+      redirect: 'manual',
+      headers: { authorization: basic, 'sec-fetch-site': 'none' },
+    });
+    expect(direct.status).toBe(302);
+    expect(bindingCookieOf(direct)).toBeDefined();
+
+    const crossSite = await fetch(`${apiUrl}/oauth/hmrc/start?eori=${eoriA}`, {
+      redirect: 'manual',
+      headers: { authorization: basic, 'sec-fetch-site': 'cross-site' },
+    });
+    expect(crossSite.status).toBe(403);
+    expect(await states()).toHaveLength(1);
+
+    const prompt = await fetch(`${apiUrl}/oauth/hmrc/start?eori=${eoriA}`, { redirect: 'manual' });
+    expect(prompt.status).toBe(401);
+    expect(prompt.headers.get('www-authenticate')).toMatch(/^Basic /);
   });
 });

@@ -1,30 +1,41 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
   createHmrcClients,
   type OAuthClient,
   type OAuthError,
   type TokenStore,
 } from '@ctc-hub/hmrc-client';
-import { Router, type Request, type Response } from 'express';
-import { canSeeEori, principalOf } from '../auth.js';
+import { addJob, jobIds, jobs } from '@ctc-hub/queue';
+import { Router, type NextFunction, type Request, type Response } from 'express';
+import { presentedKey } from '../admin/auth.js';
+import { authenticate, canSeeEori, principalOf, type parseApiKeys } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
-import { ApiError, badRequest, forbidden, route } from '../errors.js';
+import { ApiError, badRequest, forbidden, route, sendError } from '../errors.js';
+import { writeAudit } from '../queries/audit.js';
 
 /**
  * Connecting a trader's EORI to HMRC (OAuth 2.0 authorization code, reference §3.7):
  *
- *   GET /oauth/hmrc/start?eori=GB…   (API key; the key must be allowed to see that EORI)
- *     → a random single-use `state`, bound to the EORI, stored for OAUTH_STATE_TTL_SECONDS
+ *   GET /oauth/hmrc/start?eori=GB…   (API key as Bearer, or as the Basic password in a browser;
+ *                                     an operator key for any EORI, a scoped key for its own)
+ *     → a random single-use `state`, stored (hashed) for OAUTH_STATE_TTL_SECONDS with the EORI and
+ *       the starting key, and bound to this browser: a second secret goes into a `__Host-`
+ *       cookie (HttpOnly, Secure, SameSite=Lax) and only its hash is stored with the state
  *     → 302 to HMRC's authorize page
- *   GET /oauth/hmrc/callback?code&state   (no API key: the user's browser coming back from HMRC)
+ *   GET /oauth/hmrc/callback?code&state   (no API key: the browser coming back from HMRC)
  *     → the state is consumed atomically (DELETE … RETURNING), so it works once
- *     → the code is exchanged and the tokens stored, encrypted, for the state's EORI
+ *     → the browser must present the state's cookie: an authorize link sent to someone else, or a
+ *       callback URL opened in another browser, is refused before any code is exchanged
+ *     → the code is exchanged and the tokens stored, encrypted, as a new connection of the EORI,
+ *       `unverified`; the worker then checks it against the movements HMRC lists for it
  *
- * Only the SHA-256 of a state is stored: a leaked oauth_states table cannot complete anyone's
- * flow. Codes, states and tokens are never logged or echoed back.
+ * The binding stops a link from being completed by someone else, but not a person who is sent
+ * the start link and signs in as themselves. So nothing trusts the label: data is filed under
+ * the EORI HMRC reports, and a connection HMRC's answers show to be someone else's is marked
+ * mismatched and stopped (docs/ARCHITECTURE.md, "Trust model of the connect flow").
  *
- * The OAuth client and token store are built from deps.config/db/logger, once per deps object,
- * so ApiDeps, app.ts and start.ts need no change.
+ * Only hashes of states and bindings are stored: a leaked oauth_states table cannot complete
+ * anyone's flow. Codes, states, cookies and tokens are never logged or echoed back.
  */
 
 interface OAuthConnect {
@@ -45,7 +56,73 @@ function connectOf(deps: ApiDeps): OAuthConnect {
 }
 
 const eoriPattern = /^[A-Z]{2}[0-9A-Z]{1,15}$/;
-const hashState = (state: string) => createHash('sha256').update(state, 'utf8').digest('hex');
+const sha256Hex = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+const hashState = sha256Hex;
+
+/**
+ * The binding cookie of one flow, named after its state so that flows started in parallel (two
+ * tabs, two EORIs) do not overwrite each other's. `__Host-`: Secure, no Domain, Path=/, so no
+ * other host or path can plant or read it. Lax: sent on the top-level GET back from HMRC.
+ */
+const bindingCookieName = (stateHash: string) => `__Host-ctc-oauth-${stateHash.slice(0, 16)}`;
+
+function bindingCookie(stateHash: string, value: string, maxAgeSeconds: number): string {
+  return `${bindingCookieName(stateHash)}=${value}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=${maxAgeSeconds}`;
+}
+
+function cookieValue(request: Request, name: string): string | undefined {
+  const header = request.headers.cookie;
+  if (header === undefined) return undefined;
+  for (const part of header.split(';')) {
+    const separator = part.indexOf('=');
+    if (separator === -1) continue;
+    if (part.slice(0, separator).trim() === name) return part.slice(separator + 1).trim();
+  }
+  return undefined;
+}
+
+const sameHash = (a: string, b: string) =>
+  a.length === b.length && timingSafeEqual(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'));
+
+/**
+ * Who may start a flow, checked before anything is stored: the API key as Bearer, or as the
+ * Basic password (a browser, where the binding cookie then lands — the browser that will sign
+ * in). Browsers replay Basic credentials on requests other sites make them send, so a start
+ * that a cross-site page triggered (Sec-Fetch-Site: cross-site/same-site) is refused.
+ */
+export function requireConnectKey(keys: ReturnType<typeof parseApiKeys>) {
+  return (request: Request, response: Response, next: NextFunction): void => {
+    const key = presentedKey(request.headers.authorization);
+    const principal = key === undefined ? undefined : authenticate(keys, key);
+    if (principal === undefined) {
+      response.setHeader('WWW-Authenticate', 'Basic realm="ctc-hub: connect a trader to HMRC"');
+      response.setHeader('cache-control', 'no-store');
+      return sendError(
+        response,
+        new ApiError(
+          401,
+          'UNAUTHORIZED',
+          request.headers.authorization === undefined
+            ? 'Sign in with the API key as password (Basic) or send Authorization: Bearer <API key>'
+            : 'Invalid API key',
+        ),
+      );
+    }
+    const site = request.headers['sec-fetch-site'];
+    if (site === 'cross-site' || site === 'same-site') {
+      return sendError(
+        response,
+        new ApiError(
+          403,
+          'FORBIDDEN',
+          'A connection to HMRC can only be started from this service or by opening the link directly',
+        ),
+      );
+    }
+    request.principal = principal;
+    next();
+  };
+}
 
 /** GET /oauth/hmrc/start?eori=… (API key required, enforced by app.ts) → 302 to HMRC's authorize endpoint. */
 export function oauthStartRoutes(deps: ApiDeps): Router {
@@ -65,12 +142,17 @@ export function oauthStartRoutes(deps: ApiDeps): Router {
       }
       const now = Date.now();
       const state = randomBytes(32).toString('base64url');
+      const binding = randomBytes(32).toString('base64url');
+      const stateHash = hashState(state);
       await deps.db
         .insertInto('oauth_states')
         .values({
-          state: hashState(state),
+          state: stateHash,
           eori,
           expires_at: new Date(now + deps.config.OAUTH_STATE_TTL_SECONDS * 1000),
+          binding_hash: sha256Hex(binding),
+          started_by: principal.keyId,
+          started_by_operator: principal.eoris === '*',
         })
         .execute();
       // Abandoned flows leave rows behind; sweep the long-expired ones while we are here.
@@ -80,6 +162,10 @@ export function oauthStartRoutes(deps: ApiDeps): Router {
         .execute();
       deps.logger.info({ eori, keyId: principal.keyId }, 'hmrc connect started');
       response.setHeader('cache-control', 'no-store');
+      response.append(
+        'set-cookie',
+        bindingCookie(stateHash, binding, deps.config.OAUTH_STATE_TTL_SECONDS),
+      );
       response.redirect(302, oauth.authorizeUrl(state));
     }),
   );
@@ -97,14 +183,26 @@ export function oauthCallbackRoutes(deps: ApiDeps): Router {
 
       // Consume the state first, whatever else the request says: a state is good for one
       // return from HMRC, a refusal included. DELETE … RETURNING makes racing callbacks safe.
-      const consumed =
+      const stateHash =
         typeof state === 'string' && state.length > 0 && state.length <= 512
+          ? hashState(state)
+          : undefined;
+      const consumed =
+        stateHash !== undefined
           ? await deps.db
               .deleteFrom('oauth_states')
-              .where('state', '=', hashState(state))
-              .returning(['eori', 'expires_at'])
+              .where('state', '=', stateHash)
+              .returning([
+                'eori',
+                'expires_at',
+                'binding_hash',
+                'started_by',
+                'started_by_operator',
+              ])
               .executeTakeFirst()
           : undefined;
+      // The binding cookie has served its purpose either way.
+      if (stateHash !== undefined) response.append('set-cookie', bindingCookie(stateHash, '', 0));
 
       if (error !== undefined) {
         // HMRC redirects back with ?error=access_denied when the user declines.
@@ -132,6 +230,33 @@ export function oauthCallbackRoutes(deps: ApiDeps): Router {
           message: `The connection attempt for EORI ${consumed.eori} expired. Start again at /oauth/hmrc/start.`,
         });
       }
+      const presented = cookieValue(request, bindingCookieName(stateHash!));
+      if (
+        consumed.binding_hash === null ||
+        presented === undefined ||
+        !sameHash(sha256Hex(presented), consumed.binding_hash)
+      ) {
+        // Someone else's link (or a callback URL passed on): never exchange that code. The
+        // state is spent, so the link cannot be completed afterwards either.
+        deps.logger.warn(
+          { eori: consumed.eori, startedBy: consumed.started_by, cookie: presented !== undefined },
+          'hmrc connect refused: the callback came to another browser than the one that started it',
+        );
+        await writeAudit(deps.db, {
+          actor: consumed.started_by ?? 'unknown',
+          action: 'connection.connect',
+          target: { eori: consumed.eori },
+          outcome: 'refused',
+          details: { reason: 'browser-mismatch' },
+        });
+        return reply(request, response, 403, {
+          code: 'STATE_BROWSER_MISMATCH',
+          message:
+            `This sign-in was started in another browser. Connecting EORI ${consumed.eori} must be ` +
+            'started and finished in the same browser: open /oauth/hmrc/start?eori=' +
+            `${consumed.eori} in the browser that signs in at HMRC.`,
+        });
+      }
       if (typeof code !== 'string' || code.length === 0 || code.length > 2048) {
         return reply(request, response, 400, {
           code: 'BAD_REQUEST',
@@ -151,14 +276,42 @@ export function oauthCallbackRoutes(deps: ApiDeps): Router {
           message: failure.message,
         });
       }
-      await tokens.saveUserTokens(consumed.eori, exchanged.tokens);
+      const { connectionId } = await tokens.saveUserTokens(consumed.eori, exchanged.tokens, {
+        ...(consumed.started_by !== null ? { connectedBy: consumed.started_by } : {}),
+        // An operator's key vouches for the sign-in; a trader's own key does not (the tenant could
+        // have had someone else sign in): until HMRC's answers confirm it, it only reads.
+        vouched: consumed.started_by_operator,
+      });
+      await writeAudit(deps.db, {
+        actor: consumed.started_by ?? 'unknown',
+        action: 'connection.connect',
+        target: { eori: consumed.eori, connectionId },
+        outcome: 'ok',
+      });
+      // Which EORI the token really acts for is learnt from HMRC's answers: ask now, so a wrong
+      // sign-in is caught before anything uses it. Should the job not get queued, the worker
+      // checks the connection before its first use anyway.
+      await addJob(
+        deps.hmrcQueue,
+        jobs.verifyConnection,
+        { eori: consumed.eori, connectionId },
+        { jobId: jobIds.verifyConnection(connectionId) },
+      ).catch((error: unknown) =>
+        deps.logger.warn(
+          { err: error, eori: consumed.eori },
+          'could not queue the check of a new HMRC connection; it is checked before first use',
+        ),
+      );
       deps.logger.info({ eori: consumed.eori }, 'hmrc connected');
       return reply(request, response, 200, {
         eori: consumed.eori,
         connected: true,
+        verification: 'unverified',
         scope: exchanged.tokens.scope ?? null,
         accessTokenExpiresAt: exchanged.tokens.expiresAt.toISOString(),
-        message: `EORI ${consumed.eori} is connected to HMRC.`,
+        message:
+          `EORI ${consumed.eori} is connected to HMRC. ctc-hub checks the movements HMRC lists ` +
+          `for it before use: GET /v1/connections/${consumed.eori} shows the result.`,
       });
     }),
   );

@@ -64,6 +64,9 @@ async function readActivity(
     .select(['status', 'box_id', 'request_id', 'mrn', 'retention_month'])
     .where('movement_type', '=', submission.movement_type)
     .where('movement_id', '=', submission.movement_id)
+    // A quarantined movement's messages belong to whoever HMRC says: not shown with the
+    // submission until an operator resolves the connection that sent it.
+    .where('quarantined_at', 'is', null)
     .executeTakeFirst();
   if (movement === undefined) return { movement: undefined, messages: [] };
   const messages = await db

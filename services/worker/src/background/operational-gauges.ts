@@ -42,7 +42,11 @@ interface Snapshot {
   at: number;
   deadLetters: { kind: string; status: string; count: number }[];
   scopes: ScopeState[];
+  connections: { verification: string; count: number }[];
 }
+
+/** Every verification state is reported (zeros included), so alerts can rely on the series. */
+const connectionStates = ['unverified', 'verified', 'mismatched'] as const;
 
 /**
  * Per reconciliation kind, seconds since the stalest active scope last succeeded. Scopes that
@@ -98,7 +102,7 @@ export function startOperationalGauges(
     snapshot !== undefined && now() - snapshot.at <= 4 * refreshMs ? snapshot : undefined;
 
   const load = async () => {
-    const [deadLetters, scopes] = await Promise.all([
+    const [deadLetters, scopes, connections] = await Promise.all([
       deps.db
         .selectFrom('dead_letters')
         .select(['kind', 'status', sql<number>`count(*)::int`.as('count')])
@@ -110,6 +114,12 @@ export function startOperationalGauges(
             .select(['scope', 'kind', 'last_run_at', 'last_success_at'])
             .execute()
         : Promise.resolve([]),
+      deps.db
+        .selectFrom('oauth_tokens')
+        .select(['verification', sql<number>`count(*)::int`.as('count')])
+        .where('kind', '=', 'user')
+        .groupBy('verification')
+        .execute(),
     ]);
     const at = now();
     for (const row of scopes) {
@@ -124,6 +134,7 @@ export function startOperationalGauges(
         lastRunAt: row.last_run_at,
         lastSuccessAt: row.last_success_at,
       })),
+      connections: connections.map((row) => ({ ...row, count: Number(row.count) })),
     };
   };
   // One refresh at a time: a slow database must not pile up queries.
@@ -165,7 +176,19 @@ export function startOperationalGauges(
       'Seconds since the stalest active reconciliation scope of each kind last succeeded',
     unit: 's',
   });
+  const connectionGauge = meter.createObservableGauge('ctc_connections', {
+    description:
+      'Trader connections to HMRC by what HMRC has shown of their EORI: verified, unverified, mismatched (another trader signed in)',
+  });
   type Callback = Parameters<typeof deadLetterGauge.addCallback>[0];
+  const observeConnections: Callback = (result) => {
+    const current = fresh();
+    if (current === undefined) return;
+    for (const state of connectionStates)
+      result.observe(current.connections.find((row) => row.verification === state)?.count ?? 0, {
+        state,
+      });
+  };
   const observeDeadLetters: Callback = (result) => {
     const current = fresh();
     if (current === undefined) return;
@@ -188,6 +211,7 @@ export function startOperationalGauges(
   };
   deadLetterGauge.addCallback(observeDeadLetters);
   reconcileAgeGauge.addCallback(observeReconcileAges);
+  connectionGauge.addCallback(observeConnections);
 
   void refresh();
   void checkReconsent();
@@ -203,6 +227,7 @@ export function startOperationalGauges(
       clearInterval(reconsentTimer);
       deadLetterGauge.removeCallback(observeDeadLetters);
       reconcileAgeGauge.removeCallback(observeReconcileAges);
+      connectionGauge.removeCallback(observeConnections);
       await inFlight;
     },
   };

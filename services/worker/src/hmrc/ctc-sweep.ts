@@ -24,6 +24,8 @@ import {
   traderTokens,
 } from '../reconcile/session.js';
 import { ctcScope, noteError, recordRun } from '../reconcile/state.js';
+import { markConnectionVerified } from '@ctc-hub/db';
+import { foreignMovement, reportMismatch } from '../connections.js';
 import { RetryLater, type HmrcDeps } from './deps.js';
 
 /** HMRC's largest page of movements or messages. */
@@ -70,8 +72,8 @@ export function createReconcileMovementsProcessor(deps: HmrcDeps) {
     const scope = ctcScope(data.eori, data.movementType);
     const log = deps.logger.child({ scope, page: data.page, job: 'reconcile-movements' });
     const v1 = deps.config.CTC_API_VERSION === '1.0';
+    const session = new HmrcSession(deps, traderTokens(deps, data.eori));
     try {
-      const session = new HmrcSession(deps, traderTokens(deps, data.eori));
       const result = await session.call((token) =>
         deps.hmrc.ctc.listMovements({
           type: data.movementType,
@@ -90,6 +92,23 @@ export function createReconcileMovementsProcessor(deps: HmrcDeps) {
       if (!result.ok && !pastTheEnd) failWith(result.error, `listing ${data.movementType}s`);
       const movements = result.ok ? result.list.movements : [];
       const totalCount = result.ok ? result.list.totalCount : 0;
+
+      // Every movement HMRC lists for this token carries the token's enrolment EORI. One that
+      // names another EORI means the token is someone else's: stop before fetching anything.
+      const foreign = foreignMovement(data.eori, movements);
+      if (foreign !== undefined) {
+        const message = await reportMismatch(deps, {
+          connectionId: session.connectionId,
+          eori: data.eori,
+          observedEori: foreign.enrollmentEORINumber!.toUpperCase(),
+          detail: `the sweep of ${data.movementType}s listed ${foreign.id} with enrollmentEORINumber ${foreign.enrollmentEORINumber}`,
+        });
+        await recordRun(deps.db, scope, { ok: false, error: message });
+        deps.metrics.reconcileRuns.add(1, { kind: 'ctc', outcome: 'error' });
+        return { skipped: 'mismatched' };
+      }
+      if (movements.length > 0 && session.connectionId !== null && !v1)
+        await markConnectionVerified(deps.db, session.connectionId);
 
       if (movements.length > 0) {
         await deps.hmrcQueue.addBulk(

@@ -6,18 +6,26 @@ import { recordFetchRecovery } from '../reconcile/recovery.js';
 import { RetryLater, type HmrcDeps } from './deps.js';
 
 /**
- * Whose token fetches this message: the EORI the notification named, else the movement's
- * enrolment EORI, else HMRC_DEFAULT_EORI.
+ * Whose token fetches this message: the EORI the notification named (HMRC's word; the sweep
+ * passes the EORI it checked HMRC's list against), else the movement's enrolment EORI, else
+ * HMRC_DEFAULT_EORI. `reported` says whether HMRC itself named it for this movement: only then
+ * is the message filed under it; otherwise the movement keeps whatever HMRC says of it.
  */
-async function eoriFor(deps: HmrcDeps, data: FetchMessageData): Promise<string | undefined> {
-  if (data.eori !== null) return data.eori;
+async function eoriFor(
+  deps: HmrcDeps,
+  data: FetchMessageData,
+): Promise<{ eori: string; reported: boolean } | undefined> {
+  if (data.eori !== null) return { eori: data.eori, reported: true };
   const movement = await deps.db
     .selectFrom('movements')
-    .select('enrollment_eori')
+    .select(['enrollment_eori', 'enrollment_verified'])
     .where('movement_type', '=', data.movementType)
     .where('movement_id', '=', data.movementId)
     .executeTakeFirst();
-  return movement?.enrollment_eori ?? deps.config.HMRC_DEFAULT_EORI;
+  if (movement?.enrollment_eori != null)
+    return { eori: movement.enrollment_eori, reported: movement.enrollment_verified };
+  const fallback = deps.config.HMRC_DEFAULT_EORI;
+  return fallback === undefined ? undefined : { eori: fallback, reported: false };
 }
 
 /**
@@ -44,12 +52,13 @@ export function createFetchProcessor(deps: HmrcDeps) {
       'hmrc.fetch_message',
       { 'ctc.movement_id': data.movementId, 'ctc.message_id': data.messageId },
       async () => {
-        const eori = await eoriFor(deps, data);
-        if (eori === undefined)
+        const owner = await eoriFor(deps, data);
+        if (owner === undefined)
           throw new RetryLater(
             'NO_EORI',
             'no EORI is known for this movement and HMRC_DEFAULT_EORI is not set',
           );
+        const eori = owner.eori;
         let token = await deps.hmrc.tokens.getAccessToken(eori);
         if (!token.ok)
           throw new RetryLater(
@@ -159,7 +168,10 @@ export function createFetchProcessor(deps: HmrcDeps) {
           source: data.source,
           receivedAt: data.receivedAt !== null ? new Date(data.receivedAt) : new Date(),
           boxId: data.boxId,
+          // Filed under HMRC's word only; a token's label is a claim (see connection-check.ts).
           enrollmentEori: eori,
+          enrollmentVerified: owner.reported,
+          viaConnection: token.connectionId,
           apiVersion: deps.config.CTC_API_VERSION,
           claimedType: data.messageType,
         });

@@ -4,6 +4,7 @@ import { guaranteeBalanceData } from '@ctc-hub/queue';
 import { SpanKind, withSpan, type Logger } from '@ctc-hub/telemetry';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { sql } from 'kysely';
+import { connectionMayAct } from './connection-check.js';
 import type { HmrcDeps } from './deps.js';
 
 /**
@@ -141,6 +142,22 @@ async function callHmrc(
   }
   let token = await deps.hmrc.tokens.getAccessToken(check.eori);
   if (!token.ok) return tokenFailure(token.error);
+  // A token not yet shown to be this trader's could read another trader's guarantee: look first.
+  const mayAct = await connectionMayAct(deps, check.eori, token);
+  if (!mayAct.ok)
+    return mayAct.code === 'CONNECTION_CHECK_FAILED'
+      ? {
+          outcome: 'hmrc-unavailable',
+          spent: false,
+          errorCode: mayAct.code,
+          errorMessage: `could not check the HMRC connection: ${mayAct.error.message}`,
+        }
+      : {
+          outcome: 'not-connected',
+          spent: false,
+          errorCode: mayAct.code,
+          errorMessage: mayAct.message,
+        };
 
   progress.sent = true;
   let result = await deps.hmrc.ctc.checkGuaranteeBalance(
@@ -235,6 +252,13 @@ function tokenFailure(error: TokenError): Settlement {
         outcome: 'not-connected',
         spent: false,
         errorCode: 'RECONSENT_REQUIRED',
+        errorMessage: error.message,
+      };
+    case 'mismatched':
+      return {
+        outcome: 'not-connected',
+        spent: false,
+        errorCode: 'CONNECTION_MISMATCHED',
         errorMessage: error.message,
       };
     case 'refresh-failed':

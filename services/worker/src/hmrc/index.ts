@@ -1,5 +1,6 @@
 import { jobs } from '@ctc-hub/queue';
 import { UnrecoverableError, type Job } from 'bullmq';
+import { createVerifyConnectionProcessor } from './connection-check.js';
 import type { HmrcDeps } from './deps.js';
 import { createFetchProcessor } from './fetch-processor.js';
 import { createGuaranteeBalanceProcessor } from './guarantee-processor.js';
@@ -22,6 +23,7 @@ export function createHmrcProcessor(deps: HmrcDeps): HmrcProcessor {
     [jobs.fetchMessage.name]: createFetchProcessor(deps),
     [jobs.submit.name]: createSubmitProcessor(deps),
     [jobs.guaranteeBalance.name]: createGuaranteeBalanceProcessor(deps),
+    [jobs.verifyConnection.name]: createVerifyConnectionProcessor(deps),
     [jobs.ppnsPull.name]: createPpnsPullProcessor(deps),
     [jobs.reconcileMovements.name]: createReconcileMovementsProcessor(deps),
     [jobs.reconcileMessages.name]: createReconcileMessagesProcessor(deps),

@@ -4,6 +4,7 @@ import {
   recordAttempt,
   settleSubmission,
   storeInTransaction,
+  type EnrollmentConflict,
   type IngestRecord,
   type Submission,
   type SubmissionAttempt,
@@ -21,9 +22,22 @@ import { submitData } from '@ctc-hub/queue';
 import { SpanKind, withSpan } from '@ctc-hub/telemetry';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { sql } from 'kysely';
+import { reportMismatch } from '../connections.js';
 import { messageFacts } from '../ingest/records.js';
+import { connectionMayAct } from './connection-check.js';
 import { findAtHmrc } from './find-at-hmrc.js';
 import { RetryLater, type HmrcDeps } from './deps.js';
+
+/** The trader's connection may not be used (a person must act): fail now, do not retry. */
+class ConnectionRefused extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ConnectionRefused';
+  }
+}
 
 type SubmitResult = { status: string; movementId?: string | null; messageId?: string | null };
 
@@ -95,6 +109,12 @@ export function createSubmitProcessor(deps: HmrcDeps) {
         try {
           return await send(deps, submission, log);
         } catch (error) {
+          if (error instanceof ConnectionRefused) {
+            // Sending with this token would act as another trader: never, whatever the attempt.
+            await fail(deps, submission, job, error.message, error.code);
+            log.error({ error: error.message }, 'submission not sent: the connection is refused');
+            return { status: 'failed' };
+          }
           if (error instanceof RetryLater && isLastAttempt) {
             await fail(deps, submission, job, error.message);
             log.error({ error: error.message }, 'submission failed after its last attempt');
@@ -116,6 +136,8 @@ async function send(
   const attemptNumber = submission.attempt_count + 1;
   const started = Date.now();
   const tokenResult = await deps.hmrc.tokens.getAccessToken(submission.eori);
+  if (!tokenResult.ok && tokenResult.error.kind === 'mismatched')
+    throw new ConnectionRefused('CONNECTION_MISMATCHED', tokenResult.error.message);
   if (!tokenResult.ok) {
     await recordAttempt(
       deps.db,
@@ -128,6 +150,28 @@ async function send(
     );
   }
   let token = tokenResult.accessToken;
+  const connectionId = tokenResult.connectionId;
+
+  // Until HMRC's answers have shown whose token this is, look before each declaration: a token
+  // filed under the wrong EORI must not send this trader's declaration as another trader.
+  // (Every attempt: a rate-limited check ends the attempt without spending it.)
+  const mayAct = await connectionMayAct(deps, submission.eori, tokenResult);
+  if (!mayAct.ok) {
+    if (mayAct.code !== 'CONNECTION_CHECK_FAILED')
+      throw new ConnectionRefused(mayAct.code, mayAct.message);
+    await recordAttempt(
+      deps.db,
+      submission.id,
+      attemptOf(
+        attemptNumber,
+        started,
+        'check-failed',
+        httpStatusOf(mayAct.error),
+        `could not check the HMRC connection: ${describeHmrcError(mayAct.error)}`,
+      ),
+    );
+    throw new RetryLater('CONNECTION_CHECK_FAILED', describeHmrcError(mayAct.error));
+  }
 
   if (submission.route === 'large' && submission.hmrc_message_id !== null) {
     return uploadLarge(deps, submission, attemptNumber, log);
@@ -172,7 +216,7 @@ async function send(
           messageId: found.found.messageId,
         },
         attemptOf(attemptNumber, started, 'found-at-hmrc', null, null),
-        { foundAtHmrc: true },
+        { foundAtHmrc: true, connectionId },
       );
     }
     log.info('HMRC does not have the submission: sending it again');
@@ -209,7 +253,15 @@ async function send(
 
   if (result.ok) {
     if (submission.route === 'large') {
-      return initiated(deps, submission, result.accepted, attemptNumber, started, log);
+      return initiated(
+        deps,
+        submission,
+        result.accepted,
+        attemptNumber,
+        started,
+        log,
+        connectionId,
+      );
     }
     log.info(
       { movementId: result.accepted.movementId, messageId: result.accepted.messageId },
@@ -220,6 +272,7 @@ async function send(
       submission,
       result.accepted,
       attemptOf(attemptNumber, started, 'accepted', 202, null),
+      { connectionId },
     );
   }
 
@@ -291,12 +344,26 @@ async function accept(
   submission: Submission,
   accepted: SubmissionAccepted,
   attempt: SubmissionAttempt,
-  options: { foundAtHmrc?: boolean; hmrcStatus?: string; keepSending?: boolean } = {},
+  options: {
+    foundAtHmrc?: boolean;
+    hmrcStatus?: string;
+    keepSending?: boolean;
+    connectionId?: string | null;
+  } = {},
 ): Promise<SubmitResult> {
   const requestId = movementPath(submission.movement_type, accepted.movementId);
-  const record = outboundRecord(submission, accepted, options.hmrcStatus ?? 'Success');
+  const record = outboundRecord(
+    submission,
+    accepted,
+    options.hmrcStatus ?? 'Success',
+    options.connectionId ?? null,
+  );
+  let conflict: EnrollmentConflict | undefined;
   await deps.db.transaction().execute(async (trx) => {
-    if (record !== undefined) await storeInTransaction(trx, [record], deriveMovementStatus);
+    if (record !== undefined) {
+      const [outcome] = await storeInTransaction(trx, [record], deriveMovementStatus);
+      conflict = outcome?.enrollmentConflict;
+    }
     const changes = {
       attempt,
       response: {
@@ -327,6 +394,15 @@ async function accept(
       await settleSubmission(trx, submission, 'accepted', changes);
     }
   });
+  // HMRC had already reported this movement under another enrolment (its push came first): the
+  // token that sent our declaration is someone else's.
+  if (conflict !== undefined)
+    await reportMismatch(deps, {
+      connectionId: conflict.connectionId,
+      eori: submission.eori,
+      observedEori: conflict.hmrcEori,
+      detail: conflict.detail,
+    });
   return {
     status: options.keepSending === true ? 'sending' : 'accepted',
     movementId: accepted.movementId,
@@ -339,6 +415,7 @@ function outboundRecord(
   submission: Submission,
   accepted: SubmissionAccepted,
   hmrcStatus: string,
+  connectionId: string | null,
 ): IngestRecord | undefined {
   if (accepted.messageId === undefined) return undefined;
   const parsed = parseNctsMessage(submission.body, { maxBytes: submission.body.length + 1 });
@@ -352,7 +429,11 @@ function outboundRecord(
     source: 'submission',
     receivedAt: new Date(),
     boxId: accepted.boxId ?? null,
+    // Our claim: HMRC files the movement under the enrolment of the token that sent it, which its
+    // notifications then report (a contradiction quarantines the movement).
     enrollmentEori: submission.eori,
+    enrollmentVerified: false,
+    viaConnection: connectionId,
     apiVersion: submission.api_version,
     claimedType: submission.message_type,
   });
@@ -369,6 +450,7 @@ async function initiated(
   attemptNumber: number,
   started: number,
   log: HmrcDeps['logger'],
+  connectionId: string | null,
 ): Promise<SubmitResult> {
   log.info(
     { movementId: accepted.movementId, messageId: accepted.messageId },
@@ -379,7 +461,7 @@ async function initiated(
     submission,
     accepted,
     attemptOf(attemptNumber, started, 'initiated', 202, null),
-    { hmrcStatus: 'Pending', keepSending: true },
+    { hmrcStatus: 'Pending', keepSending: true, connectionId },
   );
   const fresh = (await getSubmission(deps.db, submission.id))!;
   return uploadLarge(deps, fresh, attemptNumber + 1, log);
@@ -448,6 +530,7 @@ async function fail(
   submission: Submission,
   job: Job,
   message: string,
+  errorCode = 'RETRIES_EXHAUSTED',
 ): Promise<void> {
   const fresh = (await getSubmission(deps.db, submission.id)) ?? submission;
   await deps.db.transaction().execute(async (trx) => {
@@ -460,7 +543,7 @@ async function fail(
         kind: 'submit',
         queue: job.queueName,
         job_id: job.id ?? null,
-        error_code: 'RETRIES_EXHAUSTED',
+        error_code: errorCode,
         error_message: message,
         error_history: JSON.stringify(
           fresh.attempts.map((attempt) => ({

@@ -79,7 +79,10 @@ export async function decideIngest(
     movementType: payload.movementType,
     movementId: payload.movementId,
     boxId: data.boxId,
+    // The payload's enrollmentEORINumber (v1: customerId) is HMRC's own word.
     enrollmentEori: payload.eori,
+    enrollmentVerified: payload.eori !== null,
+    viaConnection: null,
     apiVersion: payload.version === 'v1' ? '1.0' : apiVersion,
   };
 

@@ -49,6 +49,10 @@ export interface MessageInput {
   receivedAt: Date;
   boxId: string | null;
   enrollmentEori: string | null;
+  /** True when enrollmentEori is HMRC's word (PPNS payload, a checked CTC list), not our label. */
+  enrollmentVerified: boolean;
+  /** The connection whose token fetched the message, if a token did. */
+  viaConnection: string | null;
   apiVersion: string | null;
   /** messageType the notification claimed (checked against the XML). */
   claimedType: string | null;
@@ -67,6 +71,8 @@ export function movementFacts(
     requestId: movementPath(input.movementType, input.movementId),
     boxId: input.boxId,
     enrollmentEori: shortText(input.enrollmentEori, 20),
+    enrollmentVerified: input.enrollmentVerified && shortText(input.enrollmentEori, 20) !== null,
+    viaConnection: input.viaConnection,
     movementEori: shortText(summary?.holderEori ?? summary?.traderAtDestinationEori ?? null, 20),
     mrn: shortText(summary?.mrn ?? null, 35),
     lrn: shortText(summary?.lrn ?? null, 35),

@@ -10,6 +10,7 @@ import {
 import { deriveMovementStatus } from '@ctc-hub/ncts';
 import { MicroBatcher } from '@ctc-hub/queue';
 import { getMeter, withSpan, type Logger } from '@ctc-hub/telemetry';
+import { reportMismatch } from '../connections.js';
 import { historyEntry } from './records.js';
 
 /** One record's fate in a flush: its outcome, or the error its own caller must see. */
@@ -98,6 +99,32 @@ export class IngestStore {
     return this.isolate(records, attempt.error, attempt.failure);
   }
 
+  /**
+   * A batch that quarantined a movement (HMRC reported an enrolment our claim contradicted) has
+   * committed; mark the connection behind the claim mismatched. Not awaited: the token row may be
+   * locked by a refresh across an HMRC call, and ingest must not wait for it. If this fails, the
+   * next check of the connection (sweep, use) finds the mismatch again.
+   */
+  private reportConflicts(outcomes: readonly IngestOutcome[]): void {
+    for (const outcome of outcomes) {
+      const conflict = outcome.enrollmentConflict;
+      if (conflict === undefined) continue;
+      reportMismatch(
+        { db: this.db, logger: this.logger },
+        {
+          connectionId: conflict.connectionId,
+          observedEori: conflict.hmrcEori,
+          detail: `${conflict.detail} (${conflict.movementType} ${conflict.movementId})`,
+        },
+      ).catch((error: unknown) =>
+        this.logger.error(
+          { err: error, movementId: conflict.movementId },
+          'could not mark the connection behind a quarantined movement as mismatched',
+        ),
+      );
+    }
+  }
+
   /** One transaction for `records`, timed and traced. */
   private async attempt(
     records: readonly IngestRecord[],
@@ -111,6 +138,7 @@ export class IngestStore {
         { 'ctc.batch_size': records.length },
         () => storeIngestBatch(this.db, records, deriveMovementStatus),
       );
+      this.reportConflicts(outcomes);
       return { ok: true, outcomes };
     } catch (error) {
       return { ok: false, error, failure: classifyStoreError(error) };

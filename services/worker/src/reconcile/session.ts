@@ -36,6 +36,8 @@ export class TokenUnavailable extends Error {
  */
 export class HmrcSession {
   private token: string | undefined;
+  /** The trader connection of the token in use (null for the application token). */
+  connectionId: string | null = null;
 
   constructor(
     private readonly deps: HmrcDeps,
@@ -59,6 +61,7 @@ export class HmrcSession {
   private async acquire(pending: Promise<AccessTokenResult>): Promise<string> {
     const token = await pending;
     if (!token.ok) throw new TokenUnavailable(token.error);
+    this.connectionId = token.connectionId;
     return token.accessToken;
   }
 }
