@@ -10,6 +10,10 @@ import { connectEori, devDefaults, startStack } from './stack.js';
 
 if (existsSync('.env')) process.loadEnvFile('.env');
 
+// A local Redis usually has no persistence; production refuses one (REDIS_DURABILITY=check).
+// Here it is allowed unless the environment says otherwise, and the banner says so.
+if ((process.env.REDIS_DURABILITY ?? '') === '') process.env.REDIS_DURABILITY = 'allow-volatile';
+
 let stack: Awaited<ReturnType<typeof startStack>>;
 try {
   stack = await startStack(process.env);
@@ -32,6 +36,18 @@ if (stack.sandbox !== undefined && stack.env.HMRC_DEFAULT_EORI === devDefaults.H
   });
 }
 
+const redis = stack.redisDurability;
+const redisLines =
+  redis.risks.length === 0
+    ? [`  Redis                     ${redis.state}`]
+    : [
+        ...redis.risks.map((risk) => `  ! Redis: ${risk.problem}.`),
+        `    Allowed because REDIS_DURABILITY=${redis.mode}${
+          redis.mode === 'allow-volatile' ? " (pnpm start's default)" : ''
+        }; fine for trying ctc-hub.`,
+        '    Deployed services refuse such a Redis: docs/OPERATIONS.md, "Redis durability".',
+      ];
+
 const lines = [
   '',
   'ctc-hub is running',
@@ -42,6 +58,7 @@ const lines = [
     ? `  HMRC sandbox              ${stack.sandbox.url}`
     : `  HMRC                      ${stack.hmrcBaseUrl}`,
   `  API key                   ${stack.apiKey}`,
+  ...redisLines,
   '',
   'Try:',
   `  curl -H 'Authorization: Bearer ${stack.apiKey}' ${stack.apiUrl}/customs/transits/movements/departures`,
@@ -50,10 +67,15 @@ const lines = [
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
 
-let stopping = false;
+// Stop once. A second signal forces the exit, but not one that arrives within a second of the
+// first: Ctrl-C reaches this process from the terminal and again as forwarded by pnpm and tsx.
+let stoppingSince: number | undefined;
 const stop = (signal: string) => {
-  if (stopping) process.exit(1);
-  stopping = true;
+  if (stoppingSince !== undefined) {
+    if (Date.now() - stoppingSince < 1000) return;
+    process.exit(1);
+  }
+  stoppingSince = Date.now();
   process.stdout.write(`\n${signal}: stopping…\n`);
   const timer = setTimeout(() => process.exit(1), 25_000);
   timer.unref();

@@ -24,7 +24,7 @@ import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { connectEori } from '../../scripts/stack.js';
 import { PpnsGateway } from './gateway.js';
-import { OwnPostgres, OwnRedis } from './infra.js';
+import { OwnPostgres, startOwnRedis, type OwnRedis } from './infra.js';
 import { defaultLoad, LoadGenerator, type LoadOptions } from './load.js';
 import { ServiceProcess, type ServiceKind } from './processes.js';
 
@@ -177,7 +177,7 @@ export class Harness {
 
     // Infrastructure of our own.
     const [redis, database] = await Promise.all([
-      OwnRedis.start(),
+      startOwnRedis(),
       (async () => {
         if (options.postgres === 'own') {
           this.postgres = await OwnPostgres.create();

@@ -6,6 +6,19 @@ export {
   type RedisTarget,
 } from './connections.js';
 export {
+  assessDurability,
+  describeRisk,
+  osFlushSeconds,
+  readDurabilityFacts,
+  snapshotWindowSeconds,
+  type DurabilityFacts,
+  type DurabilityPolicy,
+  type DurabilityRisk,
+  type DurabilityVerdict,
+  type RedisDurabilityMode,
+} from './durability.js';
+export { describeRedisTarget, RedisDurabilityGuard, type RedisSettings } from './redis-guard.js';
+export {
   fetchMessageData,
   guaranteeBalanceData,
   hmrcPriority,

@@ -20,7 +20,7 @@ export {
   shutdownMetrics,
   sizeBucketsBytes,
 } from './metrics.js';
-export { opsRoutes, type ReadinessCheck } from './ops-routes.js';
+export { opsRoutes, ReadinessDetail, type ReadinessCheck } from './ops-routes.js';
 export { initTelemetry, shutdownTelemetry, type TelemetryOptions } from './init.js';
 export { runService } from './run-service.js';
 export { listen, type HttpTimeouts } from './listen.js';

@@ -1,15 +1,23 @@
 import { Router, type Request, type Response } from 'express';
 import { metricsHandler } from './metrics.js';
 
-/** A readiness dependency check: resolves when the dependency answers, rejects otherwise. */
+/**
+ * A readiness dependency check: resolves when the dependency answers, rejects otherwise. A check
+ * that resolves to a ReadinessDetail has its text reported after `ok: `.
+ */
 export type ReadinessCheck = () => Promise<unknown>;
+
+/** What a passing check wants the operator to read in /readyz (e.g. the Redis persistence). */
+export class ReadinessDetail {
+  constructor(readonly text: string) {}
+}
 
 const checkTimeoutMs = 2000;
 
 async function runCheck(check: ReadinessCheck): Promise<string> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
+    const value = await Promise.race([
       check(),
       new Promise((_, reject) => {
         timer = setTimeout(
@@ -18,7 +26,7 @@ async function runCheck(check: ReadinessCheck): Promise<string> {
         );
       }),
     ]);
-    return 'ok';
+    return value instanceof ReadinessDetail ? `ok: ${value.text}` : 'ok';
   } catch (error) {
     return `failing: ${(error as Error).message}`;
   } finally {
@@ -51,7 +59,7 @@ export function opsRoutes(
       ...names.map((name, index) => [name, results[index]]),
       ...extraNames.map((name, index) => [name, extra[index]]),
     ]);
-    const ready = results.every((result) => result === 'ok');
+    const ready = results.every((result) => result.startsWith('ok'));
     response
       .status(ready ? 200 : 503)
       .json({ status: ready ? 'ready' : 'not ready', checks: report });

@@ -1,6 +1,6 @@
 import type { ReceiverConfig } from '@ctc-hub/config';
 import { createDb, pingDb } from '@ctc-hub/db';
-import { createQueue, createRedis, queueNames } from '@ctc-hub/queue';
+import { createQueue, createRedis, queueNames, RedisDurabilityGuard } from '@ctc-hub/queue';
 import { createLogger, initTelemetry, type Logger, listen } from '@ctc-hub/telemetry';
 import { createReceiverApp } from './app.js';
 import { IngestEnqueuer } from './enqueuer.js';
@@ -26,6 +26,10 @@ export async function startReceiver(
     );
   }
 
+  // A 200 promises PPNS the notification is kept: refuse a Redis that could forget it (and one
+  // that does not answer at all) before taking a single request.
+  const redisGuard = await RedisDurabilityGuard.open(config, logger);
+
   // A hung Redis must not hold requests past the receiver's deadline.
   const producer = createRedis(config, 'producer', {
     commandTimeout: config.RECEIVER_ENQUEUE_TIMEOUT_MS,
@@ -43,7 +47,7 @@ export async function startReceiver(
     config,
     enqueuer,
     logger,
-    readiness: { redis: () => producer.ping() },
+    readiness: { redis: () => producer.ping(), redisDurability: redisGuard.readiness },
     informational: { postgres: () => pingDb(db) },
   });
   const { server, port } = await listen(app, config.RECEIVER_PORT, config.HTTP_HOST, {
@@ -68,6 +72,7 @@ export async function startReceiver(
       await enqueuer.close();
       await queue.close();
       producer.disconnect();
+      redisGuard.close();
       await db.destroy();
     },
   };

@@ -1,4 +1,4 @@
-import type { WorkerConfig } from '@ctc-hub/config';
+import { redactUrl, type WorkerConfig } from '@ctc-hub/config';
 import { createDb, ensurePartitions, pingDb } from '@ctc-hub/db';
 import { createHmrcClients } from '@ctc-hub/hmrc-client';
 import { NctsParser } from '@ctc-hub/ncts';
@@ -7,6 +7,7 @@ import {
   createQueue,
   createRedis,
   jitteredBackoff,
+  RedisDurabilityGuard,
   jobs,
   queueNames,
   pacerKey,
@@ -76,13 +77,18 @@ export async function startWorker(
     sampleRatio: config.OTEL_TRACES_SAMPLER_ARG,
   });
 
+  // The worker holds every queued job: refuse a Redis that could forget or evict them.
+  const redisGuard = await RedisDurabilityGuard.open(config, logger);
   const db = createDb({
     url: config.DATABASE_URL,
     poolMax: config.DATABASE_POOL_MAX,
     applicationName: 'ctc-hub-worker',
   });
   await ensurePartitions(db).catch((error: unknown) =>
-    logger.warn({ err: error }, 'could not prepare partitions (will retry daily)'),
+    logger.warn(
+      { err: error, database: redactUrl(config.DATABASE_URL) },
+      'could not prepare partitions in the PostgreSQL of DATABASE_URL (will retry daily)',
+    ),
   );
   const parser = new NctsParser({
     threadThresholdBytes: config.PARSE_IN_THREAD_BYTES,
@@ -200,7 +206,13 @@ export async function startWorker(
 
   const app = express();
   app.disable('x-powered-by');
-  app.use(opsRoutes({ postgres: () => pingDb(db), redis: () => producer.ping() }));
+  app.use(
+    opsRoutes({
+      postgres: () => pingDb(db),
+      redis: () => producer.ping(),
+      redisDurability: redisGuard.readiness,
+    }),
+  );
   const { server, port } = await listen(app, config.WORKER_PORT, config.HTTP_HOST);
   const relay = startOutboxRelay({
     db,
@@ -253,6 +265,7 @@ export async function startWorker(
       ]) {
         connection.disconnect();
       }
+      redisGuard.close();
       await parser.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

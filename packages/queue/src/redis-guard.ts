@@ -1,0 +1,154 @@
+import { redactUrl, StartupError } from '@ctc-hub/config';
+import { ReadinessDetail, type Logger } from '@ctc-hub/telemetry';
+import type { Redis } from 'ioredis';
+import { createRedis, waitForRedis, type RedisTarget } from './connections.js';
+import {
+  assessDurability,
+  describeRisk,
+  readDurabilityFacts,
+  type DurabilityVerdict,
+  type RedisDurabilityMode,
+} from './durability.js';
+
+/** The REDIS_* settings a service is given (see redisConcern). */
+export interface RedisSettings {
+  REDIS_URL: string;
+  REDIS_SENTINELS: readonly string[];
+  REDIS_SENTINEL_NAME: string;
+  REDIS_DURABILITY?: RedisDurabilityMode | undefined;
+  REDIS_ACCEPTED_LOSS_SECONDS: number;
+  REDIS_STARTUP_TIMEOUT_SECONDS: number;
+}
+
+/** Where the settings point, in words a person can act on; passwords redacted. */
+export function describeRedisTarget(settings: RedisSettings): string {
+  return settings.REDIS_SENTINELS.length > 0
+    ? `the primary "${settings.REDIS_SENTINEL_NAME}" (REDIS_SENTINEL_NAME) from the Sentinels ${settings.REDIS_SENTINELS.join(',')} (REDIS_SENTINELS), credentials from ${redactUrl(settings.REDIS_URL)} (REDIS_URL)`
+    : `${redactUrl(settings.REDIS_URL)} (REDIS_URL)`;
+}
+
+const target = (settings: RedisSettings): RedisTarget => ({
+  REDIS_URL: settings.REDIS_URL,
+  REDIS_SENTINELS: settings.REDIS_SENTINELS,
+  REDIS_SENTINEL_NAME: settings.REDIS_SENTINEL_NAME,
+});
+
+/** How long a durability verdict is reused by /readyz: probes and scrapes come every few seconds. */
+const verdictTtlMs = 5000;
+
+/**
+ * The start-up gate and the runtime check on the Redis a service is given. `open` waits at most
+ * REDIS_STARTUP_TIMEOUT_SECONDS for Redis to answer, then reads its persistence and eviction
+ * settings; either failing is a StartupError that names the variable and the fix. `readiness`
+ * re-reads them (at most every 5 s) so that a Redis whose persistence is turned off at runtime
+ * makes the service not ready (under `check`) instead of silently losing what it accepts.
+ */
+export class RedisDurabilityGuard {
+  private cached: { at: number; verdict: Promise<DurabilityVerdict> } | undefined;
+  private lastState: string;
+
+  private constructor(
+    private readonly redis: Redis,
+    private readonly settings: RedisSettings,
+    private readonly logger: Logger,
+    /** The verdict at start-up. */
+    readonly verdict: DurabilityVerdict,
+  ) {
+    this.lastState = verdict.state;
+  }
+
+  static async open(settings: RedisSettings, logger: Logger): Promise<RedisDurabilityGuard> {
+    const redis = createRedis(target(settings), 'client');
+    let lastError: Error | undefined;
+    const remember = (error: Error) => (lastError = error);
+    redis.on('error', remember);
+    const where = describeRedisTarget(settings);
+    const timeoutMs = settings.REDIS_STARTUP_TIMEOUT_SECONDS * 1000;
+    try {
+      await waitForRedis(redis, timeoutMs);
+    } catch {
+      redis.disconnect();
+      throw new StartupError(
+        `Redis did not answer within ${settings.REDIS_STARTUP_TIMEOUT_SECONDS} s at ${where}: ${
+          lastError?.message ?? 'no connection'
+        }. Start Redis or correct the setting (REDIS_STARTUP_TIMEOUT_SECONDS waits longer).`,
+      );
+    } finally {
+      redis.off('error', remember);
+    }
+    let verdict: DurabilityVerdict;
+    try {
+      verdict = assessDurability(await readDurabilityFacts(redis), policyOf(settings));
+    } catch (error) {
+      redis.disconnect();
+      throw new StartupError(
+        `could not read the settings of Redis at ${where}: ${(error as Error).message}`,
+      );
+    }
+    if (!verdict.acceptable) {
+      redis.disconnect();
+      throw new StartupError(
+        [
+          `Refusing to start: the Redis at ${where} can lose jobs it has acknowledged.`,
+          ...verdict.risks.map((risk) => `  - ${describeRisk(risk)}`),
+          '  (REDIS_DURABILITY in docs/OPERATIONS.md, "Redis durability", explains the choices.)',
+        ].join('\n'),
+      );
+    }
+    if (verdict.risks.length > 0) {
+      logger.warn(
+        { redis: verdict.state, risks: verdict.risks.map(describeRisk) },
+        `Redis can lose acknowledged jobs; running anyway because REDIS_DURABILITY=${verdict.mode}`,
+      );
+    } else {
+      logger.info({ redis: verdict.state }, 'Redis keeps acknowledged jobs');
+    }
+    return new RedisDurabilityGuard(redis, settings, logger, verdict);
+  }
+
+  /** The current verdict, read at most every 5 s (concurrent callers share one read). */
+  current(): Promise<DurabilityVerdict> {
+    const now = Date.now();
+    if (this.cached !== undefined && now - this.cached.at < verdictTtlMs)
+      return this.cached.verdict;
+    const verdict = readDurabilityFacts(this.redis).then((facts) =>
+      assessDurability(facts, policyOf(this.settings)),
+    );
+    const entry = { at: now, verdict };
+    this.cached = entry;
+    // A failed read (Redis away) is not kept: the next probe tries again.
+    verdict.then(
+      (fresh) => this.noticeChange(fresh),
+      () => {
+        if (this.cached === entry) this.cached = undefined;
+      },
+    );
+    return verdict;
+  }
+
+  /** A /readyz check: fails when the verdict is not acceptable, reports the state otherwise. */
+  readonly readiness = async (): Promise<ReadinessDetail> => {
+    const verdict = await this.current();
+    if (!verdict.acceptable) throw new Error(verdict.risks.map(describeRisk).join('; '));
+    return new ReadinessDetail(verdict.state);
+  };
+
+  private noticeChange(verdict: DurabilityVerdict): void {
+    if (verdict.state === this.lastState) return;
+    this.lastState = verdict.state;
+    const fields = { redis: verdict.state, risks: verdict.risks.map(describeRisk) };
+    if (!verdict.acceptable)
+      this.logger.error(fields, 'Redis can now lose acknowledged jobs: not ready');
+    else if (verdict.risks.length > 0) this.logger.warn(fields, 'Redis settings changed');
+    else this.logger.info(fields, 'Redis settings changed; it keeps acknowledged jobs');
+  }
+
+  close(): void {
+    this.redis.disconnect();
+  }
+}
+
+const policyOf = (settings: RedisSettings) => ({
+  mode: settings.REDIS_DURABILITY,
+  acceptedLossSeconds: settings.REDIS_ACCEPTED_LOSS_SECONDS,
+});
