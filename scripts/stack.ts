@@ -17,6 +17,8 @@ import { startSandbox, type SandboxHandle } from '@ctc-hub/hmrc-sandbox';
 import { RedisDurabilityGuard, type DurabilityVerdict } from '@ctc-hub/queue';
 import { startReceiver, type ReceiverHandle } from '@ctc-hub/receiver';
 import { createLogger, shutdownTelemetry, type Logger } from '@ctc-hub/telemetry';
+
+export { flushLogs } from '@ctc-hub/telemetry';
 import { startWorker, type WorkerHandle } from '@ctc-hub/worker';
 
 /** Development defaults: they make `pnpm start` work with no configuration and no credentials. */

@@ -4,9 +4,11 @@
  * environment and an optional .env file; see .env.example.
  */
 import { existsSync } from 'node:fs';
-import { ConfigError } from '@ctc-hub/config';
-import { flushLogs } from '@ctc-hub/telemetry';
-import { connectEori, devDefaults, startStack } from './stack.js';
+import { ConfigError, parseEnv, redisConcern } from '@ctc-hub/config';
+// The module itself, not the package: the package's index loads BullMQ, which is what we are
+// trying not to wait for.
+import { connectAtStartup } from '../packages/queue/src/connections.js';
+import type { Stack } from './stack.js';
 
 if (existsSync('.env')) process.loadEnvFile('.env');
 
@@ -14,16 +16,34 @@ if (existsSync('.env')) process.loadEnvFile('.env');
 // Here it is allowed unless the environment says otherwise, and the banner says so.
 if ((process.env.REDIS_DURABILITY ?? '') === '') process.env.REDIS_DURABILITY = 'allow-volatile';
 
-let stack: Awaited<ReturnType<typeof startStack>>;
+// Loading every service's modules takes seconds on a busy machine. Reach Redis meanwhile, so an
+// unreachable one is reported REDIS_STARTUP_TIMEOUT_SECONDS after start, not after loading too.
+const loading = import('./stack.js');
+loading.catch(() => undefined);
+
+let stack: Stack;
+const { connectEori, devDefaults, flushLogs, startStack } = await (async () => {
+  try {
+    (await connectAtStartup(parseEnv(redisConcern, process.env))).disconnect();
+    return await loading;
+  } catch (error) {
+    fail(error);
+  }
+})();
 try {
   stack = await startStack(process.env);
 } catch (error) {
+  fail(error, flushLogs);
+}
+
+/** Nothing has logged yet when Redis is the problem; the stack's logs are flushed when given. */
+function fail(error: unknown, flush: () => void = () => undefined): never {
   if (error instanceof ConfigError) {
     process.stderr.write(`${error.message}\n`);
   } else {
     process.stderr.write(`ctc-hub failed to start: ${(error as Error).message}\n`);
   }
-  flushLogs();
+  flush();
   process.exit(1);
 }
 

@@ -1,8 +1,11 @@
 export {
+  connectAtStartup,
   createRedis,
+  describeRedisTarget,
   redisTargetOptions,
   waitForRedis,
   type RedisRole,
+  type RedisStartupSettings,
   type RedisTarget,
 } from './connections.js';
 export {
@@ -17,7 +20,7 @@ export {
   type DurabilityVerdict,
   type RedisDurabilityMode,
 } from './durability.js';
-export { describeRedisTarget, RedisDurabilityGuard, type RedisSettings } from './redis-guard.js';
+export { RedisDurabilityGuard, type RedisSettings } from './redis-guard.js';
 export {
   fetchMessageData,
   guaranteeBalanceData,

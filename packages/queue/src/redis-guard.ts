@@ -1,7 +1,7 @@
-import { redactUrl, StartupError } from '@ctc-hub/config';
+import { StartupError } from '@ctc-hub/config';
 import { ReadinessDetail, type Logger } from '@ctc-hub/telemetry';
 import type { Redis } from 'ioredis';
-import { createRedis, waitForRedis, type RedisTarget } from './connections.js';
+import { connectAtStartup, describeRedisTarget, type RedisStartupSettings } from './connections.js';
 import {
   assessDurability,
   describeRisk,
@@ -11,27 +11,10 @@ import {
 } from './durability.js';
 
 /** The REDIS_* settings a service is given (see redisConcern). */
-export interface RedisSettings {
-  REDIS_URL: string;
-  REDIS_SENTINELS: readonly string[];
-  REDIS_SENTINEL_NAME: string;
+export interface RedisSettings extends RedisStartupSettings {
   REDIS_DURABILITY?: RedisDurabilityMode | undefined;
   REDIS_ACCEPTED_LOSS_SECONDS: number;
-  REDIS_STARTUP_TIMEOUT_SECONDS: number;
 }
-
-/** Where the settings point, in words a person can act on; passwords redacted. */
-export function describeRedisTarget(settings: RedisSettings): string {
-  return settings.REDIS_SENTINELS.length > 0
-    ? `the primary "${settings.REDIS_SENTINEL_NAME}" (REDIS_SENTINEL_NAME) from the Sentinels ${settings.REDIS_SENTINELS.join(',')} (REDIS_SENTINELS), credentials from ${redactUrl(settings.REDIS_URL)} (REDIS_URL)`
-    : `${redactUrl(settings.REDIS_URL)} (REDIS_URL)`;
-}
-
-const target = (settings: RedisSettings): RedisTarget => ({
-  REDIS_URL: settings.REDIS_URL,
-  REDIS_SENTINELS: settings.REDIS_SENTINELS,
-  REDIS_SENTINEL_NAME: settings.REDIS_SENTINEL_NAME,
-});
 
 /** How long a durability verdict is reused by /readyz: probes and scrapes come every few seconds. */
 const verdictTtlMs = 5000;
@@ -58,24 +41,8 @@ export class RedisDurabilityGuard {
   }
 
   static async open(settings: RedisSettings, logger: Logger): Promise<RedisDurabilityGuard> {
-    const redis = createRedis(target(settings), 'client');
-    let lastError: Error | undefined;
-    const remember = (error: Error) => (lastError = error);
-    redis.on('error', remember);
+    const redis = await connectAtStartup(settings);
     const where = describeRedisTarget(settings);
-    const timeoutMs = settings.REDIS_STARTUP_TIMEOUT_SECONDS * 1000;
-    try {
-      await waitForRedis(redis, timeoutMs);
-    } catch {
-      redis.disconnect();
-      throw new StartupError(
-        `Redis did not answer within ${settings.REDIS_STARTUP_TIMEOUT_SECONDS} s at ${where}: ${
-          lastError?.message ?? 'no connection'
-        }. Start Redis or correct the setting (REDIS_STARTUP_TIMEOUT_SECONDS waits longer).`,
-      );
-    } finally {
-      redis.off('error', remember);
-    }
     let verdict: DurabilityVerdict;
     try {
       verdict = assessDurability(await readDurabilityFacts(redis), policyOf(settings));

@@ -17,9 +17,12 @@ export {
   initMetrics,
   latencyBucketsSeconds,
   metricsHandler,
+  noopMeter,
   shutdownMetrics,
   sizeBucketsBytes,
+  type ServiceMetrics,
 } from './metrics.js';
+export type { Histogram, Meter } from '@opentelemetry/api';
 export { opsRoutes, ReadinessDetail, type ReadinessCheck } from './ops-routes.js';
 export { initTelemetry, shutdownTelemetry, type TelemetryOptions } from './init.js';
 export { runService } from './run-service.js';

@@ -1,5 +1,5 @@
 import { Router, type Request, type Response } from 'express';
-import { metricsHandler } from './metrics.js';
+import { metricsHandler, type ServiceMetrics } from './metrics.js';
 
 /**
  * A readiness dependency check: resolves when the dependency answers, rejects otherwise. A check
@@ -36,13 +36,15 @@ async function runCheck(check: ReadinessCheck): Promise<string> {
 
 /**
  * `/healthz` (liveness: the process serves HTTP), `/readyz` (every dependency answers; 503
- * naming the failing ones otherwise) and `/metrics` (Prometheus). Mounted first, without auth.
+ * naming the failing ones otherwise) and `/metrics` (Prometheus: the given service's own
+ * instruments, whatever else runs in the process). Mounted first, without auth.
  * `informational` checks are reported in /readyz but do not make the service unready (the
  * receiver keeps accepting pushes while Postgres is down: that is what the queue is for).
  */
 export function opsRoutes(
   checks: Record<string, ReadinessCheck>,
   informational: Record<string, ReadinessCheck> = {},
+  serviceMetrics?: ServiceMetrics,
 ): Router {
   const router = Router();
   router.get('/healthz', (_request: Request, response: Response) => {
@@ -64,8 +66,9 @@ export function opsRoutes(
       .status(ready ? 200 : 503)
       .json({ status: ready ? 'ready' : 'not ready', checks: report });
   });
+  const serveMetrics = metricsHandler(serviceMetrics);
   router.get('/metrics', (request: Request, response: Response) => {
-    metricsHandler(request, response);
+    serveMetrics(request, response);
   });
   return router;
 }

@@ -17,7 +17,7 @@ export interface ApiOptions {
 /** Starts the api: read API, submissions, OAuth connect flow, ops endpoints. */
 export async function startApi(config: ApiConfig, options: ApiOptions = {}): Promise<ApiHandle> {
   const logger = options.logger ?? createLogger({ service: 'api', level: config.LOG_LEVEL });
-  initTelemetry({
+  const telemetry = initTelemetry({
     serviceName: 'ctc-hub-api',
     otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
     sampleRatio: config.OTEL_TRACES_SAMPLER_ARG,
@@ -38,7 +38,7 @@ export async function startApi(config: ApiConfig, options: ApiOptions = {}): Pro
   const parser = new NctsParser({ maxBytes: config.SUBMISSION_MAX_BYTES + 1024 });
 
   const app = createApiApp(
-    { config, db, redis, ingestQueue, hmrcQueue, opsQueue, validator, parser, logger },
+    { config, db, redis, ingestQueue, hmrcQueue, opsQueue, validator, parser, logger, telemetry },
     {
       postgres: () => pingDb(db),
       redis: () => redis.ping(),

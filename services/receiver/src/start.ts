@@ -15,7 +15,7 @@ export async function startReceiver(
   options: { logger?: Logger } = {},
 ): Promise<ReceiverHandle> {
   const logger = options.logger ?? createLogger({ service: 'receiver', level: config.LOG_LEVEL });
-  initTelemetry({
+  const telemetry = initTelemetry({
     serviceName: 'ctc-hub-receiver',
     otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
     sampleRatio: config.OTEL_TRACES_SAMPLER_ARG,
@@ -49,6 +49,7 @@ export async function startReceiver(
     logger,
     readiness: { redis: () => producer.ping(), redisDurability: redisGuard.readiness },
     informational: { postgres: () => pingDb(db) },
+    telemetry,
   });
   const { server, port } = await listen(app, config.RECEIVER_PORT, config.HTTP_HOST, {
     headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS,

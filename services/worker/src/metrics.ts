@@ -1,8 +1,7 @@
-import { getMeter, latencyBucketsSeconds, sizeBucketsBytes } from '@ctc-hub/telemetry';
+import { latencyBucketsSeconds, sizeBucketsBytes, type Meter } from '@ctc-hub/telemetry';
 import type { Queue } from 'bullmq';
 
-export function ingestMetrics() {
-  const meter = getMeter();
+export function ingestMetrics(meter: Meter) {
   return {
     notifications: meter.createCounter('ctc_ingest_notifications', {
       description:
@@ -50,8 +49,7 @@ const states = ['waiting', 'prioritized', 'active', 'delayed', 'failed', 'comple
  * Registered by the worker only (one set per process), so the gauges are not doubled when all
  * services share a process.
  */
-export function registerQueueMetrics(queues: readonly Queue[]): void {
-  const meter = getMeter();
+export function registerQueueMetrics(meter: Meter, queues: readonly Queue[]): void {
   const depth = meter.createObservableGauge('ctc_queue_jobs', {
     description: 'Jobs per queue and state',
   });

@@ -14,14 +14,7 @@ import {
   RatePacer,
   spacingFor,
 } from '@ctc-hub/queue';
-import {
-  createLogger,
-  getMeter,
-  initTelemetry,
-  listen,
-  opsRoutes,
-  type Logger,
-} from '@ctc-hub/telemetry';
+import { createLogger, initTelemetry, listen, opsRoutes, type Logger } from '@ctc-hub/telemetry';
 import { Worker } from 'bullmq';
 import express from 'express';
 import { isFinalFailure, recordFinalFailure } from './failures.js';
@@ -71,7 +64,7 @@ export async function startWorker(
   options: { logger?: Logger } = {},
 ): Promise<WorkerHandle> {
   const logger = options.logger ?? createLogger({ service: 'worker', level: config.LOG_LEVEL });
-  initTelemetry({
+  const telemetry = initTelemetry({
     serviceName: 'ctc-hub-worker',
     otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
     sampleRatio: config.OTEL_TRACES_SAMPLER_ARG,
@@ -103,20 +96,21 @@ export async function startWorker(
   const hmrc = createHmrcClients(config, {
     db,
     logger,
-    meter: getMeter(),
+    meter: telemetry.meter,
     beforeRequest: () => pacer.acquire(),
   });
-  const metrics = ingestMetrics();
+  const metrics = ingestMetrics(telemetry.meter);
   const store = new IngestStore(db, logger, {
     maxBatch: config.INGEST_BATCH_SIZE,
     maxWaitMs: config.INGEST_BATCH_MAX_WAIT_MS,
+    meter: telemetry.meter,
   });
 
   const producer = createRedis(config, 'worker');
   const ingestQueue = createQueue(queueNames.ingest, producer, config.QUEUE_PREFIX);
   const hmrcQueue = createQueue(queueNames.hmrc, producer, config.QUEUE_PREFIX);
   const opsQueue = createQueue(queueNames.ops, producer, config.QUEUE_PREFIX);
-  registerQueueMetrics([ingestQueue, hmrcQueue, opsQueue]);
+  registerQueueMetrics(telemetry.meter, [ingestQueue, hmrcQueue, opsQueue]);
 
   // A dead process's jobs come back after the lock expires and a stalled check sees it.
   const jobLocks = {
@@ -180,6 +174,7 @@ export async function startWorker(
     hmrc,
     store,
     logger,
+    meter: telemetry.meter,
     redis: producer,
     queues: { ingest: ingestQueue, hmrc: hmrcQueue, ops: opsQueue },
   };
@@ -207,11 +202,15 @@ export async function startWorker(
   const app = express();
   app.disable('x-powered-by');
   app.use(
-    opsRoutes({
-      postgres: () => pingDb(db),
-      redis: () => producer.ping(),
-      redisDurability: redisGuard.readiness,
-    }),
+    opsRoutes(
+      {
+        postgres: () => pingDb(db),
+        redis: () => producer.ping(),
+        redisDurability: redisGuard.readiness,
+      },
+      {},
+      telemetry,
+    ),
   );
   const { server, port } = await listen(app, config.WORKER_PORT, config.HTTP_HOST);
   const relay = startOutboxRelay({

@@ -5,6 +5,7 @@ import {
   type OAuthError,
   type TokenStore,
 } from '@ctc-hub/hmrc-client';
+import { noopMeter } from '@ctc-hub/telemetry';
 import { Router, type Request, type Response } from 'express';
 import { canSeeEori, principalOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
@@ -37,7 +38,11 @@ const built = new WeakMap<ApiDeps, OAuthConnect>();
 function connectOf(deps: ApiDeps): OAuthConnect {
   let connect = built.get(deps);
   if (connect === undefined) {
-    const { oauth, tokens } = createHmrcClients(deps.config, { db: deps.db, logger: deps.logger });
+    const { oauth, tokens } = createHmrcClients(deps.config, {
+      db: deps.db,
+      logger: deps.logger,
+      meter: deps.telemetry?.meter ?? noopMeter,
+    });
     connect = { oauth, tokens };
     built.set(deps, connect);
   }

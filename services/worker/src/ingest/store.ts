@@ -1,7 +1,7 @@
 import { storeIngestBatch, type Db, type IngestOutcome, type IngestRecord } from '@ctc-hub/db';
 import { deriveMovementStatus } from '@ctc-hub/ncts';
 import { MicroBatcher } from '@ctc-hub/queue';
-import { getMeter, withSpan, type Logger } from '@ctc-hub/telemetry';
+import { withSpan, type Histogram, type Logger, type Meter } from '@ctc-hub/telemetry';
 import { historyEntry } from './records.js';
 
 /** Postgres error classes caused by one record's content rather than by the database's state. */
@@ -19,24 +19,26 @@ function isDataError(error: unknown): boolean {
  */
 export class IngestStore {
   private readonly batcher: MicroBatcher<IngestRecord, IngestOutcome>;
-  private readonly batchSize = getMeter().createHistogram('ctc_ingest_batch_size', {
-    description: 'Records committed per ingest transaction',
-    advice: { explicitBucketBoundaries: [1, 2, 5, 10, 25, 50, 100, 200, 500] },
-  });
-  private readonly batchDuration = getMeter().createHistogram('ctc_ingest_batch_duration_seconds', {
-    description: 'Duration of one ingest transaction',
-    unit: 's',
-    advice: {
-      explicitBucketBoundaries: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    },
-  });
+  private readonly batchSize: Histogram;
+  private readonly batchDuration: Histogram;
 
   constructor(
     /** Public for small writes that follow a commit (reconcile_state's recovered count). */
     readonly db: Db,
     private readonly logger: Logger,
-    options: { maxBatch: number; maxWaitMs: number; maxInFlight?: number },
+    options: { maxBatch: number; maxWaitMs: number; maxInFlight?: number; meter: Meter },
   ) {
+    this.batchSize = options.meter.createHistogram('ctc_ingest_batch_size', {
+      description: 'Records committed per ingest transaction',
+      advice: { explicitBucketBoundaries: [1, 2, 5, 10, 25, 50, 100, 200, 500] },
+    });
+    this.batchDuration = options.meter.createHistogram('ctc_ingest_batch_duration_seconds', {
+      description: 'Duration of one ingest transaction',
+      unit: 's',
+      advice: {
+        explicitBucketBoundaries: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      },
+    });
     this.batcher = new MicroBatcher({
       maxSize: options.maxBatch,
       maxWaitMs: options.maxWaitMs,
