@@ -1,13 +1,15 @@
 // Risk retired: `pnpm start`, the first command a new user runs, hanging forever on a Redis it
 // cannot reach, failing on PostgreSQL without naming the setting, or leaving the whole stack
-// running (ports held by orphaned tsx and node processes) after SIGTERM to the pnpm process.
-// Each case runs the real command, as a user would, in a process group of its own.
+// running (ports held by orphaned tsx and node processes) after SIGTERM to the pnpm process; and
+// a deployed service (its own main.ts) hanging instead of exiting when its Redis does not answer
+// or would lose jobs. Each case runs the real command in a process group of its own.
 import { spawn, type ChildProcess } from 'node:child_process';
 import {
   canConnect,
   createTestDatabase,
   createTestRedis,
   freePort,
+  RedisServer,
   repoRoot,
   waitFor,
   type TestDatabase,
@@ -55,12 +57,12 @@ function signalGroup(run: Run, signal: NodeJS.Signals): void {
   }
 }
 
-function pnpmStart(env: Record<string, string>): Run {
+function spawnRun(command: string, args: string[], env: Record<string, string>): Run {
   const base: Record<string, string | undefined> = { ...process.env };
-  // The stack must use its own sandbox and decide REDIS_DURABILITY itself, as for a new user.
+  // Our settings only: the stack must use its own sandbox and decide REDIS_DURABILITY itself.
   for (const name of ['HMRC_API_BASE_URL', 'REDIS_DURABILITY', 'REDIS_SENTINELS'])
     delete base[name];
-  const child = spawn('pnpm', ['start'], {
+  const child = spawn(command, args, {
     cwd: repoRoot,
     env: { ...base, LOG_LEVEL: 'warn', HTTP_HOST: '127.0.0.1', ...env },
     detached: true,
@@ -74,6 +76,8 @@ function pnpmStart(env: Record<string, string>): Run {
   runs.push(run);
   return run;
 }
+
+const pnpmStart = (env: Record<string, string>) => spawnRun('pnpm', ['start'], env);
 
 async function within<T>(promise: Promise<T>, ms: number, what: string, run: Run): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -174,3 +178,60 @@ it('stops gracefully on Ctrl-C (SIGINT to the whole process group)', async () =>
   await expectStopped(run, ports, 0);
   expect(run.output()).toContain('SIGINT: stopping');
 }, 200_000);
+
+describe("each service's own main.ts, as deployed", () => {
+  const services = ['receiver', 'worker', 'api'] as const;
+  const production = () => ({
+    DATABASE_URL: testDb.url,
+    PPNS_PUSH_SECRETS: 'PUSHSECRET0000000000000000000000',
+    HMRC_API_BASE_URL: 'http://127.0.0.1:9',
+    HMRC_CLIENT_ID: 'client',
+    HMRC_CLIENT_SECRET: 'secret',
+    TOKEN_ENCRYPTION_KEY: '0'.repeat(64),
+    API_KEYS: 'key',
+    RECEIVER_PORT: '0',
+    WORKER_PORT: '0',
+    API_PORT: '0',
+    REDIS_STARTUP_TIMEOUT_SECONDS: '2',
+  });
+  const main = (service: string, env: Record<string, string>) =>
+    spawnRun(process.execPath, ['--import', 'tsx', `services/${service}/src/main.ts`], {
+      ...production(),
+      ...env,
+    });
+
+  it('exits 1 naming REDIS_URL when Redis does not answer, so the orchestrator restarts it', async () => {
+    const port = await freePort();
+    const started = services.map((service) =>
+      main(service, { REDIS_URL: `redis://:hunter2@127.0.0.1:${port}` }),
+    );
+    for (const [index, run] of started.entries()) {
+      expect([services[index], await within(run.exited, 60_000, services[index]!, run)]).toEqual([
+        services[index],
+        1,
+      ]);
+      expect(run.output()).toContain(
+        `Redis did not answer within 2 s at redis://:***@127.0.0.1:${port} (REDIS_URL)`,
+      );
+      expect(run.output()).not.toContain('hunter2');
+    }
+  }, 90_000);
+
+  it('refuses to start on a Redis without persistence unless REDIS_DURABILITY allows it', async () => {
+    const volatile = await RedisServer.start(['appendonly no', 'save ""']);
+    try {
+      const started = services.map((service) => main(service, { REDIS_URL: volatile.url }));
+      for (const [index, run] of started.entries()) {
+        expect([services[index], await within(run.exited, 60_000, services[index]!, run)]).toEqual([
+          services[index],
+          1,
+        ]);
+        expect(run.output()).toContain(
+          `Refusing to start: the Redis at ${volatile.url} (REDIS_URL) can lose jobs it has acknowledged.`,
+        );
+      }
+    } finally {
+      await volatile.destroy();
+    }
+  }, 90_000);
+});

@@ -2,7 +2,9 @@
 // (the reviewer lost 1,155 of 18,844 notifications answered 200 that way), or hangs forever on
 // one that does not answer. Each case runs a real redis-server with the settings in question.
 import { StartupError } from '@ctc-hub/config';
-import { createLogger } from '@ctc-hub/telemetry';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createLogger, initMetrics } from '@ctc-hub/telemetry';
 import { durableRedisConfig, freePort, RedisServer, waitFor } from '@ctc-hub/testing';
 import { Redis } from 'ioredis';
 import { RedisDurabilityGuard, type RedisSettings } from './redis-guard.js';
@@ -62,11 +64,22 @@ it('refuses a Redis without persistence, naming REDIS_URL and the fix; allow-vol
   expect(detail.text).toMatch(/no persistence.*\[REDIS_DURABILITY=allow-volatile\]/);
 }, 30_000);
 
-it('accepts AOF with noeviction, and turns not ready when persistence is switched off at runtime', async () => {
+it('accepts AOF with noeviction, and turns not ready (and says so on /metrics) when persistence is switched off at runtime', async () => {
   const redis = await server(durableRedisConfig);
   const guard = await open(settings(redis.url));
   expect(guard.verdict.acceptable).toBe(true);
   expect((await guard.readiness()).text).toMatch(/^AOF, appendfsync everysec/);
+  const metrics = initMetrics('redis-guard-test');
+  guard.observeWith(metrics.meter);
+  const scrapes = createServer((request, response) => metrics.serve(request, response));
+  await new Promise<void>((resolve) => scrapes.listen(0, '127.0.0.1', resolve));
+  const gauge = async () => {
+    const text = await (
+      await fetch(`http://127.0.0.1:${(scrapes.address() as AddressInfo).port}/metrics`)
+    ).text();
+    return /^ctc_redis_durability_ok (\d)/m.exec(text)?.[1];
+  };
+  expect(await gauge()).toBe('1');
 
   const admin = new Redis(redis.url);
   try {
@@ -81,6 +94,7 @@ it('accepts AOF with noeviction, and turns not ready when persistence is switche
       { timeoutMs: 15_000, intervalMs: 250, what: '/readyz to see persistence off' },
     );
     expect(failure).toMatch(/no persistence/);
+    expect(await gauge()).toBe('0');
     await admin.config('SET', 'appendonly', 'yes');
     await waitFor(() => guard.readiness().then(() => true), {
       timeoutMs: 15_000,
@@ -89,6 +103,7 @@ it('accepts AOF with noeviction, and turns not ready when persistence is switche
     });
   } finally {
     admin.disconnect();
+    scrapes.close();
   }
 }, 40_000);
 

@@ -1,5 +1,5 @@
 import { StartupError } from '@ctc-hub/config';
-import { ReadinessDetail, type Logger } from '@ctc-hub/telemetry';
+import { ReadinessDetail, type Logger, type Meter } from '@ctc-hub/telemetry';
 import type { Redis } from 'ioredis';
 import { connectAtStartup, describeRedisTarget, type RedisStartupSettings } from './connections.js';
 import {
@@ -29,6 +29,7 @@ const verdictTtlMs = 5000;
 export class RedisDurabilityGuard {
   private cached: { at: number; verdict: Promise<DurabilityVerdict> } | undefined;
   private lastState: string;
+  private stopObserving: (() => void) | undefined;
 
   private constructor(
     private readonly redis: Redis,
@@ -100,6 +101,28 @@ export class RedisDurabilityGuard {
     return new ReadinessDetail(verdict.state);
   };
 
+  /**
+   * `ctc_redis_durability_ok` on the service's /metrics: 1 while its Redis is acceptable under
+   * REDIS_DURABILITY, 0 when it can lose acknowledged jobs (persistence or noeviction turned off
+   * at runtime); nothing while Redis does not answer. Alert CtcRedisCanLoseJobs watches it,
+   * because a not-ready pod is easy to miss.
+   */
+  observeWith(meter: Meter): void {
+    const gauge = meter.createObservableGauge('ctc_redis_durability_ok', {
+      description:
+        'Whether the Redis this service uses keeps the jobs it acknowledged (1) or can lose them (0), under REDIS_DURABILITY',
+    });
+    const observe = async (result: { observe: (value: number) => void }) => {
+      try {
+        result.observe((await this.current()).acceptable ? 1 : 0);
+      } catch {
+        // Redis unreachable: report nothing rather than a value that would look like a verdict.
+      }
+    };
+    gauge.addCallback(observe);
+    this.stopObserving = () => gauge.removeCallback(observe);
+  }
+
   private noticeChange(verdict: DurabilityVerdict): void {
     if (verdict.state === this.lastState) return;
     this.lastState = verdict.state;
@@ -111,6 +134,7 @@ export class RedisDurabilityGuard {
   }
 
   close(): void {
+    this.stopObserving?.();
     this.redis.disconnect();
   }
 }

@@ -24,6 +24,7 @@ export async function startApi(config: ApiConfig, options: ApiOptions = {}): Pro
   });
   // The api queues declarations and replays: refuse a Redis that could forget or evict them.
   const redisGuard = await RedisDurabilityGuard.open(config, logger);
+  redisGuard.observeWith(telemetry.meter);
   const db = createDb({
     url: config.DATABASE_URL,
     poolMax: config.DATABASE_POOL_MAX,

@@ -29,6 +29,7 @@ export async function startReceiver(
   // A 200 promises PPNS the notification is kept: refuse a Redis that could forget it (and one
   // that does not answer at all) before taking a single request.
   const redisGuard = await RedisDurabilityGuard.open(config, logger);
+  redisGuard.observeWith(telemetry.meter);
 
   // A hung Redis must not hold requests past the receiver's deadline.
   const producer = createRedis(config, 'producer', {

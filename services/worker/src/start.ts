@@ -72,6 +72,7 @@ export async function startWorker(
 
   // The worker holds every queued job: refuse a Redis that could forget or evict them.
   const redisGuard = await RedisDurabilityGuard.open(config, logger);
+  redisGuard.observeWith(telemetry.meter);
   const db = createDb({
     url: config.DATABASE_URL,
     poolMax: config.DATABASE_POOL_MAX,
