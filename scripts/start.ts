@@ -62,10 +62,10 @@ const redisLines =
     ? [`  Redis                     ${redis.state}`]
     : [
         ...redis.risks.map((risk) => `  ! Redis: ${risk.problem}.`),
-        `    Allowed because REDIS_DURABILITY=${redis.mode}${
-          redis.mode === 'allow-volatile' ? " (pnpm start's default)" : ''
-        }; fine for trying ctc-hub.`,
-        '    Deployed services refuse such a Redis: docs/OPERATIONS.md, "Redis durability".',
+        redis.mode === 'allow-volatile'
+          ? "    Allowed because REDIS_DURABILITY=allow-volatile (pnpm start's default); fine for trying ctc-hub."
+          : `    Accepted on your word: REDIS_DURABILITY=${redis.mode}.`,
+        '    Deployed services refuse such a Redis unless told otherwise: docs/OPERATIONS.md, "Redis durability".',
       ];
 
 const lines = [
