@@ -14,8 +14,11 @@ import {
 } from '@ctc-hub/config';
 import { createDb, prepareDatabase } from '@ctc-hub/db';
 import { startSandbox, type SandboxHandle } from '@ctc-hub/hmrc-sandbox';
+import { RedisDurabilityGuard, type DurabilityVerdict } from '@ctc-hub/queue';
 import { startReceiver, type ReceiverHandle } from '@ctc-hub/receiver';
 import { createLogger, shutdownTelemetry, type Logger } from '@ctc-hub/telemetry';
+
+export { flushLogs } from '@ctc-hub/telemetry';
 import { startWorker, type WorkerHandle } from '@ctc-hub/worker';
 
 /** Development defaults: they make `pnpm start` work with no configuration and no credentials. */
@@ -37,6 +40,8 @@ export interface Stack {
   /** Set when the local sandbox stands in for HMRC. */
   sandbox: SandboxHandle | undefined;
   hmrcBaseUrl: string;
+  /** What the Redis the services were given keeps (REDIS_DURABILITY decided whether to run). */
+  redisDurability: DurabilityVerdict;
   /** The first API key (the dev key unless API_KEYS is set). */
   apiKey: string;
   env: Env;
@@ -75,6 +80,13 @@ export async function startStack(
 
   // Validate every service's configuration before starting any of them.
   const receiverConfig = loadReceiverConfig(env);
+  // Redis first: an unreachable or unfit Redis stops start-up within REDIS_STARTUP_TIMEOUT_SECONDS
+  // with a message naming REDIS_URL, before any database work. Each service checks again itself.
+  const redisCheck = await RedisDurabilityGuard.open(
+    receiverConfig,
+    logger.child({}, { level: 'silent' }),
+  );
+  redisCheck.close();
   const db = createDb({
     url: receiverConfig.DATABASE_URL,
     poolMax: 1,
@@ -124,6 +136,7 @@ export async function startStack(
       workerUrl: localUrl(apiConfig.HTTP_HOST, worker.port),
       sandbox,
       hmrcBaseUrl: env.HMRC_API_BASE_URL!,
+      redisDurability: redisCheck.verdict,
       apiKey: firstKey.startsWith('sha256:') ? '(hashed)' : firstKey.split(':')[0]!,
       env,
       stop: async () => {

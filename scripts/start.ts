@@ -4,22 +4,46 @@
  * environment and an optional .env file; see .env.example.
  */
 import { existsSync } from 'node:fs';
-import { ConfigError } from '@ctc-hub/config';
-import { flushLogs } from '@ctc-hub/telemetry';
-import { connectEori, devDefaults, startStack } from './stack.js';
+import { ConfigError, parseEnv, redisConcern } from '@ctc-hub/config';
+// The module itself, not the package: the package's index loads BullMQ, which is what we are
+// trying not to wait for.
+import { connectAtStartup } from '../packages/queue/src/connections.js';
+import type { Stack } from './stack.js';
 
 if (existsSync('.env')) process.loadEnvFile('.env');
 
-let stack: Awaited<ReturnType<typeof startStack>>;
+// A local Redis usually has no persistence; production refuses one (REDIS_DURABILITY=check).
+// Here it is allowed unless the environment says otherwise, and the banner says so.
+if ((process.env.REDIS_DURABILITY ?? '') === '') process.env.REDIS_DURABILITY = 'allow-volatile';
+
+// Loading every service's modules takes seconds on a busy machine. Reach Redis meanwhile, so an
+// unreachable one is reported REDIS_STARTUP_TIMEOUT_SECONDS after start, not after loading too.
+const loading = import('./stack.js');
+loading.catch(() => undefined);
+
+let stack: Stack;
+const { connectEori, devDefaults, flushLogs, startStack } = await (async () => {
+  try {
+    (await connectAtStartup(parseEnv(redisConcern, process.env))).disconnect();
+    return await loading;
+  } catch (error) {
+    fail(error);
+  }
+})();
 try {
   stack = await startStack(process.env);
 } catch (error) {
+  fail(error, flushLogs);
+}
+
+/** Nothing has logged yet when Redis is the problem; the stack's logs are flushed when given. */
+function fail(error: unknown, flush: () => void = () => undefined): never {
   if (error instanceof ConfigError) {
     process.stderr.write(`${error.message}\n`);
   } else {
     process.stderr.write(`ctc-hub failed to start: ${(error as Error).message}\n`);
   }
-  flushLogs();
+  flush();
   process.exit(1);
 }
 
@@ -32,6 +56,18 @@ if (stack.sandbox !== undefined && stack.env.HMRC_DEFAULT_EORI === devDefaults.H
   });
 }
 
+const redis = stack.redisDurability;
+const redisLines =
+  redis.risks.length === 0
+    ? [`  Redis                     ${redis.state}`]
+    : [
+        ...redis.risks.map((risk) => `  ! Redis: ${risk.problem}.`),
+        redis.mode === 'allow-volatile'
+          ? "    Allowed because REDIS_DURABILITY=allow-volatile (pnpm start's default); fine for trying ctc-hub."
+          : `    Accepted on your word: REDIS_DURABILITY=${redis.mode}.`,
+        '    Deployed services refuse such a Redis unless told otherwise: docs/OPERATIONS.md, "Redis durability".',
+      ];
+
 const lines = [
   '',
   'ctc-hub is running',
@@ -42,6 +78,7 @@ const lines = [
     ? `  HMRC sandbox              ${stack.sandbox.url}`
     : `  HMRC                      ${stack.hmrcBaseUrl}`,
   `  API key                   ${stack.apiKey}`,
+  ...redisLines,
   '',
   'Try:',
   `  curl -H 'Authorization: Bearer ${stack.apiKey}' ${stack.apiUrl}/customs/transits/movements/departures`,
@@ -50,10 +87,15 @@ const lines = [
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
 
-let stopping = false;
+// Stop once. A second signal forces the exit, but not one that arrives within a second of the
+// first: Ctrl-C reaches this process from the terminal and again as forwarded by pnpm and tsx.
+let stoppingSince: number | undefined;
 const stop = (signal: string) => {
-  if (stopping) process.exit(1);
-  stopping = true;
+  if (stoppingSince !== undefined) {
+    if (Date.now() - stoppingSince < 1000) return;
+    process.exit(1);
+  }
+  stoppingSince = Date.now();
   process.stdout.write(`\n${signal}: stopping…\n`);
   const timer = setTimeout(() => process.exit(1), 25_000);
   timer.unref();

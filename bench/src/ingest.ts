@@ -166,6 +166,8 @@ async function startSide(name: SideName, quick: boolean): Promise<Side> {
     DATABASE_URL: databaseUrl,
     REDIS_URL: redisUrl,
     QUEUE_PREFIX: prefix,
+    // Benchmarks run against the local Redis, which has no persistence (nor has CI's).
+    REDIS_DURABILITY: process.env.REDIS_DURABILITY ?? 'allow-volatile',
     HTTP_HOST: '127.0.0.1',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   };

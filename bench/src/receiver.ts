@@ -106,6 +106,8 @@ export const bench: Bench = async ({ quick }) => {
     loadReceiverConfig({
       REDIS_URL: redisUrl,
       QUEUE_PREFIX: prefix,
+      // Benchmarks run against the local Redis, which has no persistence (nor has CI's).
+      REDIS_DURABILITY: process.env.REDIS_DURABILITY ?? 'allow-volatile',
       RECEIVER_PORT: '0',
       HTTP_HOST: '127.0.0.1',
       PPNS_PUSH_SECRETS: benchPushSecret,

@@ -112,6 +112,8 @@ export const bench: Bench = async ({ quick }) => {
     DATABASE_URL: `${server}/${dbName}`,
     REDIS_URL: redisUrl,
     QUEUE_PREFIX: prefix,
+    // Benchmarks run against the local Redis, which has no persistence (nor has CI's).
+    REDIS_DURABILITY: process.env.REDIS_DURABILITY ?? 'allow-volatile',
     HTTP_HOST: '127.0.0.1',
     RECEIVER_PORT: '0',
     API_PORT: '0',

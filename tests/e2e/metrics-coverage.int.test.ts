@@ -141,3 +141,49 @@ it('exports every metric the dashboard and the alert rules use', async () => {
   expect(missing.map((name) => `${name} (used by ${used.get(name)!.join('; ')})`)).toEqual([]);
   expect(webhookCalls).toBeGreaterThan(0);
 }, 180_000);
+
+it('gives each service in the one process its own /metrics, labelled with its own name', async () => {
+  // `pnpm start` hosts every service in one process; each /metrics must still read as if the
+  // service ran alone (production), or dashboards double-count and mislabel.
+  expect(await pushNotification(e2e, '{"not":"a CTC notification"}')).toBe(200);
+  const scrape = async (base: string) => (await fetch(`${base}/metrics`)).text();
+  const bases = {
+    'ctc-hub-receiver': e2e.stack.receiverUrl,
+    'ctc-hub-worker': e2e.stack.workerUrl,
+    'ctc-hub-api': e2e.stack.apiUrl,
+    'ctc-hub-hmrc-sandbox': e2e.stack.sandbox!.url,
+  };
+  await waitFor(async () => (await scrape(bases['ctc-hub-worker'])).includes('ctc_ingest_'), {
+    what: 'the worker to count the notification',
+  });
+  const texts = Object.fromEntries(
+    await Promise.all(
+      Object.entries(bases).map(async ([name, base]) => [name, await scrape(base)] as const),
+    ),
+  );
+  for (const [service, text] of Object.entries(texts)) {
+    const labels = [...text.matchAll(/^target_info\{[^}]*service_name="([^"]+)"/gm)].map(
+      (match) => match[1],
+    );
+    expect([service, labels]).toEqual([service, [service]]);
+  }
+  const names = Object.fromEntries(
+    Object.entries(texts).map(([service, text]) => [service, scrapedNames(text)] as const),
+  );
+  expect(names['ctc-hub-receiver']!.has('ctc_receiver_notifications_total')).toBe(true);
+  expect(names['ctc-hub-worker']!.has('ctc_ingest_notifications_total')).toBe(true);
+  expect(names['ctc-hub-worker']!.has('ctc_queue_jobs')).toBe(true);
+  expect(names['ctc-hub-hmrc-sandbox']!.has('hmrc_sandbox_requests_total')).toBe(true);
+  // Instruments only one service makes, seen on another service's /metrics.
+  const owned: Record<string, RegExp> = {
+    'ctc-hub-receiver': /^ctc_receiver_/,
+    'ctc-hub-worker': /^ctc_(ingest|queue|fetch|reconcile|dead|webhook)_/,
+    'ctc-hub-hmrc-sandbox': /^hmrc_sandbox_/,
+  };
+  for (const [service, exported] of Object.entries(names)) {
+    const foreign = [...exported].filter((metric) =>
+      Object.entries(owned).some(([owner, pattern]) => owner !== service && pattern.test(metric)),
+    );
+    expect([service, foreign]).toEqual([service, []]);
+  }
+}, 60_000);

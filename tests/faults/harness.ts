@@ -24,7 +24,7 @@ import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { connectEori } from '../../scripts/stack.js';
 import { PpnsGateway } from './gateway.js';
-import { OwnPostgres, OwnRedis } from './infra.js';
+import { OwnPostgres, startOwnRedis, type OwnRedis } from './infra.js';
 import { defaultLoad, LoadGenerator, type LoadOptions } from './load.js';
 import { ServiceProcess, type ServiceKind } from './processes.js';
 
@@ -177,7 +177,7 @@ export class Harness {
 
     // Infrastructure of our own.
     const [redis, database] = await Promise.all([
-      OwnRedis.start(),
+      startOwnRedis(),
       (async () => {
         if (options.postgres === 'own') {
           this.postgres = await OwnPostgres.create();
@@ -275,6 +275,9 @@ export class Harness {
     this.workers = await make('worker', options.workers ?? 1);
     this.apis = await make('api', options.apis ?? 1);
     await Promise.all(this.all.map((service) => service.start()));
+    // The suite's Redis is configured as production's: every service checked it (REDIS_DURABILITY
+    // is left at `check`) and must report it durable, so the faults run on the durable path.
+    await Promise.all(this.all.map((service) => this.expectDurableRedis(service)));
     await connectEori({ apiUrl: this.apis[0]!.url, apiKey }, traderEori);
     this.extra.bootMs = Date.now() - this.startedAt;
 
@@ -291,6 +294,19 @@ export class Harness {
       traderEori,
       { ...defaultLoad, ...options.load },
     );
+  }
+
+  private async expectDurableRedis(service: ServiceProcess): Promise<void> {
+    const state = await waitFor(
+      async () => {
+        const response = await fetch(`${service.url}/readyz`);
+        const body = (await response.json()) as { checks: Record<string, string> };
+        return response.status === 200 ? body.checks.redisDurability : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 200, what: `${service.name} to be ready` },
+    );
+    if (!state?.startsWith('ok: AOF, appendfsync everysec'))
+      throw new Error(`${service.name} does not report a durable Redis: ${state}`);
   }
 
   /**

@@ -1,102 +1,27 @@
 // Servers of our own for the fault suite: a Redis with AOF we may restart, and a PostgreSQL
 // cluster we may stop, so no fault ever touches the shared servers other test files use.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { chown, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createTemplateDatabase, databaseUrl, freePort, waitFor } from '@ctc-hub/testing';
-import { Redis } from 'ioredis';
+import {
+  createTemplateDatabase,
+  databaseUrl,
+  durableRedisConfig,
+  freePort,
+  RedisServer,
+} from '@ctc-hub/testing';
 
 const run = promisify(execFile);
 
 /**
- * redis-server on a free loopback port with AOF (`appendfsync everysec`, no RDB snapshots), as
- * production is configured. `restart()` stops it with SIGTERM (Redis fsyncs the AOF on shutdown)
- * and starts it again on the same port and directory.
+ * redis-server on a free loopback port configured as production is (AOF, `appendfsync
+ * everysec`, no RDB snapshots, noeviction). `restart()` stops it with SIGTERM (Redis fsyncs the
+ * AOF on shutdown) and starts it again on the same port and directory.
  */
-export class OwnRedis {
-  private child: ChildProcess | undefined;
-  private constructor(
-    readonly port: number,
-    readonly dir: string,
-  ) {}
-
-  static async start(): Promise<OwnRedis> {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'ctc-faults-redis-'));
-    const redis = new OwnRedis(await freePort(), dir);
-    await redis.start();
-    return redis;
-  }
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    const child = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(this.port),
-        '--bind',
-        '127.0.0.1',
-        '--appendonly',
-        'yes',
-        '--appendfsync',
-        'everysec',
-        '--dir',
-        this.dir,
-        '--save',
-        '',
-        '--maxmemory-policy',
-        'noeviction',
-        '--logfile',
-        path.join(this.dir, 'redis.log'),
-      ],
-      { stdio: 'ignore' },
-    );
-    this.child = child;
-    await waitFor(
-      async () => {
-        if (child.exitCode !== null) throw new Error(`redis-server exited ${child.exitCode}`);
-        const probe = new Redis(this.url, {
-          maxRetriesPerRequest: 0,
-          retryStrategy: () => null,
-          lazyConnect: true,
-        });
-        probe.on('error', () => undefined);
-        try {
-          await probe.connect();
-          // Loading the AOF answers -LOADING until done.
-          return (await probe.ping()) === 'PONG';
-        } finally {
-          probe.disconnect();
-        }
-      },
-      { timeoutMs: 15_000, intervalMs: 50, what: `redis-server on ${this.port}` },
-    );
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    this.child = undefined;
-    if (child === undefined || child.exitCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGTERM');
-    await exited;
-  }
-
-  async restart(): Promise<void> {
-    await this.stop();
-    await this.start();
-  }
-
-  async destroy(): Promise<void> {
-    await this.stop();
-    await rm(this.dir, { recursive: true, force: true });
-  }
-}
+export type OwnRedis = RedisServer;
+export const startOwnRedis = (): Promise<OwnRedis> => RedisServer.start(durableRedisConfig);
 
 const pgBin = '/usr/lib/postgresql/15/bin';
 

@@ -61,6 +61,8 @@ beforeAll(async () => {
     DATABASE_URL: testDb.url,
     REDIS_URL: redis.url,
     QUEUE_PREFIX: redis.prefix,
+    // The shared test Redis has no persistence (nor has CI's): allowed explicitly.
+    REDIS_DURABILITY: 'allow-volatile',
     HTTP_HOST: '127.0.0.1',
     RECEIVER_PORT: '0',
     API_PORT: '0',

@@ -42,6 +42,8 @@ beforeAll(async () => {
     loadReceiverConfig({
       REDIS_URL: proxy.rewrite(redis.url),
       QUEUE_PREFIX: redis.prefix,
+      // The shared test Redis has no persistence (nor has CI's): allowed explicitly.
+      REDIS_DURABILITY: 'allow-volatile',
       DATABASE_URL: requireEnv('CTC_TEST_POSTGRES_URL'),
       RECEIVER_PORT: '0',
       HTTP_HOST: '127.0.0.1',

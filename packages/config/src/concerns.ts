@@ -59,6 +59,31 @@ export const redisConcern = z.object({
   /** The primary's name as configured in the Sentinels (`sentinel monitor <name> …`). */
   REDIS_SENTINEL_NAME: z.string().trim().min(1).default('ctc'),
   /**
+   * What a service does when its Redis could lose jobs it has acknowledged (no persistence, or a
+   * maxmemory-policy that evicts keys). Unset means `check`: read the settings with CONFIG GET at
+   * start-up and in /readyz, and refuse to start (and be not ready) unless persistence meets
+   * REDIS_ACCEPTED_LOSS_SECONDS and maxmemory-policy is noeviction. `assume-durable`: for a
+   * managed Redis that denies CONFIG GET, the operator states that the provider keeps what it
+   * acknowledged; persistence is then not checked, the eviction policy still is where Redis shows
+   * it. `allow-volatile`: run anyway, with a warning in the log and in /readyz (local development;
+   * `pnpm start` sets it when unset). No written default, so a .env copied from .env.example
+   * leaves `pnpm start`'s allowance in place.
+   */
+  REDIS_DURABILITY: z.enum(['check', 'assume-durable', 'allow-volatile']).optional(),
+  /**
+   * The longest stretch of acknowledged writes you accept losing if Redis or its machine crashes.
+   * AOF with appendfsync everysec meets 1; appendfsync no leaves flushing to the OS (counted as
+   * 30 s, Linux's default); RDB snapshots alone lose everything since the last snapshot (the
+   * save rules say how long that can be: `save 300 1` is 300).
+   */
+  REDIS_ACCEPTED_LOSS_SECONDS: nonNegativeInt(1),
+  /**
+   * How long a service waits at start-up for Redis to answer before it exits non-zero, naming
+   * REDIS_URL (a wrong URL is noticed at once; an orchestrator restarts the process). Once
+   * started, connections retry forever.
+   */
+  REDIS_STARTUP_TIMEOUT_SECONDS: positiveInt(10),
+  /**
    * BullMQ key prefix. Wrap it in braces (`{ctc}`) on Redis Cluster so every key of a queue
    * hashes to the same slot.
    */

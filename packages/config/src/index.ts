@@ -1,5 +1,6 @@
-export { ConfigError, parseEnv, type Env } from './load.js';
+export { ConfigError, parseEnv, StartupError, type Env } from './load.js';
 export * as fields from './fields.js';
+export { redactUrl } from './redact.js';
 export {
   apiConcern,
   databaseConcern,

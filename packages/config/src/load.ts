@@ -33,3 +33,16 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: Env): z.output<S> 
   }));
   throw new ConfigError(issues);
 }
+
+/**
+ * A service cannot start because of what its settings point at (a Redis that does not answer,
+ * or that would lose acknowledged jobs; a database that refuses connections). The message is
+ * for the person running it: it names the variable, what was tried and how to fix it, and never
+ * contains a password. Start-up paths print it plainly and exit non-zero.
+ */
+export class StartupError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StartupError';
+  }
+}

@@ -1,3 +1,4 @@
+import { redactUrl, StartupError } from '@ctc-hub/config';
 import { Migrator, sql, type MigrationResultSet } from 'kysely';
 import pg from 'pg';
 import type { Db } from './connection.js';
@@ -10,8 +11,20 @@ export async function ensureDatabaseExists(url: string): Promise<boolean> {
   if (name === '') throw new Error('DATABASE_URL names no database');
   const adminUrl = new URL(url);
   adminUrl.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: adminUrl.toString() });
-  await client.connect();
+  const client = new pg.Client({
+    connectionString: adminUrl.toString(),
+    // A host that drops packets would otherwise hold start-up for the OS's TCP timeout.
+    connectionTimeoutMillis: 10_000,
+  });
+  try {
+    await client.connect();
+  } catch (error) {
+    // The first connection anything makes: name the setting so a person knows what to fix.
+    throw new StartupError(
+      `cannot connect to PostgreSQL at ${redactUrl(url)} (DATABASE_URL): ${(error as Error).message || (error as { code?: string }).code || String(error)}`,
+      { cause: error },
+    );
+  }
   try {
     const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (found.rowCount !== 0) return false;

@@ -1,3 +1,4 @@
+import { redactUrl, StartupError } from '@ctc-hub/config';
 import { Redis, type RedisOptions } from 'ioredis';
 
 export type RedisRole = 'producer' | 'worker' | 'client';
@@ -78,4 +79,55 @@ export async function waitForRedis(redis: Redis, timeoutMs = 10_000): Promise<vo
     };
     redis.on('ready', onReady);
   });
+}
+
+/** The REDIS_* settings that say where Redis is and how long start-up waits for it. */
+export interface RedisStartupSettings {
+  REDIS_URL: string;
+  REDIS_SENTINELS: readonly string[];
+  REDIS_SENTINEL_NAME: string;
+  REDIS_STARTUP_TIMEOUT_SECONDS: number;
+}
+
+/** Where the settings point, in words a person can act on; passwords redacted. */
+export function describeRedisTarget(settings: RedisStartupSettings): string {
+  return settings.REDIS_SENTINELS.length > 0
+    ? `the primary "${settings.REDIS_SENTINEL_NAME}" (REDIS_SENTINEL_NAME) from the Sentinels ${settings.REDIS_SENTINELS.join(',')} (REDIS_SENTINELS), credentials from ${redactUrl(settings.REDIS_URL)} (REDIS_URL)`
+    : `${redactUrl(settings.REDIS_URL)} (REDIS_URL)`;
+}
+
+/**
+ * A connection for start-up: ready within REDIS_STARTUP_TIMEOUT_SECONDS, or a StartupError naming
+ * the setting and the last connection error. Without the bound a wrong REDIS_URL left a process
+ * up, logging ECONNREFUSED forever; exiting instead lets a person (or an orchestrator) see it.
+ * Once ready, the connection reconnects forever like any other.
+ */
+export async function connectAtStartup(
+  settings: RedisStartupSettings,
+  role: RedisRole = 'client',
+): Promise<Redis> {
+  const redis = createRedis(
+    {
+      REDIS_URL: settings.REDIS_URL,
+      REDIS_SENTINELS: settings.REDIS_SENTINELS,
+      REDIS_SENTINEL_NAME: settings.REDIS_SENTINEL_NAME,
+    },
+    role,
+  );
+  let lastError: Error | undefined;
+  const remember = (error: Error) => (lastError = error);
+  redis.on('error', remember);
+  try {
+    await waitForRedis(redis, settings.REDIS_STARTUP_TIMEOUT_SECONDS * 1000);
+    return redis;
+  } catch {
+    redis.disconnect();
+    throw new StartupError(
+      `Redis did not answer within ${settings.REDIS_STARTUP_TIMEOUT_SECONDS} s at ${describeRedisTarget(settings)}: ${
+        lastError?.message ?? 'no connection'
+      }. Start Redis or correct the setting (REDIS_STARTUP_TIMEOUT_SECONDS waits longer).`,
+    );
+  } finally {
+    redis.off('error', remember);
+  }
 }

@@ -1,10 +1,26 @@
 export {
+  connectAtStartup,
   createRedis,
+  describeRedisTarget,
   redisTargetOptions,
   waitForRedis,
   type RedisRole,
+  type RedisStartupSettings,
   type RedisTarget,
 } from './connections.js';
+export {
+  assessDurability,
+  describeRisk,
+  osFlushSeconds,
+  readDurabilityFacts,
+  snapshotWindowSeconds,
+  type DurabilityFacts,
+  type DurabilityPolicy,
+  type DurabilityRisk,
+  type DurabilityVerdict,
+  type RedisDurabilityMode,
+} from './durability.js';
+export { RedisDurabilityGuard, type RedisSettings } from './redis-guard.js';
 export {
   fetchMessageData,
   guaranteeBalanceData,

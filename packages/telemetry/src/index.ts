@@ -17,10 +17,13 @@ export {
   initMetrics,
   latencyBucketsSeconds,
   metricsHandler,
+  noopMeter,
   shutdownMetrics,
   sizeBucketsBytes,
+  type ServiceMetrics,
 } from './metrics.js';
-export { opsRoutes, type ReadinessCheck } from './ops-routes.js';
+export type { Counter, Histogram, Meter } from '@opentelemetry/api';
+export { opsRoutes, ReadinessDetail, type ReadinessCheck } from './ops-routes.js';
 export { initTelemetry, shutdownTelemetry, type TelemetryOptions } from './init.js';
 export { runService } from './run-service.js';
 export { listen, type HttpTimeouts } from './listen.js';

@@ -1,49 +1,79 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { metrics, type Meter } from '@opentelemetry/api';
+import { createNoopMeter, metrics, type Meter } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 
-let exporter: PrometheusExporter | undefined;
-let meterProvider: MeterProvider | undefined;
+/** One service's metrics: its own meter provider, resource and Prometheus reader. */
+export interface ServiceMetrics {
+  readonly serviceName: string;
+  /** Make every instrument of the service from this meter. */
+  readonly meter: Meter;
+  /** Serves the service's instruments in the Prometheus text format (an Express handler). */
+  readonly serve: (request: IncomingMessage, response: ServerResponse) => void;
+}
+
+interface Registered {
+  metrics: ServiceMetrics;
+  provider: MeterProvider;
+}
+
+const registered = new Map<string, Registered>();
 
 /**
- * Installs the process-wide meter provider with a Prometheus reader that is scraped through our
- * own `/metrics` routes (no extra port). Idempotent: services sharing a process share metrics.
+ * The metrics of service `serviceName`, scraped through its own `/metrics` route (no extra port).
+ * Each service gets its own provider, so when `pnpm start` hosts all of them in one process each
+ * /metrics still carries only that service's instruments under its own `service_name`, as in
+ * production. Idempotent per name (two workers in one test process share one set). The first
+ * provider also becomes the process-global one, for instruments made with getMeter().
  */
-export function initMetrics(serviceName: string): void {
-  if (meterProvider !== undefined) return;
-  exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
-  meterProvider = new MeterProvider({
+export function initMetrics(serviceName: string): ServiceMetrics {
+  const existing = registered.get(serviceName);
+  if (existing !== undefined) return existing.metrics;
+  const exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
+  const provider = new MeterProvider({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: serviceName }),
     readers: [exporter],
   });
-  metrics.setGlobalMeterProvider(meterProvider);
+  if (registered.size === 0) metrics.setGlobalMeterProvider(provider);
+  const serviceMetrics: ServiceMetrics = {
+    serviceName,
+    meter: provider.getMeter('ctc-hub'),
+    serve: (request, response) => exporter.getMetricsRequestHandler(request, response),
+  };
+  registered.set(serviceName, { metrics: serviceMetrics, provider });
+  return serviceMetrics;
 }
 
-/** The meter for ctc-hub instruments. Instruments made before initMetrics() are no-ops. */
+/**
+ * The process-global meter: the first service's, a no-op before any initMetrics(). For code that
+ * is not handed a service's meter; services pass `ServiceMetrics.meter` to what they build.
+ */
 export function getMeter(): Meter {
   return metrics.getMeter('ctc-hub');
 }
 
-/** Serves the Prometheus text format (an Express handler). */
-export function metricsHandler(request: IncomingMessage, response: ServerResponse): void {
-  if (exporter === undefined) {
+/** Records nothing: for a component started without metrics (a sandbox inside a test). */
+export const noopMeter: Meter = createNoopMeter();
+
+/** Serves `service`'s metrics, or a placeholder when the service has none (tests). */
+export function metricsHandler(
+  service: ServiceMetrics | undefined,
+): (request: IncomingMessage, response: ServerResponse) => void {
+  if (service !== undefined) return service.serve;
+  return (_request, response) => {
     response.statusCode = 200;
     response.setHeader('content-type', 'text/plain; version=0.0.4');
     response.end('# metrics not initialised\n');
-    return;
-  }
-  exporter.getMetricsRequestHandler(request, response);
+  };
 }
 
 export async function shutdownMetrics(): Promise<void> {
-  const provider = meterProvider;
-  meterProvider = undefined;
-  exporter = undefined;
+  const providers = [...registered.values()].map((entry) => entry.provider);
+  registered.clear();
   metrics.disable();
-  await provider?.shutdown();
+  await Promise.all(providers.map((provider) => provider.shutdown()));
 }
 
 /** Histogram bucket boundaries in seconds, from 1 ms to 60 s. */

@@ -17,8 +17,10 @@ export async function runService(
     handle = await start();
   } catch (error) {
     const message = (error as Error).message;
-    // Config errors are for humans: print them plainly as well as in the log.
-    if ((error as Error).name === 'ConfigError') process.stderr.write(`${message}\n`);
+    // Config and start-up errors (a Redis that does not answer or would lose jobs) are for
+    // humans: print them plainly as well as in the log.
+    if (['ConfigError', 'StartupError'].includes((error as Error).name))
+      process.stderr.write(`${message}\n`);
     logger.fatal({ err: error }, `${name} failed to start`);
     flushLogs();
     process.exit(1);

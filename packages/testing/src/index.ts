@@ -22,3 +22,4 @@ export {
 } from './ppns-fixtures.js';
 export { openEventStream, type SseConnection, type SseEvent } from './sse.js';
 export { freePort } from './ports.js';
+export { durableRedisConfig, RedisServer } from './redis-server.js';

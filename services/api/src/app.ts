@@ -32,7 +32,7 @@ export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessChec
   });
   app.use(securityHeaders);
 
-  app.use(opsRoutes(checks));
+  app.use(opsRoutes(checks, {}, deps.telemetry));
   // The OAuth callback is reached by the user's browser coming back from HMRC: no API key, the
   // single-use `state` is the proof.
   app.use(oauthCallbackRoutes(deps));

@@ -1,7 +1,7 @@
 import type { ApiConfig } from '@ctc-hub/config';
 import type { Db } from '@ctc-hub/db';
 import type { NctsParser, XsdValidator } from '@ctc-hub/ncts';
-import type { Logger } from '@ctc-hub/telemetry';
+import type { Logger, ServiceMetrics } from '@ctc-hub/telemetry';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 
@@ -21,4 +21,6 @@ export interface ApiDeps {
   /** Parses submissions; large ones in a worker thread so the event loop stays free. */
   parser: NctsParser;
   logger: Logger;
+  /** The api's own metrics (HMRC calls of the OAuth flow, /metrics); absent in route tests. */
+  telemetry?: ServiceMetrics;
 }

@@ -1,7 +1,7 @@
 import type { ApiConfig } from '@ctc-hub/config';
 import { createDb, pingDb } from '@ctc-hub/db';
 import { NctsParser, XsdValidator } from '@ctc-hub/ncts';
-import { createQueue, createRedis, queueNames } from '@ctc-hub/queue';
+import { createQueue, createRedis, queueNames, RedisDurabilityGuard } from '@ctc-hub/queue';
 import { createLogger, initTelemetry, type Logger, listen } from '@ctc-hub/telemetry';
 import { createApiApp } from './app.js';
 
@@ -17,11 +17,14 @@ export interface ApiOptions {
 /** Starts the api: read API, submissions, OAuth connect flow, ops endpoints. */
 export async function startApi(config: ApiConfig, options: ApiOptions = {}): Promise<ApiHandle> {
   const logger = options.logger ?? createLogger({ service: 'api', level: config.LOG_LEVEL });
-  initTelemetry({
+  const telemetry = initTelemetry({
     serviceName: 'ctc-hub-api',
     otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
     sampleRatio: config.OTEL_TRACES_SAMPLER_ARG,
   });
+  // The api queues declarations and replays: refuse a Redis that could forget or evict them.
+  const redisGuard = await RedisDurabilityGuard.open(config, logger);
+  redisGuard.observeWith(telemetry.meter);
   const db = createDb({
     url: config.DATABASE_URL,
     poolMax: config.DATABASE_POOL_MAX,
@@ -36,8 +39,12 @@ export async function startApi(config: ApiConfig, options: ApiOptions = {}): Pro
   const parser = new NctsParser({ maxBytes: config.SUBMISSION_MAX_BYTES + 1024 });
 
   const app = createApiApp(
-    { config, db, redis, ingestQueue, hmrcQueue, opsQueue, validator, parser, logger },
-    { postgres: () => pingDb(db), redis: () => redis.ping() },
+    { config, db, redis, ingestQueue, hmrcQueue, opsQueue, validator, parser, logger, telemetry },
+    {
+      postgres: () => pingDb(db),
+      redis: () => redis.ping(),
+      redisDurability: redisGuard.readiness,
+    },
   );
   const { server, port } = await listen(app, config.API_PORT, config.HTTP_HOST, {
     headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS,
@@ -60,6 +67,7 @@ export async function startApi(config: ApiConfig, options: ApiOptions = {}): Pro
       // BullMQ does not close connections it was given.
       producer.disconnect();
       redis.disconnect();
+      redisGuard.close();
       await db.destroy();
     },
   };

@@ -1,4 +1,4 @@
-import { getMeter, opsRoutes } from '@ctc-hub/telemetry';
+import { noopMeter, opsRoutes, type ServiceMetrics } from '@ctc-hub/telemetry';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { authenticators } from './auth.js';
 import type { SandboxContext, SandboxControls } from './controls.js';
@@ -21,14 +21,18 @@ const opsPaths = new Set(['/healthz', '/readyz', '/metrics']);
  * are outside fault injection; HMRC API routes come after the fault middleware, and each
  * authenticates (401) and rate-limits (429) before its own checks, as the API Platform does.
  */
-export function createSandboxApp(context: SandboxContext, controls: SandboxControls): Express {
+export function createSandboxApp(
+  context: SandboxContext,
+  controls: SandboxControls,
+  telemetry?: ServiceMetrics,
+): Express {
   const { store, stats, settings, logger } = context;
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.set('etag', false);
 
-  const requests = getMeter().createCounter('hmrc_sandbox_requests_total', {
+  const requests = (telemetry?.meter ?? noopMeter).createCounter('hmrc_sandbox_requests_total', {
     description:
       'Requests answered by the HMRC sandbox, by route and status (0 = connection reset)',
   });
@@ -44,7 +48,7 @@ export function createSandboxApp(context: SandboxContext, controls: SandboxContr
     next();
   });
 
-  app.use(opsRoutes({}));
+  app.use(opsRoutes({}, {}, telemetry));
   app.use(adminRoutes(context, controls));
   app.use(uploadRoutes(context.submissions, logger));
   app.use(testSupportRoutes(store, context.inbound, context.tokens, settings));

@@ -26,17 +26,18 @@ export async function startSandbox(
 ): Promise<SandboxHandle> {
   const logger =
     options.logger ?? createLogger({ service: 'hmrc-sandbox', level: config.LOG_LEVEL });
-  if (options.skipTelemetry !== true) {
-    initTelemetry({
-      serviceName: 'ctc-hub-hmrc-sandbox',
-      otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
-      sampleRatio: config.OTEL_TRACES_SAMPLER_ARG,
-    });
-  }
+  const telemetry =
+    options.skipTelemetry === true
+      ? undefined
+      : initTelemetry({
+          serviceName: 'ctc-hub-hmrc-sandbox',
+          otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+          sampleRatio: config.OTEL_TRACES_SAMPLER_ARG,
+        });
   const validator = await createSchemaValidator(logger);
   const context = createContext(settingsFromConfig(config), logger, validator);
   const controls = createControls(context);
-  const app = createSandboxApp(context, controls);
+  const app = createSandboxApp(context, controls, telemetry);
 
   const { server, port } = await listen(app, config.SANDBOX_PORT, config.HTTP_HOST);
   const host =

@@ -7,6 +7,7 @@ import {
   withSpan,
   type Logger,
   type ReadinessCheck,
+  type ServiceMetrics,
 } from '@ctc-hub/telemetry';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { IngestEnqueuer } from './enqueuer.js';
@@ -19,6 +20,8 @@ export interface ReceiverAppOptions {
   logger: Logger;
   readiness: Record<string, ReadinessCheck>;
   informational?: Record<string, ReadinessCheck>;
+  /** The receiver's own metrics (its instruments and /metrics). */
+  telemetry: ServiceMetrics;
   now?: () => Date;
 }
 
@@ -41,7 +44,7 @@ function isJson(contentType: string | undefined): boolean {
 export function createReceiverApp(options: ReceiverAppOptions): Express {
   const { config, enqueuer, logger } = options;
   const now = options.now ?? (() => new Date());
-  const metrics = receiverMetrics();
+  const metrics = receiverMetrics(options.telemetry.meter);
   const boxAllowList = config.PPNS_BOX_IDS.length > 0 ? new Set(config.PPNS_BOX_IDS) : undefined;
   // Throws at start-up, naming the setting, when a range cannot be read.
   const sources =
@@ -210,7 +213,7 @@ export function createReceiverApp(options: ReceiverAppOptions): Express {
   );
 
   // After the callback, so a push does not first walk the ops router.
-  app.use(opsRoutes(options.readiness, options.informational));
+  app.use(opsRoutes(options.readiness, options.informational, options.telemetry));
 
   app.all('/ppns/callback', (_request, response) => {
     response.setHeader('Allow', 'GET, POST');

@@ -1,4 +1,4 @@
-import { getMeter, latencyBucketsSeconds } from '@ctc-hub/telemetry';
+import { latencyBucketsSeconds, type Meter } from '@ctc-hub/telemetry';
 
 export type ReceiverOutcome =
   | 'accepted'
@@ -11,8 +11,7 @@ export type ReceiverOutcome =
   | 'queue_unavailable'
   | 'bad_request';
 
-export function receiverMetrics() {
-  const meter = getMeter();
+export function receiverMetrics(meter: Meter) {
   const notifications = meter.createCounter('ctc_receiver_notifications', {
     description: 'PPNS notifications answered by the receiver, by outcome',
   });

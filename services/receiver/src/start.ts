@@ -1,6 +1,6 @@
 import type { ReceiverConfig } from '@ctc-hub/config';
 import { createDb, pingDb } from '@ctc-hub/db';
-import { createQueue, createRedis, queueNames } from '@ctc-hub/queue';
+import { createQueue, createRedis, queueNames, RedisDurabilityGuard } from '@ctc-hub/queue';
 import { createLogger, initTelemetry, type Logger, listen } from '@ctc-hub/telemetry';
 import { createReceiverApp } from './app.js';
 import { IngestEnqueuer } from './enqueuer.js';
@@ -15,7 +15,7 @@ export async function startReceiver(
   options: { logger?: Logger } = {},
 ): Promise<ReceiverHandle> {
   const logger = options.logger ?? createLogger({ service: 'receiver', level: config.LOG_LEVEL });
-  initTelemetry({
+  const telemetry = initTelemetry({
     serviceName: 'ctc-hub-receiver',
     otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
     sampleRatio: config.OTEL_TRACES_SAMPLER_ARG,
@@ -25,6 +25,11 @@ export async function startReceiver(
       'PPNS_SIGNATURE_REQUIRED=false: notifications are accepted WITHOUT signature checks; never run like this in production',
     );
   }
+
+  // A 200 promises PPNS the notification is kept: refuse a Redis that could forget it (and one
+  // that does not answer at all) before taking a single request.
+  const redisGuard = await RedisDurabilityGuard.open(config, logger);
+  redisGuard.observeWith(telemetry.meter);
 
   // A hung Redis must not hold requests past the receiver's deadline.
   const producer = createRedis(config, 'producer', {
@@ -43,8 +48,9 @@ export async function startReceiver(
     config,
     enqueuer,
     logger,
-    readiness: { redis: () => producer.ping() },
+    readiness: { redis: () => producer.ping(), redisDurability: redisGuard.readiness },
     informational: { postgres: () => pingDb(db) },
+    telemetry,
   });
   const { server, port } = await listen(app, config.RECEIVER_PORT, config.HTTP_HOST, {
     headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS,
@@ -68,6 +74,7 @@ export async function startReceiver(
       await enqueuer.close();
       await queue.close();
       producer.disconnect();
+      redisGuard.close();
       await db.destroy();
     },
   };

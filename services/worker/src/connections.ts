@@ -1,20 +1,11 @@
 import { markConnectionMismatched, type Db } from '@ctc-hub/db';
 import type { MovementSummary } from '@ctc-hub/hmrc-client';
-import { getMeter, type Logger } from '@ctc-hub/telemetry';
+import type { Counter, Logger } from '@ctc-hub/telemetry';
 
 /**
  * What the worker does when HMRC's answers show a connection's token acts for another EORI than
  * it is filed under (see hmrc/connection-check.ts for how that is found).
  */
-
-/** Created on first use: the meter provider is set up when the service starts, after import. */
-type Counter = ReturnType<ReturnType<typeof getMeter>['createCounter']>;
-let mismatches: Counter | undefined;
-const mismatchCounter = (): Counter =>
-  (mismatches ??= getMeter().createCounter('ctc_connection_mismatches_total', {
-    description:
-      'HMRC connections found acting for another EORI than they are filed under (token no longer used, data quarantined)',
-  }));
 
 /**
  * The movements HMRC listed for a token filed under `eori`: the first one naming another
@@ -47,7 +38,7 @@ export function mismatchMessage(eori: string, observedEori: string, detail: stri
  * the connection is filed under when the caller knows it. Returns the operator's message.
  */
 export async function reportMismatch(
-  deps: { db: Db; logger: Logger },
+  deps: { db: Db; logger: Logger; mismatches?: Pick<Counter, 'add'> | undefined },
   input: { connectionId: string | null; eori?: string; observedEori: string; detail: string },
 ): Promise<string> {
   if (input.connectionId === null)
@@ -60,7 +51,7 @@ export async function reportMismatch(
   const eori = result.eori ?? input.eori ?? 'a replaced connection';
   const message = mismatchMessage(eori, input.observedEori, input.detail);
   if (result.marked) {
-    mismatchCounter().add(1);
+    deps.mismatches?.add(1);
     deps.logger.error(
       { eori, observedEori: input.observedEori, quarantinedMovements: result.quarantined },
       message,
@@ -68,3 +59,10 @@ export async function reportMismatch(
   }
   return message;
 }
+
+/** The worker's collaborators as reportMismatch takes them (its metric among the ingest metrics). */
+export const withMismatchCounter = (deps: {
+  db: Db;
+  logger: Logger;
+  metrics: { connectionMismatches: Pick<Counter, 'add'> };
+}) => ({ db: deps.db, logger: deps.logger, mismatches: deps.metrics.connectionMismatches });

@@ -1,8 +1,7 @@
-import { getMeter, latencyBucketsSeconds, sizeBucketsBytes } from '@ctc-hub/telemetry';
+import { latencyBucketsSeconds, sizeBucketsBytes, type Meter } from '@ctc-hub/telemetry';
 import type { Queue } from 'bullmq';
 
-export function ingestMetrics() {
-  const meter = getMeter();
+export function ingestMetrics(meter: Meter) {
   return {
     notifications: meter.createCounter('ctc_ingest_notifications', {
       description:
@@ -34,6 +33,11 @@ export function ingestMetrics() {
       description:
         'Messages push had missed, stored because reconciliation found them (via = pull | sweep)',
     }),
+    // Exported as ctc_connection_mismatches_total.
+    connectionMismatches: meter.createCounter('ctc_connection_mismatches', {
+      description:
+        'HMRC connections found acting for another EORI than they are filed under (token no longer used, data quarantined)',
+    }),
     reconcileRuns: meter.createCounter('ctc_reconcile_runs', {
       description:
         "Reconciliation by kind (ppns | ctc): outcome ok per completed pull or sweep, error per failed attempt (a pull, a sweep page, a movement's message list)",
@@ -50,8 +54,7 @@ const states = ['waiting', 'prioritized', 'active', 'delayed', 'failed', 'comple
  * Registered by the worker only (one set per process), so the gauges are not doubled when all
  * services share a process.
  */
-export function registerQueueMetrics(queues: readonly Queue[]): void {
-  const meter = getMeter();
+export function registerQueueMetrics(meter: Meter, queues: readonly Queue[]): void {
   const depth = meter.createObservableGauge('ctc_queue_jobs', {
     description: 'Jobs per queue and state',
   });

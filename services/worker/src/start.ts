@@ -1,4 +1,4 @@
-import type { WorkerConfig } from '@ctc-hub/config';
+import { redactUrl, type WorkerConfig } from '@ctc-hub/config';
 import { createDb, ensurePartitions, pingDb } from '@ctc-hub/db';
 import { createHmrcClients } from '@ctc-hub/hmrc-client';
 import { NctsParser } from '@ctc-hub/ncts';
@@ -7,20 +7,14 @@ import {
   createQueue,
   createRedis,
   jitteredBackoff,
+  RedisDurabilityGuard,
   jobs,
   queueNames,
   pacerKey,
   RatePacer,
   spacingFor,
 } from '@ctc-hub/queue';
-import {
-  createLogger,
-  getMeter,
-  initTelemetry,
-  listen,
-  opsRoutes,
-  type Logger,
-} from '@ctc-hub/telemetry';
+import { createLogger, initTelemetry, listen, opsRoutes, type Logger } from '@ctc-hub/telemetry';
 import { Worker } from 'bullmq';
 import express from 'express';
 import { isFinalFailure, recordFinalFailure } from './failures.js';
@@ -70,19 +64,25 @@ export async function startWorker(
   options: { logger?: Logger } = {},
 ): Promise<WorkerHandle> {
   const logger = options.logger ?? createLogger({ service: 'worker', level: config.LOG_LEVEL });
-  initTelemetry({
+  const telemetry = initTelemetry({
     serviceName: 'ctc-hub-worker',
     otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
     sampleRatio: config.OTEL_TRACES_SAMPLER_ARG,
   });
 
+  // The worker holds every queued job: refuse a Redis that could forget or evict them.
+  const redisGuard = await RedisDurabilityGuard.open(config, logger);
+  redisGuard.observeWith(telemetry.meter);
   const db = createDb({
     url: config.DATABASE_URL,
     poolMax: config.DATABASE_POOL_MAX,
     applicationName: 'ctc-hub-worker',
   });
   await ensurePartitions(db).catch((error: unknown) =>
-    logger.warn({ err: error }, 'could not prepare partitions (will retry daily)'),
+    logger.warn(
+      { err: error, database: redactUrl(config.DATABASE_URL) },
+      'could not prepare partitions in the PostgreSQL of DATABASE_URL (will retry daily)',
+    ),
   );
   const parser = new NctsParser({
     threadThresholdBytes: config.PARSE_IN_THREAD_BYTES,
@@ -97,20 +97,22 @@ export async function startWorker(
   const hmrc = createHmrcClients(config, {
     db,
     logger,
-    meter: getMeter(),
+    meter: telemetry.meter,
     beforeRequest: () => pacer.acquire(),
   });
-  const metrics = ingestMetrics();
+  const metrics = ingestMetrics(telemetry.meter);
   const store = new IngestStore(db, logger, {
     maxBatch: config.INGEST_BATCH_SIZE,
     maxWaitMs: config.INGEST_BATCH_MAX_WAIT_MS,
+    meter: telemetry.meter,
+    connectionMismatches: metrics.connectionMismatches,
   });
 
   const producer = createRedis(config, 'worker');
   const ingestQueue = createQueue(queueNames.ingest, producer, config.QUEUE_PREFIX);
   const hmrcQueue = createQueue(queueNames.hmrc, producer, config.QUEUE_PREFIX);
   const opsQueue = createQueue(queueNames.ops, producer, config.QUEUE_PREFIX);
-  registerQueueMetrics([ingestQueue, hmrcQueue, opsQueue]);
+  registerQueueMetrics(telemetry.meter, [ingestQueue, hmrcQueue, opsQueue]);
 
   // A dead process's jobs come back after the lock expires and a stalled check sees it.
   const jobLocks = {
@@ -174,6 +176,7 @@ export async function startWorker(
     hmrc,
     store,
     logger,
+    meter: telemetry.meter,
     redis: producer,
     queues: { ingest: ingestQueue, hmrc: hmrcQueue, ops: opsQueue },
   };
@@ -200,7 +203,17 @@ export async function startWorker(
 
   const app = express();
   app.disable('x-powered-by');
-  app.use(opsRoutes({ postgres: () => pingDb(db), redis: () => producer.ping() }));
+  app.use(
+    opsRoutes(
+      {
+        postgres: () => pingDb(db),
+        redis: () => producer.ping(),
+        redisDurability: redisGuard.readiness,
+      },
+      {},
+      telemetry,
+    ),
+  );
   const { server, port } = await listen(app, config.WORKER_PORT, config.HTTP_HOST);
   const relay = startOutboxRelay({
     db,
@@ -253,6 +266,7 @@ export async function startWorker(
       ]) {
         connection.disconnect();
       }
+      redisGuard.close();
       await parser.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

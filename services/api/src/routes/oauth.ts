@@ -6,6 +6,7 @@ import {
   type TokenStore,
 } from '@ctc-hub/hmrc-client';
 import { addJob, jobIds, jobs } from '@ctc-hub/queue';
+import { noopMeter } from '@ctc-hub/telemetry';
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { presentedKey } from '../admin/auth.js';
 import { authenticate, canSeeEori, principalOf, type parseApiKeys } from '../auth.js';
@@ -48,7 +49,11 @@ const built = new WeakMap<ApiDeps, OAuthConnect>();
 function connectOf(deps: ApiDeps): OAuthConnect {
   let connect = built.get(deps);
   if (connect === undefined) {
-    const { oauth, tokens } = createHmrcClients(deps.config, { db: deps.db, logger: deps.logger });
+    const { oauth, tokens } = createHmrcClients(deps.config, {
+      db: deps.db,
+      logger: deps.logger,
+      meter: deps.telemetry?.meter ?? noopMeter,
+    });
     connect = { oauth, tokens };
     built.set(deps, connect);
   }

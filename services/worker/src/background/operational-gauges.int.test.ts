@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadWorkerConfig } from '@ctc-hub/config';
 import { createHmrcClients } from '@ctc-hub/hmrc-client';
-import { createLogger, getMeter, initMetrics, metricsHandler } from '@ctc-hub/telemetry';
+import { createLogger, initMetrics, type ServiceMetrics } from '@ctc-hub/telemetry';
 import { createTestDatabase, type TestDatabase } from '@ctc-hub/testing';
 import { reconcileAges, startOperationalGauges } from './operational-gauges.js';
 
@@ -14,11 +14,12 @@ let server: Server;
 let metricsUrl: string;
 let gauges: ReturnType<typeof startOperationalGauges>;
 let queries = 0;
+let serviceMetrics: ServiceMetrics;
 
 const day = 24 * 3600 * 1000;
 
 beforeAll(async () => {
-  initMetrics('operational-gauges-test');
+  serviceMetrics = initMetrics('operational-gauges-test');
   testDb = await createTestDatabase();
   const config = loadWorkerConfig({
     DATABASE_URL: testDb.url,
@@ -28,7 +29,7 @@ beforeAll(async () => {
     TOKEN_ENCRYPTION_KEY: '0'.repeat(64),
   });
   const db = testDb.db;
-  const hmrc = createHmrcClients(config, { db, meter: getMeter() });
+  const hmrc = createHmrcClients(config, { db, meter: serviceMetrics.meter });
 
   const letter = (kind: string, status: string, key: string) => ({
     dedupe_key: key,
@@ -117,12 +118,12 @@ beforeAll(async () => {
       logger: createLogger({ service: 'test', level: 'silent' }),
       reconcileEnabled: true,
     },
-    getMeter(),
+    serviceMetrics.meter,
     { refreshMs: 60_000 },
   );
   await gauges.refresh();
 
-  server = createServer((request, response) => metricsHandler(request, response));
+  server = createServer((request, response) => serviceMetrics.serve(request, response));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   metricsUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
 });

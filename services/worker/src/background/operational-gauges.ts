@@ -1,11 +1,9 @@
 import type { Db } from '@ctc-hub/db';
 import type { TokenStore } from '@ctc-hub/hmrc-client';
-import { getMeter, type Logger } from '@ctc-hub/telemetry';
+import type { Logger, Meter } from '@ctc-hub/telemetry';
 import { sql } from 'kysely';
 import type { OpsDeps } from '../ops/deps.js';
 import type { BackgroundTask } from './index.js';
-
-type Meter = ReturnType<typeof getMeter>;
 
 /** Statuses a dead letter can have; a kind seen in any of them is reported in all (zeros included). */
 const deadLetterStatuses = ['open', 'replayed', 'resolved', 'purged'] as const;
@@ -243,7 +241,7 @@ export const operationalGaugesTask: BackgroundTask = {
         logger: deps.logger,
         reconcileEnabled: deps.config.RECONCILE_ENABLED,
       },
-      getMeter(),
+      deps.meter,
     );
     return { stop: gauges.stop };
   },

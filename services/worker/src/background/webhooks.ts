@@ -13,7 +13,7 @@ export const webhooksTask: BackgroundTask = {
     const { config } = deps;
     if (config.EVENT_WEBHOOK_URLS.length === 0 || config.EVENT_WEBHOOK_SECRET === undefined)
       return { stop: async () => undefined };
-    const metrics = createWebhookMetrics(deps.db, config.EVENT_WEBHOOK_URLS);
+    const metrics = createWebhookMetrics(deps.db, config.EVENT_WEBHOOK_URLS, deps.meter);
     const dispatcher = startWebhookDispatcher({
       db: deps.db,
       logger: deps.logger,

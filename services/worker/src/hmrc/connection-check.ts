@@ -1,6 +1,6 @@
 import { markConnectionVerified } from '@ctc-hub/db';
 import type { HmrcError } from '@ctc-hub/hmrc-client';
-import { foreignMovement, reportMismatch } from '../connections.js';
+import { foreignMovement, reportMismatch, withMismatchCounter } from '../connections.js';
 import { verifyConnectionData } from '@ctc-hub/queue';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { failWith, HmrcSession, traderTokens } from '../reconcile/session.js';
@@ -88,7 +88,7 @@ export async function checkConnection(
     const foreign = foreignMovement(eori, listed.list.movements);
     if (foreign !== undefined) {
       const observedEori = foreign.enrollmentEORINumber!.toUpperCase();
-      const message = await reportMismatch(deps, {
+      const message = await reportMismatch(withMismatchCounter(deps), {
         connectionId,
         eori,
         observedEori,

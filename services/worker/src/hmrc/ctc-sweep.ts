@@ -25,7 +25,7 @@ import {
 } from '../reconcile/session.js';
 import { ctcScope, noteError, recordRun } from '../reconcile/state.js';
 import { markConnectionVerified } from '@ctc-hub/db';
-import { foreignMovement, reportMismatch } from '../connections.js';
+import { foreignMovement, reportMismatch, withMismatchCounter } from '../connections.js';
 import { RetryLater, type HmrcDeps } from './deps.js';
 
 /** HMRC's largest page of movements or messages. */
@@ -97,7 +97,7 @@ export function createReconcileMovementsProcessor(deps: HmrcDeps) {
       // names another EORI means the token is someone else's: stop before fetching anything.
       const foreign = foreignMovement(data.eori, movements);
       if (foreign !== undefined) {
-        const message = await reportMismatch(deps, {
+        const message = await reportMismatch(withMismatchCounter(deps), {
           connectionId: session.connectionId,
           eori: data.eori,
           observedEori: foreign.enrollmentEORINumber!.toUpperCase(),

@@ -22,7 +22,7 @@ import { submitData } from '@ctc-hub/queue';
 import { SpanKind, withSpan } from '@ctc-hub/telemetry';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { sql } from 'kysely';
-import { reportMismatch } from '../connections.js';
+import { reportMismatch, withMismatchCounter } from '../connections.js';
 import { messageFacts } from '../ingest/records.js';
 import { connectionMayAct } from './connection-check.js';
 import { findAtHmrc } from './find-at-hmrc.js';
@@ -397,7 +397,7 @@ async function accept(
   // HMRC had already reported this movement under another enrolment (its push came first): the
   // token that sent our declaration is someone else's.
   if (conflict !== undefined)
-    await reportMismatch(deps, {
+    await reportMismatch(withMismatchCounter(deps), {
       connectionId: conflict.connectionId,
       eori: submission.eori,
       observedEori: conflict.hmrcEori,

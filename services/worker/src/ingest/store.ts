@@ -9,7 +9,7 @@ import {
 } from '@ctc-hub/db';
 import { deriveMovementStatus } from '@ctc-hub/ncts';
 import { MicroBatcher } from '@ctc-hub/queue';
-import { getMeter, withSpan, type Logger } from '@ctc-hub/telemetry';
+import { withSpan, type Counter, type Histogram, type Logger, type Meter } from '@ctc-hub/telemetry';
 import { reportMismatch } from '../connections.js';
 import { historyEntry } from './records.js';
 
@@ -49,24 +49,35 @@ export class RecordRefused extends Error {
  */
 export class IngestStore {
   private readonly batcher: MicroBatcher<IngestRecord, Settled>;
-  private readonly batchSize = getMeter().createHistogram('ctc_ingest_batch_size', {
-    description: 'Records committed per ingest transaction',
-    advice: { explicitBucketBoundaries: [1, 2, 5, 10, 25, 50, 100, 200, 500] },
-  });
-  private readonly batchDuration = getMeter().createHistogram('ctc_ingest_batch_duration_seconds', {
-    description: 'Duration of one ingest transaction',
-    unit: 's',
-    advice: {
-      explicitBucketBoundaries: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    },
-  });
+  private readonly batchSize: Histogram;
+  private readonly batchDuration: Histogram;
+  private readonly mismatches: Counter | undefined;
 
   constructor(
     /** Public for small writes that follow a commit (reconcile_state's recovered count). */
     readonly db: Db,
     private readonly logger: Logger,
-    options: { maxBatch: number; maxWaitMs: number; maxInFlight?: number },
+    options: {
+      maxBatch: number;
+      maxWaitMs: number;
+      maxInFlight?: number;
+      meter: Meter;
+      /** Counts connections found mismatched by a batch's conflicts (the worker's metric). */
+      connectionMismatches?: Counter;
+    },
   ) {
+    this.batchSize = options.meter.createHistogram('ctc_ingest_batch_size', {
+      description: 'Records committed per ingest transaction',
+      advice: { explicitBucketBoundaries: [1, 2, 5, 10, 25, 50, 100, 200, 500] },
+    });
+    this.batchDuration = options.meter.createHistogram('ctc_ingest_batch_duration_seconds', {
+      description: 'Duration of one ingest transaction',
+      unit: 's',
+      advice: {
+        explicitBucketBoundaries: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      },
+    });
+    this.mismatches = options.connectionMismatches;
     this.batcher = new MicroBatcher({
       maxSize: options.maxBatch,
       maxWaitMs: options.maxWaitMs,
@@ -110,7 +121,7 @@ export class IngestStore {
       const conflict = outcome.enrollmentConflict;
       if (conflict === undefined) continue;
       reportMismatch(
-        { db: this.db, logger: this.logger },
+        { db: this.db, logger: this.logger, mismatches: this.mismatches },
         {
           connectionId: conflict.connectionId,
           observedEori: conflict.hmrcEori,

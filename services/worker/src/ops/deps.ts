@@ -1,7 +1,7 @@
 import type { WorkerConfig } from '@ctc-hub/config';
 import type { Db } from '@ctc-hub/db';
 import type { HmrcClients } from '@ctc-hub/hmrc-client';
-import type { Logger } from '@ctc-hub/telemetry';
+import type { Logger, Meter } from '@ctc-hub/telemetry';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { IngestStore } from '../ingest/store.js';
@@ -13,6 +13,8 @@ export interface OpsDeps {
   hmrc: HmrcClients;
   store: IngestStore;
   logger: Logger;
+  /** The worker's meter: gauges and counters of background work are made from it. */
+  meter: Meter;
   /** A general-purpose Redis connection (no blocking commands). */
   redis: Redis;
   queues: { ingest: Queue; hmrc: Queue; ops: Queue };

@@ -1,8 +1,7 @@
 import { decodeCursor, feedStart, nextEventTime, type Db } from '@ctc-hub/db';
-import { getMeter } from '@ctc-hub/telemetry';
+import type { Meter } from '@ctc-hub/telemetry';
 
 // The worker does not depend on @opentelemetry/api itself; the telemetry package's types do.
-type Meter = ReturnType<typeof getMeter>;
 type ObservableCallback = Parameters<ReturnType<Meter['createObservableGauge']>['addCallback']>[0];
 
 export type DeliveryOutcome = 'delivered' | 'retried' | 'dead_lettered';
@@ -32,7 +31,7 @@ export function urlLabel(url: string): string {
 export function createWebhookMetrics(
   db: Db,
   urls: readonly string[],
-  meter: Meter = getMeter(),
+  meter: Meter,
 ): WebhookMetrics & { close: () => void } {
   const deliveries = meter.createCounter('ctc_webhook_deliveries', {
     description:
