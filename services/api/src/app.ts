@@ -14,6 +14,7 @@ import { deadLetterActionRoutes } from './routes/dead-letter-actions.js';
 import { eventRoutes } from './routes/events.js';
 import { auditRoutes } from './routes/audit.js';
 import { rateLimitPerKey, securityHeaders } from './rate-limit.js';
+import { inputGuard } from './routes/input-guard.js';
 
 export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessCheck>): Express {
   const app = express();
@@ -30,6 +31,9 @@ export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessChec
     next();
   });
   app.use(securityHeaders);
+  // NUL bytes, unpaired surrogates and non-UTF-8 escapes in any query parameter or path segment:
+  // 400 naming it, before a route hands it to PostgreSQL (which would answer with a 500).
+  app.use(inputGuard(app));
 
   app.use(opsRoutes(checks));
   // The OAuth callback is reached by the user's browser coming back from HMRC: no API key, the

@@ -5,13 +5,20 @@ import { eoriFilter, type ApiPrincipal } from '../auth.js';
 import { badRequest } from '../errors.js';
 import type { AuditEntry } from '../queries/audit.js';
 import type { DeadLetterFilter } from '../queries/dead-letters.js';
+import { textProblem } from './input-guard.js';
 import { isUuid, parseIsoDateTime, untilExclusive } from './params.js';
 
 /**
  * The JSON filter of a bulk replay or purge: the list's query parameters, as a body. Unknown
  * fields are refused: a misspelt `errrorCode` silently ignored would widen the set acted on.
  */
-const text = z.string().trim().min(1).max(200);
+const storable = (value: string, context: z.RefinementCtx) => {
+  // The filter is compared with text columns and kept in jsonb (replays, audit_log): both refuse
+  // NUL, and jsonb refuses an unpaired surrogate.
+  const problem = textProblem(value);
+  if (problem !== undefined) context.addIssue({ code: 'custom', message: problem });
+};
+const text = z.string().trim().min(1).max(200).superRefine(storable);
 export const bulkActionBody = z
   .object({
     kind: text.optional(),
@@ -22,7 +29,7 @@ export const bulkActionBody = z
     eori: text.optional(),
     status: z.enum(['open', 'replayed', 'resolved', 'purged']).optional(),
     dryRun: z.boolean().optional(),
-    confirmation: z.string().min(1).max(4096).optional(),
+    confirmation: z.string().min(1).max(4096).superRefine(storable).optional(),
   })
   .strict();
 
