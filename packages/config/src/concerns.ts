@@ -265,11 +265,18 @@ export const apiConcern = z.object({
   /** How long a Guarantee Balance request waits for HMRC's answer before 504. */
   GUARANTEE_BALANCE_TIMEOUT_MS: positiveInt(30_000),
   /**
-   * Seconds between two Guarantee Balance calls to HMRC for one GRN, across all replicas. HMRC
-   * allows one request per minute per GRN and counts failed ones, so keep 60 in production;
+   * Seconds between two Guarantee Balance calls to HMRC for one trader (EORI) and GRN, across all
+   * replicas. HMRC allows one request per minute per user and GRN and counts failed ones, so keep
+   * 60 in production;
    * tests shorten it together with the sandbox's SANDBOX_BALANCE_LOCK_SECONDS.
    */
   GUARANTEE_BALANCE_WINDOW_SECONDS: positiveInt(60),
+  /**
+   * Guarantee Balance checks one API key may have waiting for HMRC (queued or calling) at once,
+   * across replicas; beyond it 429 KEY_LIMIT_REACHED, and no GRN minute is spent. Every tenant
+   * shares the application's 3 requests/s, at the priority of declarations. 0 turns it off.
+   */
+  GUARANTEE_BALANCE_MAX_IN_FLIGHT_PER_KEY: nonNegativeInt(5),
 });
 
 export const sandboxConcern = z.object({
