@@ -237,6 +237,11 @@ export const apiConcern = z.object({
    * A stream holds no database connection while it waits, only a socket and a little memory.
    */
   EVENT_STREAM_MAX_CLIENTS: positiveInt(200),
+  /**
+   * Open /v1/events/stream connections per API key and api process, so one key cannot take every
+   * slot; more from that key are answered 429 with Retry-After. 0 turns the per-key limit off.
+   */
+  EVENT_STREAM_MAX_CLIENTS_PER_KEY: nonNegativeInt(20),
   /** Comment lines sent on an idle event stream so proxies and clients see it is alive. */
   EVENT_STREAM_HEARTBEAT_SECONDS: positiveInt(15),
   /**
