@@ -267,6 +267,12 @@ export const apiConcern = z.object({
   API_RATE_LIMIT_PER_SECOND: nonNegativeInt(100),
   /** How many requests a key may make at once above its rate before it is limited. */
   API_RATE_LIMIT_BURST: positiveInt(200),
+  /**
+   * Requests one API key may have in progress at once per api process (event streams aside); more
+   * are answered 429 with Retry-After. Bounds what one key holds of the process (large body
+   * downloads, slow queries) however slowly it reads. 0 turns it off.
+   */
+  API_MAX_CONCURRENT_REQUESTS_PER_KEY: nonNegativeInt(32),
   /** How long a Guarantee Balance request waits for HMRC's answer before 504. */
   GUARANTEE_BALANCE_TIMEOUT_MS: positiveInt(30_000),
   /**

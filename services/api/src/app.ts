@@ -13,7 +13,7 @@ import { adminRoutes } from './admin/index.js';
 import { deadLetterActionRoutes } from './routes/dead-letter-actions.js';
 import { eventRoutes } from './routes/events.js';
 import { auditRoutes } from './routes/audit.js';
-import { rateLimitPerKey, securityHeaders } from './rate-limit.js';
+import { concurrencyPerKey, rateLimitPerKey, securityHeaders } from './rate-limit.js';
 import { inputGuard } from './routes/input-guard.js';
 
 export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessCheck>): Express {
@@ -51,7 +51,18 @@ export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessChec
           logger: deps.logger,
         })
       : undefined;
-  const authenticated = rateLimit ? [requireApiKey(keys), rateLimit] : [requireApiKey(keys)];
+  const maxConcurrent = deps.config.API_MAX_CONCURRENT_REQUESTS_PER_KEY;
+  const concurrency =
+    maxConcurrent > 0
+      ? concurrencyPerKey({
+          max: maxConcurrent,
+          // Streams have their own per-key share (EVENT_STREAM_MAX_CLIENTS_PER_KEY).
+          exempt: (request) => request.baseUrl + request.path === '/v1/events/stream',
+        })
+      : undefined;
+  const authenticated = [requireApiKey(keys), rateLimit, concurrency].filter(
+    (handler) => handler !== undefined,
+  );
   app.use('/customs', authenticated);
   app.use('/v1', authenticated);
   app.use('/oauth/hmrc/start', authenticated);
