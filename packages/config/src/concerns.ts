@@ -273,6 +273,12 @@ export const apiConcern = z.object({
    * downloads, slow queries) however slowly it reads. 0 turns it off.
    */
   API_MAX_CONCURRENT_REQUESTS_PER_KEY: nonNegativeInt(32),
+  /**
+   * Dead-letter replays (single or bulk) one API key may have running at once; beyond it 429
+   * KEY_LIMIT_REACHED. Running replays share REPLAY_RATE_PER_SECOND in equal turns, so this is
+   * what keeps one key from taking most of it. 0 turns it off.
+   */
+  REPLAY_MAX_RUNNING_PER_KEY: nonNegativeInt(3),
   /** How long a Guarantee Balance request waits for HMRC's answer before 504. */
   GUARANTEE_BALANCE_TIMEOUT_MS: positiveInt(30_000),
   /**

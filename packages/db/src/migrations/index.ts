@@ -7,6 +7,7 @@ import * as createReplayItems from './2026_11_21_1700_create_replay_items.js';
 import * as indexEventsCreatedAt from './2026_11_21_1900_index_events_created_at.js';
 import * as dropNotificationsIdIdx from './2026_11_21_2100_drop_notifications_id_idx.js';
 import * as keyGuaranteeWindowsByEori from './2026_12_06_1000_key_guarantee_windows_by_eori.js';
+import * as indexWorkInFlightPerKey from './2026_12_06_1010_index_work_in_flight_per_key.js';
 
 // Migrations are listed here rather than read from the directory so that they are bundled with
 // the services and run the same from source and from the production build.
@@ -19,6 +20,7 @@ const migrations: Record<string, Migration> = {
   '2026_11_21_1900_index_events_created_at': indexEventsCreatedAt,
   '2026_11_21_2100_drop_notifications_id_idx': dropNotificationsIdIdx,
   '2026_12_06_1000_key_guarantee_windows_by_eori': keyGuaranteeWindowsByEori,
+  '2026_12_06_1010_index_work_in_flight_per_key': indexWorkInFlightPerKey,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -2,7 +2,7 @@ import type { DeadLetterStatus } from '@ctc-hub/db';
 import { z } from 'zod';
 import type { Request } from 'express';
 import { eoriFilter, type ApiPrincipal } from '../auth.js';
-import { badRequest } from '../errors.js';
+import { ApiError, badRequest } from '../errors.js';
 import type { AuditEntry } from '../queries/audit.js';
 import type { DeadLetterFilter } from '../queries/dead-letters.js';
 import { textProblem } from './input-guard.js';
@@ -99,6 +99,23 @@ export function auditOf(
   target: Record<string, unknown>,
 ): AuditEntry {
   return { actor: principal.keyId, action, target, outcome: 'accepted' };
+}
+
+/**
+ * A key's share of the replay pacer: every running replay gets an equal turn at
+ * REPLAY_RATE_PER_SECOND (services/worker/src/ops/replay.ts), so a key allowed any number of
+ * replays could take nearly all of it. 429 because the limit is the client's own; the replays
+ * already running end by themselves, GET /v1/replays/{id} shows how far they are.
+ */
+export function replayLimitError(max: number): ApiError {
+  return new ApiError(
+    429,
+    'KEY_LIMIT_REACHED',
+    `This API key already has ${max} replays running, the most it may have at once: wait for ` +
+      'one to finish (GET /v1/replays/{id}) and try again',
+    { limit: 'replays-running', max },
+    { 'Retry-After': '5' },
+  );
 }
 
 /** A JSON body checked against `schema`; 400 naming the first problem. */
