@@ -256,6 +256,13 @@ export const apiConcern = z.object({
   OAUTH_STATE_TTL_SECONDS: positiveInt(600),
   /** Largest declaration accepted; above HMRC's 5,000,000-byte small route it goes the large route. */
   SUBMISSION_MAX_BYTES: positiveInt(20 * 1024 * 1024),
+  /**
+   * Declarations one API key may have waiting to be sent to HMRC (queued or sending) at once,
+   * across replicas; a new one beyond it is 429 KEY_LIMIT_REACHED and not stored. All tenants
+   * share the application's 3 requests/s, declarations first: 100 is about 35 s of the budget.
+   * 0 turns it off.
+   */
+  SUBMISSION_MAX_IN_FLIGHT_PER_KEY: nonNegativeInt(100),
   /** Worker threads validating declarations against the NCTS schemas. */
   VALIDATION_THREADS: positiveInt(1),
   /** bull-board at /admin/queues may retry, remove and promote jobs only when true. */

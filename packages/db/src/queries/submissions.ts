@@ -24,6 +24,11 @@ export interface NewSubmissionInput {
   apiVersion: string;
   route: 'small' | 'large';
   body: Buffer;
+  /**
+   * Refuse a new submission while this API key already has this many waiting for HMRC (queued
+   * or sending); 0 or absent: no limit. Repeats of an existing submission are never refused.
+   */
+  maxInFlightForKey?: number;
 }
 
 export type CreateSubmissionResult =
@@ -32,7 +37,9 @@ export type CreateSubmissionResult =
   /** The same submission was made before (same key and body, or same body within 24 h). */
   | { kind: 'existing'; submission: Submission }
   /** The Idempotency-Key was used before with a different body. */
-  | { kind: 'key-conflict'; submission: Submission };
+  | { kind: 'key-conflict'; submission: Submission }
+  /** New, but the API key already has `maxInFlightForKey` waiting for HMRC: nothing stored. */
+  | { kind: 'key-limit'; inFlight: number };
 
 /** How long an identical body from the same trader counts as a repeat without Idempotency-Key. */
 export const implicitDedupeHours = 24;
@@ -76,6 +83,19 @@ export async function createSubmission(
         .orderBy('created_at', 'desc')
         .executeTakeFirst();
       if (existing !== undefined) return { kind: 'existing', submission: existing };
+    }
+
+    const maxInFlight = input.maxInFlightForKey ?? 0;
+    if (maxInFlight > 0) {
+      // Not under a lock of its own: concurrent requests of one key may pass it together, by at
+      // most the requests that key may have in progress; a share, not an exact quota.
+      const { count } = await trx
+        .selectFrom('submissions')
+        .select(sql<number>`count(*)::int`.as('count'))
+        .where('api_key_id', '=', input.apiKeyId)
+        .where('status', 'in', ['queued', 'sending'])
+        .executeTakeFirstOrThrow();
+      if (Number(count) >= maxInFlight) return { kind: 'key-limit', inFlight: Number(count) };
     }
 
     const submission = await trx
