@@ -262,6 +262,11 @@ export const apiConcern = z.object({
    * A stream holds no database connection while it waits, only a socket and a little memory.
    */
   EVENT_STREAM_MAX_CLIENTS: positiveInt(200),
+  /**
+   * Open /v1/events/stream connections per API key and api process, so one key cannot take every
+   * slot; more from that key are answered 429 with Retry-After. 0 turns the per-key limit off.
+   */
+  EVENT_STREAM_MAX_CLIENTS_PER_KEY: nonNegativeInt(20),
   /** Comment lines sent on an idle event stream so proxies and clients see it is alive. */
   EVENT_STREAM_HEARTBEAT_SECONDS: positiveInt(15),
   /**
@@ -276,6 +281,13 @@ export const apiConcern = z.object({
   OAUTH_STATE_TTL_SECONDS: positiveInt(600),
   /** Largest declaration accepted; above HMRC's 5,000,000-byte small route it goes the large route. */
   SUBMISSION_MAX_BYTES: positiveInt(20 * 1024 * 1024),
+  /**
+   * Declarations one API key may have waiting to be sent to HMRC (queued or sending) at once,
+   * across replicas; a new one beyond it is 429 KEY_LIMIT_REACHED and not stored. All tenants
+   * share the application's 3 requests/s, declarations first: 100 is about 35 s of the budget.
+   * 0 turns it off.
+   */
+  SUBMISSION_MAX_IN_FLIGHT_PER_KEY: nonNegativeInt(100),
   /** Worker threads validating declarations against the NCTS schemas. */
   VALIDATION_THREADS: positiveInt(1),
   /** bull-board at /admin/queues may retry, remove and promote jobs only when true. */
@@ -287,14 +299,33 @@ export const apiConcern = z.object({
   API_RATE_LIMIT_PER_SECOND: nonNegativeInt(100),
   /** How many requests a key may make at once above its rate before it is limited. */
   API_RATE_LIMIT_BURST: positiveInt(200),
+  /**
+   * Requests one API key may have in progress at once per api process (event streams aside); more
+   * are answered 429 with Retry-After. Bounds what one key holds of the process (large body
+   * downloads, slow queries) however slowly it reads. 0 turns it off.
+   */
+  API_MAX_CONCURRENT_REQUESTS_PER_KEY: nonNegativeInt(32),
+  /**
+   * Dead-letter replays (single or bulk) one API key may have running at once; beyond it 429
+   * KEY_LIMIT_REACHED. Running replays share REPLAY_RATE_PER_SECOND in equal turns, so this is
+   * what keeps one key from taking most of it. 0 turns it off.
+   */
+  REPLAY_MAX_RUNNING_PER_KEY: nonNegativeInt(3),
   /** How long a Guarantee Balance request waits for HMRC's answer before 504. */
   GUARANTEE_BALANCE_TIMEOUT_MS: positiveInt(30_000),
   /**
-   * Seconds between two Guarantee Balance calls to HMRC for one GRN, across all replicas. HMRC
-   * allows one request per minute per GRN and counts failed ones, so keep 60 in production;
+   * Seconds between two Guarantee Balance calls to HMRC for one trader (EORI) and GRN, across all
+   * replicas. HMRC allows one request per minute per user and GRN and counts failed ones, so keep
+   * 60 in production;
    * tests shorten it together with the sandbox's SANDBOX_BALANCE_LOCK_SECONDS.
    */
   GUARANTEE_BALANCE_WINDOW_SECONDS: positiveInt(60),
+  /**
+   * Guarantee Balance checks one API key may have waiting for HMRC (queued or calling) at once,
+   * across replicas; beyond it 429 KEY_LIMIT_REACHED, and no GRN minute is spent. Every tenant
+   * shares the application's 3 requests/s, at the priority of declarations. 0 turns it off.
+   */
+  GUARANTEE_BALANCE_MAX_IN_FLIGHT_PER_KEY: nonNegativeInt(5),
 });
 
 export const sandboxConcern = z.object({

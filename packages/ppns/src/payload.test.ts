@@ -153,3 +153,42 @@ describe('parseMessageUri', () => {
     ).toBe('12');
   });
 });
+
+describe('parseCtcPayload: what PostgreSQL cannot store', () => {
+  // PostgreSQL refuses U+0000 in text and jsonb, and an unpaired surrogate in jsonb: a payload
+  // carrying one could be neither stored nor quarantined with its fields (the EORI column too).
+  it.each([
+    [
+      'U+0000 in the EORI',
+      { enrollmentEORINumber: 'GB12\u0000' },
+      'message.enrollmentEORINumber',
+      'U+0000',
+    ],
+    ['U+0000 in the message type', { messageType: 'IE0\u000029' }, 'message.messageType', 'U+0000'],
+    ['U+0000 in the body', { messageBody: '<a>\u0000</a>' }, 'message.messageBody', 'U+0000'],
+    [
+      'an unpaired surrogate in the EORI',
+      { enrollmentEORINumber: 'GB12\ud800' },
+      'message.enrollmentEORINumber',
+      'an unpaired surrogate',
+    ],
+    [
+      'a lone low surrogate deep inside',
+      { extra: [{ x: 'a\udc00' }] },
+      'message.extra[0].x',
+      'an unpaired surrogate',
+    ],
+    ['U+0000 in a key', { 'a\u0000': 1 }, 'a key of message', 'U+0000'],
+  ])('refuses %s, naming the field', (_label, fields, path, what) => {
+    const result = parseCtcPayload(JSON.stringify({ ...v2, ...fields }));
+    expect(result).toEqual({
+      ok: false,
+      error: { code: 'INVALID_PAYLOAD', message: expect.stringContaining(`${path} holds ${what}`) },
+    });
+  });
+
+  it('keeps a well-formed surrogate pair (an emoji) as it is', () => {
+    const result = parseCtcPayload(JSON.stringify({ ...v2, extra: 'ok \ud83d\ude00' }));
+    expect(result.ok).toBe(true);
+  });
+});

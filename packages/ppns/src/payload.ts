@@ -90,6 +90,12 @@ export function parseCtcPayload(message: string | Record<string, unknown>): Payl
     };
   }
   const record = value as Record<string, unknown>;
+  const unstorable = unstorableField(record);
+  if (unstorable !== undefined)
+    return invalid(
+      `${unstorable.path} holds ${unstorable.what}, which PostgreSQL cannot store: the message ` +
+        'cannot be a CTC notification',
+    );
 
   const departureId = optionalString(record.departureId);
   const arrivalId = optionalString(record.arrivalId);
@@ -204,6 +210,40 @@ export function parseCtcPayload(message: string | Record<string, unknown>): Payl
       message: `notificationType ${JSON.stringify(notificationType).slice(0, 60)} is not known`,
     },
   };
+}
+
+/** An unpaired UTF-16 surrogate (JSON `"\ud800"`): jsonb refuses it, text would get U+FFFD. */
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * The first string (key or value) anywhere in the payload that PostgreSQL would refuse: U+0000
+ * (text and jsonb) or an unpaired surrogate (jsonb). Such a payload cannot be stored as a
+ * notification nor even quarantined with its fields (the EORI column would refuse it as well),
+ * so it is refused here, by name. Walked with an explicit stack: the payload's depth is the
+ * sender's choice.
+ */
+function unstorableField(
+  record: Record<string, unknown>,
+): { path: string; what: string } | undefined {
+  const problem = (text: string) =>
+    text.includes('\0') ? 'U+0000' : loneSurrogate.test(text) ? 'an unpaired surrogate' : undefined;
+  const pending: [unknown, string][] = [[record, 'message']];
+  while (pending.length > 0) {
+    const [value, path] = pending.pop()!;
+    if (typeof value === 'string') {
+      const what = problem(value);
+      if (what !== undefined) return { path, what };
+    } else if (Array.isArray(value)) {
+      value.forEach((item, index) => pending.push([item, `${path}[${index}]`]));
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [key, item] of Object.entries(value)) {
+        const what = problem(key);
+        if (what !== undefined) return { path: `a key of ${path}`, what };
+        pending.push([item, `${path}.${key}`]);
+      }
+    }
+  }
+  return undefined;
 }
 
 function consistent(

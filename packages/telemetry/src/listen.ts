@@ -20,18 +20,47 @@ function answerClientError(error: Error & { code?: string }, socket: Socket): vo
     socket.destroy();
     return;
   }
+  const badHeader = headerWithControlCharacter(error);
   const [status, code, message] =
     error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
       ? [408, 'REQUEST_TIMEOUT', 'the request was not received in time']
       : error.code === 'HPE_HEADER_OVERFLOW'
         ? [431, 'HEADERS_TOO_LARGE', 'the request headers are too large']
-        : [400, 'BAD_REQUEST', 'the request is not valid HTTP'];
-  const body = JSON.stringify({ code, message });
+        : badHeader !== undefined
+          ? [
+              400,
+              'BAD_REQUEST',
+              `the ${badHeader} header holds a character HTTP does not allow (NUL or another control character)`,
+            ]
+          : [400, 'BAD_REQUEST', 'the request is not valid HTTP'];
+  const body = JSON.stringify({ code, message, ...(badHeader && { parameter: badHeader }) });
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
   socket.destroySoon();
+}
+
+/** What HTTP forbids in a header value: control characters other than tab. */
+// eslint-disable-next-line no-control-regex
+const controlCharacter = /[\x00-\x08\x0a-\x1f\x7f]/;
+
+/**
+ * The header whose value made the parser stop (a NUL or other control byte, which HTTP forbids
+ * and PostgreSQL would refuse), read from the bytes the parser was given, so the answer can name
+ * it like any other bad parameter. Undefined when that cannot be told.
+ */
+function headerWithControlCharacter(error: Error & { code?: string }): string | undefined {
+  const raw = (error as { rawPacket?: unknown }).rawPacket;
+  if (error.code !== 'HPE_INVALID_HEADER_TOKEN' || !Buffer.isBuffer(raw)) return undefined;
+  for (const line of raw.toString('latin1').split('\r\n').slice(1)) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon);
+    if (/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) && controlCharacter.test(line.slice(colon + 1)))
+      return name;
+  }
+  return undefined;
 }
 
 /**

@@ -14,7 +14,8 @@ import { deadLetterActionRoutes } from './routes/dead-letter-actions.js';
 import { eventRoutes } from './routes/events.js';
 import { auditRoutes } from './routes/audit.js';
 import { connectionRoutes } from './routes/connections.js';
-import { rateLimitPerKey, securityHeaders } from './rate-limit.js';
+import { concurrencyPerKey, rateLimitPerKey, securityHeaders } from './rate-limit.js';
+import { inputGuard } from './routes/input-guard.js';
 
 export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessCheck>): Express {
   const app = express();
@@ -31,6 +32,9 @@ export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessChec
     next();
   });
   app.use(securityHeaders);
+  // NUL bytes, unpaired surrogates and non-UTF-8 escapes in any query parameter or path segment:
+  // 400 naming it, before a route hands it to PostgreSQL (which would answer with a 500).
+  app.use(inputGuard(app));
 
   app.use(opsRoutes(checks, {}, deps.telemetry));
   // The OAuth callback is reached by the user's browser coming back from HMRC: no API key, the
@@ -48,7 +52,18 @@ export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessChec
           logger: deps.logger,
         })
       : undefined;
-  const authenticated = rateLimit ? [requireApiKey(keys), rateLimit] : [requireApiKey(keys)];
+  const maxConcurrent = deps.config.API_MAX_CONCURRENT_REQUESTS_PER_KEY;
+  const concurrency =
+    maxConcurrent > 0
+      ? concurrencyPerKey({
+          max: maxConcurrent,
+          // Streams have their own per-key share (EVENT_STREAM_MAX_CLIENTS_PER_KEY).
+          exempt: (request) => request.baseUrl + request.path === '/v1/events/stream',
+        })
+      : undefined;
+  const authenticated = [requireApiKey(keys), rateLimit, concurrency].filter(
+    (handler) => handler !== undefined,
+  );
   app.use('/customs', authenticated);
   app.use('/v1', authenticated);
   // Also from a browser (Basic), where the flow's binding cookie must land.

@@ -10,6 +10,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly extra: Record<string, unknown> = {},
+    /** Response headers that go with the error (Retry-After for 429 and 503). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
     this.name = 'ApiError';
@@ -22,6 +24,7 @@ export const notFound = (message: string) => new ApiError(404, 'NOT_FOUND', mess
 export const forbidden = (message: string) => new ApiError(403, 'FORBIDDEN', message);
 
 export function sendError(response: Response, error: ApiError): void {
+  for (const [name, value] of Object.entries(error.headers)) response.setHeader(name, value);
   response.status(error.status).json({ code: error.code, message: error.message, ...error.extra });
 }
 

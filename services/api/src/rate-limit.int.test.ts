@@ -60,3 +60,14 @@ it('sends security headers and a request id on every answer, errors included', a
   const echoed = await api.get('/healthz', { headers: { 'x-request-id': 'trace-abc.1' } });
   expect(echoed.headers.get('x-request-id')).toBe('trace-abc.1');
 });
+
+it("does not charge a key's bucket for requests that fail authentication", async () => {
+  const before = Number((await list(keys.b)).headers.get('ratelimit-remaining'));
+  // A flood of unknown keys, near-misses of the key, and malformed headers.
+  for (const key of ['no-such-key', `${keys.b}x`, keys.b.slice(0, -1), `${keys.b} ${keys.b}`])
+    for (let index = 0; index < 10; index += 1) expect((await list(key)).status).toBe(401);
+  const after = await list(keys.b);
+  expect(after.status).toBe(200);
+  // One token for this request, none for the 40 refused ones (the bucket may have refilled a bit).
+  expect(Number(after.headers.get('ratelimit-remaining'))).toBeGreaterThanOrEqual(before - 1);
+});

@@ -51,7 +51,7 @@ async function submission(status: 'queued' | 'sending' | 'accepted', ageSeconds:
     route: 'small',
     body,
   });
-  if (created.kind === 'not-created') throw new Error('createSubmission created nothing');
+  if (created.kind !== 'created') throw new Error(`expected a new submission, got ${created.kind}`);
   await testDb.db
     .updateTable('submissions')
     .set({ status, updated_at: sql`now() - make_interval(secs => ${ageSeconds})` })

@@ -20,7 +20,7 @@ import express from 'express';
 import { isFinalFailure, recordFinalFailure } from './failures.js';
 import { backgroundTasks } from './background/index.js';
 import { createHmrcProcessor } from './hmrc/index.js';
-import { createOpsProcessor, type OpsDeps } from './ops/index.js';
+import { createOpsProcessor, opsConcurrency, type OpsDeps } from './ops/index.js';
 import { createIngestProcessor } from './ingest/processor.js';
 import { IngestStore } from './ingest/store.js';
 import { startOutboxRelay } from './outbox-relay.js';
@@ -183,7 +183,7 @@ export async function startWorker(
   const opsWorker = new Worker(queueNames.ops, createOpsProcessor(opsDeps), {
     connection: opsConnection,
     prefix: config.QUEUE_PREFIX,
-    concurrency: 4,
+    concurrency: opsConcurrency,
     settings: { backoffStrategy: backoffStrategyFor(config) },
     ...jobLocks,
   });

@@ -50,6 +50,31 @@ function inlineMessage(
   };
 }
 
+/**
+ * A signed v2 notification whose payload holds a string PostgreSQL cannot store (U+0000, an
+ * unpaired surrogate): accepted, then quarantined by name. Before, one in the EORI or message
+ * type was neither stored nor quarantined: every write of it failed.
+ */
+function unstorablePayload(name: string, fields: Record<string, unknown>): ReceiverCase {
+  const notificationId = randomUUID();
+  const message = {
+    ...v2MessageReceived({
+      movementId: hex16(),
+      messageId: hex16(),
+      messageType: 'IE029',
+      messageBody: xml.ie029(),
+    }),
+    ...fields,
+  };
+  return {
+    name,
+    category: 'unstorable text',
+    body: envelope({ notificationId, message: JSON.stringify(message) }),
+    expected: { status: 200 },
+    accepted: { notificationId, outcome: { status: 'quarantined', errorCode: 'INVALID_PAYLOAD' } },
+  };
+}
+
 // Deep JSON is spliced in as text: JSON.stringify would recurse once per level.
 const raw = '__RAW__';
 const withRaw = (json: string, text: string): string => json.replace(`"${raw}"`, text);
@@ -283,6 +308,11 @@ export function receiverCases(maxBodyBytes: number): ReceiverCase[] {
     inlineMessage('inline JSON instead of XML', 'XML', valid, {
       status: 'quarantined',
       errorCode: 'NOT_NCTS',
+    }),
+    unstorablePayload('U+0000 in enrollmentEORINumber', { enrollmentEORINumber: 'GB12\u0000' }),
+    unstorablePayload('U+0000 in messageType', { messageType: 'IE0\u000029' }),
+    unstorablePayload('an unpaired surrogate in enrollmentEORINumber', {
+      enrollmentEORINumber: 'GB12\ud800',
     }),
     // Well-formed but not a message we know: stored and flagged (knownType false), not lost.
     inlineMessage('inline XML with an unknown root', 'XML', xml.renameRoot(xml.ie029(), 'CC999C'), {

@@ -8,6 +8,9 @@ import * as indexEventsCreatedAt from './2026_11_21_1900_index_events_created_at
 import * as dropNotificationsIdIdx from './2026_11_21_2100_drop_notifications_id_idx.js';
 import * as addConnectionVerification from './2026_12_06_1200_add_connection_verification.js';
 
+import * as keyGuaranteeWindowsByEori from './2026_12_06_1000_key_guarantee_windows_by_eori.js';
+import * as indexWorkInFlightPerKey from './2026_12_06_1010_index_work_in_flight_per_key.js';
+
 // Migrations are listed here rather than read from the directory so that they are bundled with
 // the services and run the same from source and from the production build.
 const migrations: Record<string, Migration> = {
@@ -19,6 +22,9 @@ const migrations: Record<string, Migration> = {
   '2026_11_21_1900_index_events_created_at': indexEventsCreatedAt,
   '2026_11_21_2100_drop_notifications_id_idx': dropNotificationsIdIdx,
   '2026_12_06_1200_add_connection_verification': addConnectionVerification,
+
+  '2026_12_06_1000_key_guarantee_windows_by_eori': keyGuaranteeWindowsByEori,
+  '2026_12_06_1010_index_work_in_flight_per_key': indexWorkInFlightPerKey,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -29,6 +29,11 @@ export interface NewSubmissionInput {
    * when the EORI cannot reach HMRC, so a client's retry still gets its submission back).
    */
   mayCreate?: boolean;
+  /**
+   * Refuse a new submission while this API key already has this many waiting for HMRC (queued
+   * or sending); 0 or absent: no limit. Repeats of an existing submission are never refused.
+   */
+  maxInFlightForKey?: number;
 }
 
 export type CreateSubmissionResult =
@@ -39,7 +44,9 @@ export type CreateSubmissionResult =
   /** The Idempotency-Key was used before with a different body. */
   | { kind: 'key-conflict'; submission: Submission }
   /** Nothing to repeat, and `mayCreate` was false. */
-  | { kind: 'not-created' };
+  | { kind: 'not-created' }
+  /** New, but the API key already has `maxInFlightForKey` waiting for HMRC: nothing stored. */
+  | { kind: 'key-limit'; inFlight: number };
 
 /** How long an identical body from the same trader counts as a repeat without Idempotency-Key. */
 export const implicitDedupeHours = 24;
@@ -85,6 +92,19 @@ export async function createSubmission(
       if (existing !== undefined) return { kind: 'existing', submission: existing };
     }
     if (input.mayCreate === false) return { kind: 'not-created' };
+
+    const maxInFlight = input.maxInFlightForKey ?? 0;
+    if (maxInFlight > 0) {
+      // Not under a lock of its own: concurrent requests of one key may pass it together, by at
+      // most the requests that key may have in progress; a share, not an exact quota.
+      const { count } = await trx
+        .selectFrom('submissions')
+        .select(sql<number>`count(*)::int`.as('count'))
+        .where('api_key_id', '=', input.apiKeyId)
+        .where('status', 'in', ['queued', 'sending'])
+        .executeTakeFirstOrThrow();
+      if (Number(count) >= maxInFlight) return { kind: 'key-limit', inFlight: Number(count) };
+    }
 
     const submission = await trx
       .insertInto('submissions')

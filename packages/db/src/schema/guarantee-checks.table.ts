@@ -45,8 +45,12 @@ export interface GuaranteeChecksTable {
   completed_at: Date | null;
 }
 
-/** One row per GRN: the check owning HMRC's current one-minute window for it. */
+/**
+ * One row per trader and GRN (HMRC's lock is per user and GRN): the check owning HMRC's current
+ * one-minute window for that trader's requests about that GRN.
+ */
 export interface GuaranteeWindowsTable {
+  eori: string;
   grn: string;
   check_id: string;
   claimed_at: Date;

@@ -24,7 +24,11 @@ beforeAll(async () => {
   const deps = {
     db: testDb.db,
     logger,
-    config: { EVENT_STREAM_MAX_CLIENTS: 10, EVENT_STREAM_HEARTBEAT_SECONDS: 15 },
+    config: {
+      EVENT_STREAM_MAX_CLIENTS: 10,
+      EVENT_STREAM_MAX_CLIENTS_PER_KEY: 10,
+      EVENT_STREAM_HEARTBEAT_SECONDS: 15,
+    },
   } as unknown as ApiDeps;
   const events = createEventRoutes(deps, { stallTimeoutMs: 500, pageSize: 100 });
   streams = events.streams;
@@ -61,17 +65,28 @@ async function insertEvents(count: number, bytesEach: number) {
 }
 
 it('releases everything a stream held when its client disconnects', async () => {
-  expect(streams.stats()).toEqual({ open: 0, heartbeats: 0, watcherRunning: false });
+  expect(streams.stats()).toEqual({
+    open: 0,
+    openByKey: {},
+    heartbeats: 0,
+    watcherRunning: false,
+  });
   const clients = await Promise.all([open('?after=now'), open('?after=now'), open('?after=now')]);
   for (const client of clients) expect(client.response.status).toBe(200);
   await waitFor(() => clients.every((client) => client.retry() !== undefined));
-  expect(streams.stats()).toEqual({ open: 3, heartbeats: 3, watcherRunning: true });
+  expect(streams.stats()).toMatchObject({ open: 3, heartbeats: 3, watcherRunning: true });
+  expect(Object.values(streams.stats().openByKey)).toEqual([3]);
 
   for (const client of clients) client.close();
   await waitFor(
     () => {
       const stats = streams.stats();
-      return stats.open === 0 && stats.heartbeats === 0 && !stats.watcherRunning;
+      return (
+        stats.open === 0 &&
+        Object.keys(stats.openByKey).length === 0 &&
+        stats.heartbeats === 0 &&
+        !stats.watcherRunning
+      );
     },
     { what: 'streams, heartbeats and the watcher to stop' },
   );

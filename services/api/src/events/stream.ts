@@ -14,6 +14,11 @@ import { FeedWatcher } from './watcher.js';
 export interface EventStreamOptions {
   /** Open streams per process; beyond it, 503 with Retry-After. */
   maxStreams: number;
+  /**
+   * Open streams per API key and process, so one key cannot take every slot; beyond it, 429 with
+   * Retry-After (the limit is the client's own). 0: no per-key limit.
+   */
+  maxStreamsPerKey: number;
   /** A comment line after this long without one, so proxies keep an idle stream open. */
   heartbeatMs: number;
   /** Events read per query. */
@@ -26,7 +31,10 @@ export interface EventStreamOptions {
   pollMaxMs: number;
 }
 
-export const defaultStreamOptions: Omit<EventStreamOptions, 'maxStreams' | 'heartbeatMs'> = {
+export const defaultStreamOptions: Omit<
+  EventStreamOptions,
+  'maxStreams' | 'maxStreamsPerKey' | 'heartbeatMs'
+> = {
   pageSize: 100,
   stallTimeoutMs: 60_000,
   retryMs: 2000,
@@ -37,6 +45,8 @@ export const defaultStreamOptions: Omit<EventStreamOptions, 'maxStreams' | 'hear
 /** What a test (or an operator) can observe about this process's streams. */
 export interface StreamStats {
   open: number;
+  /** Open streams per API key id. */
+  openByKey: Record<string, number>;
   /** Heartbeat timers alive: one per open stream, none after they close. */
   heartbeats: number;
   watcherRunning: boolean;
@@ -59,6 +69,7 @@ interface OpenStream {
  */
 export class EventStreams {
   private readonly open = new Set<OpenStream>();
+  private readonly openByKey = new Map<string, number>();
   private readonly watcher: FeedWatcher;
   private heartbeats = 0;
 
@@ -76,21 +87,37 @@ export class EventStreams {
   stats(): StreamStats {
     return {
       open: this.open.size,
+      openByKey: Object.fromEntries(this.openByKey),
       heartbeats: this.heartbeats,
       watcherRunning: this.watcher.running,
     };
   }
 
   /**
-   * Serves one stream until the client goes away. Errors before the first byte (a full house,
-   * a database that cannot resolve `now`) are thrown as HTTP errors; later ones end the stream,
-   * and the client reconnects with its Last-Event-ID.
+   * Serves one stream until the client goes away. Errors before the first byte (the key's share
+   * or the whole house taken, a database that cannot resolve `now`) are thrown as HTTP errors;
+   * later ones end the stream, and the client reconnects with its Last-Event-ID.
    */
   async serve(
     response: Response,
     start: FeedPosition | 'now',
     eoris: readonly string[] | undefined,
+    keyId: string,
   ): Promise<void> {
+    const keyStreams = this.openByKey.get(keyId) ?? 0;
+    const perKey = this.options.maxStreamsPerKey;
+    // The key's own share first: a key that holds its share is told so, even when the house is
+    // also full, since closing its own streams is what it can do about it.
+    if (perKey > 0 && keyStreams >= perKey) {
+      response.setHeader('Retry-After', '5');
+      throw new ApiError(
+        429,
+        'KEY_LIMIT_REACHED',
+        `This API key already has ${perKey} event streams open on this server, the most it may ` +
+          'have at once: close one, or read GET /v1/events',
+        { limit: 'event-streams', max: perKey },
+      );
+    }
     if (this.open.size >= this.options.maxStreams) {
       response.setHeader('Retry-After', '5');
       throw new ApiError(
@@ -108,8 +135,9 @@ export class EventStreams {
         wakeUp?.();
       },
     };
-    // Counted before the first await, so concurrent requests cannot all slip under the limit.
+    // Counted before the first await, so concurrent requests cannot all slip under the limits.
     this.open.add(stream);
+    this.openByKey.set(keyId, keyStreams + 1);
     let heartbeat: NodeJS.Timeout | undefined;
     let unsubscribe: (() => void) | undefined;
     const closed = new Promise<void>((resolve) =>
@@ -171,6 +199,9 @@ export class EventStreams {
       }
       unsubscribe?.();
       this.open.delete(stream);
+      const left = (this.openByKey.get(keyId) ?? 1) - 1;
+      if (left > 0) this.openByKey.set(keyId, left);
+      else this.openByKey.delete(keyId);
     }
   }
 

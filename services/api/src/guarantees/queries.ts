@@ -1,5 +1,6 @@
 import type { Db, GuaranteeCheckOutcome, GuaranteeCheckStatus } from '@ctc-hub/db';
 import { sql } from 'kysely';
+import { accessCodeTtlMs } from './access-code.js';
 
 /**
  * The api's side of guarantee_checks and guarantee_windows (migration
@@ -17,22 +18,50 @@ export interface NewCheck {
 }
 
 /**
- * Claims the GRN's window for a new check and records the check, in one transaction. The claim
- * is a single INSERT … ON CONFLICT DO UPDATE … WHERE the current window is over: concurrent
- * claims (any replica) serialise on the row, and the losers see the winner's fresh claimed_at
- * and update nothing. False when the window is held.
+ * claimed: this check owns the trader's minute for the GRN and must be queued; held: another
+ * check owns it; key-limit: the API key already has `maxInFlight` checks waiting for HMRC, so
+ * nothing was claimed.
  */
-export function claimWindow(db: Db, check: NewCheck): Promise<boolean> {
-  return db.transaction().execute(async (trx) => {
+export type Claim = 'claimed' | 'held' | 'key-limit';
+
+/**
+ * A check still `queued` after this long cannot call HMRC any more (its access code has expired
+ * in Redis, access-code.ts), and one `calling` for as long has lost its worker: neither counts
+ * against its key's share, so a lost job cannot lock a key out.
+ */
+const inFlightHorizonSeconds = accessCodeTtlMs / 1000;
+
+/**
+ * Claims the trader's window for the GRN and records the check, in one transaction. The claim is
+ * a single INSERT … ON CONFLICT DO UPDATE … WHERE the current window is over: concurrent claims
+ * (any replica) serialise on the row, and the losers see the winner's fresh claimed_at and update
+ * nothing.
+ *
+ * With `maxInFlight` > 0 the API key's unfinished checks are counted first, under an advisory
+ * lock on the key (claims are short and never wait for HMRC), so concurrent requests of one key
+ * cannot all slip under its share of the HMRC budget.
+ */
+export function claimWindow(db: Db, check: NewCheck, maxInFlight: number): Promise<Claim> {
+  return db.transaction().execute(async (trx): Promise<Claim> => {
+    if (maxInFlight > 0) {
+      await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`guarantee-key:${check.apiKeyId}`}, 0))`.execute(
+        trx,
+      );
+      const inFlight = await sql<{ count: number }>`
+        SELECT count(*)::int AS count FROM guarantee_checks
+        WHERE api_key_id = ${check.apiKeyId} AND status <> 'completed'
+          AND requested_at > now() - make_interval(secs => ${inFlightHorizonSeconds})`.execute(trx);
+      if ((inFlight.rows[0]?.count ?? 0) >= maxInFlight) return 'key-limit';
+    }
     const claimed = await sql<{ check_id: string }>`
-      INSERT INTO guarantee_windows AS w (grn, check_id, claimed_at)
-      VALUES (${check.grn}, ${check.checkId}, now())
-      ON CONFLICT (grn) DO UPDATE
+      INSERT INTO guarantee_windows AS w (eori, grn, check_id, claimed_at)
+      VALUES (${check.eori}, ${check.grn}, ${check.checkId}, now())
+      ON CONFLICT (eori, grn) DO UPDATE
         SET check_id = excluded.check_id, claimed_at = excluded.claimed_at, not_before = NULL
         WHERE w.claimed_at <= now() - make_interval(secs => ${check.windowSeconds})
           AND (w.not_before IS NULL OR w.not_before <= now())
       RETURNING w.check_id`.execute(trx);
-    if (claimed.rows.length === 0) return false;
+    if (claimed.rows.length === 0) return 'held';
     await trx
       .insertInto('guarantee_checks')
       .values({
@@ -51,11 +80,14 @@ export function claimWindow(db: Db, check: NewCheck): Promise<boolean> {
         error_message: null,
       })
       .execute();
-    return true;
+    return 'claimed';
   });
 }
 
-/** The check that holds a GRN's window, with the seconds left (≤ 0: the window is over). */
+/**
+ * The check that holds the trader's window for a GRN, with the seconds left (≤ 0: the window is
+ * over). Another trader's checks of the same GRN never show here.
+ */
 export interface WindowHolder {
   checkId: string;
   /** Null when the holder's row is gone (history deleted): treated as someone else's. */
@@ -67,6 +99,7 @@ export interface WindowHolder {
 
 export async function windowHolder(
   db: Db,
+  eori: string,
   grn: string,
   windowSeconds: number,
 ): Promise<WindowHolder | undefined> {
@@ -81,7 +114,7 @@ export async function windowHolder(
            ceil(extract(epoch FROM greatest(w.claimed_at + make_interval(secs => ${windowSeconds}),
                                             w.not_before) - now()))::int AS seconds_left
     FROM guarantee_windows w LEFT JOIN guarantee_checks c ON c.id = w.check_id
-    WHERE w.grn = ${grn}`.execute(db);
+    WHERE w.eori = ${eori} AND w.grn = ${grn}`.execute(db);
   const row = result.rows[0];
   if (row === undefined) return undefined;
   return {
@@ -107,7 +140,7 @@ export interface CheckState {
   completedAt: Date | null;
   /** Whole seconds since completed_at (database clock). */
   ageSeconds: number | null;
-  /** Seconds until the GRN's window ends, when this check still holds it; else 0. */
+  /** Seconds until the trader's window for the GRN ends, when this check holds it; else 0. */
   windowSecondsLeft: number;
 }
 
@@ -137,7 +170,7 @@ export async function checkState(
            ceil(extract(epoch FROM greatest(w.claimed_at + make_interval(secs => ${windowSeconds}),
                                             w.not_before) - now()))::int AS window_seconds_left
     FROM guarantee_checks c
-    LEFT JOIN guarantee_windows w ON w.grn = c.grn AND w.check_id = c.id
+    LEFT JOIN guarantee_windows w ON w.eori = c.eori AND w.grn = c.grn AND w.check_id = c.id
     WHERE c.id = ${checkId}`.execute(db);
   const row = result.rows[0];
   if (row === undefined) return undefined;
@@ -164,7 +197,7 @@ export async function checkState(
  */
 export async function abandonCheck(
   db: Db,
-  check: { checkId: string; grn: string },
+  check: { checkId: string; eori: string; grn: string },
   errorCode: string,
   errorMessage: string,
 ): Promise<void> {
@@ -183,6 +216,7 @@ export async function abandonCheck(
       .execute();
     await trx
       .deleteFrom('guarantee_windows')
+      .where('eori', '=', check.eori)
       .where('grn', '=', check.grn)
       .where('check_id', '=', check.checkId)
       .execute();

@@ -34,8 +34,30 @@ export function throttledReply(retryAfterSeconds: number, hmrcSaid = false): Rep
       code: 'MESSAGE_THROTTLED_OUT',
       message: hmrcSaid
         ? `HMRC refused the balance request as throttled. Try again after ${seconds} seconds.`
-        : 'HMRC allows one balance request per minute for a guarantee reference number, and ' +
-          `one was made for this GRN in the last minute. Try again after ${seconds} seconds.`,
+        : 'HMRC allows one balance request per minute for a guarantee reference number and ' +
+          'trader, and this trader (EORI) made one for this GRN in the last minute. ' +
+          `Try again after ${seconds} seconds.`,
+    },
+  };
+}
+
+/**
+ * The API key already has its share of checks waiting for HMRC. 429 because the limit is the
+ * client's own (RFC 6585), with a short Retry-After: a check in flight ends within seconds unless
+ * HMRC is slow. Nothing was claimed, so no minute was spent.
+ */
+export function keyLimitReply(maxInFlight: number): Reply {
+  return {
+    status: 429,
+    headers: { 'retry-after': '2' },
+    body: {
+      code: 'KEY_LIMIT_REACHED',
+      message:
+        `This API key already has ${maxInFlight} balance checks waiting for HMRC, the most it ` +
+        'may have at once (HMRC allows the hub 3 requests per second for all its users). ' +
+        'No request was made to HMRC and no minute was spent: try again after 2 seconds.',
+      limit: 'guarantee-balance-checks-in-flight',
+      max: maxInFlight,
     },
   };
 }

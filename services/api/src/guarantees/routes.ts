@@ -10,6 +10,7 @@ import { ApiError, forbidden, route } from '../errors.js';
 import { accessCodeKey, accessCodes, sameHmac, type AccessCodes } from './access-code.js';
 import { abandonCheck, checkState, claimWindow, windowHolder, type CheckState } from './queries.js';
 import {
+  keyLimitReply,
   notConnectedReply,
   replyFor,
   throttledReply,
@@ -23,20 +24,28 @@ import { accessCodeOf, guaranteeReference, traderEori } from './request.js';
  * POST /v1/guarantees/{grn}/balance  `{"accessCode": "ABC1"}`, header X-Trader-EORI
  *   → 200 `{ grn, balance, currency, checkedAt, ageSeconds, source: 'hmrc' | 'cache' }`
  *
- * HMRC allows one request per minute per GRN and spends that minute even when the request fails
- * (reference §5). So each GRN has one window row in Postgres, claimed atomically (queries.ts):
+ * HMRC allows one request per minute per user and GRN and spends that minute even when the
+ * request fails (reference §5: its lock is SHA-256(internalId + GRN), taken before the access
+ * code is checked). The user is the trader whose token we send, so each (EORI, GRN) has one
+ * window row in Postgres, claimed atomically (queries.ts); one trader's checks never spend
+ * another's minute, nor tell them that the GRN was checked:
  *  - the request that claims it records a check and queues a `guarantee-balance` job on the
  *    hmrc queue (so the call shares the one HMRC rate budget), then waits for the check's row;
- *  - a request inside someone's window gets that check's result only if it comes from the same
- *    EORI with the same access code (compared by keyed hash): the finished balance, with its age,
- *    or, while the call is still running, its outcome when it lands. Anything else is 429 with
- *    Retry-After, and HMRC is not called.
+ *  - a request inside its trader's window gets that check's result only if it brings the same
+ *    access code (compared by keyed hash): the finished balance, with its age, or, while the call
+ *    is still running, its outcome when it lands. Anything else is 429 with Retry-After, and
+ *    HMRC is not called. An answer is never shown for another EORI than the one it was asked for.
+ *
+ * Every tenant shares the application's HMRC budget (3 requests/s), so an API key may have at
+ * most GUARANTEE_BALANCE_MAX_IN_FLIGHT_PER_KEY checks queued or calling at once; beyond that it
+ * gets 429 KEY_LIMIT_REACHED and nothing is claimed, so a key checking hundreds of GRNs cannot
+ * push everyone else's checks (and declarations, which share the priority) back by minutes.
  *
  * Waiting polls the check's row rather than BullMQ's QueueEvents: the row is where the outcome
  * lives for the cache anyway, a request joining another replica's check has no job handle of its
  * own, a job's return value leaves Redis with the job while the row stays, and polling needs no
  * extra blocking Redis connection per replica. The cost is a primary-key read every ≤ 250 ms per
- * waiting request, and the per-GRN minute keeps the number of waiting requests small.
+ * waiting request, and the per-key cap keeps the number of waiting requests small.
  */
 
 const built = new WeakMap<ApiDeps, AccessCodes>();
@@ -102,31 +111,39 @@ async function checkBalance(
   const deadline = Date.now() + deps.config.GUARANTEE_BALANCE_TIMEOUT_MS;
   const log = deps.logger.child({ grn, eori, keyId: principal.keyId });
 
-  for (let claim = 0; claim < maxClaims; claim += 1) {
+  const maxInFlight = deps.config.GUARANTEE_BALANCE_MAX_IN_FLIGHT_PER_KEY;
+  for (let attempt = 0; attempt < maxClaims; attempt += 1) {
     const checkId = randomUUID();
     const check = { checkId, grn, eori, apiKeyId: principal.keyId, accessCodeHmac, windowSeconds };
-    if (await claimWindow(deps.db, check)) {
-      await enqueue(deps, codes, { checkId, grn }, accessCode);
+    const claim = await claimWindow(deps.db, check, maxInFlight);
+    if (claim === 'claimed') {
+      await enqueue(deps, codes, { checkId, eori, grn }, accessCode);
       log.info({ checkId }, 'guarantee balance check queued');
       return awaitReply(deps, checkId, 'hmrc', deadline, signal);
     }
 
-    const holder = await windowHolder(deps.db, grn, windowSeconds);
+    const holder = await windowHolder(deps.db, eori, grn, windowSeconds);
     // The window ended between the claim and this read: claim again.
-    if (holder === undefined || holder.secondsLeft <= 0) continue;
-    const sameTrader =
+    if (holder === undefined || holder.secondsLeft <= 0) {
+      if (claim === 'key-limit') return keyLimitReply(maxInFlight);
+      continue;
+    }
+    // The window is per EORI, so the holder is this trader's; the EORI is compared all the same:
+    // an answer must never reach another trader than the one it was asked for.
+    const sameQuestion =
       holder.eori === eori &&
       holder.accessCodeHmac !== null &&
       sameHmac(holder.accessCodeHmac, accessCodeHmac);
     const running = holder.status === 'queued' || holder.status === 'calling';
-    if (!sameTrader) {
+    if (!sameQuestion) {
       log.info({ holder: holder.checkId }, 'guarantee balance throttled: window held by another');
       // A running check moves the window's start to HMRC's answer, so a full window is left.
       return throttledReply(
         running ? Math.max(holder.secondsLeft, windowSeconds) : holder.secondsLeft,
       );
     }
-    // The same question is already on its way to HMRC: share its answer.
+    // The same question is already on its way to HMRC: share its answer (no new HMRC call, so
+    // the key's cap does not apply).
     if (running) return awaitReply(deps, holder.checkId, 'cache', deadline, signal);
     const state = await checkState(deps.db, holder.checkId, windowSeconds);
     if (state?.outcome === 'balance') return replyFor(state, 'cache');
@@ -139,7 +156,7 @@ async function checkBalance(
 async function enqueue(
   deps: ApiDeps,
   codes: AccessCodes,
-  check: { checkId: string; grn: string },
+  check: { checkId: string; eori: string; grn: string },
   accessCode: string,
 ): Promise<void> {
   let timer: NodeJS.Timeout | undefined;

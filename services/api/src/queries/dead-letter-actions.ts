@@ -23,6 +23,17 @@ export async function databaseNow(db: Executor): Promise<Date> {
   return now;
 }
 
+/** Replays this API key asked for that are still running (index replays_running_by_key_idx). */
+export async function runningReplays(db: Executor, keyId: string): Promise<number> {
+  const row = await db
+    .selectFrom('replays')
+    .select(sql<number>`count(*)::int`.as('count'))
+    .where('requested_by', '=', keyId)
+    .where('status', '=', 'running')
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
 export interface SetSummary {
   count: number;
   /** sha256 over the sorted ids: equal digests mean the same letters. */

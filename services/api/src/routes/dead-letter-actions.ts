@@ -11,11 +11,12 @@ import {
   createReplay,
   findReplay,
   purgeLetters,
+  runningReplays,
 } from '../queries/dead-letter-actions.js';
 import { findDeadLetter } from '../queries/dead-letters.js';
 import { bulkAction, type BulkActionDeps } from './dead-letter-bulk.js';
 import { confirmations, type Confirmations } from './confirmation.js';
-import { auditOf, parseBody } from './dead-letter-filter.js';
+import { auditOf, parseBody, replayLimitError } from './dead-letter-filter.js';
 import { iso, isoOrNull } from './hateoas.js';
 import { uuidParam } from './params.js';
 
@@ -32,6 +33,9 @@ import { uuidParam } from './params.js';
  *   GET    /v1/replays/{id}               progress: total, replayed, skipped, failed, pending
  *   DELETE /v1/dead-letters/{id}          purge one: 200 (also when already purged)
  *   POST   /v1/dead-letters/purge         purge by filter, dry run first as for replay → 200
+ *
+ * A key may have REPLAY_MAX_RUNNING_PER_KEY replays running at once (single or bulk); beyond
+ * that a new one is 429 KEY_LIMIT_REACHED with Retry-After, audited as refused.
  *
  * A replay (one letter or many) is a `replays` row whose letters are fixed when it is created;
  * the worker's replay job re-queues them at REPLAY_RATE_PER_SECOND (services/worker/src/ops).
@@ -154,6 +158,15 @@ export function deadLetterActionRoutes(deps: ApiDeps): Router {
             replayCount: letter.replay_count,
           },
         );
+      }
+      const maxRunning = deps.config.REPLAY_MAX_RUNNING_PER_KEY;
+      if (maxRunning > 0 && (await runningReplays(deps.db, principal.keyId)) >= maxRunning) {
+        await writeAudit(deps.db, {
+          ...audit,
+          outcome: 'refused',
+          details: { code: 'KEY_LIMIT_REACHED', maxRunning },
+        });
+        throw replayLimitError(maxRunning);
       }
       const accepted: AuditEntry = {
         ...audit,

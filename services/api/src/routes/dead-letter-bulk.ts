@@ -8,6 +8,7 @@ import {
   createReplay,
   databaseNow,
   purgeLetters,
+  runningReplays,
   summariseSet,
 } from '../queries/dead-letter-actions.js';
 import { confirmationTtlMs, type Confirmations } from './confirmation.js';
@@ -17,6 +18,7 @@ import {
   canonicalFilter,
   parseBody,
   queryFilter,
+  replayLimitError,
   type CanonicalFilter,
 } from './dead-letter-filter.js';
 
@@ -132,6 +134,7 @@ export async function bulkAction(
     );
   }
   const asOf = new Date(claims.asOf);
+  const maxRunning = deps.config.REPLAY_MAX_RUNNING_PER_KEY;
 
   const outcome = await deps.db
     .transaction()
@@ -149,6 +152,8 @@ export async function bulkAction(
         await writeAudit(trx, { ...audit, outcome: 'no-op', details: { count: 0 } });
         return { replayId: null } as const;
       }
+      if (maxRunning > 0 && (await runningReplays(trx, principal.keyId)) >= maxRunning)
+        return { limited: true } as const;
       const replay = await createReplay(trx, {
         requestedBy: principal.keyId,
         filter: { ...filter, asOf: claims.asOf },
@@ -171,6 +176,16 @@ export async function bulkAction(
         `${outcome.changed} now): run the dry run again`,
       { dryRunCount: claims.count, count: outcome.changed },
     );
+  }
+  if ('limited' in outcome) {
+    // The confirmation stays good until it expires: the same call succeeds once one finishes.
+    const limited = replayLimitError(maxRunning);
+    await writeAudit(deps.db, {
+      ...audit,
+      outcome: 'refused',
+      details: { code: limited.code, maxRunning },
+    });
+    throw limited;
   }
   if ('purged' in outcome) {
     return { status: 200, body: { action, filter, purged: outcome.purged } };

@@ -2,16 +2,23 @@ import type { DeadLetterStatus } from '@ctc-hub/db';
 import { z } from 'zod';
 import type { Request } from 'express';
 import { eoriFilter, type ApiPrincipal } from '../auth.js';
-import { badRequest } from '../errors.js';
+import { ApiError, badRequest } from '../errors.js';
 import type { AuditEntry } from '../queries/audit.js';
 import type { DeadLetterFilter } from '../queries/dead-letters.js';
+import { textProblem } from './input-guard.js';
 import { isUuid, parseIsoDateTime, untilExclusive } from './params.js';
 
 /**
  * The JSON filter of a bulk replay or purge: the list's query parameters, as a body. Unknown
  * fields are refused: a misspelt `errrorCode` silently ignored would widen the set acted on.
  */
-const text = z.string().trim().min(1).max(200);
+const storable = (value: string, context: z.RefinementCtx) => {
+  // The filter is compared with text columns and kept in jsonb (replays, audit_log): both refuse
+  // NUL, and jsonb refuses an unpaired surrogate.
+  const problem = textProblem(value);
+  if (problem !== undefined) context.addIssue({ code: 'custom', message: problem });
+};
+const text = z.string().trim().min(1).max(200).superRefine(storable);
 export const bulkActionBody = z
   .object({
     kind: text.optional(),
@@ -22,7 +29,7 @@ export const bulkActionBody = z
     eori: text.optional(),
     status: z.enum(['open', 'replayed', 'resolved', 'purged']).optional(),
     dryRun: z.boolean().optional(),
-    confirmation: z.string().min(1).max(4096).optional(),
+    confirmation: z.string().min(1).max(4096).superRefine(storable).optional(),
   })
   .strict();
 
@@ -92,6 +99,23 @@ export function auditOf(
   target: Record<string, unknown>,
 ): AuditEntry {
   return { actor: principal.keyId, action, target, outcome: 'accepted' };
+}
+
+/**
+ * A key's share of the replay pacer: every running replay gets an equal turn at
+ * REPLAY_RATE_PER_SECOND (services/worker/src/ops/replay.ts), so a key allowed any number of
+ * replays could take nearly all of it. 429 because the limit is the client's own; the replays
+ * already running end by themselves, GET /v1/replays/{id} shows how far they are.
+ */
+export function replayLimitError(max: number): ApiError {
+  return new ApiError(
+    429,
+    'KEY_LIMIT_REACHED',
+    `This API key already has ${max} replays running, the most it may have at once: wait for ` +
+      'one to finish (GET /v1/replays/{id}) and try again',
+    { limit: 'replays-running', max },
+    { 'Retry-After': '5' },
+  );
 }
 
 /** A JSON body checked against `schema`; 400 naming the first problem. */

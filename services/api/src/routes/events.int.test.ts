@@ -8,7 +8,11 @@ import { eoriA, eoriB, keys, startTestApi, type TestApi } from '../test-support/
 
 let api: TestApi;
 beforeAll(async () => {
-  api = await startTestApi({ EVENT_STREAM_MAX_CLIENTS: '2', EVENT_STREAM_HEARTBEAT_SECONDS: '1' });
+  api = await startTestApi({
+    EVENT_STREAM_MAX_CLIENTS: '3',
+    EVENT_STREAM_MAX_CLIENTS_PER_KEY: '2',
+    EVENT_STREAM_HEARTBEAT_SECONDS: '1',
+  });
 });
 afterAll(async () => {
   await api?.close();
@@ -260,25 +264,62 @@ describe('GET /v1/events/stream', () => {
   });
 
   it('holds a bounded number of streams: 503 with Retry-After beyond it, a slot back on disconnect', async () => {
-    const first = await openEventStream(streamUrl('?after=now'), bearer());
-    const second = await openEventStream(streamUrl('?after=now'), bearer());
+    // Three keys, one stream each, fill the house (EVENT_STREAM_MAX_CLIENTS=3).
+    const first = await openEventStream(streamUrl('?after=now'), bearer(keys.all));
+    const second = await openEventStream(streamUrl('?after=now'), bearer(keys.a));
+    const third = await openEventStream(streamUrl('?after=now'), bearer(keys.b));
     try {
-      const refused = await fetch(streamUrl('?after=now'), { headers: bearer() });
+      const refused = await fetch(streamUrl('?after=now'), { headers: bearer(keys.all) });
       expect(refused.status).toBe(503);
       expect(refused.headers.get('retry-after')).toBe('5');
       expect(((await refused.json()) as { code: string }).code).toBe('SERVICE_UNAVAILABLE');
 
       first.close();
-      const third = await waitFor(async () => {
+      const fourth = await waitFor(async () => {
         const candidate = await openEventStream(streamUrl('?after=now'), bearer());
         if (candidate.response.status === 200) return candidate;
         candidate.close();
         return undefined;
       });
-      third.close();
+      fourth.close();
     } finally {
-      first.close();
-      second.close();
+      for (const stream of [first, second, third]) stream.close();
+    }
+  });
+
+  /** A stream that is admitted, retried while slots are still being released. */
+  const openAdmitted = (key: string) =>
+    waitFor(async () => {
+      const candidate = await openEventStream(streamUrl('?after=now'), bearer(key));
+      if (candidate.response.status === 200) return candidate;
+      candidate.close();
+      return undefined;
+    });
+
+  it("caps one key's streams below the house, so it cannot take every slot: 429 for that key only", async () => {
+    // Admitted once the streams of the test before have been let go.
+    const mine = [await openAdmitted(keys.a), await openAdmitted(keys.a)];
+    const others: Awaited<ReturnType<typeof openEventStream>>[] = [];
+    try {
+      for (const stream of mine) expect(stream.response.status).toBe(200);
+      const refused = await fetch(streamUrl('?after=now'), { headers: bearer(keys.a) });
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('retry-after')).toBe('5');
+      expect(await refused.json()).toEqual({
+        code: 'KEY_LIMIT_REACHED',
+        message: expect.stringMatching(/already has 2 event streams open/),
+        limit: 'event-streams',
+        max: 2,
+      });
+      // The slot the key could not take is still there for another key.
+      others.push(await openEventStream(streamUrl('?after=now'), bearer(keys.b)));
+      expect(others[0]!.response.status).toBe(200);
+
+      // Closing one of its own gives the key its slot back.
+      mine[0]!.close();
+      others.push(await openAdmitted(keys.a));
+    } finally {
+      for (const stream of [...mine, ...others]) stream.close();
     }
   });
 });

@@ -39,6 +39,7 @@ export function createEventRoutes(
 ): { router: Router; streams: EventStreams } {
   const streams = new EventStreams(deps.db, deps.logger, {
     maxStreams: deps.config.EVENT_STREAM_MAX_CLIENTS,
+    maxStreamsPerKey: deps.config.EVENT_STREAM_MAX_CLIENTS_PER_KEY,
     heartbeatMs: deps.config.EVENT_STREAM_HEARTBEAT_SECONDS * 1000,
     ...defaultStreamOptions,
     ...options,
@@ -92,7 +93,8 @@ export function createEventRoutes(
           : afterGiven !== undefined
             ? position(afterGiven, 'after')
             : feedStart;
-      await streams.serve(response, start, eoriFilter(principalOf(request)));
+      const principal = principalOf(request);
+      await streams.serve(response, start, eoriFilter(principal), principal.keyId);
     }),
   );
 

@@ -43,7 +43,9 @@ const statuses: readonly SubmissionStatus[] = [
  * Each is validated (well-formed, right message for the endpoint, NCTS schema, HMRC's business
  * rules) before anything is queued, written to the submissions outbox, and answered 202; the
  * worker sends it. Idempotency-Key (or, without one, an identical body from the same trader
- * within 24 h) returns the existing submission with 200 instead of creating a second one.
+ * within 24 h) returns the existing submission with 200 instead of creating a second one. An API
+ * key may have SUBMISSION_MAX_IN_FLIGHT_PER_KEY declarations waiting for HMRC; a new one beyond
+ * that is 429 KEY_LIMIT_REACHED with Retry-After (a repeat of an existing one is still 200).
  */
 export function submissionRoutes(deps: ApiDeps): Router {
   const router = Router();
@@ -116,8 +118,23 @@ export function submissionRoutes(deps: ApiDeps): Router {
         route: xml.length > smallMessageMaxBytes ? 'large' : 'small',
         body: xml,
         mayCreate: unusable === undefined,
+        maxInFlightForKey: deps.config.SUBMISSION_MAX_IN_FLIGHT_PER_KEY,
       });
       if (result.kind === 'not-created') throw notConnectedError(unusable!);
+      if (result.kind === 'key-limit') {
+        // Every tenant's declarations (and balance checks) share the application's HMRC budget
+        // at the same priority, ahead of message fetches: one key's backlog delays them all.
+        const max = deps.config.SUBMISSION_MAX_IN_FLIGHT_PER_KEY;
+        throw new ApiError(
+          429,
+          'KEY_LIMIT_REACHED',
+          `This API key already has ${result.inFlight} declarations waiting to be sent to HMRC, ` +
+            `the most it may have at once (${max}); nothing was stored. Send it again once some ` +
+            'have gone (GET /v1/submissions?status=queued), with the same Idempotency-Key.',
+          { limit: 'submissions-in-flight', max },
+          { 'Retry-After': '10' },
+        );
+      }
       if (result.kind === 'key-conflict') {
         throw new ApiError(
           409,

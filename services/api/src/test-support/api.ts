@@ -1,9 +1,7 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { loadApiConfig } from '@ctc-hub/config';
 import type { Db } from '@ctc-hub/db';
 import { createQueue, createRedis, queueNames, waitForRedis } from '@ctc-hub/queue';
-import { createLogger } from '@ctc-hub/telemetry';
+import { createLogger, listen } from '@ctc-hub/telemetry';
 import {
   createTestDatabase,
   createTestRedis,
@@ -11,6 +9,7 @@ import {
   type TestRedis,
 } from '@ctc-hub/testing';
 import type { Queue } from 'bullmq';
+import type { Express } from 'express';
 import type { Redis } from 'ioredis';
 import { NctsParser, XsdValidator } from '@ctc-hub/ncts';
 import { createApiApp } from '../app.js';
@@ -39,6 +38,8 @@ export interface TestResponse extends Response {
 
 export interface TestApi {
   baseUrl: string;
+  /** The Express app, to inspect its routes. */
+  app: Express;
   db: Db;
   ingestQueue: Queue;
   hmrcQueue: Queue;
@@ -83,13 +84,13 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
     { config, db: testDb.db, redis, ingestQueue, hmrcQueue, opsQueue, validator, parser, logger },
     {},
   );
-  const server: Server = await new Promise((resolve) => {
-    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
-  });
-  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // The same HTTP server as production (start.ts): its answers to what Node's parser refuses.
+  const { server, port } = await listen(app, 0, '127.0.0.1');
+  const baseUrl = `http://127.0.0.1:${port}`;
 
   return {
     baseUrl,
+    app,
     db: testDb.db,
     ingestQueue,
     hmrcQueue,

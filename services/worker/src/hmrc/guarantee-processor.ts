@@ -9,9 +9,10 @@ import type { HmrcDeps } from './deps.js';
 
 /**
  * `guarantee-balance`: one call to HMRC's Guarantee Balance API for a guarantee_checks row that
- * the api created after claiming the GRN's window (services/api/src/guarantees/).
+ * the api created after claiming the trader's window for the GRN (services/api/src/guarantees/).
  *
- * HMRC allows one request per minute per GRN and spends the minute even when the request fails,
+ * HMRC allows one request per minute per user and GRN (the user is the trader whose token we
+ * send) and spends the minute even when the request fails,
  * so the job never retries (attempts 1) and every outcome, failures included, is written to the
  * row the waiting api request polls. The window row follows what HMRC saw:
  *  - a call that reached HMRC's service moves the window's start to HMRC's answer (the minute is
@@ -41,7 +42,7 @@ const accessCodeContext = (checkId: string) => `guarantee_checks:${checkId}:acce
  */
 const platformRetryAfterMaxMs = 10_000;
 
-/** How a check ends. `spent`: HMRC's service may have taken its per-GRN lock. */
+/** How a check ends. `spent`: HMRC's service may have taken its per-user+GRN lock. */
 interface Settlement {
   outcome: GuaranteeCheckOutcome;
   spent: boolean;
@@ -53,14 +54,20 @@ interface Settlement {
   retryAfterMs?: number;
 }
 
+/** The trader's window for the GRN (HMRC's lock is per user and GRN). */
+interface WindowKey {
+  eori: string;
+  grn: string;
+}
+
 type Start =
-  | { kind: 'started'; grn: string; eori: string }
+  | ({ kind: 'started' } & WindowKey)
   /** Already completed, or no such check: nothing to do. */
   | { kind: 'skip' }
   /** A previous delivery stopped during its HMRC call. */
-  | { kind: 'interrupted'; grn: string }
-  /** A newer check owns the GRN's window: calling now could break HMRC's one-per-minute rule. */
-  | { kind: 'window-lost'; grn: string };
+  | ({ kind: 'interrupted' } & WindowKey)
+  /** A newer check owns the window: calling now could break HMRC's one-per-minute rule. */
+  | ({ kind: 'window-lost' } & WindowKey);
 
 export function createGuaranteeBalanceProcessor(deps: HmrcDeps) {
   return async (job: Job): Promise<{ outcome: GuaranteeCheckOutcome | 'skipped' }> => {
@@ -82,7 +89,7 @@ export function createGuaranteeBalanceProcessor(deps: HmrcDeps) {
           return { outcome: start.kind === 'skip' ? ('skipped' as const) : ('abandoned' as const) };
         }
         if (start.kind === 'interrupted') {
-          await settle(deps.db, checkId, start.grn, {
+          await settle(deps.db, checkId, start, {
             outcome: 'hmrc-unavailable',
             spent: true,
             errorCode: 'INTERRUPTED',
@@ -100,7 +107,7 @@ export function createGuaranteeBalanceProcessor(deps: HmrcDeps) {
         } catch (error) {
           // The database or Redis failed under us: close the check so nobody waits for it, as
           // spent if the request may have gone out.
-          await settle(deps.db, checkId, start.grn, {
+          await settle(deps.db, checkId, start, {
             outcome: progress.sent ? 'hmrc-unavailable' : 'abandoned',
             spent: progress.sent,
             errorCode: 'INTERNAL_ERROR',
@@ -108,7 +115,7 @@ export function createGuaranteeBalanceProcessor(deps: HmrcDeps) {
           }).catch(() => undefined);
           throw error;
         }
-        await settle(deps.db, checkId, start.grn, settlement);
+        await settle(deps.db, checkId, start, settlement);
         log.info(
           {
             outcome: settlement.outcome,
@@ -308,11 +315,13 @@ function startCheck(db: Db, checkId: string): Promise<Start> {
       .forUpdate()
       .executeTakeFirst();
     if (check === undefined || check.status === 'completed') return { kind: 'skip' };
-    if (check.status === 'calling') return { kind: 'interrupted', grn: check.grn };
+    const window = { eori: check.eori, grn: check.grn };
+    if (check.status === 'calling') return { kind: 'interrupted', ...window };
     // Restarting the window at the call keeps it honest when the job waited in the queue.
     const held = await trx
       .updateTable('guarantee_windows')
       .set({ claimed_at: sql<Date>`now()` })
+      .where('eori', '=', check.eori)
       .where('grn', '=', check.grn)
       .where('check_id', '=', checkId)
       .returning('grn')
@@ -330,19 +339,24 @@ function startCheck(db: Db, checkId: string): Promise<Start> {
         })
         .where('id', '=', checkId)
         .execute();
-      return { kind: 'window-lost', grn: check.grn };
+      return { kind: 'window-lost', ...window };
     }
     await trx
       .updateTable('guarantee_checks')
       .set({ status: 'calling', started_at: sql<Date>`now()` })
       .where('id', '=', checkId)
       .execute();
-    return { kind: 'started', grn: check.grn, eori: check.eori };
+    return { kind: 'started', ...window };
   });
 }
 
 /** Records the outcome and moves (spent) or returns (not spent) the window, atomically. */
-async function settle(db: Db, checkId: string, grn: string, settlement: Settlement): Promise<void> {
+async function settle(
+  db: Db,
+  checkId: string,
+  window: WindowKey,
+  settlement: Settlement,
+): Promise<void> {
   await db.transaction().execute(async (trx) => {
     await trx
       .updateTable('guarantee_checks')
@@ -360,12 +374,14 @@ async function settle(db: Db, checkId: string, grn: string, settlement: Settleme
       .execute();
     const ownWindow = trx
       .updateTable('guarantee_windows')
-      .where('grn', '=', grn)
+      .where('eori', '=', window.eori)
+      .where('grn', '=', window.grn)
       .where('check_id', '=', checkId);
     if (!settlement.spent) {
       await trx
         .deleteFrom('guarantee_windows')
-        .where('grn', '=', grn)
+        .where('eori', '=', window.eori)
+        .where('grn', '=', window.grn)
         .where('check_id', '=', checkId)
         .execute();
     } else if (settlement.retryAfterMs !== undefined) {

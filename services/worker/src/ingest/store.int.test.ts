@@ -5,7 +5,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IngestOutcome, IngestRecord } from '@ctc-hub/db';
 import { buildMessage, NctsParser } from '@ctc-hub/ncts';
-import { createLogger } from '@ctc-hub/telemetry';
+import { createLogger, noopMeter } from '@ctc-hub/telemetry';
 import {
   createTestDatabase,
   hex16,
@@ -90,7 +90,11 @@ async function poison(departureId: string, sqlState: string, text: string) {
 
 /** A store whose batches flush only when full, so these records are one micro-batch. */
 function batchOf(size: number) {
-  return new IngestStore(testDb.db, logger, { maxBatch: size, maxWaitMs: 60_000 });
+  return new IngestStore(testDb.db, logger, {
+    maxBatch: size,
+    maxWaitMs: 60_000,
+    meter: noopMeter,
+  });
 }
 
 async function storeTogether(records: IngestRecord[]) {

@@ -9,7 +9,13 @@ import {
 } from '@ctc-hub/db';
 import { deriveMovementStatus } from '@ctc-hub/ncts';
 import { MicroBatcher } from '@ctc-hub/queue';
-import { withSpan, type Counter, type Histogram, type Logger, type Meter } from '@ctc-hub/telemetry';
+import {
+  withSpan,
+  type Counter,
+  type Histogram,
+  type Logger,
+  type Meter,
+} from '@ctc-hub/telemetry';
 import { reportMismatch } from '../connections.js';
 import { historyEntry } from './records.js';
 

@@ -1,6 +1,6 @@
 import type { DeadLetter, Replay, ReplayItem } from '@ctc-hub/db';
 import { RatePacer, replayData, spacingFor } from '@ctc-hub/queue';
-import { UnrecoverableError, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { OpsDeps } from './deps.js';
 import { planReplay, type ReplayPlan } from './replayers.js';
 import {
@@ -18,6 +18,9 @@ import {
 
 /** Items read per query; the pacer, not the batch, sets the speed. */
 const batchSize = 100;
+
+/** How long a replay that found no free slot waits before it asks again. */
+const slotRetryMs = 1000;
 
 /**
  * One schedule for every replay on every worker replica (Redis' clock), so two bulk replays
@@ -74,48 +77,67 @@ function judge(letter: DeadLetter | undefined, replay: Replay, deps: OpsDeps): V
  * by a crash is added again under the same job id, which BullMQ deduplicates while the job
  * exists. Letters resolved or purged meanwhile are skipped; kinds that cannot be replayed are
  * counted as failed with the reason.
+ *
+ * Fair sharing: every running replay takes its turn at the one pacer, so two replays (of any
+ * keys) each get half of REPLAY_RATE_PER_SECOND however large the other is; the api caps the
+ * replays one key may have running (REPLAY_MAX_RUNNING_PER_KEY). And at most `maxAtOnce` replays
+ * run in one process: a replay holds its ops slot until it ends, and without this a few large
+ * ones would hold every slot and stop the reconcile tick for everyone. A replay that finds none
+ * free goes back to the queue (delayed, no attempt spent) and asks again.
  */
-export function createReplayProcessor(deps: OpsDeps) {
+export function createReplayProcessor(deps: OpsDeps, options: { maxAtOnce: number }) {
+  let running = 0;
   const pacer = new RatePacer(
     deps.redis,
     replayPacerKey(deps.config.QUEUE_PREFIX),
     spacingFor(deps.config.REPLAY_RATE_PER_SECOND),
   );
-  return async (job: Job): Promise<ReplaySummary> => {
-    const parsed = replayData.safeParse(job.data);
-    if (!parsed.success)
-      throw new UnrecoverableError(
-        `job data does not match the catalogue: ${parsed.error.message}`,
-      );
-    const { replayId } = parsed.data;
-    const replay = await getReplay(deps.db, replayId);
-    if (replay === undefined) throw new UnrecoverableError(`replay ${replayId} does not exist`);
-    if (replay.status !== 'running') return summaryOf(replay);
-    const log = deps.logger.child({ replayId });
+  return async (job: Job, token?: string): Promise<ReplaySummary> => {
+    if (running >= options.maxAtOnce && token !== undefined) {
+      await job.moveToDelayed(Date.now() + slotRetryMs, token);
+      throw new DelayedError();
+    }
+    running += 1;
     try {
-      let cursor = 0;
-      for (;;) {
-        const items = await openItems(deps.db, replayId, cursor, batchSize);
-        if (items.length === 0) break;
-        for (const item of items) {
-          await replayItem(deps, pacer, replay, item);
-          cursor = item.position;
-        }
-        await job.updateProgress({ position: cursor, total: replay.total });
-      }
-      const finished = await finishReplay(deps.db, replayId);
-      const latest = finished ?? (await getReplay(deps.db, replayId)) ?? replay;
-      if (finished !== undefined) log.info(summaryOf(finished), 'replay finished');
-      return summaryOf(latest);
-    } catch (error) {
-      if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
-        await failReplay(deps.db, replayId, (error as Error).message).catch((failError: unknown) =>
-          log.error({ err: failError }, 'could not mark the replay failed'),
-        );
-      }
-      throw error;
+      return await runReplay(deps, pacer, job);
+    } finally {
+      running -= 1;
     }
   };
+}
+
+async function runReplay(deps: OpsDeps, pacer: RatePacer, job: Job): Promise<ReplaySummary> {
+  const parsed = replayData.safeParse(job.data);
+  if (!parsed.success)
+    throw new UnrecoverableError(`job data does not match the catalogue: ${parsed.error.message}`);
+  const { replayId } = parsed.data;
+  const replay = await getReplay(deps.db, replayId);
+  if (replay === undefined) throw new UnrecoverableError(`replay ${replayId} does not exist`);
+  if (replay.status !== 'running') return summaryOf(replay);
+  const log = deps.logger.child({ replayId });
+  try {
+    let cursor = 0;
+    for (;;) {
+      const items = await openItems(deps.db, replayId, cursor, batchSize);
+      if (items.length === 0) break;
+      for (const item of items) {
+        await replayItem(deps, pacer, replay, item);
+        cursor = item.position;
+      }
+      await job.updateProgress({ position: cursor, total: replay.total });
+    }
+    const finished = await finishReplay(deps.db, replayId);
+    const latest = finished ?? (await getReplay(deps.db, replayId)) ?? replay;
+    if (finished !== undefined) log.info(summaryOf(finished), 'replay finished');
+    return summaryOf(latest);
+  } catch (error) {
+    if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
+      await failReplay(deps.db, replayId, (error as Error).message).catch((failError: unknown) =>
+        log.error({ err: failError }, 'could not mark the replay failed'),
+      );
+    }
+    throw error;
+  }
 }
 
 async function replayItem(
