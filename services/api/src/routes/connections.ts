@@ -5,7 +5,7 @@ import {
   type ConnectionRow,
 } from '@ctc-hub/db';
 import { reconsentMonths } from '@ctc-hub/hmrc-client';
-import express, { Router } from 'express';
+import express, { Router, type Request } from 'express';
 import { canSeeEori, eoriFilter, principalOf } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, badRequest, notFound, route } from '../errors.js';
@@ -113,6 +113,14 @@ function eoriParam(raw: unknown): string {
   return eori;
 }
 
+/** The caller's principal when it is an operator's key (not limited to some EORIs); 403 otherwise. */
+function operatorOf(request: Request, why: string) {
+  const principal = principalOf(request);
+  if (principal.eoris !== '*')
+    throw new ApiError(403, 'FORBIDDEN', `${why}: use an operator key (not limited to some EORIs)`);
+  return principal;
+}
+
 export function connectionRoutes(deps: ApiDeps): Router {
   const router = Router();
 
@@ -149,14 +157,8 @@ export function connectionRoutes(deps: ApiDeps): Router {
     '/v1/connections/:eori/resolve',
     jsonBody,
     route(async (request, response) => {
-      const principal = principalOf(request);
+      const principal = operatorOf(request, 'Resolving a connection decides whose data is whose');
       const eori = eoriParam(request.params.eori);
-      if (principal.eoris !== '*')
-        throw new ApiError(
-          403,
-          'FORBIDDEN',
-          'Resolving a connection decides whose data is whose: use an operator key (not limited to some EORIs)',
-        );
       const body = request.body as { quarantined?: unknown } | undefined;
       const resolution = body?.quarantined;
       if (resolution !== 'release' && resolution !== 'discard')
@@ -189,14 +191,8 @@ export function connectionRoutes(deps: ApiDeps): Router {
   router.post(
     '/v1/connections/:eori/confirm',
     route(async (request, response) => {
-      const principal = principalOf(request);
+      const principal = operatorOf(request, 'Only an operator can vouch for a connection');
       const eori = eoriParam(request.params.eori);
-      if (principal.eoris !== '*')
-        throw new ApiError(
-          403,
-          'FORBIDDEN',
-          'Only an operator (a key not limited to some EORIs) can vouch for a connection',
-        );
       const vouched = await vouchForConnection(deps.db, eori);
       await writeAudit(deps.db, {
         actor: principal.keyId,
