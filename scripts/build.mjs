@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `pnpm build`: production bundles of each service with esbuild. Workspace packages (TypeScript
 // sources) are bundled in; npm dependencies stay external and come from node_modules at run time.
+// `--outdir DIR` writes somewhere other than dist/ (tests build into a temporary directory).
 //
 // Layout (relied on by packages/ncts, which finds its worker files and XSDs relative to
 // import.meta.url):
@@ -10,7 +11,13 @@
 //   dist/xsd/{phase5,phase6}/…           NCTS schemas ('../../xsd/' from a bin directory)
 //   dist/migrate/bin/main.js             `node dist/migrate/bin/main.js` applies migrations
 import { cpSync, rmSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
+
+const { values: options } = parseArgs({
+  options: { outdir: { type: 'string', default: 'dist' } },
+});
+const outdir = options.outdir;
 
 const services = {
   receiver: 'services/receiver/src/main.ts',
@@ -24,11 +31,11 @@ const workers = {
   'validate-worker': 'packages/ncts/src/validate/validate-worker.ts',
 };
 
-rmSync('dist', { recursive: true, force: true });
+rmSync(outdir, { recursive: true, force: true });
 for (const [name, entry] of Object.entries(services)) {
   await build({
     entryPoints: { main: entry, ...workers },
-    outdir: `dist/${name}/bin`,
+    outdir: `${outdir}/${name}/bin`,
     bundle: true,
     platform: 'node',
     target: 'node20',
@@ -50,7 +57,7 @@ for (const [name, entry] of Object.entries(services)) {
       },
     ],
   });
-  process.stdout.write(`built dist/${name}/bin/main.js\n`);
+  process.stdout.write(`built ${outdir}/${name}/bin/main.js\n`);
 }
-cpSync('packages/ncts/xsd', 'dist/xsd', { recursive: true });
-process.stdout.write('copied NCTS schemas to dist/xsd\n');
+cpSync('packages/ncts/xsd', `${outdir}/xsd`, { recursive: true });
+process.stdout.write(`copied NCTS schemas to ${outdir}/xsd\n`);
