@@ -11,7 +11,7 @@
  * DEMO_API_KEY (dev-api-key).
  */
 import { randomBytes } from 'node:crypto';
-import { buildMessage } from '@ctc-hub/ncts';
+import { buildMessage } from '@ctc-hub/ncts-testkit';
 import { connectEori } from './stack.js';
 
 const apiUrl = process.env.API_URL ?? 'http://127.0.0.1:8081';

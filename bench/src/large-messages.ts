@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { loadSandboxConfig } from '@ctc-hub/config';
 import { createDb, prepareDatabase, type Db } from '@ctc-hub/db';
 import { startSandbox, type SandboxHandle } from '@ctc-hub/hmrc-sandbox';
-import { buildMessageOfSize } from '@ctc-hub/ncts';
+import { buildMessageOfSize } from '@ctc-hub/ncts-testkit';
 import { createLogger } from '@ctc-hub/telemetry';
 import { deleteKeysWithPrefix, dropDatabase, hex16 } from '@ctc-hub/testing';
 import { sql } from 'kysely';

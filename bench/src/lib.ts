@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildMessage } from '@ctc-hub/ncts';
+import { buildMessage } from '@ctc-hub/ncts-testkit';
 import { formatPpnsDateTime, signPayload } from '@ctc-hub/ppns';
 
 export const benchPushSecret = 'BENCHPUSHSECRET00000000000000000';

@@ -24,7 +24,7 @@ import { loadavg } from 'node:os';
 import { loadSandboxConfig } from '@ctc-hub/config';
 import { createDb } from '@ctc-hub/db';
 import { startSandbox, type SandboxHandle } from '@ctc-hub/hmrc-sandbox';
-import { buildMessage } from '@ctc-hub/ncts';
+import { buildMessage } from '@ctc-hub/ncts-testkit';
 import { spacingFor } from '@ctc-hub/queue';
 import { createLogger } from '@ctc-hub/telemetry';
 import { deleteKeysWithPrefix, dropDatabase } from '@ctc-hub/testing';

@@ -18,7 +18,8 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { buildMessage, NctsParser, parseNctsMessage, XsdValidator } from '@ctc-hub/ncts';
+import { NctsParser, parseNctsMessage, XsdValidator } from '@ctc-hub/ncts';
+import { buildMessage } from '@ctc-hub/ncts-testkit';
 import { fixturePath } from '@ctc-hub/testing';
 import {
   validateSubmission,

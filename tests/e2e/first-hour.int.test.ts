@@ -5,7 +5,7 @@
 // queued, on declarations and balance checks alike, and goes through once connected. Also: a
 // declaration in UTF-16 is refused naming UTF-8; an ASCII one declared ISO-8859-1 reaches HMRC.
 import { randomUUID } from 'node:crypto';
-import { buildMessage } from '@ctc-hub/ncts';
+import { buildMessage } from '@ctc-hub/ncts-testkit';
 import { createQueue, createRedis, queueNames } from '@ctc-hub/queue';
 import { waitFor } from '@ctc-hub/testing';
 import type { Queue } from 'bullmq';

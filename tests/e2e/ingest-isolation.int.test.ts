@@ -4,7 +4,7 @@
 // GET /v1/notifications/{id} shows the refused one with its own error (quarantined at once when
 // the refusal is about its content, queued for a retry otherwise).
 import { randomUUID } from 'node:crypto';
-import { buildMessage } from '@ctc-hub/ncts';
+import { buildMessage } from '@ctc-hub/ncts-testkit';
 import { createQueue, createRedis, jobIds, queueNames } from '@ctc-hub/queue';
 import { ppnsEnvelope, pushToCallback, v2MessageReceived, waitFor } from '@ctc-hub/testing';
 import type { Queue } from 'bullmq';

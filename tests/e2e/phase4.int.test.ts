@@ -2,7 +2,7 @@
 // once, HMRC's v1 answer (_embedded box and request) links the movement, v1 notifications are
 // stored against it, and a rejected arrival can be resubmitted with PUT.
 import { randomUUID } from 'node:crypto';
-import { buildCC007A, buildCC015B } from '@ctc-hub/ncts';
+import { buildCC007A, buildCC015B } from '@ctc-hub/ncts-testkit';
 import { waitFor } from '@ctc-hub/testing';
 import { startE2E, traderEori, type E2E } from './support.js';
 

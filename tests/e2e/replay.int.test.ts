@@ -5,7 +5,8 @@
 // dead letter with the new failure in its history, without duplicating any row.
 import { randomUUID } from 'node:crypto';
 import { storeIngestBatch } from '@ctc-hub/db';
-import { buildMessage, deriveMovementStatus } from '@ctc-hub/ncts';
+import { deriveMovementStatus } from '@ctc-hub/ncts';
+import { buildMessage } from '@ctc-hub/ncts-testkit';
 import { formatPpnsDateTime } from '@ctc-hub/ppns';
 import { jobIds, queueNames } from '@ctc-hub/queue';
 import { waitFor } from '@ctc-hub/testing';

@@ -3,7 +3,7 @@
 // delays, 429s without losing the submission, timeouts after sending without a second
 // declaration, token refresh on 401, EORI scoping, and the NCTS lifecycle linked back by push.
 import { randomUUID } from 'node:crypto';
-import { buildMessage } from '@ctc-hub/ncts';
+import { buildMessage } from '@ctc-hub/ncts-testkit';
 import { waitFor } from '@ctc-hub/testing';
 import { startE2E, traderEori, type E2E } from './support.js';
 

@@ -4,7 +4,7 @@
 // answer does not come back, as a well-behaved client does.
 import { randomUUID } from 'node:crypto';
 import type { SandboxControls } from '@ctc-hub/hmrc-sandbox';
-import { buildMessage, buildMessageOfSize } from '@ctc-hub/ncts';
+import { buildMessage, buildMessageOfSize } from '@ctc-hub/ncts-testkit';
 import { hex16 } from '@ctc-hub/testing';
 
 type MovementType = 'departure' | 'arrival';

@@ -5,7 +5,7 @@
 // with V's token, and the operator sees the mismatched connection (API, metric, audit log) with
 // what to do. A connection that HMRC cannot confirm (V has no movement yet) only reads until an
 // operator vouches for it.
-import { buildMessage } from '@ctc-hub/ncts';
+import { buildMessage } from '@ctc-hub/ncts-testkit';
 import { waitFor } from '@ctc-hub/testing';
 import { finishConnect, signInAtSandbox, startConnect, type Stack } from '../../scripts/stack.js';
 import { reconcileEnv } from '../e2e/reconcile-support.js';

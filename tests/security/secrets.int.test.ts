@@ -6,7 +6,7 @@
 // service's /metrics are searched for every secret involved; none may appear.
 import { randomBytes } from 'node:crypto';
 import { tokenCipherFromConfig, tokenContext } from '@ctc-hub/hmrc-client';
-import { buildMessage } from '@ctc-hub/ncts';
+import { buildMessage } from '@ctc-hub/ncts-testkit';
 import { signPayload } from '@ctc-hub/ppns';
 import { createLogger, initTracing, type TracingOptions } from '@ctc-hub/telemetry';
 import { hex16, waitFor } from '@ctc-hub/testing';

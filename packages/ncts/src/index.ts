@@ -14,4 +14,3 @@ export {
   type XsdValidatorOptions,
   schemaPhaseForApiVersion,
 } from './validate/index.js';
-export * from './generate/index.js';

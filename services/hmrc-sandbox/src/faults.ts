@@ -1,4 +1,4 @@
-import { createSeededRandom, type RandomSource } from '@ctc-hub/ncts';
+import { createSeededRandom, type RandomSource } from '@ctc-hub/ncts-testkit';
 import type { NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
 import { HmrcError, sendError, throttled } from './errors.js';

@@ -7,7 +7,7 @@ import {
   sizableMessageTypes,
   type GeneratedMessageType,
   type SizableMessageType,
-} from '@ctc-hub/ncts';
+} from '@ctc-hub/ncts-testkit';
 import { badRequest } from './errors.js';
 import type { Inbound } from './inbound.js';
 import type { RuntimeSettings } from './settings.js';

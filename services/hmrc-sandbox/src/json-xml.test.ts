@@ -1,4 +1,4 @@
-import { buildIE015, buildIE056 } from '@ctc-hub/ncts';
+import { buildIE015, buildIE056 } from '@ctc-hub/ncts-testkit';
 import { jsonToXml, xmlToJson } from './json-xml.js';
 import { readXmlInfo } from './xml-info.js';
 

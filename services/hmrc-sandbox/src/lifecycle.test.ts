@@ -1,4 +1,4 @@
-import { buildIE007, buildIE014, buildIE015, buildIE044, isValidMrn } from '@ctc-hub/ncts';
+import { buildIE007, buildIE014, buildIE015, buildIE044, isValidMrn } from '@ctc-hub/ncts-testkit';
 import {
   ctcJson,
   startTestSandbox,

@@ -3,7 +3,7 @@ import {
   generateMrn,
   type GeneratedMessageType,
   type MessageParams,
-} from '@ctc-hub/ncts';
+} from '@ctc-hub/ncts-testkit';
 import type { Logger } from '@ctc-hub/telemetry';
 import type { Inbound } from './inbound.js';
 import type { RuntimeSettings } from './settings.js';

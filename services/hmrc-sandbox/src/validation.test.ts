@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { buildIE015 } from '@ctc-hub/ncts';
+import { buildIE015 } from '@ctc-hub/ncts-testkit';
 import { parseXmllintErrors, XmllintValidator, xsdRoot } from './validation.js';
 
 // The xmllint fallback is what submissions are checked with when the ncts XsdValidator is

@@ -1,7 +1,8 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { buildIE928, XsdValidator, type ValidationIssue } from '@ctc-hub/ncts';
+import { XsdValidator, type ValidationIssue } from '@ctc-hub/ncts';
+import { buildIE928 } from '@ctc-hub/ncts-testkit';
 import type { Logger } from '@ctc-hub/telemetry';
 import { HmrcError } from './errors.js';
 import type { XmlInfo } from './xml-info.js';

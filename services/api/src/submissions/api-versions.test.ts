@@ -1,4 +1,4 @@
-import { buildMessage } from '@ctc-hub/ncts';
+import { buildMessage } from '@ctc-hub/ncts-testkit';
 import { CountingValidator, errorOf, example, readPhase4, submit } from './test-helpers.js';
 import { schemaSetForApiVersion, type SubmissionEndpoint } from './validate.js';
 

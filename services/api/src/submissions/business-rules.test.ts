@@ -1,4 +1,4 @@
-import { buildMessage, type GeneratedMessageType } from '@ctc-hub/ncts';
+import { buildMessage, type GeneratedMessageType } from '@ctc-hub/ncts-testkit';
 import { CountingValidator, endpointFor, errorOf, example, submit } from './test-helpers.js';
 
 // HMRC's business rules (reference §3.5, §4.3) on messages from the ncts generators, which are

@@ -1,4 +1,5 @@
-import { buildMessage, NctsParser, type GeneratedMessageType } from '@ctc-hub/ncts';
+import { NctsParser } from '@ctc-hub/ncts';
+import { buildMessage, type GeneratedMessageType } from '@ctc-hub/ncts-testkit';
 import {
   CountingValidator,
   endpointFor,

@@ -1,4 +1,4 @@
-import { buildIE028, buildMessageOfSize } from '@ctc-hub/ncts';
+import { buildIE028, buildMessageOfSize } from '@ctc-hub/ncts-testkit';
 import { verifySignature } from '@ctc-hub/ppns';
 import { startTestSandbox, waitFor, type TestSandbox } from '../test-helpers.js';
 

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { buildIE028, buildMessageOfSize } from '@ctc-hub/ncts';
+import { buildIE028, buildMessageOfSize } from '@ctc-hub/ncts-testkit';
 import { ctcJson, startTestSandbox, type TestSandbox } from '../test-helpers.js';
 
 // The read side of the CTC Traders API as clients observe it: Accept rules per endpoint (406),

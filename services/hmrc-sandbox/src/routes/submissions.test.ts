@@ -1,4 +1,4 @@
-import { buildIE007, buildIE013, buildIE015, buildMessageOfSize } from '@ctc-hub/ncts';
+import { buildIE007, buildIE013, buildIE015, buildMessageOfSize } from '@ctc-hub/ncts-testkit';
 import { ctcJson, startTestSandbox, waitFor, type TestSandbox } from '../test-helpers.js';
 
 // Submissions as HMRC answers them: Content-Type routing (415), Accept (406), size (413),

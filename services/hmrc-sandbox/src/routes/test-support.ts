@@ -1,5 +1,5 @@
 import express, { Router, type Request, type Response } from 'express';
-import { generatedMessageTypes, isGeneratedMessageType } from '@ctc-hub/ncts';
+import { generatedMessageTypes, isGeneratedMessageType } from '@ctc-hub/ncts-testkit';
 import { bearerToken } from '../auth.js';
 import { badRequest, route, param } from '../errors.js';
 import { messageHref, movementHref } from '../hateoas.js';

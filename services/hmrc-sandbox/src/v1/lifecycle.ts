@@ -3,7 +3,7 @@ import {
   generatePhase4Mrn,
   type Phase4Params,
   type Phase4Root,
-} from '@ctc-hub/ncts';
+} from '@ctc-hub/ncts-testkit';
 import type { Inbound } from '../inbound.js';
 import type { NctsSimulator, Outcome } from '../lifecycle.js';
 import type { RuntimeSettings } from '../settings.js';

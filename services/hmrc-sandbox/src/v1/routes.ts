@@ -1,5 +1,6 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
-import { parseNctsMessage, type MessageSummary, type Phase4Root } from '@ctc-hub/ncts';
+import { parseNctsMessage, type MessageSummary } from '@ctc-hub/ncts';
+import { type Phase4Root } from '@ctc-hub/ncts-testkit';
 import { authenticate, authOf, type Authenticators } from '../auth.js';
 import type { SandboxContext } from '../controls.js';
 import { HmrcError, param, route, sendError } from '../errors.js';

@@ -1,11 +1,11 @@
+import { parseNctsMessage } from '@ctc-hub/ncts';
 import {
   buildCC007A,
   buildCC014A,
   buildCC015B,
   buildCC044A,
   buildIE015,
-  parseNctsMessage,
-} from '@ctc-hub/ncts';
+} from '@ctc-hub/ncts-testkit';
 import { parseCtcPayload, verifySignature } from '@ctc-hub/ppns';
 import {
   ctcJson,

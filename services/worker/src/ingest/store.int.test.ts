@@ -4,7 +4,8 @@
 // whole batch for a later retry, quarantining nothing.
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IngestOutcome, IngestRecord } from '@ctc-hub/db';
-import { buildMessage, NctsParser } from '@ctc-hub/ncts';
+import { NctsParser } from '@ctc-hub/ncts';
+import { buildMessage } from '@ctc-hub/ncts-testkit';
 import { createLogger, noopMeter } from '@ctc-hub/telemetry';
 import {
   createTestDatabase,

@@ -1,5 +1,7 @@
-// Builders of realistic, XSD-valid NCTS phase 5 messages for the sandbox, tests, the demo and
-// benchmarks. Every builder takes MessageParams (all optional) and returns the XML text.
+// Builders of realistic, XSD-valid NCTS phase 5 messages (and phase 4 ones, see phase4.ts) for
+// the sandbox, tests, the demo and benchmarks. Every builder takes MessageParams (all optional)
+// and returns the XML text. Test-side: no deployed service depends on this package, and
+// tests/production-bundles.test.ts fails if a production bundle contains any of it.
 export { buildIE025, buildIE043, buildIE057 } from './arrival.js';
 export {
   buildMessage,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { parseNctsMessage } from '@ctc-hub/ncts';
 import { fixturePath } from '@ctc-hub/testing';
-import { parseNctsMessage } from '../parse/parse.js';
 import {
   buildCC009A,
   buildCC015B,

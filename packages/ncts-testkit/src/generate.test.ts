@@ -1,4 +1,4 @@
-import { XsdValidator } from '../validate/index.js';
+import { XsdValidator } from '@ctc-hub/ncts';
 import {
   buildIE009,
   buildIE015,
@@ -15,7 +15,7 @@ import {
   type GeneratedMessageType,
 } from './index.js';
 
-// Schema validity is checked with the package's own XsdValidator (libxml2 in worker threads).
+// Schema validity is checked with @ctc-hub/ncts's XsdValidator (libxml2 in worker threads).
 const validator = new XsdValidator({ threads: 2 });
 afterAll(() => validator.close());
 
