@@ -1,10 +1,10 @@
 export { startSandbox, type SandboxHandle, type SandboxOptions } from './start.js';
-export type { SandboxControls } from './controls.js';
-export type { FaultConfig, FaultConfigInput } from './faults.js';
-export { parseFaultHeader } from './faults.js';
-export type { RuntimeSettings, SettingsPatch } from './settings.js';
-export type { StatsSnapshot } from './stats.js';
-export type { Outcome } from './lifecycle.js';
+export type { SandboxControls } from './core/controls.js';
+export type { FaultConfig, FaultConfigInput } from './faults/faults.js';
+export { parseFaultHeader } from './faults/faults.js';
+export type { RuntimeSettings, SettingsPatch } from './core/settings.js';
+export type { StatsSnapshot } from './core/stats.js';
+export type { Outcome } from './lifecycle/simulator.js';
 export type { CallbackValidationResult } from './ppns/challenge.js';
-export { seededGuarantees, type Guarantee } from './routes/guarantee.js';
+export { seededGuarantees, type Guarantee } from './guarantee/balance.js';
 export { inlineBodyLimit } from './ppns/payloads.js';

@@ -1,9 +1,9 @@
 import type { SandboxConfig } from '@ctc-hub/config';
 import { createLogger, initTelemetry, type Logger, listen } from '@ctc-hub/telemetry';
-import { createSandboxApp } from './app.js';
-import { createContext, createControls, type SandboxControls } from './controls.js';
-import { settingsFromConfig } from './settings.js';
-import { createSchemaValidator } from './validation.js';
+import { createSandboxApp } from './core/app.js';
+import { createContext, createControls, type SandboxControls } from './core/controls.js';
+import { settingsFromConfig } from './core/settings.js';
+import { createSchemaValidator } from './submissions/validation.js';
 
 export interface SandboxOptions {
   logger?: Logger;

@@ -1,5 +1,5 @@
-import type { Movement, StoredMessage } from '../store.js';
-import { messageHref, movementHref } from '../hateoas.js';
+import type { Movement, StoredMessage } from '../core/store.js';
+import { messageHref, movementHref } from '../movements/hateoas.js';
 
 /**
  * The CTC notification carried in PPNS's `message` (reference §2.2), with the fields in the

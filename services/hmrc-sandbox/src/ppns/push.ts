@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { formatPpnsDateTime, signPayload, type PpnsStatus } from '@ctc-hub/ppns';
 import type { Logger } from '@ctc-hub/telemetry';
-import type { FaultState, PushFaults } from '../faults.js';
-import type { RuntimeSettings } from '../settings.js';
-import type { SandboxStats } from '../stats.js';
+import type { FaultState, PushFaults } from '../faults/faults.js';
+import type { RuntimeSettings } from '../core/settings.js';
+import type { SandboxStats } from '../core/stats.js';
 import type { CallbackClient } from './http-post.js';
 
 /**

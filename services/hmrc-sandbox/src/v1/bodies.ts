@@ -1,6 +1,11 @@
-import { messageHref, messagesHref, movementHref } from '../hateoas.js';
+import {
+  collectionOf,
+  type Movement,
+  type MovementType,
+  type StoredMessage,
+} from '../core/store.js';
+import { messageHref, messagesHref, movementHref } from '../movements/hateoas.js';
 import { v1Time } from '../ppns/payloads.js';
-import { collectionOf, type Movement, type MovementType, type StoredMessage } from '../store.js';
 
 /**
  * Response bodies of the retired CTC Traders API 1.0, field for field and in the order of

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { HmrcError } from '../errors.js';
+import { HmrcError } from '../core/errors.js';
 
 /**
  * Errors of the retired CTC Traders API 1.0 (reference §3.8): Play's JSON error body

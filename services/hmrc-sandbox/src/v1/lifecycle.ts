@@ -4,15 +4,16 @@ import {
   type Phase4Params,
   type Phase4Root,
 } from '@ctc-hub/ncts-testkit';
-import type { Inbound } from '../inbound.js';
-import type { NctsSimulator, Outcome } from '../lifecycle.js';
-import type { RuntimeSettings } from '../settings.js';
-import type { Movement } from '../store.js';
+import type { RuntimeSettings } from '../core/settings.js';
+import type { Movement } from '../core/store.js';
+import type { Inbound } from '../lifecycle/inbound.js';
+import type { NctsSimulator, Outcome } from '../lifecycle/simulator.js';
 
 /**
  * The simulated NCTS for v1 (phase 4) movements: the same timing and markers as the phase-5
- * simulation (lifecycle.ts), answering with phase-4 messages, which Inbound pushes with the v1
- * notification payload. Steps run through NctsSimulator.schedule so settle/stop/reset cover them.
+ * simulation (lifecycle/simulator.ts), answering with phase-4 messages, which Inbound pushes with
+ * the v1 notification payload. Steps run through NctsSimulator.schedule so settle/stop/reset
+ * cover them.
  *
  *   CC015B (declaration)
  *     default                          CC028A (MRN allocated), CC029B (release for transit)

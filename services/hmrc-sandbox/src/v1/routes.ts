@@ -1,20 +1,20 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { parseNctsMessage, type MessageSummary } from '@ctc-hub/ncts';
 import { type Phase4Root } from '@ctc-hub/ncts-testkit';
-import { authenticate, authOf, type Authenticators } from '../auth.js';
-import type { SandboxContext } from '../controls.js';
-import { HmrcError, param, route, sendError } from '../errors.js';
-import { answerSubmission } from '../faults.js';
-import { messageHref, movementHref } from '../hateoas.js';
-import { dateTimeParam } from '../paging.js';
-import { requestedOutcome } from '../routes/submissions.js';
+import type { SandboxContext } from '../core/controls.js';
+import { HmrcError, param, route, sendError } from '../core/errors.js';
 import {
   movementTypeOf,
   type Collection,
   type Movement,
   type MovementType,
   type StoredMessage,
-} from '../store.js';
+} from '../core/store.js';
+import { answerSubmission } from '../faults/faults.js';
+import { messageHref, movementHref } from '../movements/hateoas.js';
+import { dateTimeParam } from '../movements/paging.js';
+import { authenticate, authOf, type Authenticators } from '../oauth/auth.js';
+import { requestedOutcome } from '../submissions/routes.js';
 import {
   v1Box,
   v1BoxPath,

@@ -114,7 +114,7 @@ describe('POST /movements/departures', () => {
     expect((await error(response)).code).toBe('NOT_ACCEPTABLE');
   });
 
-  describe("character encodings (xml-encoding.ts: what HMRC's first parser reads)", () => {
+  describe("character encodings (xml/encoding.ts: what HMRC's first parser reads)", () => {
     const declared = (encoding: string, xml: string) =>
       `<?xml version="1.0" encoding="${encoding}"?>\n${xml.replace(/^<\?xml[^>]*>\s*/, '')}`;
     const utf16le = (value: string) => Buffer.from(value, 'utf16le');

@@ -1,18 +1,18 @@
 import { noopMeter, opsRoutes, type ServiceMetrics } from '@ctc-hub/telemetry';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { authenticators } from './auth.js';
+import { faultMiddleware } from '../faults/faults.js';
+import { guaranteeRoutes } from '../guarantee/balance.js';
+import { testSupportRoutes } from '../lifecycle/test-support.js';
+import { movementReadRoutes } from '../movements/routes.js';
+import { authenticators } from '../oauth/auth.js';
+import { oauthRoutes } from '../oauth/routes.js';
+import { ppnsPullRoutes } from '../ppns/pull.js';
+import { submissionRoutes } from '../submissions/routes.js';
+import { uploadRoutes } from '../submissions/upload.js';
+import { v1Routes } from '../v1/routes.js';
+import { adminRoutes } from './admin.js';
 import type { SandboxContext, SandboxControls } from './controls.js';
 import { errorHandler, HmrcError, sendError } from './errors.js';
-import { faultMiddleware } from './faults.js';
-import { adminRoutes } from './routes/admin.js';
-import { guaranteeRoutes } from './routes/guarantee.js';
-import { movementReadRoutes } from './routes/movements-read.js';
-import { oauthRoutes } from './routes/oauth.js';
-import { ppnsPullRoutes } from './routes/ppns-pull.js';
-import { submissionRoutes } from './routes/submissions.js';
-import { testSupportRoutes } from './routes/test-support.js';
-import { uploadRoutes } from './routes/upload.js';
-import { v1Routes } from './v1/routes.js';
 
 const opsPaths = new Set(['/healthz', '/readyz', '/metrics']);
 

@@ -1,12 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { badRequest, HmrcError } from './errors.js';
-import type { Inbound } from './inbound.js';
-import type { NctsSimulator, Outcome } from './lifecycle.js';
-import type { RuntimeSettings } from './settings.js';
-import type { Movement, MovementStore, MovementType, StoredMessage } from './store.js';
+import { badRequest, HmrcError } from '../core/errors.js';
+import type { RuntimeSettings } from '../core/settings.js';
+import type { Movement, MovementStore, MovementType, StoredMessage } from '../core/store.js';
+import type { Inbound } from '../lifecycle/inbound.js';
+import type { NctsSimulator, Outcome } from '../lifecycle/simulator.js';
+import { asHmrcReadsIt, storedBody } from '../xml/encoding.js';
+import { readXmlInfo, type XmlInfo } from '../xml/info.js';
 import { checkBusinessRules, type SchemaPhase, type SchemaValidator } from './validation.js';
-import { asHmrcReadsIt, storedBody } from './xml-encoding.js';
-import { readXmlInfo, type XmlInfo } from './xml-info.js';
 
 /**
  * What happens to a trader's message once its bytes are known, for both routes: the small
@@ -101,7 +101,7 @@ export class Submissions {
     const message = this.store.addMessage(movement, {
       messageType: info.messageType,
       status: 'Success',
-      // transit-movements keeps a small body as text decoded from UTF-8 (xml-encoding.ts).
+      // transit-movements keeps a small body as text decoded from UTF-8 (xml/encoding.ts).
       body: storedBody(xml),
     });
     this.answer(movement, info, outcome);

@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
-import { HmrcError, sendError, throttled } from './errors.js';
-import type { SandboxStats } from './stats.js';
+import { HmrcError, sendError, throttled } from '../core/errors.js';
+import type { SandboxStats } from '../core/stats.js';
 import type { AccessToken, TokenStore } from './tokens.js';
 
 /**

@@ -1,6 +1,6 @@
 import { buildIE015, buildIE056 } from '@ctc-hub/ncts-testkit';
-import { jsonToXml, xmlToJson } from './json-xml.js';
-import { readXmlInfo } from './xml-info.js';
+import { readXmlInfo } from './info.js';
+import { jsonToXml, xmlToJson } from './json.js';
 
 describe('XML ⇄ JSON (HMRC converter shape)', () => {
   it('uses an n1: root key, @ attributes, string values and arrays for repeating groups', () => {

@@ -1,10 +1,6 @@
 import { Router, type Request, type Response } from 'express';
-import { ctcAccept } from '../accept.js';
-import { authOf, type Authenticators } from '../auth.js';
-import { badRequest, HmrcError, notFound, route, param } from '../errors.js';
-import { messageList, messageSummary, movementList, movementSummary } from '../hateoas.js';
-import { xmlToJson } from '../json-xml.js';
-import { dateTimeParam, pageOf, paging, stringParam } from '../paging.js';
+import { ctcAccept } from '../core/accept.js';
+import { badRequest, HmrcError, notFound, route, param } from '../core/errors.js';
 import {
   hexIdPattern,
   movementTypeOf,
@@ -12,7 +8,11 @@ import {
   type Movement,
   type MovementStore,
   type MovementType,
-} from '../store.js';
+} from '../core/store.js';
+import { authOf, type Authenticators } from '../oauth/auth.js';
+import { xmlToJson } from '../xml/json.js';
+import { messageList, messageSummary, movementList, movementSummary } from './hateoas.js';
+import { dateTimeParam, pageOf, paging, stringParam } from './paging.js';
 
 /**
  * Read endpoints of the CTC Traders API v2.1/3.0 (reference §3.2-3.3). Every movement is

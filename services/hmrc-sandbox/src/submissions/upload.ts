@@ -1,8 +1,8 @@
 import express, { Router, type Request, type Response } from 'express';
 import type { Logger } from '@ctc-hub/telemetry';
-import { boundaryOf, parseMultipart } from '../multipart.js';
-import { param } from '../errors.js';
-import type { Submissions } from '../submission.js';
+import { boundaryOf, parseMultipart } from './multipart.js';
+import { param } from '../core/errors.js';
+import type { Submissions } from './submissions.js';
 
 /**
  * The stand-in for Upscan's pre-signed S3 form (large-message route, reference §3.4): a

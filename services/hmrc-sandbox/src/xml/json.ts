@@ -1,5 +1,5 @@
 import { XMLParser } from 'fast-xml-parser';
-import { escapeXml } from './xml-escape.js';
+import { escapeXml } from './escape.js';
 
 /**
  * The XML ⇄ JSON mapping of HMRC's transit-movements-converter, as far as clients see it:

@@ -1,17 +1,17 @@
 import express, { Router, type Request, type Response } from 'express';
-import { ctcAccept } from '../accept.js';
-import { authOf, type Authenticators } from '../auth.js';
-import { badRequest, HmrcError, route, param } from '../errors.js';
-import { answerSubmission } from '../faults.js';
-import { newMessageResponse, newMovementResponse } from '../hateoas.js';
-import { jsonToXml } from '../json-xml.js';
-import { outcomes, type Outcome } from '../lifecycle.js';
-import type { SandboxStats } from '../stats.js';
-import { movementTypeOf, type Collection, type MovementStore } from '../store.js';
-import type { Submissions, Target } from '../submission.js';
-import type { SchemaPhase } from '../validation.js';
-import { hmrcCanReadEncoding } from '../xml-encoding.js';
-import { checkId, findMovement } from './movements-read.js';
+import { ctcAccept } from '../core/accept.js';
+import { authOf, type Authenticators } from '../oauth/auth.js';
+import { badRequest, HmrcError, route, param } from '../core/errors.js';
+import { answerSubmission } from '../faults/faults.js';
+import { newMessageResponse, newMovementResponse } from '../movements/hateoas.js';
+import { jsonToXml } from '../xml/json.js';
+import { outcomes, type Outcome } from '../lifecycle/simulator.js';
+import type { SandboxStats } from '../core/stats.js';
+import { movementTypeOf, type Collection, type MovementStore } from '../core/store.js';
+import type { Submissions, Target } from './submissions.js';
+import type { SchemaPhase } from './validation.js';
+import { hmrcCanReadEncoding } from '../xml/encoding.js';
+import { checkId, findMovement } from '../movements/routes.js';
 
 /**
  * Submission endpoints (reference §3.1-3.4): POST /movements/{departures|arrivals} creates a
@@ -39,7 +39,7 @@ function contentRoute(request: Request): ContentRoute {
   );
 }
 
-/** X-Sandbox-Outcome picks the simulated NCTS answer (see lifecycle.ts); absent = markers. */
+/** X-Sandbox-Outcome picks the simulated NCTS answer (lifecycle/simulator.ts); absent: markers. */
 export function requestedOutcome(request: Request): Outcome | undefined {
   const header = request.headers['x-sandbox-outcome'];
   if (header === undefined) return undefined;

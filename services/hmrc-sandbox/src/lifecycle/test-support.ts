@@ -1,13 +1,13 @@
 import express, { Router, type Request, type Response } from 'express';
 import { generatedMessageTypes, isGeneratedMessageType } from '@ctc-hub/ncts-testkit';
-import { bearerToken } from '../auth.js';
-import { badRequest, route, param } from '../errors.js';
-import { messageHref, movementHref } from '../hateoas.js';
-import type { Inbound } from '../inbound.js';
-import { eoriPattern, injectMessage, type GenerateRequest } from '../injection.js';
-import type { RuntimeSettings } from '../settings.js';
-import { movementTypeOf, type Collection, type MovementStore } from '../store.js';
-import type { TokenStore } from '../tokens.js';
+import { badRequest, route, param } from '../core/errors.js';
+import type { RuntimeSettings } from '../core/settings.js';
+import { movementTypeOf, type Collection, type MovementStore } from '../core/store.js';
+import { messageHref, movementHref } from '../movements/hateoas.js';
+import { bearerToken } from '../oauth/auth.js';
+import type { TokenStore } from '../oauth/tokens.js';
+import type { Inbound } from './inbound.js';
+import { eoriPattern, injectMessage, type GenerateRequest } from './injection.js';
 
 /**
  * Test-support injection, like HMRC's common-transit-convention-traders-test-support:

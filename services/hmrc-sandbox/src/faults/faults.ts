@@ -1,8 +1,8 @@
 import { createSeededRandom, type RandomSource } from '@ctc-hub/ncts-testkit';
 import type { NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
-import { HmrcError, sendError, throttled } from './errors.js';
-import type { SandboxStats } from './stats.js';
+import { HmrcError, sendError, throttled } from '../core/errors.js';
+import type { SandboxStats } from '../core/stats.js';
 
 /**
  * Fault injection. Global faults (PUT /_sandbox/faults, controls.setFaults) hit a share of

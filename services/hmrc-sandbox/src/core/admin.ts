@@ -1,13 +1,13 @@
 import express, { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import type { SandboxContext, SandboxControls } from '../controls.js';
-import { param } from '../errors.js';
-import { publicSettings } from '../settings.js';
-import { grnPattern } from './guarantee.js';
+import { grnPattern } from '../guarantee/balance.js';
+import type { SandboxContext, SandboxControls } from './controls.js';
+import { param } from './errors.js';
+import { publicSettings } from './settings.js';
 
 /**
  * The sandbox's own admin API (not HMRC's), JSON in and out, no auth (a local test double):
- *   GET|PUT|DELETE /_sandbox/faults        global fault injection (see faults.ts)
+ *   GET|PUT|DELETE /_sandbox/faults        global fault injection (see faults/faults.ts)
  *   GET            /_sandbox/stats         counters (API calls, pushes, 429s, faults)
  *   POST           /_sandbox/reset         forget everything, clear faults and stats
  *   GET|PUT        /_sandbox/settings      runtime settings (callbackUrl, rateLimitPerSecond, …)

@@ -4,7 +4,7 @@ import {
   type Movement,
   type MovementType,
   type StoredMessage,
-} from './store.js';
+} from '../core/store.js';
 
 /**
  * Response bodies of the CTC Traders API v2.x, field for field and in HMRC's order

@@ -1,11 +1,11 @@
-import type { PushService } from './ppns/push.js';
+import type { Movement, MovementStore, StoredMessage } from '../core/store.js';
 import {
   messageReceivedPayload,
   submissionPayload,
   v1MessagePayload,
   type SubmissionResponse,
-} from './ppns/payloads.js';
-import type { Movement, MovementStore, StoredMessage } from './store.js';
+} from '../ppns/payloads.js';
+import type { PushService } from '../ppns/push.js';
 
 /**
  * How a message from NCTS reaches the trader: stored on the movement (status Received), then

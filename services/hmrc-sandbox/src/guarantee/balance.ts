@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { exactAccept } from '../accept.js';
-import { authOf, type Authenticators } from '../auth.js';
-import { badRequest, HmrcError, notFound, route, throttled, param } from '../errors.js';
-import type { SandboxStats } from '../stats.js';
+import { exactAccept } from '../core/accept.js';
+import { badRequest, HmrcError, notFound, route, throttled, param } from '../core/errors.js';
+import type { SandboxStats } from '../core/stats.js';
+import { authOf, type Authenticators } from '../oauth/auth.js';
 
 /**
  * CTC Guarantee Balance API v2.0 (reference §5). The per-user+GRN lock is taken after the

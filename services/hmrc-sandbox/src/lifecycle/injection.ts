@@ -8,17 +8,17 @@ import {
   type GeneratedMessageType,
   type SizableMessageType,
 } from '@ctc-hub/ncts-testkit';
-import { badRequest } from './errors.js';
-import type { Inbound } from './inbound.js';
-import type { RuntimeSettings } from './settings.js';
+import { badRequest } from '../core/errors.js';
+import type { RuntimeSettings } from '../core/settings.js';
 import {
   hexIdPattern,
   newHexId,
   type Movement,
   type MovementStore,
   type MovementType,
-} from './store.js';
-import { readXmlInfo } from './xml-info.js';
+} from '../core/store.js';
+import { readXmlInfo } from '../xml/info.js';
+import type { Inbound } from './inbound.js';
 
 /**
  * "NCTS sends a message on a movement": shared by the test-support endpoint and

@@ -1,4 +1,4 @@
-import { badRequest, notFound } from './errors.js';
+import { badRequest, notFound } from '../core/errors.js';
 
 /**
  * Query parameters of the CTC list endpoints (reference §3.2): page (default 1) and count

@@ -1,9 +1,9 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
-import { exactAccept } from '../accept.js';
-import { authOf, type Authenticators } from '../auth.js';
-import { HmrcError, route, param } from '../errors.js';
-import { notificationView, type PushService } from '../ppns/push.js';
-import type { RuntimeSettings } from '../settings.js';
+import { exactAccept } from '../core/accept.js';
+import { HmrcError, route, param } from '../core/errors.js';
+import type { RuntimeSettings } from '../core/settings.js';
+import { authOf, type Authenticators } from '../oauth/auth.js';
+import { notificationView, type PushService } from './push.js';
 
 /**
  * PPNS pull (reference §1.6): list a box's notifications (oldest first, at most `count`,

@@ -5,10 +5,10 @@ import {
   type MessageParams,
 } from '@ctc-hub/ncts-testkit';
 import type { Logger } from '@ctc-hub/telemetry';
+import type { RuntimeSettings } from '../core/settings.js';
+import type { Movement, MovementStore } from '../core/store.js';
+import type { XmlInfo } from '../xml/info.js';
 import type { Inbound } from './inbound.js';
-import type { RuntimeSettings } from './settings.js';
-import type { Movement, MovementStore } from './store.js';
-import type { XmlInfo } from './xml-info.js';
 
 /**
  * The simulated NCTS: after a trader's submission it answers, one message every nctsStepMs,

@@ -5,7 +5,7 @@ import {
   waitFor,
   type ReceivedPush,
   type TestSandbox,
-} from './test-helpers.js';
+} from '../test-helpers.js';
 
 // The simulated NCTS as a client sees it through PPNS: which messages follow a submission, in
 // which order, consistent with the movement, and how markers and X-Sandbox-Outcome steer it.

@@ -1,6 +1,6 @@
 import express, { Router, type Request, type Response } from 'express';
-import type { RuntimeSettings } from '../settings.js';
-import { grantableApplicationScopes, userScopes, type TokenStore } from '../tokens.js';
+import type { RuntimeSettings } from '../core/settings.js';
+import { grantableApplicationScopes, userScopes, type TokenStore } from './tokens.js';
 
 /**
  * HMRC's OAuth 2.0 endpoints (reference §3.7). /oauth/authorize auto-approves: the EORI the

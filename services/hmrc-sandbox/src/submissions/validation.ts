@@ -4,8 +4,8 @@ import path from 'node:path';
 import { XsdValidator, type ValidationIssue } from '@ctc-hub/ncts';
 import { buildIE928 } from '@ctc-hub/ncts-testkit';
 import type { Logger } from '@ctc-hub/telemetry';
-import { HmrcError } from './errors.js';
-import type { XmlInfo } from './xml-info.js';
+import { HmrcError } from '../core/errors.js';
+import type { XmlInfo } from '../xml/info.js';
 
 /**
  * Schema and business validation of submissions, as HMRC's transit-movements-validator does it.

@@ -1,6 +1,6 @@
 import http from 'node:http';
+import { ctcJson, startTestSandbox, type TestSandbox } from '../test-helpers.js';
 import { parseFaultHeader } from './faults.js';
-import { ctcJson, startTestSandbox, type TestSandbox } from './test-helpers.js';
 
 // Fault injection as clients meet it: per-request X-Sandbox-Fault, global faults through the
 // admin API (deterministic with a seed), and the stats and reset endpoints.

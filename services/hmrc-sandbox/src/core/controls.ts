@@ -1,14 +1,18 @@
 import type { Response } from 'express';
 import type { Logger } from '@ctc-hub/telemetry';
-import { RateLimiter } from './auth.js';
-import { FaultState, type FaultConfig, type FaultConfigInput } from './faults.js';
-import { GuaranteeStore, guaranteeSchema, type Guarantee } from './routes/guarantee.js';
-import { Inbound } from './inbound.js';
-import { injectMessage, type InjectInput } from './injection.js';
-import { NctsSimulator } from './lifecycle.js';
-import { validateCallback, type CallbackValidationResult } from './ppns/challenge.js';
-import { CallbackClient } from './ppns/http-post.js';
-import { notificationView, PushService } from './ppns/push.js';
+import { FaultState, type FaultConfig, type FaultConfigInput } from '../faults/faults.js';
+import { GuaranteeStore, guaranteeSchema, type Guarantee } from '../guarantee/balance.js';
+import { Inbound } from '../lifecycle/inbound.js';
+import { injectMessage, type InjectInput } from '../lifecycle/injection.js';
+import { NctsSimulator } from '../lifecycle/simulator.js';
+import { RateLimiter } from '../oauth/auth.js';
+import { applicationScopes, TokenStore, userScopes, type TokenResponse } from '../oauth/tokens.js';
+import { validateCallback, type CallbackValidationResult } from '../ppns/challenge.js';
+import { CallbackClient } from '../ppns/http-post.js';
+import { notificationView, PushService } from '../ppns/push.js';
+import { Submissions } from '../submissions/submissions.js';
+import type { SchemaValidator } from '../submissions/validation.js';
+import { Phase4Simulator } from '../v1/lifecycle.js';
 import {
   publicSettings,
   settingsPatchSchema,
@@ -17,10 +21,6 @@ import {
 } from './settings.js';
 import { SandboxStats, type StatsSnapshot } from './stats.js';
 import { MovementStore, type Movement, type MovementType } from './store.js';
-import { Submissions } from './submission.js';
-import { applicationScopes, TokenStore, userScopes, type TokenResponse } from './tokens.js';
-import { Phase4Simulator } from './v1/lifecycle.js';
-import type { SchemaValidator } from './validation.js';
 
 /** Every component of one sandbox instance; the routes and the controls share it. */
 export interface SandboxContext {
