@@ -5,15 +5,9 @@
  * its own main.ts; this file is the local composition root.
  */
 import { startApi, type ApiHandle } from '@ctc-hub/api';
-import {
-  loadApiConfig,
-  loadReceiverConfig,
-  loadSandboxConfig,
-  loadWorkerConfig,
-  type Env,
-} from '@ctc-hub/config';
+import { loadApiConfig, loadReceiverConfig, loadWorkerConfig, type Env } from '@ctc-hub/config';
 import { createDb, prepareDatabase } from '@ctc-hub/db';
-import { startSandbox, type SandboxHandle } from '@ctc-hub/hmrc-sandbox';
+import { loadSandboxConfig, startSandbox, type SandboxHandle } from '@ctc-hub/hmrc-sandbox';
 import { RedisDurabilityGuard, type DurabilityVerdict } from '@ctc-hub/queue';
 import { startReceiver, type ReceiverHandle } from '@ctc-hub/receiver';
 import { createLogger, shutdownTelemetry, type Logger } from '@ctc-hub/telemetry';

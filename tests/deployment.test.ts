@@ -5,11 +5,11 @@ import {
   receiverConcern,
   apiConcern,
   databaseConcern,
-  sandboxConcern,
   serviceEnvNames,
   telemetryConcern,
   workerConcern,
 } from '@ctc-hub/config';
+import { sandboxConcern, sandboxEnvNames } from '@ctc-hub/hmrc-sandbox';
 import { repoRoot } from '@ctc-hub/testing';
 import { parse } from 'yaml';
 
@@ -46,7 +46,7 @@ const services = {
     portVar: 'API_PORT',
   },
   'hmrc-sandbox': {
-    names: serviceEnvNames['hmrc-sandbox'],
+    names: sandboxEnvNames,
     port: defaultPort(sandboxConcern as never, 'SANDBOX_PORT'),
     portVar: 'SANDBOX_PORT',
   },

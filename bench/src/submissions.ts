@@ -21,9 +21,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
-import { loadSandboxConfig } from '@ctc-hub/config';
 import { createDb } from '@ctc-hub/db';
-import { startSandbox, type SandboxHandle } from '@ctc-hub/hmrc-sandbox';
+import { loadSandboxConfig, startSandbox, type SandboxHandle } from '@ctc-hub/hmrc-sandbox';
 import { buildMessage } from '@ctc-hub/ncts-testkit';
 import { spacingFor } from '@ctc-hub/queue';
 import { createLogger } from '@ctc-hub/telemetry';

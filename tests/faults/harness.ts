@@ -7,9 +7,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
-import { loadSandboxConfig, type Env } from '@ctc-hub/config';
+import { type Env } from '@ctc-hub/config';
 import { createDb, type Db } from '@ctc-hub/db';
-import { startSandbox, type SandboxHandle } from '@ctc-hub/hmrc-sandbox';
+import { loadSandboxConfig, startSandbox, type SandboxHandle } from '@ctc-hub/hmrc-sandbox';
 import { jobIds, queueNames } from '@ctc-hub/queue';
 import { createLogger } from '@ctc-hub/telemetry';
 import {

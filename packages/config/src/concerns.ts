@@ -327,31 +327,3 @@ export const apiConcern = z.object({
    */
   GUARANTEE_BALANCE_MAX_IN_FLIGHT_PER_KEY: nonNegativeInt(5),
 });
-
-export const sandboxConcern = z.object({
-  SANDBOX_PORT: port(8090),
-  /** Where the sandbox pushes PPNS notifications (our receiver). */
-  SANDBOX_CALLBACK_URL: url().default('http://127.0.0.1:8080/ppns/callback'),
-  /** Push secret the sandbox signs with; give the receiver the same value in PPNS_PUSH_SECRETS. */
-  SANDBOX_PUSH_SECRET: z.string().trim().min(1).default('SANDBOXPUSHSECRETDEVONLY00000000'),
-  /** The default PPNS box of the sandbox application. */
-  SANDBOX_BOX_ID: uuid().default('5e1d9b2c-6a0e-4a57-9d63-3f0c2f8a1b7e'),
-  /** The application registered at the sandbox (what HMRC_CLIENT_ID/SECRET must be). */
-  SANDBOX_CLIENT_ID: z.string().trim().min(1).default('ctc-hub-dev'),
-  SANDBOX_CLIENT_SECRET: z.string().trim().min(1).default('ctc-hub-dev-secret'),
-  /** HMRC's rate limit per application. */
-  SANDBOX_RATE_LIMIT_PER_SECOND: positiveInt(3),
-  SANDBOX_ACCESS_TOKEN_TTL_SECONDS: positiveInt(4 * 60 * 60),
-  /** PPNS re-pushes notifications that did not get 200; HMRC waits 5 minutes, we default to less. */
-  SANDBOX_PUSH_RETRY_INTERVAL_MS: positiveInt(5000),
-  /** After this long without a 200 a notification is marked FAILED (HMRC: 6 hours). */
-  SANDBOX_PUSH_RETRY_WINDOW_MS: positiveInt(6 * 60 * 60 * 1000),
-  /** Delay between a declaration and each NCTS answer of the simulated lifecycle. */
-  SANDBOX_NCTS_STEP_MS: nonNegativeInt(200),
-  /** How long one push waits for the callback's answer before it counts as failed (and is retried). */
-  SANDBOX_PUSH_TIMEOUT_MS: positiveInt(10_000),
-  /** Declarations whose LRN starts with this are rejected by the simulated NCTS (IE056). */
-  SANDBOX_REJECT_LRN_PREFIX: z.string().trim().min(1).default('REJ'),
-  /** Guarantee Balance lock per user and GRN (HMRC: 60 s, taken even when the request fails). */
-  SANDBOX_BALANCE_LOCK_SECONDS: nonNegativeInt(60),
-});

@@ -3,42 +3,69 @@ import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import * as concerns from './concerns.js';
 
-const sections: { title: string; schema: z.ZodObject; name: string }[] = [
+/** One block of .env.example: a concern's schema and the file whose doc comments describe it. */
+export interface EnvExampleSection {
+  title: string;
+  schema: z.ZodObject;
+  /** The schema's exported name in `source` (`export const <name> = z.object({`). */
+  name: string;
+  /** The TypeScript file declaring it; the comment above each key is copied from there. */
+  source: URL;
+}
+
+const concernsFile = new URL('./concerns.ts', import.meta.url);
+
+/** The settings of the deployed services, in the order .env.example lists them. */
+export const configSections: EnvExampleSection[] = [
   {
     title: 'Logging and tracing (every service)',
     schema: concerns.telemetryConcern,
     name: 'telemetryConcern',
+    source: concernsFile,
   },
-  { title: 'HTTP (every service)', schema: concerns.httpConcern, name: 'httpConcern' },
+  {
+    title: 'HTTP (every service)',
+    schema: concerns.httpConcern,
+    name: 'httpConcern',
+    source: concernsFile,
+  },
   {
     title: 'PostgreSQL (receiver, worker, api)',
     schema: concerns.databaseConcern,
     name: 'databaseConcern',
+    source: concernsFile,
   },
   {
     title: 'Redis and queues (receiver, worker, api)',
     schema: concerns.redisConcern,
     name: 'redisConcern',
+    source: concernsFile,
   },
-  { title: 'PPNS boxes (receiver, worker)', schema: concerns.ppnsConcern, name: 'ppnsConcern' },
+  {
+    title: 'PPNS boxes (receiver, worker)',
+    schema: concerns.ppnsConcern,
+    name: 'ppnsConcern',
+    source: concernsFile,
+  },
   {
     title: 'Receiver: the PPNS callback',
     schema: concerns.receiverConcern,
     name: 'receiverConcern',
+    source: concernsFile,
   },
-  { title: 'HMRC access (worker, api)', schema: concerns.hmrcConcern, name: 'hmrcConcern' },
-  { title: 'Worker', schema: concerns.workerConcern, name: 'workerConcern' },
-  { title: 'Api', schema: concerns.apiConcern, name: 'apiConcern' },
   {
-    title: 'HMRC sandbox (the local stand-in for HMRC)',
-    schema: concerns.sandboxConcern,
-    name: 'sandboxConcern',
+    title: 'HMRC access (worker, api)',
+    schema: concerns.hmrcConcern,
+    name: 'hmrcConcern',
+    source: concernsFile,
   },
+  { title: 'Worker', schema: concerns.workerConcern, name: 'workerConcern', source: concernsFile },
+  { title: 'Api', schema: concerns.apiConcern, name: 'apiConcern', source: concernsFile },
 ];
 
-/** The doc comment written above each key in concerns.ts, by concern and key. */
-function docComments(): Map<string, string[]> {
-  const source = readFileSync(fileURLToPath(new URL('./concerns.ts', import.meta.url)), 'utf8');
+/** The doc comment written above each key of each schema in a file, by schema name and key. */
+function docComments(file: URL): Map<string, string[]> {
+  const source = readFileSync(fileURLToPath(file), 'utf8');
   const comments = new Map<string, string[]>();
   let concern = '';
   let pending: string[] = [];
@@ -74,19 +101,21 @@ function defaultOf(field: z.ZodType): string | undefined {
 }
 
 /**
- * The text of .env.example: every setting of every concern with its comment; a setting with a
- * default is written active with that value, one without is written commented out.
+ * The text of .env.example: every setting of every section with its comment; a setting with a
+ * default is written active with that value, one without is written commented out. The default
+ * is the deployed services' settings; scripts/env-example.ts adds the HMRC sandbox's, which is
+ * test-side and owns its schema.
  */
-export function renderEnvExample(): string {
-  const comments = docComments();
+export function renderEnvExample(sections: readonly EnvExampleSection[] = configSections): string {
   const lines = [
-    '# ctc-hub settings: every variable any service reads, generated from packages/config',
+    '# ctc-hub settings: every variable any service reads, generated from their zod schemas',
     '# (`pnpm env:example`; a test keeps this file in sync). Copy to .env for `pnpm start`, which',
     '# fills in development values for secrets and credentials when the local HMRC sandbox is used.',
     '# Variables without a value are optional or, where marked, required in production.',
   ];
   for (const section of sections) {
     lines.push('', `# ${'-'.repeat(96)}`, `# ${section.title}`, `# ${'-'.repeat(96)}`);
+    const comments = docComments(section.source);
     for (const [key, field] of Object.entries(section.schema.shape)) {
       for (const text of comments.get(`${section.name}.${key}`) ?? []) lines.push(`# ${text}`);
       const value = defaultOf(field as z.ZodType);

@@ -9,7 +9,6 @@ export {
   ppnsConcern,
   receiverConcern,
   redisConcern,
-  sandboxConcern,
   telemetryConcern,
   workerConcern,
 } from './concerns.js';
@@ -18,15 +17,12 @@ export {
   decodeEncryptionKey,
   loadApiConfig,
   loadReceiverConfig,
-  loadSandboxConfig,
   loadWorkerConfig,
   receiverConfigSchema,
-  sandboxConfigSchema,
   serviceEnvNames,
   workerConfigSchema,
   type ApiConfig,
   type ReceiverConfig,
-  type SandboxConfig,
   type WorkerConfig,
 } from './services.js';
-export { renderEnvExample } from './env-example.js';
+export { configSections, renderEnvExample, type EnvExampleSection } from './env-example.js';

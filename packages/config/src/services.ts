@@ -7,7 +7,6 @@ import {
   ppnsConcern,
   receiverConcern,
   redisConcern,
-  sandboxConcern,
   telemetryConcern,
   workerConcern,
 } from './concerns.js';
@@ -103,31 +102,24 @@ export const apiConfigSchema = base
   .extend(hmrcConcern.shape)
   .superRefine(checkHmrc);
 
-export const sandboxConfigSchema = telemetryConcern
-  .extend(httpConcern.shape)
-  .extend(sandboxConcern.shape);
-
 export type ReceiverConfig = z.output<typeof receiverConfigSchema>;
 export type WorkerConfig = z.output<typeof workerConfigSchema>;
 export type ApiConfig = z.output<typeof apiConfigSchema>;
-export type SandboxConfig = z.output<typeof sandboxConfigSchema>;
 
 export const loadReceiverConfig = (env: Env = process.env): ReceiverConfig =>
   parseEnv(receiverConfigSchema, env);
 export const loadWorkerConfig = (env: Env = process.env): WorkerConfig =>
   parseEnv(workerConfigSchema, env);
 export const loadApiConfig = (env: Env = process.env): ApiConfig => parseEnv(apiConfigSchema, env);
-export const loadSandboxConfig = (env: Env = process.env): SandboxConfig =>
-  parseEnv(sandboxConfigSchema, env);
 
-/** The environment variable names each service reads (for compose/k8s/.env.example checks). */
+/**
+ * The environment variable names each deployed service reads (for compose/k8s/.env.example
+ * checks). The HMRC sandbox, test-side, has its own: `sandboxEnvNames` in @ctc-hub/hmrc-sandbox.
+ */
 export const serviceEnvNames = {
   receiver: Object.keys(base.extend(ppnsConcern.shape).extend(receiverConcern.shape).shape),
   worker: Object.keys(
     base.extend(workerConcern.shape).extend(ppnsConcern.shape).extend(hmrcConcern.shape).shape,
   ),
   api: Object.keys(base.extend(apiConcern.shape).extend(hmrcConcern.shape).shape),
-  'hmrc-sandbox': Object.keys(
-    telemetryConcern.extend(httpConcern.shape).extend(sandboxConcern.shape).shape,
-  ),
 } as const;

@@ -1,7 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadSandboxConfig } from '@ctc-hub/config';
-import { startSandbox, type SandboxHandle } from '@ctc-hub/hmrc-sandbox';
+import { loadSandboxConfig, startSandbox, type SandboxHandle } from '@ctc-hub/hmrc-sandbox';
 import { parseNctsMessage } from '@ctc-hub/ncts';
 import { buildCC007A, buildCC015B, buildCC044A, type Phase4Params } from '@ctc-hub/ncts-testkit';
 import {

@@ -1,4 +1,12 @@
 export { startSandbox, type SandboxHandle, type SandboxOptions } from './start.js';
+export {
+  loadSandboxConfig,
+  sandboxConcern,
+  sandboxConfigSchema,
+  sandboxEnvExampleSection,
+  sandboxEnvNames,
+  type SandboxConfig,
+} from './config.js';
 export type { SandboxControls } from './core/controls.js';
 export type { FaultConfig, FaultConfigInput } from './faults/faults.js';
 export { parseFaultHeader } from './faults/faults.js';

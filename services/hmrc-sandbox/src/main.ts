@@ -1,5 +1,5 @@
-import { loadSandboxConfig } from '@ctc-hub/config';
 import { runService } from '@ctc-hub/telemetry';
+import { loadSandboxConfig } from './config.js';
 import { startSandbox } from './start.js';
 
 // `tsx services/hmrc-sandbox/src/main.ts`: the sandbox as its own process, configured from the

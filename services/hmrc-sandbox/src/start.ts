@@ -1,5 +1,5 @@
-import type { SandboxConfig } from '@ctc-hub/config';
 import { createLogger, initTelemetry, type Logger, listen } from '@ctc-hub/telemetry';
+import type { SandboxConfig } from './config.js';
 import { createSandboxApp } from './core/app.js';
 import { createContext, createControls, type SandboxControls } from './core/controls.js';
 import { settingsFromConfig } from './core/settings.js';

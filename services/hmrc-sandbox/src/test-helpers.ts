@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadSandboxConfig } from '@ctc-hub/config';
 import { createLogger } from '@ctc-hub/telemetry';
+import { loadSandboxConfig } from './config.js';
 import { startSandbox, type SandboxHandle } from './start.js';
 
 /**

@@ -1,5 +1,5 @@
-import type { SandboxConfig } from '@ctc-hub/config';
 import { z } from 'zod';
+import type { SandboxConfig } from '../config.js';
 
 /**
  * Settings that tests, the demo and benchmarks may change while the sandbox runs (through
