@@ -3,7 +3,15 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', 'coverage/**', 'packages/ncts/xsd/**'] },
+  {
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      'dist-sandbox/**',
+      'coverage/**',
+      'packages/ncts/xsd/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

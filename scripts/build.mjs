@@ -1,7 +1,11 @@
 #!/usr/bin/env node
-// `pnpm build`: production bundles of each service with esbuild. Workspace packages (TypeScript
-// sources) are bundled in; npm dependencies stay external and come from node_modules at run time.
-// `--outdir DIR` writes somewhere other than dist/ (tests build into a temporary directory).
+// `pnpm build`: production bundles of the deployed services with esbuild. Workspace packages
+// (TypeScript sources) are bundled in; npm dependencies stay external and come from node_modules
+// at run time. Test-side code (the HMRC sandbox, @ctc-hub/ncts-testkit, test helpers) is never
+// among them; tests/production-bundles.test.ts reads the source maps to make sure.
+// `pnpm build:sandbox` (`--sandbox`): the HMRC sandbox on its own, into dist-sandbox/, for
+// docker-compose's stand-in for HMRC (infra/Dockerfile's hmrc-sandbox target).
+// `--outdir DIR` writes somewhere else (tests build into a temporary directory).
 //
 // Layout (relied on by packages/ncts, which finds its worker files and XSDs relative to
 // import.meta.url):
@@ -10,22 +14,24 @@
 //   dist/<service>/bin/validate-worker.js
 //   dist/xsd/{phase5,phase6}/…           NCTS schemas ('../../xsd/' from a bin directory)
 //   dist/migrate/bin/main.js             `node dist/migrate/bin/main.js` applies migrations
+//   dist-sandbox/hmrc-sandbox/bin/…, dist-sandbox/xsd/   the same layout for the sandbox
 import { cpSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 
 const { values: options } = parseArgs({
-  options: { outdir: { type: 'string', default: 'dist' } },
+  options: { outdir: { type: 'string' }, sandbox: { type: 'boolean', default: false } },
 });
-const outdir = options.outdir;
+const outdir = options.outdir ?? (options.sandbox ? 'dist-sandbox' : 'dist');
 
-const services = {
+const production = {
   receiver: 'services/receiver/src/main.ts',
   worker: 'services/worker/src/main.ts',
   api: 'services/api/src/main.ts',
-  'hmrc-sandbox': 'services/hmrc-sandbox/src/main.ts',
   migrate: 'packages/db/src/migrate-cli.ts',
 };
+const sandbox = { 'hmrc-sandbox': 'services/hmrc-sandbox/src/main.ts' };
+const services = options.sandbox ? sandbox : production;
 const workers = {
   'parse-worker': 'packages/ncts/src/parse/parse-worker.ts',
   'validate-worker': 'packages/ncts/src/validate/validate-worker.ts',

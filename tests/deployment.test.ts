@@ -84,6 +84,35 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('builds production targets from `pnpm build` alone and the sandbox apart', () => {
+    // Each stage's base and the COPY --from lines of it and every stage it is built on.
+    const stages = new Map<string, { base: string; body: string }>();
+    for (const match of dockerfile.matchAll(
+      /^FROM (\S+) AS (\S+)\n([\s\S]*?)(?=^FROM |(?![\s\S]))/gm,
+    )) {
+      stages.set(match[2]!, { base: match[1]!, body: match[3]! });
+    }
+    const copiedInto = (target: string): string[] => {
+      const stage = stages.get(target);
+      if (stage === undefined) return [];
+      const copies = [...stage.body.matchAll(/^COPY --from=(\S+) (?:--chown=\S+ )?(\S+)/gm)];
+      return [...copiedInto(stage.base), ...copies.map((copy) => `${copy[1]} ${copy[2]}`)];
+    };
+    for (const target of ['receiver', 'worker', 'api', 'migrate']) {
+      expect([target, copiedInto(target).sort()]).toEqual([
+        target,
+        ['build /app/dist', 'prod-deps /app/node_modules'],
+      ]);
+    }
+    expect(stages.get('build')!.body).toMatch(/pnpm build$/m);
+    expect(stages.get('build')!.body).not.toMatch(/build:sandbox/);
+    expect(copiedInto('hmrc-sandbox').sort()).toEqual([
+      'prod-deps /app/node_modules',
+      'sandbox-build /app/dist-sandbox',
+    ]);
+    expect(stages.get('sandbox-build')!.body).toMatch(/pnpm build:sandbox$/m);
+  });
+
   it('runs migrations with database settings only', () => {
     const allowed = [
       ...Object.keys(databaseConcern.shape),
