@@ -33,6 +33,38 @@ export default tseslint.config(
     },
   },
   {
+    // Test doubles and generators live on the test side (STYLE.md): what the deployed services
+    // import must not reach them. tests/production-bundles.test.ts checks the built bundles; this
+    // names the offending line.
+    files: ['packages/*/src/**/*.ts', 'services/*/src/**/*.ts'],
+    ignores: [
+      '**/*.test.ts',
+      '**/test-support/**',
+      '**/test-helpers.ts',
+      '**/*-fixtures.ts',
+      'packages/testing/**',
+      'packages/ncts-testkit/**',
+      'services/hmrc-sandbox/**',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@ctc-hub/testing', '@ctc-hub/ncts-testkit', '@ctc-hub/hmrc-sandbox'],
+              message: 'A test-side package: deployed code must not import it.',
+            },
+            {
+              group: ['**/test-support/**', '**/test-helpers*', '**/*-fixtures*'],
+              message: 'A test helper: only tests may import it.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Jest global setup/teardown must be default exports.
     files: [
       'packages/testing/**/global-*.ts',
