@@ -66,7 +66,7 @@ export async function uploadLargeMessage(
   options: CallOptions,
 ): Promise<HmrcResult<{ status: number }>> {
   const checked = checkUploadUrl(uploadRequest.href, policy);
-  if (!checked.ok) return refused(`refused to upload: ${checked.reason}`);
+  if (!checked.ok) return refused(checked.reason);
   const url = checked.url;
   const form = buildUploadForm(
     uploadRequest.fields,

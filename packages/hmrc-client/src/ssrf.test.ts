@@ -140,7 +140,7 @@ describe('large-message upload URLs', () => {
         href,
         {
           ok: false,
-          error: { kind: 'refused', message: expect.stringMatching(/^refused to upload: /) },
+          error: { kind: 'refused', message: expect.any(String) },
         },
       ]);
     }

@@ -42,6 +42,18 @@ const attemptOf = (
   error,
 });
 
+/**
+ * HMRC's upload URL is not one we may send a declaration to (HMRC_UPLOAD_HOSTS, https): no
+ * retry can change the URL, so the submission fails at once with a dead letter naming the host.
+ * HMRC's movement stays Pending; once the host is allowed, replaying the letter uploads to it.
+ */
+class UploadRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UploadRefused';
+  }
+}
+
 const httpStatusOf = (error: HmrcError): number | null =>
   'status' in error && typeof error.status === 'number' ? error.status : null;
 
@@ -95,6 +107,11 @@ export function createSubmitProcessor(deps: HmrcDeps) {
         try {
           return await send(deps, submission, log);
         } catch (error) {
+          if (error instanceof UploadRefused) {
+            await fail(deps, submission, job, error.message, 'UPLOAD_REFUSED');
+            log.error({ error: error.message }, 'large declaration not uploaded: host refused');
+            return { status: 'failed' };
+          }
           if (error instanceof RetryLater && isLastAttempt) {
             await fail(deps, submission, job, error.message);
             log.error({ error: error.message }, 'submission failed after its last attempt');
@@ -411,17 +428,19 @@ async function uploadLarge(
   const started = Date.now();
   const upload = await deps.hmrc.ctc.uploadLargeMessage(response.uploadRequest, submission.body);
   if (!upload.ok) {
+    const refusedHere = upload.error.kind === 'refused';
     await recordAttempt(
       deps.db,
       submission.id,
       attemptOf(
         attemptNumber,
         started,
-        'upload-failed',
+        refusedHere ? 'upload-refused' : 'upload-failed',
         httpStatusOf(upload.error),
         describeHmrcError(upload.error),
       ),
     );
+    if (refusedHere) throw new UploadRefused(describeHmrcError(upload.error));
     throw new RetryLater('UPLOAD_FAILED', describeHmrcError(upload.error));
   }
   await recordAttempt(
@@ -448,6 +467,7 @@ async function fail(
   submission: Submission,
   job: Job,
   message: string,
+  errorCode = 'RETRIES_EXHAUSTED',
 ): Promise<void> {
   const fresh = (await getSubmission(deps.db, submission.id)) ?? submission;
   await deps.db.transaction().execute(async (trx) => {
@@ -460,7 +480,7 @@ async function fail(
         kind: 'submit',
         queue: job.queueName,
         job_id: job.id ?? null,
-        error_code: 'RETRIES_EXHAUSTED',
+        error_code: errorCode,
         error_message: message,
         error_history: JSON.stringify(
           fresh.attempts.map((attempt) => ({
