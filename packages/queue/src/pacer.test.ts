@@ -117,3 +117,16 @@ describe('RatePacer holds', () => {
     await next.sent();
   });
 });
+
+describe('RatePacer.readyIn', () => {
+  it('tells how long until a call could leave, without booking one', async () => {
+    const pacer = new RatePacer(redis, otherKey('ready'), { spacingMs: 2000, minGapMs: 2000 });
+    expect(await pacer.readyIn()).toBe(0);
+    await (await pacer.acquire()).sent();
+    const first = await pacer.readyIn();
+    expect(first).toBeGreaterThan(1000);
+    expect(first).toBeLessThanOrEqual(2000);
+    // Looking again books nothing: the wait only shrinks.
+    expect(await pacer.readyIn()).toBeLessThanOrEqual(first);
+  });
+});

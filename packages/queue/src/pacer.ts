@@ -79,6 +79,16 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 0
 `;
 
+/** A look without booking: how long until a caller booking now could leave. */
+const readyInScript = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local slot = tonumber(redis.call('GET', KEYS[1]) or '0')
+local held = math.max(0, redis.call('PTTL', KEYS[3]))
+local previous = tonumber(redis.call('GET', KEYS[2]) or '0')
+return math.ceil(math.max(held, previous + tonumber(ARGV[1]) - now, slot + tonumber(ARGV[2]) - now))
+`;
+
 const pauseScript = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -190,6 +200,23 @@ export class RatePacer {
     const departure = await this.acquire();
     await departure.sent();
     return departure.waitedMs;
+  }
+
+  /**
+   * Milliseconds until a call booked now could leave, as far as Redis knows (not counting a
+   * holder's own departure, which only adds the gap). Books nothing.
+   */
+  async readyIn(): Promise<number> {
+    const wait = await this.redis.eval(
+      readyInScript,
+      3,
+      this.key,
+      departedKey(this.key),
+      holdKey(this.key),
+      String(this.minGapMs),
+      String(this.spacingMs),
+    );
+    return Math.max(0, Number(wait));
   }
 
   /**

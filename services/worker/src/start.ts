@@ -153,6 +153,7 @@ export async function startWorker(
       rateLimit: async (ms) => {
         await Promise.all([hmrcWorker.rateLimit(ms), pacing.application.pause(ms)]);
       },
+      boxPulls: pacing,
     }),
     {
       connection: hmrcConnection,

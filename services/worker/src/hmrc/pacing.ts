@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Clearance, PacedCall } from '@ctc-hub/hmrc-client';
 import { pacerKey, RatePacer, spacingFor } from '@ctc-hub/queue';
 import type { Redis } from 'ioredis';
@@ -37,7 +38,22 @@ export interface HmrcPacing {
   application: RatePacer;
   /** The transport's beforeRequest hook. */
   clear: (call: PacedCall) => Promise<Clearance>;
+  /**
+   * Milliseconds until a list call of the box booked now could leave, booking nothing: a pull
+   * waits for its turn before it fixes its window (one fixed 10 s before the call is stale).
+   */
+  boxReadyIn: (boxId: string) => Promise<number>;
+  /**
+   * One pull per box at a time, across replicas: the release function, or undefined when
+   * another pull holds the box (for at most `ttlMs`, should its process die).
+   */
+  lockBoxPull: (boxId: string, ttlMs: number) => Promise<(() => Promise<void>) | undefined>;
 }
+
+const releaseScript = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0
+`;
 
 export function createHmrcPacing(redis: Redis, settings: PacingSettings): HmrcPacing {
   const application = new RatePacer(
@@ -63,6 +79,16 @@ export function createHmrcPacing(redis: Redis, settings: PacingSettings): HmrcPa
 
   return {
     application,
+    boxReadyIn: (boxId) => boxPacer(boxId.toLowerCase()).readyIn(),
+    lockBoxPull: async (boxId, ttlMs) => {
+      const key = `${boxPacerKey(settings.QUEUE_PREFIX, boxId.toLowerCase())}:pull`;
+      const token = randomUUID();
+      const taken = await redis.set(key, token, 'PX', Math.max(1, Math.round(ttlMs)), 'NX');
+      if (taken !== 'OK') return undefined;
+      return async () => {
+        await redis.eval(releaseScript, 1, key, token);
+      };
+    },
     clear: async (call) => {
       const boxId = boxListed(call);
       if (boxId === undefined) return application.acquire();
