@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { SpanKind, withSpan, type Logger } from '@ctc-hub/telemetry';
 import type { Meter } from '@opentelemetry/api';
-import { getGlobalDispatcher, request, type Dispatcher } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { classifyStatus, defaultRetryAfterMs, type HmrcError, type HmrcResult } from './errors.js';
 import { createCallMetrics, type HmrcCallMetrics } from './metrics.js';
 import { isSafePath } from './paths.js';
@@ -61,6 +61,14 @@ export interface Clearance {
   sent(): Promise<void>;
   notSent(): Promise<void>;
 }
+
+/**
+ * The pool for paced calls when the caller gave none. Not undici's global dispatcher: once
+ * Node's built-in fetch has run, that slot holds the Agent of the undici bundled with Node, whose
+ * handler interface is older than the interceptor below expects.
+ */
+let sharedAgent: Agent | undefined;
+const paceableDispatcher = (): Dispatcher => (sharedAgent ??= new Agent());
 
 /** A clearance that lapsed before the connection was ready is asked for again, this many times. */
 const maxClearances = 3;
@@ -272,7 +280,7 @@ export class HmrcTransport {
     const dispatcher =
       clearance === undefined
         ? this.dispatcher
-        : (this.dispatcher ?? getGlobalDispatcher()).compose(
+        : (this.dispatcher ?? paceableDispatcher()).compose(
             departureInterceptor(clearance, departure, this.clearanceFailed),
           );
     // One controller per call: fired by our timeout or by the caller's signal. Which one fired is
