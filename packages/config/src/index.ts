@@ -30,3 +30,9 @@ export {
   type WorkerConfig,
 } from './services.js';
 export { renderEnvExample } from './env-example.js';
+export {
+  hmrcEnvironmentOf,
+  hmrcEnvironments,
+  isHmrcHost,
+  type HmrcEnvironment,
+} from './hmrc-environments.js';

@@ -11,14 +11,13 @@ import { oauthRoutes } from './routes/oauth.js';
 import { ppnsPullRoutes } from './routes/ppns-pull.js';
 import { submissionRoutes } from './routes/submissions.js';
 import { testSupportRoutes } from './routes/test-support.js';
-import { uploadRoutes } from './routes/upload.js';
 import { v1Routes } from './v1/routes.js';
 
 const opsPaths = new Set(['/healthz', '/readyz', '/metrics']);
 
 /**
- * Middleware order matters: stats see every call; ops, admin, upload, test-support and OAuth
- * are outside fault injection; HMRC API routes come after the fault middleware, and each
+ * Middleware order matters: stats see every call; ops, admin, test-support and OAuth are
+ * outside fault injection (uploads go to a listener of their own, routes/upload.ts); HMRC API routes come after the fault middleware, and each
  * authenticates (401) and rate-limits (429) before its own checks, as the API Platform does.
  */
 export function createSandboxApp(
@@ -50,7 +49,6 @@ export function createSandboxApp(
 
   app.use(opsRoutes({}, {}, telemetry));
   app.use(adminRoutes(context, controls));
-  app.use(uploadRoutes(context.submissions, logger));
   app.use(testSupportRoutes(store, context.inbound, context.tokens, settings));
   app.use(oauthRoutes(context.tokens, settings));
 

@@ -3,7 +3,7 @@ export type { SandboxControls } from './controls.js';
 export type { FaultConfig, FaultConfigInput } from './faults.js';
 export { parseFaultHeader } from './faults.js';
 export type { RuntimeSettings, SettingsPatch } from './settings.js';
-export type { StatsSnapshot } from './stats.js';
+export { maxInWindow, type Arrival, type StatsSnapshot } from './stats.js';
 export type { Outcome } from './lifecycle.js';
 export type { CallbackValidationResult } from './ppns/challenge.js';
 export { seededGuarantees, type Guarantee } from './routes/guarantee.js';
