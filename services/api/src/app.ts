@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { opsRoutes, type ReadinessCheck } from '@ctc-hub/telemetry';
 import express, { type Express } from 'express';
-import { parseApiKeys, requireApiKey } from './auth.js';
+import { parseApiKeys, requireApiKey } from './http/auth.js';
 import type { ApiDeps } from './deps.js';
-import { ApiError, errorHandler, sendError } from './errors.js';
+import { ApiError, errorHandler, sendError } from './http/errors.js';
 import { guaranteeRoutes } from './guarantees/routes.js';
 import { movementRoutes } from './routes/movements.js';
 import { notificationRoutes } from './routes/notifications.js';
@@ -14,8 +14,10 @@ import { deadLetterActionRoutes } from './routes/dead-letter-actions.js';
 import { eventRoutes } from './routes/events.js';
 import { auditRoutes } from './routes/audit.js';
 import { connectionRoutes } from './routes/connections.js';
-import { concurrencyPerKey, rateLimitPerKey, securityHeaders } from './rate-limit.js';
-import { inputGuard } from './routes/input-guard.js';
+import { concurrencyPerKey } from './http/concurrency-limit.js';
+import { rateLimitPerKey } from './http/rate-limit.js';
+import { securityHeaders } from './http/security-headers.js';
+import { inputGuard } from './http/input-guard.js';
 
 export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessCheck>): Express {
   const app = express();

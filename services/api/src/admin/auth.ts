@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
-import { authenticate, type parseApiKeys } from '../auth.js';
-import { ApiError, sendError } from '../errors.js';
+import { authenticate, type parseApiKeys } from '../http/auth.js';
+import { ApiError, sendError } from '../http/errors.js';
 
 type KeyEntries = ReturnType<typeof parseApiKeys>;
 

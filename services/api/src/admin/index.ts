@@ -1,7 +1,7 @@
 import { Router, type Response } from 'express';
-import { parseApiKeys } from '../auth.js';
+import { parseApiKeys } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
-import { route } from '../errors.js';
+import { route } from '../http/errors.js';
 import { requireAdmin } from './auth.js';
 import { bullBoardRouter, queuesPath } from './bull-board.js';
 import { opsCss, opsFavicon, opsJs } from './ops-assets.js';

@@ -6,9 +6,9 @@ import { createLogger } from '@ctc-hub/telemetry';
 import { createTestDatabase, openEventStream, waitFor, type TestDatabase } from '@ctc-hub/testing';
 import express from 'express';
 import { sql } from 'kysely';
-import { parseApiKeys, requireApiKey } from '../auth.js';
+import { parseApiKeys, requireApiKey } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
-import { errorHandler } from '../errors.js';
+import { errorHandler } from '../http/errors.js';
 import { createEventRoutes } from '../routes/events.js';
 import type { EventStreams } from './stream.js';
 

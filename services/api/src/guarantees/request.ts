@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { badRequest } from '../errors.js';
+import { badRequest } from '../http/errors.js';
 
 /**
  * Input of POST /v1/guarantees/{grn}/balance, checked before anything is claimed or queued so a

@@ -1,6 +1,6 @@
 import type { DeadLetterStatus, Db, ErrorHistoryEntry } from '@ctc-hub/db';
 import type { Page } from './movements.js';
-import { eoriVisible, type EoriScope } from './scope.js';
+import { eoriVisible, type EoriScope } from '../http/scope.js';
 
 /** Everything but the payload and the error history: those can be large and stay on the detail. */
 const deadLetterListColumns = [

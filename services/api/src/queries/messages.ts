@@ -1,7 +1,7 @@
 import type { Db, MovementType } from '@ctc-hub/db';
 import { sql } from 'kysely';
 import type { MovementRow, Page } from './movements.js';
-import { movementVisible, type EoriScope } from './scope.js';
+import { movementVisible, type EoriScope } from '../http/scope.js';
 
 /**
  * Message reads. `body` (the raw XML, up to megabytes, TOASTed) is never part of a list: only

@@ -1,5 +1,5 @@
 import type { Db, MovementType } from '@ctc-hub/db';
-import { movementVisible, type EoriScope } from './scope.js';
+import { movementVisible, type EoriScope } from '../http/scope.js';
 
 /** The movement columns the read API shows (never more: lists stay narrow). */
 const movementColumns = [

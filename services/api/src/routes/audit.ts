@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
 import { Router } from 'express';
-import { principalOf } from '../auth.js';
+import { principalOf } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
-import { ApiError, route } from '../errors.js';
-import { iso } from './hateoas.js';
+import { ApiError, route } from '../http/errors.js';
+import { iso } from '../http/hateoas.js';
 import {
   dateTimeParam,
   ensurePageExists,
@@ -12,7 +12,7 @@ import {
   textParam,
   untilExclusive,
   withQuery,
-} from './params.js';
+} from '../http/params.js';
 
 /**
  * The operator audit trail (who replayed or purged what, when, and how it ended):

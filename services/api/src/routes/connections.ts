@@ -6,11 +6,11 @@ import {
 } from '@ctc-hub/db';
 import { reconsentMonths } from '@ctc-hub/hmrc-client';
 import express, { Router, type Request } from 'express';
-import { canSeeEori, eoriFilter, principalOf } from '../auth.js';
+import { canSeeEori, eoriFilter, principalOf } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
-import { ApiError, badRequest, notFound, route } from '../errors.js';
+import { ApiError, badRequest, notFound, route } from '../http/errors.js';
 import { writeAudit } from '../queries/audit.js';
-import { iso, isoOrNull } from './hateoas.js';
+import { iso, isoOrNull } from '../http/hateoas.js';
 
 /**
  * Trader connections to HMRC and what HMRC's answers have shown about them:

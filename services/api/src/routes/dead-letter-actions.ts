@@ -2,9 +2,9 @@ import type { DeadLetterStatus } from '@ctc-hub/db';
 import { addJob, jobIds, jobs } from '@ctc-hub/queue';
 import express, { Router } from 'express';
 import { z } from 'zod';
-import { eoriFilter, principalOf } from '../auth.js';
+import { eoriFilter, principalOf } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
-import { ApiError, notFound, route } from '../errors.js';
+import { ApiError, notFound, route } from '../http/errors.js';
 import { writeAudit, type AuditEntry } from '../queries/audit.js';
 import {
   abandonReplay,
@@ -17,8 +17,8 @@ import { findDeadLetter } from '../queries/dead-letters.js';
 import { bulkAction, type BulkActionDeps } from './dead-letter-bulk.js';
 import { confirmations, type Confirmations } from './confirmation.js';
 import { auditOf, parseBody, replayLimitError } from './dead-letter-filter.js';
-import { iso, isoOrNull } from './hateoas.js';
-import { uuidParam } from './params.js';
+import { iso, isoOrNull } from '../http/hateoas.js';
+import { uuidParam } from '../http/params.js';
 
 /**
  * Operator actions on dead letters, every one EORI-scoped like the reads (a key limited to some

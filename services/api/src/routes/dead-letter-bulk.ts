@@ -1,7 +1,7 @@
 import type { Request } from 'express';
-import { principalOf } from '../auth.js';
+import { principalOf } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
-import { ApiError, badRequest } from '../errors.js';
+import { ApiError, badRequest } from '../http/errors.js';
 import { writeAudit, type AuditEntry } from '../queries/audit.js';
 import {
   countByKind,

@@ -1,12 +1,12 @@
 import type { DeadLetterStatus } from '@ctc-hub/db';
 import { z } from 'zod';
 import type { Request } from 'express';
-import { eoriFilter, type ApiPrincipal } from '../auth.js';
-import { ApiError, badRequest } from '../errors.js';
+import { eoriFilter, type ApiPrincipal } from '../http/auth.js';
+import { ApiError, badRequest } from '../http/errors.js';
 import type { AuditEntry } from '../queries/audit.js';
 import type { DeadLetterFilter } from '../queries/dead-letters.js';
-import { textProblem } from './input-guard.js';
-import { isUuid, parseIsoDateTime, untilExclusive } from './params.js';
+import { textProblem } from '../http/input-guard.js';
+import { isUuid, parseIsoDateTime, untilExclusive } from '../http/params.js';
 
 /**
  * The JSON filter of a bulk replay or purge: the list's query parameters, as a body. Unknown

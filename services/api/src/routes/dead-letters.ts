@@ -1,16 +1,16 @@
 import type { DeadLetterStatus } from '@ctc-hub/db';
 import { movementPath } from '@ctc-hub/ppns';
 import { Router, type Request } from 'express';
-import { eoriFilter, principalOf } from '../auth.js';
+import { eoriFilter, principalOf } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
-import { badRequest, notFound, route } from '../errors.js';
+import { badRequest, notFound, route } from '../http/errors.js';
 import {
   findDeadLetter,
   listDeadLetters,
   type DeadLetterListRow,
   type DeadLetterRow,
 } from '../queries/dead-letters.js';
-import { iso, isoOrNull } from './hateoas.js';
+import { iso, isoOrNull } from '../http/hateoas.js';
 import {
   dateTimeParam,
   ensurePageExists,
@@ -21,7 +21,7 @@ import {
   uuidParam,
   uuidQuery,
   withQuery,
-} from './params.js';
+} from '../http/params.js';
 
 /**
  * Read-only view of the dead letters (what the pipeline could not process, kept with what is

@@ -7,11 +7,11 @@ import {
   type FeedPosition,
 } from '@ctc-hub/db';
 import { Router, type Request } from 'express';
-import { eoriFilter, principalOf } from '../auth.js';
+import { eoriFilter, principalOf } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
-import { badRequest, route } from '../errors.js';
+import { badRequest, route } from '../http/errors.js';
 import { defaultStreamOptions, EventStreams, type EventStreamOptions } from '../events/stream.js';
-import { queryValue, withQuery } from './params.js';
+import { queryValue, withQuery } from '../http/params.js';
 
 /**
  * The change feed, for internal systems that follow what happens without polling movements.

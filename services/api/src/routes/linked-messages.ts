@@ -1,10 +1,10 @@
 import type { MovementType } from '@ctc-hub/db';
 import { Router, type Request } from 'express';
-import { eoriFilter, principalOf } from '../auth.js';
+import { eoriFilter, principalOf } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
-import { badRequest, route } from '../errors.js';
+import { badRequest, route } from '../http/errors.js';
 import { listLinkedMessages } from '../queries/messages.js';
-import { messageSummaryJson } from './hateoas.js';
+import { messageSummaryJson } from '../http/hateoas.js';
 import {
   dateTimeParam,
   ensurePageExists,
@@ -14,7 +14,7 @@ import {
   untilExclusive,
   uuidQuery,
   withQuery,
-} from './params.js';
+} from '../http/params.js';
 
 /**
  * GET /v1/messages?boxId=&requestId=&messageType=&movementType=&receivedSince=&receivedUntil=

@@ -1,9 +1,9 @@
 import { movementPath } from '@ctc-hub/ppns';
 import type { MovementType } from '@ctc-hub/db';
 import { Router, type Request, type Response } from 'express';
-import { eoriFilter, principalOf } from '../auth.js';
+import { eoriFilter, principalOf } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
-import { ApiError, notFound, route } from '../errors.js';
+import { ApiError, notFound, route } from '../http/errors.js';
 import {
   BODY_CHUNK_BYTES,
   findMessage,
@@ -20,7 +20,7 @@ import {
   messagesPath,
   movementIdField,
   movementsPath,
-} from './hateoas.js';
+} from '../http/hateoas.js';
 import {
   dateTimeParam,
   ensurePageExists,
@@ -29,7 +29,7 @@ import {
   parsePaging,
   untilExclusive,
   withQuery,
-} from './params.js';
+} from '../http/params.js';
 import { visibleMovement } from './visibility.js';
 
 /**

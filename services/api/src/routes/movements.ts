@@ -1,10 +1,10 @@
 import type { MovementType } from '@ctc-hub/db';
 import { Router, type Request } from 'express';
-import { eoriFilter, principalOf } from '../auth.js';
+import { eoriFilter, principalOf } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
-import { route } from '../errors.js';
+import { route } from '../http/errors.js';
 import { listMovements } from '../queries/movements.js';
-import { collectionOf, movementIdField, movementJson, movementsPath } from './hateoas.js';
+import { collectionOf, movementIdField, movementJson, movementsPath } from '../http/hateoas.js';
 import { linkedMessageRoutes } from './linked-messages.js';
 import { movementMessageRoutes } from './movement-messages.js';
 import {
@@ -15,7 +15,7 @@ import {
   textParam,
   untilExclusive,
   withQuery,
-} from './params.js';
+} from '../http/params.js';
 import { visibleMovement } from './visibility.js';
 
 /**

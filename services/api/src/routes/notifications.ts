@@ -3,13 +3,13 @@ import { movementPath, parseCtcPayload, parseEnvelope, type CtcPayload } from '@
 import { ingestNotificationData, jobIds } from '@ctc-hub/queue';
 import type { Job } from 'bullmq';
 import { Router, type Request } from 'express';
-import { canSeeEori, principalOf, type ApiPrincipal } from '../auth.js';
+import { canSeeEori, principalOf, type ApiPrincipal } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
-import { ApiError, notFound, route } from '../errors.js';
+import { ApiError, notFound, route } from '../http/errors.js';
 import { findNotification, movementEoris, type NotificationRow } from '../queries/notifications.js';
 import { deadLetterRoutes } from './dead-letters.js';
-import { iso, messagePath, messagesPath } from './hateoas.js';
-import { parseIsoDateTime, uuidParam } from './params.js';
+import { iso, messagePath, messagesPath } from '../http/hateoas.js';
+import { parseIsoDateTime, uuidParam } from '../http/params.js';
 
 /**
  * GET /v1/notifications/{notificationId}: what became of a PPNS notification.

@@ -11,9 +11,9 @@ import { createLogger } from '@ctc-hub/telemetry';
 import { createTestDatabase, type TestDatabase } from '@ctc-hub/testing';
 import express from 'express';
 import { sql } from 'kysely';
-import { parseApiKeys } from '../auth.js';
+import { parseApiKeys } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
-import { errorHandler } from '../errors.js';
+import { errorHandler } from '../http/errors.js';
 import { oauthCallbackRoutes, oauthStartRoutes, requireConnectKey } from './oauth.js';
 
 const eoriA = 'GB000000000001';

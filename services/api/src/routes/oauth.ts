@@ -9,9 +9,9 @@ import { addJob, jobIds, jobs } from '@ctc-hub/queue';
 import { noopMeter } from '@ctc-hub/telemetry';
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { presentedKey } from '../admin/auth.js';
-import { authenticate, canSeeEori, principalOf, type parseApiKeys } from '../auth.js';
+import { authenticate, canSeeEori, principalOf, type parseApiKeys } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
-import { ApiError, badRequest, forbidden, route, sendError } from '../errors.js';
+import { ApiError, badRequest, forbidden, route, sendError } from '../http/errors.js';
 import { writeAudit } from '../queries/audit.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { Submission } from '@ctc-hub/db';
-import { isoOrNull, messagePath, iso } from '../routes/hateoas.js';
+import { isoOrNull, messagePath, iso } from '../http/hateoas.js';
 
 export const submissionPath = (id: string) => `/v1/submissions/${id}`;
 

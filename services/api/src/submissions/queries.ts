@@ -1,6 +1,6 @@
 import type { Database, Db, Submission, SubmissionStatus } from '@ctc-hub/db';
 import type { Transaction } from 'kysely';
-import type { EoriScope } from '../queries/scope.js';
+import type { EoriScope } from '../http/scope.js';
 import type { LinkedMessage, LinkedMovement } from './present.js';
 
 export interface SubmissionFilter {

@@ -4,10 +4,10 @@ import { smallMessageMaxBytes } from '@ctc-hub/hmrc-client';
 import { addJob, jobIds, jobs } from '@ctc-hub/queue';
 import { currentTraceCarrier } from '@ctc-hub/telemetry';
 import express, { Router, type Request, type Response } from 'express';
-import { canSeeEori, eoriFilter, principalOf } from '../auth.js';
+import { canSeeEori, eoriFilter, principalOf } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
 import { notConnectedError, unusableConnection } from '../connection.js';
-import { ApiError, badRequest, forbidden, route } from '../errors.js';
+import { ApiError, badRequest, forbidden, route } from '../http/errors.js';
 import { findMovement } from '../queries/movements.js';
 import {
   ensurePageExists,
@@ -17,7 +17,7 @@ import {
   textParam,
   uuidParam,
   withQuery,
-} from '../routes/params.js';
+} from '../http/params.js';
 import { movementNotFound } from '../routes/visibility.js';
 import { submissionJson, submissionPath, submissionSummaryJson } from './present.js';
 import { linkedActivity, listSubmissions } from './queries.js';

@@ -1,5 +1,5 @@
 import type { Express, NextFunction, Request, Response } from 'express';
-import { badRequest, sendError } from '../errors.js';
+import { badRequest, sendError } from './errors.js';
 
 /**
  * Text PostgreSQL refuses, checked once for every request before any route reads it.

@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { ApiError, badRequest } from '../errors.js';
+import { ApiError, badRequest } from './errors.js';
 
 /**
  * Query and path parameters of the read API, validated the way HMRC's CTC Traders API v2.1

@@ -1,7 +1,7 @@
 // Risk retired: one runaway internal client (a loop with no back-off) takes the api and the
 // database down for every other system; and JSON answers that a browser could sniff, frame or
 // cache.
-import { keys, startTestApi, type TestApi } from './test-support/api.js';
+import { keys, startTestApi, type TestApi } from '../test-support/api.js';
 
 let api: TestApi;
 beforeAll(async () => {

@@ -4,8 +4,8 @@
 // in progress; the next one is 429, other keys are unaffected, and slots come back on close.
 import { connect, type Socket } from 'node:net';
 import { waitFor } from '@ctc-hub/testing';
-import { seedMessage, seedMovement } from './test-support/seed.js';
-import { keys, startTestApi, type TestApi } from './test-support/api.js';
+import { seedMessage, seedMovement } from '../test-support/seed.js';
+import { keys, startTestApi, type TestApi } from '../test-support/api.js';
 
 const maxConcurrent = 3;
 let api: TestApi;
