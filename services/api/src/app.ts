@@ -5,7 +5,7 @@ import { parseApiKeys, requireApiKey } from './http/auth.js';
 import type { ApiDeps } from './deps.js';
 import { ApiError, errorHandler, sendError } from './http/errors.js';
 import { guaranteeRoutes } from './guarantees/routes.js';
-import { movementRoutes } from './routes/movements.js';
+import { movementRoutes } from './movements/routes.js';
 import { notificationRoutes } from './routes/notifications.js';
 import { oauthCallbackRoutes, oauthStartRoutes, requireConnectKey } from './routes/oauth.js';
 import { submissionRoutes } from './submissions/routes.js';

@@ -1,14 +1,11 @@
 import type { Request } from 'express';
-import { ApiError, badRequest } from './errors.js';
+import { badRequest } from './errors.js';
 
 /**
  * Query and path parameters of the read API, validated the way HMRC's CTC Traders API v2.1
  * validates them (reference §3.2), with the same error messages, so a client written against
  * HMRC sees the same 400s from us.
  */
-
-export const defaultPageSize = 25;
-export const maxPageSize = 500;
 
 /**
  * First value of a query parameter. The app uses the 'simple' query parser, so a repeated
@@ -28,52 +25,6 @@ export function textParam(request: Request, name: string, maxLength = 200): stri
   if (value.length > maxLength)
     throw badRequest(`The ${name} parameter must be at most ${maxLength} characters`);
   return value;
-}
-
-export interface Paging {
-  page: number;
-  /** Items per page after clamping to maxPageSize. */
-  count: number;
-  /** What the caller sent, echoed in `_links.self` as HMRC does. */
-  pageGiven: number | undefined;
-  countGiven: number | undefined;
-}
-
-function positiveInteger(request: Request, name: string): number | undefined {
-  const raw = queryValue(request, name);
-  if (raw === undefined) return undefined;
-  // HMRC binds these as Long and rejects ≤ 0; non-numbers fail its binder. One message for both.
-  const value = /^\d{1,15}$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw badRequest(`The ${name} parameter must be a positive number`);
-  }
-  return value;
-}
-
-/** `page` (default 1) and `count` (default 25, above 500 silently clamped to 500). */
-export function parsePaging(request: Request): Paging {
-  const pageGiven = positiveInteger(request, 'page');
-  const countGiven = positiveInteger(request, 'count');
-  return {
-    page: pageGiven ?? 1,
-    count: Math.min(countGiven ?? defaultPageSize, maxPageSize),
-    pageGiven,
-    countGiven,
-  };
-}
-
-/** SQL offset of a page; beyond any real table size the page is simply empty. */
-export const offsetOf = (paging: Paging): number => (paging.page - 1) * paging.count;
-
-/**
- * HMRC answers 404 for an empty page only when a page other than 1 was asked for; page 1 (or no
- * page) of an empty result is 200 with an empty list and totalCount 0 (PersistenceService
- * `isEmptyPage` in common-transit-convention-traders). We do the same.
- */
-export function ensurePageExists(paging: Paging, itemsOnPage: number): void {
-  if (itemsOnPage === 0 && paging.page > 1) {
-    throw new ApiError(404, 'NOT_FOUND', 'The requested page does not exist');
-  }
 }
 
 const dateTimePattern =

@@ -1,5 +1,5 @@
 import type { DeadLetterStatus, Db, ErrorHistoryEntry } from '@ctc-hub/db';
-import type { Page } from './movements.js';
+import { countedPage, totalCount, type Page } from '../http/paging.js';
 import { eoriVisible, type EoriScope } from '../http/scope.js';
 
 /** Everything but the payload and the error history: those can be large and stay on the detail. */
@@ -88,25 +88,24 @@ export function deadLetterQuery(db: Db, filter: DeadLetterFilter) {
   return query;
 }
 
-export async function listDeadLetters(
+export function listDeadLetters(
   db: Db,
   filter: DeadLetterFilter,
   limit: number,
   offset: number,
 ): Promise<Page<DeadLetterListRow>> {
-  const { totalCount } = await deadLetterQuery(db, filter)
-    .select((eb) => eb.fn.countAll<number>().as('totalCount'))
-    .executeTakeFirstOrThrow();
-  const count = Number(totalCount);
-  if (offset >= count) return { totalCount: count, items: [] };
-  const items = await deadLetterQuery(db, filter)
-    .select(deadLetterListColumns)
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(limit)
-    .offset(offset)
-    .execute();
-  return { totalCount: count, items: items as DeadLetterListRow[] };
+  return countedPage(
+    offset,
+    () => deadLetterQuery(db, filter).select(totalCount).executeTakeFirstOrThrow(),
+    () =>
+      deadLetterQuery(db, filter)
+        .select(deadLetterListColumns)
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(limit)
+        .offset(offset)
+        .execute(),
+  );
 }
 
 export async function findDeadLetter(

@@ -4,15 +4,8 @@ import { principalOf } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, route } from '../http/errors.js';
 import { iso } from '../http/hateoas.js';
-import {
-  dateTimeParam,
-  ensurePageExists,
-  offsetOf,
-  parsePaging,
-  textParam,
-  untilExclusive,
-  withQuery,
-} from '../http/params.js';
+import { dateTimeParam, textParam, untilExclusive, withQuery } from '../http/params.js';
+import { ensurePageExists, offsetOf, parsePaging } from '../http/paging.js';
 
 /**
  * The operator audit trail (who replayed or purged what, when, and how it ended):

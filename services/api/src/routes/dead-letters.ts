@@ -13,15 +13,13 @@ import {
 import { iso, isoOrNull } from '../http/hateoas.js';
 import {
   dateTimeParam,
-  ensurePageExists,
-  offsetOf,
-  parsePaging,
   textParam,
   untilExclusive,
   uuidParam,
   uuidQuery,
   withQuery,
 } from '../http/params.js';
+import { ensurePageExists, offsetOf, parsePaging } from '../http/paging.js';
 
 /**
  * Read-only view of the dead letters (what the pipeline could not process, kept with what is

@@ -8,17 +8,10 @@ import { canSeeEori, eoriFilter, principalOf } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
 import { notConnectedError, unusableConnection } from '../connection.js';
 import { ApiError, badRequest, forbidden, route } from '../http/errors.js';
-import { findMovement } from '../queries/movements.js';
-import {
-  ensurePageExists,
-  hmrcIdParam,
-  offsetOf,
-  parsePaging,
-  textParam,
-  uuidParam,
-  withQuery,
-} from '../http/params.js';
-import { movementNotFound } from '../routes/visibility.js';
+import { findMovement } from '../movements/queries.js';
+import { hmrcIdParam, textParam, uuidParam, withQuery } from '../http/params.js';
+import { ensurePageExists, offsetOf, parsePaging } from '../http/paging.js';
+import { movementNotFound } from '../movements/visibility.js';
 import { submissionJson, submissionPath, submissionSummaryJson } from './present.js';
 import { linkedActivity, listSubmissions } from './queries.js';
 import { headerEori, traderEori } from './trader-eori.js';

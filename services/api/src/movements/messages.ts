@@ -12,24 +12,12 @@ import {
   readBodyChunk,
   type MessageHeadRow,
   type MovementKey,
-} from '../queries/messages.js';
-import { findMovement } from '../queries/movements.js';
-import {
-  messageJson,
-  messageSummaryJson,
-  messagesPath,
-  movementIdField,
-  movementsPath,
-} from '../http/hateoas.js';
-import {
-  dateTimeParam,
-  ensurePageExists,
-  hmrcIdParam,
-  offsetOf,
-  parsePaging,
-  untilExclusive,
-  withQuery,
-} from '../http/params.js';
+} from './message-queries.js';
+import { findMovement } from './queries.js';
+import { messagesPath, movementIdField, movementsPath } from '../http/hateoas.js';
+import { messageJson, messageSummaryJson } from './present.js';
+import { dateTimeParam, hmrcIdParam, untilExclusive, withQuery } from '../http/params.js';
+import { ensurePageExists, offsetOf, parsePaging } from '../http/paging.js';
 import { visibleMovement } from './visibility.js';
 
 /**

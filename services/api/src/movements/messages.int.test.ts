@@ -2,7 +2,7 @@
 // the same JSON), and a message body comes back byte for byte as NCTS wrote it, including bytes
 // that text handling likes to "fix" (BOM, CRLF, non-ASCII), from whichever partition holds it.
 import { createHash } from 'node:crypto';
-import { INLINE_BODY_MAX_BYTES } from '../queries/messages.js';
+import { INLINE_BODY_MAX_BYTES } from './message-queries.js';
 import { keys, startTestApi, type TestApi } from '../test-support/api.js';
 import { example, seedMessage, seedMovement, type SeededMovement } from '../test-support/seed.js';
 

@@ -1,4 +1,5 @@
 import type { Db, MovementType } from '@ctc-hub/db';
+import { countedPage, totalCount, type Page } from '../http/paging.js';
 import { movementVisible, type EoriScope } from '../http/scope.js';
 
 /** The movement columns the read API shows (never more: lists stay narrow). */
@@ -78,29 +79,18 @@ export function movementPageQuery(
     .offset(offset);
 }
 
-export interface Page<T> {
-  totalCount: number;
-  items: T[];
-}
-
-/**
- * One page and the total. The count runs first so a page past the end costs no second scan;
- * the two statements are not one snapshot, which matches HMRC (a movement updated in between can
- * move between pages either way).
- */
-export async function listMovements(
+/** One page of the filtered movements and their total (countedPage says why in that order). */
+export function listMovements(
   db: Db,
   filter: MovementListFilter,
   limit: number,
   offset: number,
 ): Promise<Page<MovementRow>> {
-  const { totalCount } = await movementListQuery(db, filter)
-    .select((eb) => eb.fn.countAll<number>().as('totalCount'))
-    .executeTakeFirstOrThrow();
-  const count = Number(totalCount);
-  if (offset >= count) return { totalCount: count, items: [] };
-  const items = await movementPageQuery(db, filter, limit, offset).execute();
-  return { totalCount: count, items: items as MovementRow[] };
+  return countedPage(
+    offset,
+    () => movementListQuery(db, filter).select(totalCount).executeTakeFirstOrThrow(),
+    () => movementPageQuery(db, filter, limit, offset).execute(),
+  );
 }
 
 /** One movement if it exists and the scope may see it; the caller answers 404 otherwise. */

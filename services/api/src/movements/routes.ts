@@ -3,19 +3,13 @@ import { Router, type Request } from 'express';
 import { eoriFilter, principalOf } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
 import { route } from '../http/errors.js';
-import { listMovements } from '../queries/movements.js';
-import { collectionOf, movementIdField, movementJson, movementsPath } from '../http/hateoas.js';
+import { listMovements } from './queries.js';
+import { collectionOf, movementIdField, movementsPath } from '../http/hateoas.js';
+import { movementJson } from './present.js';
 import { linkedMessageRoutes } from './linked-messages.js';
-import { movementMessageRoutes } from './movement-messages.js';
-import {
-  dateTimeParam,
-  ensurePageExists,
-  offsetOf,
-  parsePaging,
-  textParam,
-  untilExclusive,
-  withQuery,
-} from '../http/params.js';
+import { movementMessageRoutes } from './messages.js';
+import { dateTimeParam, textParam, untilExclusive, withQuery } from '../http/params.js';
+import { ensurePageExists, offsetOf, parsePaging } from '../http/paging.js';
 import { visibleMovement } from './visibility.js';
 
 /**
@@ -23,7 +17,7 @@ import { visibleMovement } from './visibility.js';
  * database:
  *   GET /customs/transits/movements/{departures|arrivals}
  *   GET /customs/transits/movements/{departures|arrivals}/{movementId}
- *   … /messages, … /messages/{messageId}, … /messages/{messageId}/body (movement-messages.ts)
+ *   … /messages, … /messages/{messageId}, … /messages/{messageId}/body (messages.ts)
  * and GET /v1/messages (linked-messages.ts).
  *
  * Accept headers: HMRC insists on `application/vnd.hmrc.2.1+json` here; we answer JSON whatever

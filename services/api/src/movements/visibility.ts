@@ -3,7 +3,7 @@ import type { Request } from 'express';
 import { eoriFilter, principalOf } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
 import { notFound } from '../http/errors.js';
-import { findMovement, type MovementRow } from '../queries/movements.js';
+import { findMovement, type MovementRow } from './queries.js';
 import { movementIdField } from '../http/hateoas.js';
 import { hmrcIdParam } from '../http/params.js';
 

@@ -1,6 +1,7 @@
 import type { Db, MovementType } from '@ctc-hub/db';
 import { sql } from 'kysely';
-import type { MovementRow, Page } from './movements.js';
+import { countedPage, totalCount, type Page } from '../http/paging.js';
+import type { MovementRow } from './queries.js';
 import { movementVisible, type EoriScope } from '../http/scope.js';
 
 /**
@@ -82,20 +83,18 @@ export function movementMessagesPageQuery(
   );
 }
 
-export async function listMovementMessages(
+export function listMovementMessages(
   db: Db,
   movement: MovementKey,
   range: ReceivedRange,
   limit: number,
   offset: number,
 ): Promise<Page<MessageListRow>> {
-  const { totalCount } = await movementMessagesQuery(db, movement, range)
-    .select((eb) => eb.fn.countAll<number>().as('totalCount'))
-    .executeTakeFirstOrThrow();
-  const count = Number(totalCount);
-  if (offset >= count) return { totalCount: count, items: [] };
-  const items = await movementMessagesPageQuery(db, movement, range, limit, offset).execute();
-  return { totalCount: count, items: items as MessageListRow[] };
+  return countedPage(
+    offset,
+    () => movementMessagesQuery(db, movement, range).select(totalCount).executeTakeFirstOrThrow(),
+    () => movementMessagesPageQuery(db, movement, range, limit, offset).execute(),
+  );
 }
 
 /** One message with its body: a primary-key lookup in one partition. */
@@ -241,17 +240,15 @@ export function linkedMessagesPageQuery(
     .offset(offset);
 }
 
-export async function listLinkedMessages(
+export function listLinkedMessages(
   db: Db,
   filter: LinkedMessagesFilter,
   limit: number,
   offset: number,
 ): Promise<Page<MessageListRow>> {
-  const { totalCount } = await linkedMessagesQuery(db, filter)
-    .select((eb) => eb.fn.countAll<number>().as('totalCount'))
-    .executeTakeFirstOrThrow();
-  const count = Number(totalCount);
-  if (offset >= count) return { totalCount: count, items: [] };
-  const items = await linkedMessagesPageQuery(db, filter, limit, offset).execute();
-  return { totalCount: count, items: items as MessageListRow[] };
+  return countedPage(
+    offset,
+    () => linkedMessagesQuery(db, filter).select(totalCount).executeTakeFirstOrThrow(),
+    () => linkedMessagesPageQuery(db, filter, limit, offset).execute(),
+  );
 }

@@ -3,8 +3,8 @@
 // Plans are checked on the exact SQL the endpoints run. PRINT_PLANS=1 prints them.
 import { sql, type Compilable, type Explainable } from 'kysely';
 import { createTestDatabase, type TestDatabase } from '@ctc-hub/testing';
-import { linkedMessagesPageQuery, movementMessagesPageQuery } from './messages.js';
-import { listMovements, movementListQuery, movementPageQuery } from './movements.js';
+import { linkedMessagesPageQuery, movementMessagesPageQuery } from './message-queries.js';
+import { listMovements, movementListQuery, movementPageQuery } from './queries.js';
 import { monthOf } from '../test-support/seed.js';
 
 let testDb: TestDatabase;

@@ -3,18 +3,10 @@ import { Router, type Request } from 'express';
 import { eoriFilter, principalOf } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
 import { badRequest, route } from '../http/errors.js';
-import { listLinkedMessages } from '../queries/messages.js';
-import { messageSummaryJson } from '../http/hateoas.js';
-import {
-  dateTimeParam,
-  ensurePageExists,
-  offsetOf,
-  parsePaging,
-  textParam,
-  untilExclusive,
-  uuidQuery,
-  withQuery,
-} from '../http/params.js';
+import { listLinkedMessages } from './message-queries.js';
+import { messageSummaryJson } from './present.js';
+import { dateTimeParam, textParam, untilExclusive, uuidQuery, withQuery } from '../http/params.js';
+import { ensurePageExists, offsetOf, parsePaging } from '../http/paging.js';
 
 /**
  * GET /v1/messages?boxId=&requestId=&messageType=&movementType=&receivedSince=&receivedUntil=
