@@ -6,7 +6,7 @@ import type { ApiDeps } from './deps.js';
 import { ApiError, errorHandler, sendError } from './http/errors.js';
 import { guaranteeRoutes } from './guarantees/routes.js';
 import { movementRoutes } from './movements/routes.js';
-import { notificationRoutes } from './routes/notifications.js';
+import { notificationRoutes } from './notifications/routes.js';
 import { oauthCallbackRoutes, oauthStartRoutes, requireConnectKey } from './routes/oauth.js';
 import { submissionRoutes } from './submissions/routes.js';
 import { adminRoutes } from './admin/index.js';

@@ -6,8 +6,8 @@ import { Router, type Request } from 'express';
 import { canSeeEori, principalOf, type ApiPrincipal } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, notFound, route } from '../http/errors.js';
-import { findNotification, movementEoris, type NotificationRow } from '../queries/notifications.js';
-import { deadLetterRoutes } from './dead-letters.js';
+import { findNotification, movementEoris, type NotificationRow } from './queries.js';
+import { deadLetterRoutes } from '../routes/dead-letters.js';
 import { iso, messagePath, messagesPath } from '../http/hateoas.js';
 import { parseIsoDateTime, uuidParam } from '../http/params.js';
 
