@@ -10,7 +10,7 @@ import { notificationRoutes } from './notifications/routes.js';
 import { oauthCallbackRoutes, oauthStartRoutes, requireConnectKey } from './routes/oauth.js';
 import { submissionRoutes } from './submissions/routes.js';
 import { adminRoutes } from './admin/index.js';
-import { deadLetterActionRoutes } from './routes/dead-letter-actions.js';
+import { deadLetterRoutes } from './dead-letters/routes.js';
 import { eventRoutes } from './routes/events.js';
 import { auditRoutes } from './routes/audit.js';
 import { connectionRoutes } from './routes/connections.js';
@@ -77,7 +77,7 @@ export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessChec
   app.use(submissionRoutes(deps));
   app.use(guaranteeRoutes(deps));
   app.use(eventRoutes(deps));
-  app.use(deadLetterActionRoutes(deps));
+  app.use(deadLetterRoutes(deps));
   app.use(auditRoutes(deps));
   app.use(connectionRoutes(deps));
   // Operator pages (authenticate themselves: browsers cannot send a Bearer header).

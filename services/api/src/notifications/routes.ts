@@ -7,7 +7,6 @@ import { canSeeEori, principalOf, type ApiPrincipal } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, notFound, route } from '../http/errors.js';
 import { findNotification, movementEoris, type NotificationRow } from './queries.js';
-import { deadLetterRoutes } from '../routes/dead-letters.js';
 import { iso, messagePath, messagesPath } from '../http/hateoas.js';
 import { parseIsoDateTime, uuidParam } from '../http/params.js';
 
@@ -20,8 +19,6 @@ import { parseIsoDateTime, uuidParam } from '../http/params.js';
  *    state and attempts;
  *  - neither → 404.
  * Scoped API keys see a notification only when its EORI (or its movement's) is theirs.
- *
- * Dead letters (/v1/dead-letters) are mounted here too: both are the ops view of the ingest path.
  */
 export function notificationRoutes(deps: ApiDeps): Router {
   const router = Router();
@@ -31,7 +28,6 @@ export function notificationRoutes(deps: ApiDeps): Router {
       response.json(await notificationStatus(deps, request));
     }),
   );
-  router.use(deadLetterRoutes(deps));
   return router;
 }
 

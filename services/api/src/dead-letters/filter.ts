@@ -4,7 +4,7 @@ import type { Request } from 'express';
 import { eoriFilter, type ApiPrincipal } from '../http/auth.js';
 import { ApiError, badRequest } from '../http/errors.js';
 import type { AuditEntry } from '../queries/audit.js';
-import type { DeadLetterFilter } from '../queries/dead-letters.js';
+import type { DeadLetterFilter } from './queries.js';
 import { textProblem } from '../http/input-guard.js';
 import { isUuid, parseIsoDateTime, untilExclusive } from '../http/params.js';
 

@@ -10,7 +10,7 @@ import {
   purgeLetters,
   runningReplays,
   summariseSet,
-} from '../queries/dead-letter-actions.js';
+} from './action-queries.js';
 import { confirmationTtlMs, type Confirmations } from './confirmation.js';
 import {
   auditOf,
@@ -20,7 +20,7 @@ import {
   queryFilter,
   replayLimitError,
   type CanonicalFilter,
-} from './dead-letter-filter.js';
+} from './filter.js';
 
 export interface BulkActionDeps extends ApiDeps {
   confirmations: Confirmations;

@@ -1,6 +1,6 @@
 import type { Database, Db, Replay, ReplayItemState } from '@ctc-hub/db';
 import { sql, type Transaction } from 'kysely';
-import { deadLetterQuery, type DeadLetterFilter } from './dead-letters.js';
+import { deadLetterQuery, type DeadLetterFilter } from './queries.js';
 
 type Executor = Db | Transaction<Database>;
 

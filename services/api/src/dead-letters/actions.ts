@@ -2,7 +2,7 @@ import type { DeadLetterStatus } from '@ctc-hub/db';
 import { addJob, jobIds, jobs } from '@ctc-hub/queue';
 import express, { Router } from 'express';
 import { z } from 'zod';
-import { eoriFilter, principalOf } from '../http/auth.js';
+import { eoriFilter, principalOf, type ApiPrincipal } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, notFound, route } from '../http/errors.js';
 import { writeAudit, type AuditEntry } from '../queries/audit.js';
@@ -12,11 +12,11 @@ import {
   findReplay,
   purgeLetters,
   runningReplays,
-} from '../queries/dead-letter-actions.js';
-import { findDeadLetter } from '../queries/dead-letters.js';
-import { bulkAction, type BulkActionDeps } from './dead-letter-bulk.js';
+} from './action-queries.js';
+import { findDeadLetter, type DeadLetterRow } from './queries.js';
+import { bulkAction, type BulkActionDeps } from './bulk.js';
 import { confirmations, type Confirmations } from './confirmation.js';
-import { auditOf, parseBody, replayLimitError } from './dead-letter-filter.js';
+import { auditOf, parseBody, replayLimitError } from './filter.js';
 import { iso, isoOrNull } from '../http/hateoas.js';
 import { uuidParam } from '../http/params.js';
 
@@ -104,15 +104,7 @@ export function deadLetterActionRoutes(deps: ApiDeps): Router {
       const principal = principalOf(request);
       const id = uuidParam(request, 'deadLetterId');
       const body = parseBody(singleReplayBody, request);
-      const letter = await findDeadLetter(deps.db, id, eoriFilter(principal));
-      const audit = auditOf(principal, 'dead-letter.replay', {
-        deadLetterId: id,
-        ...(letter !== undefined && { kind: letter.kind, eori: letter.eori }),
-      });
-      if (letter === undefined) {
-        await writeAudit(deps.db, { ...audit, outcome: 'not-found' });
-        throw notFound(`Dead letter ${id} was not found`);
-      }
+      const { letter, audit } = await letterToActOn(deps, principal, id, 'dead-letter.replay');
       const refusal = notReplayable[letter.kind];
       if (refusal !== undefined) {
         await writeAudit(deps.db, {
@@ -208,15 +200,7 @@ export function deadLetterActionRoutes(deps: ApiDeps): Router {
     route(async (request, response) => {
       const principal = principalOf(request);
       const id = uuidParam(request, 'deadLetterId');
-      const letter = await findDeadLetter(deps.db, id, eoriFilter(principal));
-      const audit = auditOf(principal, 'dead-letter.purge', {
-        deadLetterId: id,
-        ...(letter !== undefined && { kind: letter.kind, eori: letter.eori }),
-      });
-      if (letter === undefined) {
-        await writeAudit(deps.db, { ...audit, outcome: 'not-found' });
-        throw notFound(`Dead letter ${id} was not found`);
-      }
+      const { letter, audit } = await letterToActOn(deps, principal, id, 'dead-letter.purge');
       const previous: DeadLetterStatus = letter.status;
       const purged = await deps.db.transaction().execute(async (trx) => {
         const ids = await purgeLetters(trx, { id });
@@ -269,4 +253,26 @@ export function deadLetterActionRoutes(deps: ApiDeps): Router {
   );
 
   return router;
+}
+
+/**
+ * The letter an action names, with the action's audit entry; a letter the key may not see (or
+ * that does not exist) is audited as not-found and answered 404.
+ */
+async function letterToActOn(
+  deps: ApiDeps,
+  principal: ApiPrincipal,
+  id: string,
+  action: string,
+): Promise<{ letter: DeadLetterRow; audit: AuditEntry }> {
+  const letter = await findDeadLetter(deps.db, id, eoriFilter(principal));
+  const audit = auditOf(principal, action, {
+    deadLetterId: id,
+    ...(letter !== undefined && { kind: letter.kind, eori: letter.eori }),
+  });
+  if (letter === undefined) {
+    await writeAudit(deps.db, { ...audit, outcome: 'not-found' });
+    throw notFound(`Dead letter ${id} was not found`);
+  }
+  return { letter, audit };
 }

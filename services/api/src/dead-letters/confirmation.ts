@@ -17,7 +17,7 @@ const claimsSchema = z.object({
   v: z.literal(1),
   action: z.enum(['replay', 'purge']),
   keyId: z.string(),
-  /** The canonical filter (dead-letter-filter.ts), as JSON text. */
+  /** The canonical filter (filter.ts), as JSON text. */
   filter: z.string(),
   count: z.number().int().min(0),
   /** sha256 of the sorted ids of the set (hex). */

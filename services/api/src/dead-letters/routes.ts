@@ -9,8 +9,9 @@ import {
   listDeadLetters,
   type DeadLetterListRow,
   type DeadLetterRow,
-} from '../queries/dead-letters.js';
+} from './queries.js';
 import { iso, isoOrNull } from '../http/hateoas.js';
+import { deadLetterActionRoutes } from './actions.js';
 import {
   dateTimeParam,
   textParam,
@@ -22,12 +23,13 @@ import {
 import { ensurePageExists, offsetOf, parsePaging } from '../http/paging.js';
 
 /**
- * Read-only view of the dead letters (what the pipeline could not process, kept with what is
- * needed to replay it; replay and purge are in dead-letter-actions.ts):
+ * Dead letters: what the pipeline could not process, kept with what is needed to replay it. Every
+ * dead-letter route is mounted from here. The reads are below:
  *   GET /v1/dead-letters?kind=&errorCode=&from=&to=&boxId=&eori=&status=&page=&count=
  *       newest first, paged like the HMRC lists, without payload and error history; purged
  *       letters only with status=purged
  *   GET /v1/dead-letters/{id}   one dead letter with its payload and error history
+ * replay, purge (one or by filter) and replay progress (/v1/replays/{id}) are in actions.ts.
  * A scoped API key sees only dead letters carrying one of its EORIs; those with no EORI (a
  * notification too broken to name one) are for unscoped keys only.
  */
@@ -48,6 +50,7 @@ export function deadLetterRoutes(deps: ApiDeps): Router {
       response.json(deadLetterJson(row));
     }),
   );
+  router.use(deadLetterActionRoutes(deps));
   return router;
 }
 
