@@ -12,7 +12,7 @@ import { submissionRoutes } from './submissions/routes.js';
 import { adminRoutes } from './admin/index.js';
 import { deadLetterRoutes } from './dead-letters/routes.js';
 import { eventRoutes } from './routes/events.js';
-import { auditRoutes } from './routes/audit.js';
+import { auditRoutes } from './audit/routes.js';
 import { connectionRoutes } from './routes/connections.js';
 import { concurrencyPerKey } from './http/concurrency-limit.js';
 import { rateLimitPerKey } from './http/rate-limit.js';

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { eoriFilter, principalOf, type ApiPrincipal } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, notFound, route } from '../http/errors.js';
-import { writeAudit, type AuditEntry } from '../queries/audit.js';
+import { auditOf, writeAudit, type AuditEntry } from '../audit/queries.js';
 import {
   abandonReplay,
   createReplay,
@@ -16,7 +16,7 @@ import {
 import { findDeadLetter, type DeadLetterRow } from './queries.js';
 import { bulkAction, type BulkActionDeps } from './bulk.js';
 import { confirmations, type Confirmations } from './confirmation.js';
-import { auditOf, parseBody, replayLimitError } from './filter.js';
+import { parseBody, replayLimitError } from './filter.js';
 import { iso, isoOrNull } from '../http/hateoas.js';
 import { uuidParam } from '../http/params.js';
 

@@ -2,7 +2,7 @@ import type { Request } from 'express';
 import { principalOf } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, badRequest } from '../http/errors.js';
-import { writeAudit, type AuditEntry } from '../queries/audit.js';
+import { auditOf, writeAudit, type AuditEntry } from '../audit/queries.js';
 import {
   countByKind,
   createReplay,
@@ -13,7 +13,6 @@ import {
 } from './action-queries.js';
 import { confirmationTtlMs, type Confirmations } from './confirmation.js';
 import {
-  auditOf,
   bulkActionBody,
   canonicalFilter,
   parseBody,

@@ -3,7 +3,6 @@ import { z } from 'zod';
 import type { Request } from 'express';
 import { eoriFilter, type ApiPrincipal } from '../http/auth.js';
 import { ApiError, badRequest } from '../http/errors.js';
-import type { AuditEntry } from '../queries/audit.js';
 import type { DeadLetterFilter } from './queries.js';
 import { textProblem } from '../http/input-guard.js';
 import { isUuid, parseIsoDateTime, untilExclusive } from '../http/params.js';
@@ -90,15 +89,6 @@ export function queryFilter(filter: CanonicalFilter, principal: ApiPrincipal): D
     ...(filter.boxId !== undefined && { boxId: filter.boxId }),
     ...(filter.eori !== undefined && { eori: filter.eori }),
   };
-}
-
-/** An audit entry of `principal` doing `action` to `target`; callers set the outcome. */
-export function auditOf(
-  principal: ApiPrincipal,
-  action: string,
-  target: Record<string, unknown>,
-): AuditEntry {
-  return { actor: principal.keyId, action, target, outcome: 'accepted' };
 }
 
 /**

@@ -9,7 +9,7 @@ import express, { Router, type Request } from 'express';
 import { canSeeEori, eoriFilter, principalOf } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, badRequest, notFound, route } from '../http/errors.js';
-import { writeAudit } from '../queries/audit.js';
+import { writeAudit } from '../audit/queries.js';
 import { iso, isoOrNull } from '../http/hateoas.js';
 
 /**

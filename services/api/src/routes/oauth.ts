@@ -12,7 +12,7 @@ import { presentedKey } from '../admin/auth.js';
 import { authenticate, canSeeEori, principalOf, type parseApiKeys } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, badRequest, forbidden, route, sendError } from '../http/errors.js';
-import { writeAudit } from '../queries/audit.js';
+import { writeAudit } from '../audit/queries.js';
 
 /**
  * Connecting a trader's EORI to HMRC (OAuth 2.0 authorization code, reference §3.7):

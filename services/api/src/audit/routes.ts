@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import { Router } from 'express';
 import { principalOf } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
@@ -6,6 +5,7 @@ import { ApiError, route } from '../http/errors.js';
 import { iso } from '../http/hateoas.js';
 import { dateTimeParam, textParam, untilExclusive, withQuery } from '../http/params.js';
 import { ensurePageExists, offsetOf, parsePaging } from '../http/paging.js';
+import { listAuditEntries } from './queries.js';
 
 /**
  * The operator audit trail (who replayed or purged what, when, and how it ended):
@@ -32,28 +32,18 @@ export function auditRoutes(deps: ApiDeps): Router {
       const to = dateTimeParam(request, 'to');
       const paging = parsePaging(request);
 
-      let query = deps.db.selectFrom('audit_log');
-      if (action !== undefined)
-        query = query.where((eb) =>
-          eb.or([
-            eb('action', '=', action),
-            eb('action', 'like', `${action.replace(/[\\%_]/g, '\\$&')}.%`),
-          ]),
-        );
-      if (actor !== undefined) query = query.where('actor', '=', actor);
-      if (outcome !== undefined) query = query.where('outcome', '=', outcome);
-      if (from) query = query.where('at', '>=', from.date);
-      if (to) query = query.where('at', '<', untilExclusive(to.date));
-
-      const [rows, total] = await Promise.all([
-        query
-          .selectAll()
-          .orderBy('id', 'desc')
-          .limit(paging.count)
-          .offset(offsetOf(paging))
-          .execute(),
-        query.select(sql<number>`count(*)::int`.as('count')).executeTakeFirstOrThrow(),
-      ]);
+      const { rows, totalCount } = await listAuditEntries(
+        deps.db,
+        {
+          ...(action !== undefined && { action }),
+          ...(actor !== undefined && { actor }),
+          ...(outcome !== undefined && { outcome }),
+          ...(from && { from: from.date }),
+          ...(to && { before: untilExclusive(to.date) }),
+        },
+        paging.count,
+        offsetOf(paging),
+      );
       ensurePageExists(paging, rows.length);
 
       response.json({
@@ -70,7 +60,7 @@ export function auditRoutes(deps: ApiDeps): Router {
             ]),
           },
         },
-        totalCount: Number(total.count),
+        totalCount,
         entries: rows.map((row) => ({
           id: Number(row.id),
           at: iso(row.at),
