@@ -13,7 +13,7 @@ import { adminRoutes } from './admin/index.js';
 import { deadLetterRoutes } from './dead-letters/routes.js';
 import { eventRoutes } from './routes/events.js';
 import { auditRoutes } from './audit/routes.js';
-import { connectionRoutes } from './routes/connections.js';
+import { connectionRoutes } from './connections/routes.js';
 import { concurrencyPerKey } from './http/concurrency-limit.js';
 import { rateLimitPerKey } from './http/rate-limit.js';
 import { securityHeaders } from './http/security-headers.js';

@@ -5,7 +5,7 @@ import { currentTraceCarrier } from '@ctc-hub/telemetry';
 import express, { Router, type Request } from 'express';
 import { canSeeEori, principalOf } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
-import { unusableConnection } from '../connection.js';
+import { unusableConnection } from '../connections/not-connected.js';
 import { ApiError, forbidden, route } from '../http/errors.js';
 import { accessCodeKey, accessCodes, sameHmac, type AccessCodes } from './access-code.js';
 import { abandonCheck, checkState, claimWindow, windowHolder, type CheckState } from './queries.js';

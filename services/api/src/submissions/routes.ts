@@ -6,7 +6,7 @@ import { currentTraceCarrier } from '@ctc-hub/telemetry';
 import express, { Router, type Request, type Response } from 'express';
 import { canSeeEori, eoriFilter, principalOf } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
-import { notConnectedError, unusableConnection } from '../connection.js';
+import { notConnectedError, unusableConnection } from '../connections/not-connected.js';
 import { ApiError, badRequest, forbidden, route } from '../http/errors.js';
 import { findMovement } from '../movements/queries.js';
 import { hmrcIdParam, textParam, uuidParam, withQuery } from '../http/params.js';

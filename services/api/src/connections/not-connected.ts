@@ -1,6 +1,6 @@
 import { eoriConnection, type EoriConnection } from '@ctc-hub/hmrc-client';
-import type { ApiDeps } from './deps.js';
-import { ApiError } from './http/errors.js';
+import type { ApiDeps } from '../deps.js';
+import { ApiError } from '../http/errors.js';
 
 /**
  * The answer when the hub holds no usable HMRC authority for the EORI a request acts for
