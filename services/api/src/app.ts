@@ -7,7 +7,7 @@ import { ApiError, errorHandler, sendError } from './http/errors.js';
 import { guaranteeRoutes } from './guarantees/routes.js';
 import { movementRoutes } from './movements/routes.js';
 import { notificationRoutes } from './notifications/routes.js';
-import { oauthCallbackRoutes, oauthStartRoutes, requireConnectKey } from './routes/oauth.js';
+import { oauthRoutes } from './oauth/routes.js';
 import { submissionRoutes } from './submissions/routes.js';
 import { adminRoutes } from './admin/index.js';
 import { deadLetterRoutes } from './dead-letters/routes.js';
@@ -39,9 +39,6 @@ export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessChec
   app.use(inputGuard(app));
 
   app.use(opsRoutes(checks, {}, deps.telemetry));
-  // The OAuth callback is reached by the user's browser coming back from HMRC: no API key, the
-  // single-use `state` is the proof.
-  app.use(oauthCallbackRoutes(deps));
 
   const keys = parseApiKeys(deps.config.API_KEYS);
   const rateLimit =
@@ -68,10 +65,10 @@ export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessChec
   );
   app.use('/customs', authenticated);
   app.use('/v1', authenticated);
-  // Also from a browser (Basic), where the flow's binding cookie must land.
-  app.use('/oauth/hmrc/start', requireConnectKey(keys), ...(rateLimit ? [rateLimit] : []));
 
-  app.use(oauthStartRoutes(deps));
+  // The connect flow authenticates itself: the callback by its single-use state, the start by
+  // the API key as Bearer or as a browser's Basic password.
+  app.use(oauthRoutes(deps, { keys, rateLimit }));
   app.use(movementRoutes(deps));
   app.use(notificationRoutes(deps));
   app.use(submissionRoutes(deps));

@@ -14,7 +14,7 @@ import { sql } from 'kysely';
 import { parseApiKeys } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
 import { errorHandler } from '../http/errors.js';
-import { oauthCallbackRoutes, oauthStartRoutes, requireConnectKey } from './oauth.js';
+import { oauthCallbackRoutes, oauthStartRoutes, requireConnectKey } from './routes.js';
 
 const eoriA = 'GB000000000001';
 const eoriB = 'GB000000000002';

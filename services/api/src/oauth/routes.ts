@@ -7,12 +7,19 @@ import {
 } from '@ctc-hub/hmrc-client';
 import { addJob, jobIds, jobs } from '@ctc-hub/queue';
 import { noopMeter } from '@ctc-hub/telemetry';
-import { Router, type NextFunction, type Request, type Response } from 'express';
+import {
+  Router,
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
 import { presentedKey } from '../admin/auth.js';
 import { authenticate, canSeeEori, principalOf, type parseApiKeys } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, badRequest, forbidden, route, sendError } from '../http/errors.js';
 import { writeAudit } from '../audit/queries.js';
+import { consumeState, saveState, sweepStates } from './queries.js';
 
 /**
  * Connecting a trader's EORI to HMRC (OAuth 2.0 authorization code, reference §3.7):
@@ -38,6 +45,27 @@ import { writeAudit } from '../audit/queries.js';
  * Only hashes of states and bindings are stored: a leaked oauth_states table cannot complete
  * anyone's flow. Codes, states, cookies and tokens are never logged or echoed back.
  */
+
+/**
+ * The connect flow's one entry: the callback (no API key: the browser coming back from HMRC,
+ * the single-use `state` is the proof), then the start behind requireConnectKey and the key's
+ * rate limit.
+ */
+export function oauthRoutes(
+  deps: ApiDeps,
+  guard: { keys: ReturnType<typeof parseApiKeys>; rateLimit: RequestHandler | undefined },
+): Router {
+  const router = Router();
+  router.use(oauthCallbackRoutes(deps));
+  // Also from a browser (Basic), where the flow's binding cookie must land.
+  router.use(
+    '/oauth/hmrc/start',
+    requireConnectKey(guard.keys),
+    ...(guard.rateLimit ? [guard.rateLimit] : []),
+  );
+  router.use(oauthStartRoutes(deps));
+  return router;
+}
 
 interface OAuthConnect {
   oauth: OAuthClient;
@@ -149,22 +177,16 @@ export function oauthStartRoutes(deps: ApiDeps): Router {
       const state = randomBytes(32).toString('base64url');
       const binding = randomBytes(32).toString('base64url');
       const stateHash = hashState(state);
-      await deps.db
-        .insertInto('oauth_states')
-        .values({
-          state: stateHash,
-          eori,
-          expires_at: new Date(now + deps.config.OAUTH_STATE_TTL_SECONDS * 1000),
-          binding_hash: sha256Hex(binding),
-          started_by: principal.keyId,
-          started_by_operator: principal.eoris === '*',
-        })
-        .execute();
+      await saveState(deps.db, {
+        stateHash,
+        eori,
+        expiresAt: new Date(now + deps.config.OAUTH_STATE_TTL_SECONDS * 1000),
+        bindingHash: sha256Hex(binding),
+        startedBy: principal.keyId,
+        startedByOperator: principal.eoris === '*',
+      });
       // Abandoned flows leave rows behind; sweep the long-expired ones while we are here.
-      await deps.db
-        .deleteFrom('oauth_states')
-        .where('expires_at', '<', new Date(now - 24 * 60 * 60 * 1000))
-        .execute();
+      await sweepStates(deps.db, new Date(now - 24 * 60 * 60 * 1000));
       deps.logger.info({ eori, keyId: principal.keyId }, 'hmrc connect started');
       response.setHeader('cache-control', 'no-store');
       response.append(
@@ -192,20 +214,7 @@ export function oauthCallbackRoutes(deps: ApiDeps): Router {
         typeof state === 'string' && state.length > 0 && state.length <= 512
           ? hashState(state)
           : undefined;
-      const consumed =
-        stateHash !== undefined
-          ? await deps.db
-              .deleteFrom('oauth_states')
-              .where('state', '=', stateHash)
-              .returning([
-                'eori',
-                'expires_at',
-                'binding_hash',
-                'started_by',
-                'started_by_operator',
-              ])
-              .executeTakeFirst()
-          : undefined;
+      const consumed = stateHash !== undefined ? await consumeState(deps.db, stateHash) : undefined;
       // The binding cookie has served its purpose either way.
       if (stateHash !== undefined) response.append('set-cookie', bindingCookie(stateHash, '', 0));
 
