@@ -9,7 +9,7 @@ import { sql } from 'kysely';
 import { parseApiKeys, requireApiKey } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
 import { errorHandler } from '../http/errors.js';
-import { createEventRoutes } from '../routes/events.js';
+import { createEventRoutes } from './routes.js';
 import type { EventStreams } from './stream.js';
 
 let testDb: TestDatabase;

@@ -10,7 +10,7 @@ import { Router, type Request } from 'express';
 import { eoriFilter, principalOf } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
 import { badRequest, route } from '../http/errors.js';
-import { defaultStreamOptions, EventStreams, type EventStreamOptions } from '../events/stream.js';
+import { defaultStreamOptions, EventStreams, type EventStreamOptions } from './stream.js';
 import { queryValue, withQuery } from '../http/params.js';
 
 /**
