@@ -11,6 +11,10 @@ export interface SubmissionFilter {
   scope: EoriScope;
 }
 
+export function findSubmission(db: Db, id: string): Promise<Submission | undefined> {
+  return db.selectFrom('submissions').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
 export async function listSubmissions(
   db: Db,
   filter: SubmissionFilter,

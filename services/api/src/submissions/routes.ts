@@ -13,7 +13,7 @@ import { hmrcIdParam, textParam, uuidParam, withQuery } from '../http/params.js'
 import { ensurePageExists, offsetOf, parsePaging } from '../http/paging.js';
 import { movementNotFound } from '../movements/visibility.js';
 import { submissionJson, submissionPath, submissionSummaryJson } from './present.js';
-import { linkedActivity, listSubmissions } from './queries.js';
+import { findSubmission, linkedActivity, listSubmissions } from './queries.js';
 import { headerEori, traderEori } from './trader-eori.js';
 import { validateSubmission, type SubmissionEndpoint } from './validate.js';
 
@@ -211,11 +211,7 @@ export function submissionRoutes(deps: ApiDeps): Router {
     '/v1/submissions/:submissionId',
     route(async (request, response) => {
       const id = uuidParam(request, 'submissionId');
-      const submission = await deps.db
-        .selectFrom('submissions')
-        .selectAll()
-        .where('id', '=', id)
-        .executeTakeFirst();
+      const submission = await findSubmission(deps.db, id);
       if (submission === undefined || !canSeeEori(principalOf(request), submission.eori)) {
         throw new ApiError(404, 'NOT_FOUND', `Submission ${id} was not found`);
       }
