@@ -1,7 +1,7 @@
 import { Router } from 'express';
-import { principalOf } from '../http/auth.js';
+import { operatorOf } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
-import { ApiError, route } from '../http/errors.js';
+import { route } from '../http/errors.js';
 import { iso } from '../http/hateoas.js';
 import { dateTimeParam, textParam, untilExclusive, withQuery } from '../http/params.js';
 import { ensurePageExists, offsetOf, parsePaging } from '../http/paging.js';
@@ -19,12 +19,10 @@ export function auditRoutes(deps: ApiDeps): Router {
   router.get(
     '/v1/audit',
     route(async (request, response) => {
-      if (principalOf(request).eoris !== '*')
-        throw new ApiError(
-          403,
-          'FORBIDDEN',
-          'The audit log spans every trader: use an API key that is not limited to some EORIs',
-        );
+      operatorOf(
+        request,
+        'The audit log spans every trader: use an API key that is not limited to some EORIs',
+      );
       const action = textParam(request, 'action');
       const actor = textParam(request, 'actor');
       const outcome = textParam(request, 'outcome');

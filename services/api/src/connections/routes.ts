@@ -5,12 +5,13 @@ import {
   type ConnectionRow,
 } from '@ctc-hub/db';
 import { reconsentMonths } from '@ctc-hub/hmrc-client';
-import express, { Router, type Request } from 'express';
-import { canSeeEori, eoriFilter, principalOf } from '../http/auth.js';
+import express, { Router } from 'express';
+import { canSeeEori, eoriFilter, isOperator, operatorOf, principalOf } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, badRequest, notFound, route } from '../http/errors.js';
 import { writeAudit } from '../audit/queries.js';
 import { iso, isoOrNull } from '../http/hateoas.js';
+import { eoriPattern } from '../http/params.js';
 
 /**
  * Trader connections to HMRC and what HMRC's answers have shown about them:
@@ -32,7 +33,6 @@ import { iso, isoOrNull } from '../http/hateoas.js';
  * movements are released to the trader HMRC named or discarded; the trader then connects again.
  */
 
-const eoriPattern = /^[A-Z]{2}[0-9A-Z]{1,15}$/;
 const jsonBody = express.json({ limit: '4kb', type: () => true });
 
 function stateOf(row: ConnectionRow, now: number): { state: string; fix: string | null } {
@@ -113,13 +113,8 @@ function eoriParam(raw: unknown): string {
   return eori;
 }
 
-/** The caller's principal when it is an operator's key (not limited to some EORIs); 403 otherwise. */
-function operatorOf(request: Request, why: string) {
-  const principal = principalOf(request);
-  if (principal.eoris !== '*')
-    throw new ApiError(403, 'FORBIDDEN', `${why}: use an operator key (not limited to some EORIs)`);
-  return principal;
-}
+/** Why only an operator may do it, and what to use instead. */
+const operatorsOnly = (why: string) => `${why}: use an operator key (not limited to some EORIs)`;
 
 export function connectionRoutes(deps: ApiDeps): Router {
   const router = Router();
@@ -149,7 +144,7 @@ export function connectionRoutes(deps: ApiDeps): Router {
           'NOT_FOUND',
           `EORI ${eori} is not connected to HMRC: connect it at /oauth/hmrc/start?eori=${eori}`,
         );
-      response.json(connectionJson(row, Date.now(), principal.eoris === '*'));
+      response.json(connectionJson(row, Date.now(), isOperator(principal)));
     }),
   );
 
@@ -157,7 +152,10 @@ export function connectionRoutes(deps: ApiDeps): Router {
     '/v1/connections/:eori/resolve',
     jsonBody,
     route(async (request, response) => {
-      const principal = operatorOf(request, 'Resolving a connection decides whose data is whose');
+      const principal = operatorOf(
+        request,
+        operatorsOnly('Resolving a connection decides whose data is whose'),
+      );
       const eori = eoriParam(request.params.eori);
       const body = request.body as { quarantined?: unknown } | undefined;
       const resolution = body?.quarantined;
@@ -191,7 +189,10 @@ export function connectionRoutes(deps: ApiDeps): Router {
   router.post(
     '/v1/connections/:eori/confirm',
     route(async (request, response) => {
-      const principal = operatorOf(request, 'Only an operator can vouch for a connection');
+      const principal = operatorOf(
+        request,
+        operatorsOnly('Only an operator can vouch for a connection'),
+      );
       const eori = eoriParam(request.params.eori);
       const vouched = await vouchForConnection(deps.db, eori);
       await writeAudit(deps.db, {

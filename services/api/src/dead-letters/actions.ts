@@ -2,7 +2,7 @@ import type { DeadLetterStatus } from '@ctc-hub/db';
 import { addJob, jobIds, jobs } from '@ctc-hub/queue';
 import express, { Router } from 'express';
 import { z } from 'zod';
-import { eoriFilter, principalOf, type ApiPrincipal } from '../http/auth.js';
+import { eoriFilter, isOperator, principalOf, type ApiPrincipal } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, notFound, route } from '../http/errors.js';
 import { auditOf, writeAudit, type AuditEntry } from '../audit/queries.js';
@@ -230,7 +230,7 @@ export function deadLetterActionRoutes(deps: ApiDeps): Router {
       const view = await findReplay(
         deps.db,
         id,
-        principal.eoris === '*' ? undefined : principal.keyId,
+        isOperator(principal) ? undefined : principal.keyId,
       );
       if (view === undefined) throw notFound(`Replay ${id} was not found`);
       const { replay } = view;

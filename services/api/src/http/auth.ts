@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import { ApiError, sendError } from './errors.js';
+import { ApiError, forbidden, sendError } from './errors.js';
 
 /** What an API key may see: every EORI, or only the listed ones. */
 export interface ApiPrincipal {
@@ -86,9 +86,66 @@ export function requireApiKey(entries: readonly KeyEntry[]) {
   };
 }
 
+/** The API key from `Bearer <key>` or from `Basic base64(anyone:<key>)`; undefined otherwise. */
+export function presentedKey(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (bearer !== null) return bearer[1];
+  const basic = /^Basic\s+([A-Za-z0-9+/]+={0,2})\s*$/i.exec(header);
+  if (basic === null) return undefined;
+  const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  const password = colon === -1 ? '' : decoded.slice(colon + 1);
+  return password === '' ? undefined : password;
+}
+
+/**
+ * For what a browser opens (the operator pages, the start of the connect flow), which cannot
+ * send a Bearer header but does Basic authentication: the principal of the API key sent as the
+ * Basic password (the user name is ignored) or as Bearer. Without a known key, answers 401 with
+ * a Basic challenge for `realm`, so the browser asks for the key, and returns undefined.
+ */
+export function browserPrincipal(
+  entries: readonly KeyEntry[],
+  request: Request,
+  response: Response,
+  realm: string,
+): ApiPrincipal | undefined {
+  const header = request.headers.authorization;
+  const key = presentedKey(header);
+  const principal = key === undefined ? undefined : authenticate(entries, key);
+  if (principal !== undefined) return principal;
+  response.setHeader('WWW-Authenticate', realm);
+  response.setHeader('Cache-Control', 'no-store');
+  sendError(
+    response,
+    new ApiError(
+      401,
+      'UNAUTHORIZED',
+      header === undefined
+        ? 'Sign in with the API key as password (Basic) or send Authorization: Bearer <API key>'
+        : 'Invalid API key',
+    ),
+  );
+  return undefined;
+}
+
 export function principalOf(request: Request): ApiPrincipal {
   if (request.principal === undefined) throw new ApiError(401, 'UNAUTHORIZED', 'Missing API key');
   return request.principal;
+}
+
+/**
+ * An operator's key: not limited to some EORIs, so it sees every trader, and only it may read
+ * or act on what spans traders (audit log, connections' resolution, operator pages).
+ */
+export const isOperator = (principal: ApiPrincipal): boolean => principal.eoris === '*';
+
+/** The caller's principal when it is an operator's key; 403 FORBIDDEN with `refusal` otherwise. */
+export function operatorOf(request: Request, refusal: string): ApiPrincipal {
+  const principal = principalOf(request);
+  if (!isOperator(principal)) throw forbidden(refusal);
+  return principal;
 }
 
 export function canSeeEori(principal: ApiPrincipal, eori: string | null | undefined): boolean {

@@ -95,6 +95,12 @@ export function dateTimeParam(request: Request, name: string): DateTimeParam | u
 export const untilExclusive = (until: Date): Date => new Date(until.getTime() + 1);
 
 /**
+ * An EORI as the hub stores and compares it (upper-case): two letters for the country, then up
+ * to 15 letters or digits, such as GB123456789000.
+ */
+export const eoriPattern = /^[A-Z]{2}[0-9A-Z]{1,15}$/;
+
+/**
  * HMRC ids are 16 lower-case hex characters (Bindings.scala); movements recorded from the retired
  * v1 API carry small decimal integers, which we also accept so they stay readable.
  */

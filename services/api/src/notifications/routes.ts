@@ -3,7 +3,7 @@ import { movementPath, parseCtcPayload, parseEnvelope, type CtcPayload } from '@
 import { ingestNotificationData, jobIds } from '@ctc-hub/queue';
 import type { Job } from 'bullmq';
 import { Router, type Request } from 'express';
-import { canSeeEori, principalOf, type ApiPrincipal } from '../http/auth.js';
+import { canSeeEori, isOperator, principalOf, type ApiPrincipal } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, notFound, route } from '../http/errors.js';
 import { findNotification, movementEoris, type NotificationRow } from './queries.js';
@@ -136,7 +136,7 @@ async function maySee(
   eori: string | null,
   movement: MovementKey | undefined,
 ): Promise<boolean> {
-  if (principal.eoris === '*') return true;
+  if (isOperator(principal)) return true;
   const eoris =
     movement === undefined ? undefined : await movementEoris(deps.db, movement.type, movement.id);
   if (eoris?.quarantined === true) return false;

@@ -14,10 +14,16 @@ import {
   type RequestHandler,
   type Response,
 } from 'express';
-import { presentedKey } from '../admin/auth.js';
-import { authenticate, canSeeEori, principalOf, type parseApiKeys } from '../http/auth.js';
+import {
+  browserPrincipal,
+  canSeeEori,
+  isOperator,
+  principalOf,
+  type parseApiKeys,
+} from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, badRequest, forbidden, route, sendError } from '../http/errors.js';
+import { eoriPattern } from '../http/params.js';
 import { writeAudit } from '../audit/queries.js';
 import { consumeState, saveState, sweepStates } from './queries.js';
 
@@ -88,7 +94,6 @@ function connectOf(deps: ApiDeps): OAuthConnect {
   return connect;
 }
 
-const eoriPattern = /^[A-Z]{2}[0-9A-Z]{1,15}$/;
 const sha256Hex = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 const hashState = sha256Hex;
 
@@ -117,6 +122,8 @@ function cookieValue(request: Request, name: string): string | undefined {
 const sameHash = (a: string, b: string) =>
   a.length === b.length && timingSafeEqual(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'));
 
+const realm = 'Basic realm="ctc-hub: connect a trader to HMRC"';
+
 /**
  * Who may start a flow, checked before anything is stored: the API key as Bearer, or as the
  * Basic password (a browser, where the binding cookie then lands — the browser that will sign
@@ -125,22 +132,8 @@ const sameHash = (a: string, b: string) =>
  */
 export function requireConnectKey(keys: ReturnType<typeof parseApiKeys>) {
   return (request: Request, response: Response, next: NextFunction): void => {
-    const key = presentedKey(request.headers.authorization);
-    const principal = key === undefined ? undefined : authenticate(keys, key);
-    if (principal === undefined) {
-      response.setHeader('WWW-Authenticate', 'Basic realm="ctc-hub: connect a trader to HMRC"');
-      response.setHeader('cache-control', 'no-store');
-      return sendError(
-        response,
-        new ApiError(
-          401,
-          'UNAUTHORIZED',
-          request.headers.authorization === undefined
-            ? 'Sign in with the API key as password (Basic) or send Authorization: Bearer <API key>'
-            : 'Invalid API key',
-        ),
-      );
-    }
+    const principal = browserPrincipal(keys, request, response, realm);
+    if (principal === undefined) return;
     const site = request.headers['sec-fetch-site'];
     if (site === 'cross-site' || site === 'same-site') {
       return sendError(
@@ -183,7 +176,7 @@ export function oauthStartRoutes(deps: ApiDeps): Router {
         expiresAt: new Date(now + deps.config.OAUTH_STATE_TTL_SECONDS * 1000),
         bindingHash: sha256Hex(binding),
         startedBy: principal.keyId,
-        startedByOperator: principal.eoris === '*',
+        startedByOperator: isOperator(principal),
       });
       // Abandoned flows leave rows behind; sweep the long-expired ones while we are here.
       await sweepStates(deps.db, new Date(now - 24 * 60 * 60 * 1000));

@@ -9,7 +9,7 @@ import type { ApiDeps } from '../deps.js';
 import { notConnectedError, unusableConnection } from '../connections/not-connected.js';
 import { ApiError, badRequest, forbidden, route } from '../http/errors.js';
 import { findMovement } from '../movements/queries.js';
-import { hmrcIdParam, textParam, uuidParam, withQuery } from '../http/params.js';
+import { eoriPattern, hmrcIdParam, textParam, uuidParam, withQuery } from '../http/params.js';
 import { ensurePageExists, offsetOf, parsePaging } from '../http/paging.js';
 import { movementNotFound } from '../movements/visibility.js';
 import { submissionJson, submissionPath, submissionSummaryJson } from './present.js';
@@ -17,7 +17,6 @@ import { findSubmission, linkedActivity, listSubmissions } from './queries.js';
 import { headerEori, traderEori } from './trader-eori.js';
 import { validateSubmission, type SubmissionEndpoint } from './validate.js';
 
-const eoriPattern = /^[A-Z]{2}[0-9A-Z]{1,15}$/;
 const idempotencyKeyPattern = /^[\x21-\x7e]{1,255}$/;
 const statuses: readonly SubmissionStatus[] = [
   'queued',
