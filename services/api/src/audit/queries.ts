@@ -65,9 +65,9 @@ export async function listAuditEntries(db: Db, filter: AuditFilter, limit: numbe
   if (filter.outcome !== undefined) query = query.where('outcome', '=', filter.outcome);
   if (filter.from !== undefined) query = query.where('at', '>=', filter.from);
   if (filter.before !== undefined) query = query.where('at', '<', filter.before);
-  const [rows, total] = await Promise.all([
+  const [items, total] = await Promise.all([
     query.selectAll().orderBy('id', 'desc').limit(limit).offset(offset).execute(),
     query.select(sql<number>`count(*)::int`.as('count')).executeTakeFirstOrThrow(),
   ]);
-  return { rows, totalCount: Number(total.count) };
+  return { items, totalCount: Number(total.count) };
 }

@@ -4,7 +4,7 @@ import type { ApiDeps } from '../deps.js';
 import { route } from '../http/errors.js';
 import { iso } from '../http/hateoas.js';
 import { dateTimeParam, textParam, untilExclusive, withQuery } from '../http/params.js';
-import { ensurePageExists, offsetOf, parsePaging } from '../http/paging.js';
+import { parsePaging, readPage } from '../http/paging.js';
 import { listAuditEntries } from './queries.js';
 
 /**
@@ -30,19 +30,20 @@ export function auditRoutes(deps: ApiDeps): Router {
       const to = dateTimeParam(request, 'to');
       const paging = parsePaging(request);
 
-      const { rows, totalCount } = await listAuditEntries(
-        deps.db,
-        {
-          ...(action !== undefined && { action }),
-          ...(actor !== undefined && { actor }),
-          ...(outcome !== undefined && { outcome }),
-          ...(from && { from: from.date }),
-          ...(to && { before: untilExclusive(to.date) }),
-        },
-        paging.count,
-        offsetOf(paging),
+      const { items, totalCount } = await readPage(paging, (limit, offset) =>
+        listAuditEntries(
+          deps.db,
+          {
+            ...(action !== undefined && { action }),
+            ...(actor !== undefined && { actor }),
+            ...(outcome !== undefined && { outcome }),
+            ...(from && { from: from.date }),
+            ...(to && { before: untilExclusive(to.date) }),
+          },
+          limit,
+          offset,
+        ),
       );
-      ensurePageExists(paging, rows.length);
 
       response.json({
         _links: {
@@ -59,7 +60,7 @@ export function auditRoutes(deps: ApiDeps): Router {
           },
         },
         totalCount,
-        entries: rows.map((row) => ({
+        entries: items.map((row) => ({
           id: Number(row.id),
           at: iso(row.at),
           actor: row.actor,

@@ -106,19 +106,18 @@ export function deadLetterActionRoutes(deps: ApiDeps): Router {
       const body = parseBody(singleReplayBody, request);
       const { letter, audit } = await letterToActOn(deps, principal, id, 'dead-letter.replay');
       const refusal = notReplayable[letter.kind];
-      if (refusal !== undefined) {
-        await writeAudit(deps.db, {
-          ...audit,
-          outcome: 'refused',
-          details: { code: 'NOT_REPLAYABLE' },
-        });
-        throw new ApiError(
-          409,
-          'NOT_REPLAYABLE',
-          `Dead letters of kind ${letter.kind} cannot be replayed: ${refusal}`,
-          { deadLetterId: id, kind: letter.kind },
+      if (refusal !== undefined)
+        throw await refused(
+          deps,
+          audit,
+          { code: 'NOT_REPLAYABLE' },
+          new ApiError(
+            409,
+            'NOT_REPLAYABLE',
+            `Dead letters of kind ${letter.kind} cannot be replayed: ${refusal}`,
+            { deadLetterId: id, kind: letter.kind },
+          ),
         );
-      }
       if (letter.status === 'resolved' || letter.status === 'purged') {
         await writeAudit(deps.db, {
           ...audit,
@@ -133,33 +132,31 @@ export function deadLetterActionRoutes(deps: ApiDeps): Router {
         });
         return;
       }
-      if (letter.status === 'replayed' && body.force !== true) {
-        await writeAudit(deps.db, {
-          ...audit,
-          outcome: 'refused',
-          details: { code: 'ALREADY_REPLAYED' },
-        });
-        throw new ApiError(
-          409,
-          'ALREADY_REPLAYED',
-          'The dead letter was replayed and its outcome is not known yet; send {"force": true} ' +
-            'to replay it again',
-          {
-            deadLetterId: id,
-            replayedAt: isoOrNull(letter.replayed_at),
-            replayCount: letter.replay_count,
-          },
+      if (letter.status === 'replayed' && body.force !== true)
+        throw await refused(
+          deps,
+          audit,
+          { code: 'ALREADY_REPLAYED' },
+          new ApiError(
+            409,
+            'ALREADY_REPLAYED',
+            'The dead letter was replayed and its outcome is not known yet; send {"force": true} ' +
+              'to replay it again',
+            {
+              deadLetterId: id,
+              replayedAt: isoOrNull(letter.replayed_at),
+              replayCount: letter.replay_count,
+            },
+          ),
         );
-      }
       const maxRunning = deps.config.REPLAY_MAX_RUNNING_PER_KEY;
-      if (maxRunning > 0 && (await runningReplays(deps.db, principal.keyId)) >= maxRunning) {
-        await writeAudit(deps.db, {
-          ...audit,
-          outcome: 'refused',
-          details: { code: 'KEY_LIMIT_REACHED', maxRunning },
-        });
-        throw replayLimitError(maxRunning);
-      }
+      if (maxRunning > 0 && (await runningReplays(deps.db, principal.keyId)) >= maxRunning)
+        throw await refused(
+          deps,
+          audit,
+          { code: 'KEY_LIMIT_REACHED', maxRunning },
+          replayLimitError(maxRunning),
+        );
       const accepted: AuditEntry = {
         ...audit,
         outcome: 'accepted',
@@ -275,4 +272,15 @@ async function letterToActOn(
     throw notFound(`Dead letter ${id} was not found`);
   }
   return { letter, audit };
+}
+
+/** Audits the request as refused, with `details`, and gives back `error` for the caller to throw. */
+async function refused(
+  deps: ApiDeps,
+  audit: AuditEntry,
+  details: Record<string, unknown>,
+  error: ApiError,
+): Promise<ApiError> {
+  await writeAudit(deps.db, { ...audit, outcome: 'refused', details });
+  return error;
 }

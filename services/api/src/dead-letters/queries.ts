@@ -1,5 +1,5 @@
 import type { DeadLetterStatus, Db, ErrorHistoryEntry } from '@ctc-hub/db';
-import { countedPage, totalCount, type Page } from '../http/paging.js';
+import { countedPage, type Page } from '../http/paging.js';
 import { eoriVisible, type EoriScope } from '../http/scope.js';
 
 /** Everything but the payload and the error history: those can be large and stay on the detail. */
@@ -94,17 +94,14 @@ export function listDeadLetters(
   limit: number,
   offset: number,
 ): Promise<Page<DeadLetterListRow>> {
-  return countedPage(
-    offset,
-    () => deadLetterQuery(db, filter).select(totalCount).executeTakeFirstOrThrow(),
-    () =>
-      deadLetterQuery(db, filter)
-        .select(deadLetterListColumns)
-        .orderBy('created_at', 'desc')
-        .orderBy('id', 'desc')
-        .limit(limit)
-        .offset(offset)
-        .execute(),
+  return countedPage(deadLetterQuery(db, filter), offset, () =>
+    deadLetterQuery(db, filter)
+      .select(deadLetterListColumns)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .offset(offset)
+      .execute(),
   );
 }
 

@@ -20,7 +20,7 @@ import {
   uuidQuery,
   withQuery,
 } from '../http/params.js';
-import { ensurePageExists, offsetOf, parsePaging } from '../http/paging.js';
+import { parsePaging, readPage } from '../http/paging.js';
 
 /**
  * Dead letters: what the pipeline could not process, kept with what is needed to replay it. Every
@@ -75,22 +75,23 @@ async function deadLetterList(deps: ApiDeps, request: Request) {
   const status = statusParam(request);
   const paging = parsePaging(request);
 
-  const page = await listDeadLetters(
-    deps.db,
-    {
-      eoris: eoriFilter(principalOf(request)),
-      ...(kind !== undefined && { kind }),
-      ...(errorCode !== undefined && { errorCode }),
-      ...(from && { from: from.date }),
-      ...(to && { before: untilExclusive(to.date) }),
-      ...(boxId !== undefined && { boxId }),
-      ...(eori !== undefined && { eori }),
-      ...(status !== undefined && { status }),
-    },
-    paging.count,
-    offsetOf(paging),
+  const page = await readPage(paging, (limit, offset) =>
+    listDeadLetters(
+      deps.db,
+      {
+        eoris: eoriFilter(principalOf(request)),
+        ...(kind !== undefined && { kind }),
+        ...(errorCode !== undefined && { errorCode }),
+        ...(from && { from: from.date }),
+        ...(to && { before: untilExclusive(to.date) }),
+        ...(boxId !== undefined && { boxId }),
+        ...(eori !== undefined && { eori }),
+        ...(status !== undefined && { status }),
+      },
+      limit,
+      offset,
+    ),
   );
-  ensurePageExists(paging, page.items.length);
 
   const self = withQuery('/v1/dead-letters', [
     ['kind', kind],

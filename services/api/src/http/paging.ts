@@ -1,5 +1,6 @@
 import type { Request } from 'express';
-import { sql } from 'kysely';
+import type { Database } from '@ctc-hub/db';
+import { sql, type SelectQueryBuilder } from 'kysely';
 import { ApiError, badRequest } from './errors.js';
 import { queryValue } from './params.js';
 
@@ -44,21 +45,18 @@ export function parsePaging(request: Request): Paging {
 }
 
 /** SQL offset of a page; beyond any real table size the page is simply empty. */
-export const offsetOf = (paging: Paging): number => (paging.page - 1) * paging.count;
+const offsetOf = (paging: Paging): number => (paging.page - 1) * paging.count;
 
 /**
  * HMRC answers 404 for an empty page only when a page other than 1 was asked for; page 1 (or no
  * page) of an empty result is 200 with an empty list and totalCount 0 (PersistenceService
  * `isEmptyPage` in common-transit-convention-traders). We do the same.
  */
-export function ensurePageExists(paging: Paging, itemsOnPage: number): void {
+function ensurePageExists(paging: Paging, itemsOnPage: number): void {
   if (itemsOnPage === 0 && paging.page > 1) {
     throw new ApiError(404, 'NOT_FOUND', 'The requested page does not exist');
   }
 }
-
-/** `count(*) AS "totalCount"`, to select from a list's filtered query (pg returns a bigint as text). */
-export const totalCount = sql<string>`count(*)`.as('totalCount');
 
 export interface Page<T> {
   totalCount: number;
@@ -66,16 +64,33 @@ export interface Page<T> {
 }
 
 /**
- * One page and the total. The count runs first so a page past the end costs no second scan;
- * the two statements are not one snapshot, which matches HMRC (a row updated in between can
- * move between pages either way).
+ * The page `paging` asks for, read by `read(limit, offset)`, and HMRC's 404 when it is past the
+ * end (ensurePageExists): every paged list goes through here, so none can forget the rule.
  */
-export async function countedPage<Row>(
+export async function readPage<P extends { items: readonly unknown[] }>(
+  paging: Paging,
+  read: (limit: number, offset: number) => Promise<P>,
+): Promise<P> {
+  const page = await read(paging.count, offsetOf(paging));
+  ensurePageExists(paging, page.items.length);
+  return page;
+}
+
+const totalCount = sql<string>`count(*)`.as('totalCount');
+
+/**
+ * One page of a list and its total: `count(*)` over the list's filtered query, then `page` (the
+ * same query with its columns, order, limit and offset). The count runs first so a page past the
+ * end costs no second scan; the two statements are not one snapshot, which matches HMRC (a row
+ * updated in between can move between pages either way).
+ */
+export async function countedPage<Row, Table extends keyof Database>(
+  filtered: SelectQueryBuilder<Database, Table, object>,
   offset: number,
-  count: () => Promise<{ totalCount: number | string | bigint }>,
   page: () => Promise<readonly unknown[]>,
 ): Promise<Page<Row>> {
-  const totalCount = Number((await count()).totalCount);
-  if (offset >= totalCount) return { totalCount, items: [] };
-  return { totalCount, items: (await page()) as Row[] };
+  const counted = await filtered.select(totalCount).executeTakeFirstOrThrow();
+  const total = Number(counted.totalCount);
+  if (offset >= total) return { totalCount: total, items: [] };
+  return { totalCount: total, items: (await page()) as Row[] };
 }

@@ -6,7 +6,7 @@ import { badRequest, route } from '../http/errors.js';
 import { listLinkedMessages } from './message-queries.js';
 import { messageSummaryJson } from './present.js';
 import { dateTimeParam, textParam, untilExclusive, uuidQuery, withQuery } from '../http/params.js';
-import { ensurePageExists, offsetOf, parsePaging } from '../http/paging.js';
+import { parsePaging, readPage } from '../http/paging.js';
 
 /**
  * GET /v1/messages?boxId=&requestId=&messageType=&movementType=&receivedSince=&receivedUntil=
@@ -55,21 +55,22 @@ async function linkedMessageList(deps: ApiDeps, request: Request) {
   const receivedUntil = dateTimeParam(request, 'receivedUntil');
   const paging = parsePaging(request);
 
-  const page = await listLinkedMessages(
-    deps.db,
-    {
-      eoris: eoriFilter(principalOf(request)),
-      ...(boxId !== undefined && { boxId }),
-      ...(requestId !== undefined && { requestId }),
-      ...(messageType !== undefined && { messageType }),
-      ...(movementType !== undefined && { movementType }),
-      ...(receivedSince && { receivedSince: receivedSince.date }),
-      ...(receivedUntil && { receivedBefore: untilExclusive(receivedUntil.date) }),
-    },
-    paging.count,
-    offsetOf(paging),
+  const page = await readPage(paging, (limit, offset) =>
+    listLinkedMessages(
+      deps.db,
+      {
+        eoris: eoriFilter(principalOf(request)),
+        ...(boxId !== undefined && { boxId }),
+        ...(requestId !== undefined && { requestId }),
+        ...(messageType !== undefined && { messageType }),
+        ...(movementType !== undefined && { movementType }),
+        ...(receivedSince && { receivedSince: receivedSince.date }),
+        ...(receivedUntil && { receivedBefore: untilExclusive(receivedUntil.date) }),
+      },
+      limit,
+      offset,
+    ),
   );
-  ensurePageExists(paging, page.items.length);
 
   const self = withQuery('/v1/messages', [
     ['boxId', boxId],

@@ -1,6 +1,6 @@
 import type { Db, MovementType } from '@ctc-hub/db';
 import { sql } from 'kysely';
-import { countedPage, totalCount, type Page } from '../http/paging.js';
+import { countedPage, type Page } from '../http/paging.js';
 import type { MovementRow } from './queries.js';
 import { movementVisible, type EoriScope } from '../http/scope.js';
 
@@ -90,10 +90,8 @@ export function listMovementMessages(
   limit: number,
   offset: number,
 ): Promise<Page<MessageListRow>> {
-  return countedPage(
-    offset,
-    () => movementMessagesQuery(db, movement, range).select(totalCount).executeTakeFirstOrThrow(),
-    () => movementMessagesPageQuery(db, movement, range, limit, offset).execute(),
+  return countedPage(movementMessagesQuery(db, movement, range), offset, () =>
+    movementMessagesPageQuery(db, movement, range, limit, offset).execute(),
   );
 }
 
@@ -246,9 +244,7 @@ export function listLinkedMessages(
   limit: number,
   offset: number,
 ): Promise<Page<MessageListRow>> {
-  return countedPage(
-    offset,
-    () => linkedMessagesQuery(db, filter).select(totalCount).executeTakeFirstOrThrow(),
-    () => linkedMessagesPageQuery(db, filter, limit, offset).execute(),
+  return countedPage(linkedMessagesQuery(db, filter), offset, () =>
+    linkedMessagesPageQuery(db, filter, limit, offset).execute(),
   );
 }

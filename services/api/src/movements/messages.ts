@@ -17,7 +17,7 @@ import { findMovement } from './queries.js';
 import { messagesPath, movementIdField, movementsPath } from '../http/hateoas.js';
 import { messageJson, messageSummaryJson } from './present.js';
 import { dateTimeParam, hmrcIdParam, untilExclusive, withQuery } from '../http/params.js';
-import { ensurePageExists, offsetOf, parsePaging } from '../http/paging.js';
+import { parsePaging, readPage } from '../http/paging.js';
 import { visibleMovement } from './visibility.js';
 
 /**
@@ -80,17 +80,18 @@ async function messageList(deps: ApiDeps, movementType: MovementType, request: R
   const receivedUntil = dateTimeParam(request, 'receivedUntil');
   const paging = parsePaging(request);
   const movement = await visibleMovement(deps, movementType, request);
-  const page = await listMovementMessages(
-    deps.db,
-    movement,
-    {
-      ...(receivedSince && { receivedSince: receivedSince.date }),
-      ...(receivedUntil && { receivedBefore: untilExclusive(receivedUntil.date) }),
-    },
-    paging.count,
-    offsetOf(paging),
+  const page = await readPage(paging, (limit, offset) =>
+    listMovementMessages(
+      deps.db,
+      movement,
+      {
+        ...(receivedSince && { receivedSince: receivedSince.date }),
+        ...(receivedUntil && { receivedBefore: untilExclusive(receivedUntil.date) }),
+      },
+      limit,
+      offset,
+    ),
   );
-  ensurePageExists(paging, page.items.length);
 
   const self = withQuery(messagesPath(movementType, movement.movement_id), [
     ['receivedSince', receivedSince?.raw],

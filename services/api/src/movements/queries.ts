@@ -1,5 +1,5 @@
 import type { Db, MovementType } from '@ctc-hub/db';
-import { countedPage, totalCount, type Page } from '../http/paging.js';
+import { countedPage, type Page } from '../http/paging.js';
 import { movementVisible, type EoriScope } from '../http/scope.js';
 
 /** The movement columns the read API shows (never more: lists stay narrow). */
@@ -86,10 +86,8 @@ export function listMovements(
   limit: number,
   offset: number,
 ): Promise<Page<MovementRow>> {
-  return countedPage(
-    offset,
-    () => movementListQuery(db, filter).select(totalCount).executeTakeFirstOrThrow(),
-    () => movementPageQuery(db, filter, limit, offset).execute(),
+  return countedPage(movementListQuery(db, filter), offset, () =>
+    movementPageQuery(db, filter, limit, offset).execute(),
   );
 }
 

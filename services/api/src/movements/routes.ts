@@ -9,7 +9,7 @@ import { movementJson } from './present.js';
 import { linkedMessageRoutes } from './linked-messages.js';
 import { movementMessageRoutes } from './messages.js';
 import { dateTimeParam, textParam, untilExclusive, withQuery } from '../http/params.js';
-import { ensurePageExists, offsetOf, parsePaging } from '../http/paging.js';
+import { parsePaging, readPage } from '../http/paging.js';
 import { visibleMovement } from './visibility.js';
 
 /**
@@ -58,22 +58,23 @@ async function movementList(deps: ApiDeps, movementType: MovementType, request: 
   // HMRC's arrivals endpoint has no LRN filter (arrivals carry no LRN); the parameter is ignored.
   const lrn = movementType === 'departure' ? textParam(request, 'localReferenceNumber') : undefined;
 
-  const page = await listMovements(
-    deps.db,
-    {
-      movementType,
-      eoris: eoriFilter(principalOf(request)),
-      ...(updatedSince && { updatedSince: updatedSince.date }),
-      // HMRC: "filter for departure declarations updated before a specific date and time".
-      ...(receivedUntil && { updatedBefore: untilExclusive(receivedUntil.date) }),
-      ...(movementEori !== undefined && { movementEori }),
-      ...(mrn !== undefined && { mrn }),
-      ...(lrn !== undefined && { lrn }),
-    },
-    paging.count,
-    offsetOf(paging),
+  const page = await readPage(paging, (limit, offset) =>
+    listMovements(
+      deps.db,
+      {
+        movementType,
+        eoris: eoriFilter(principalOf(request)),
+        ...(updatedSince && { updatedSince: updatedSince.date }),
+        // HMRC: "filter for departure declarations updated before a specific date and time".
+        ...(receivedUntil && { updatedBefore: untilExclusive(receivedUntil.date) }),
+        ...(movementEori !== undefined && { movementEori }),
+        ...(mrn !== undefined && { mrn }),
+        ...(lrn !== undefined && { lrn }),
+      },
+      limit,
+      offset,
+    ),
   );
-  ensurePageExists(paging, page.items.length);
 
   // HMRC's self link repeats the query in its own parameter order (getMovementsUri).
   const self = withQuery(movementsPath(movementType), [

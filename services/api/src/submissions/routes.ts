@@ -10,7 +10,7 @@ import { notConnectedError, unusableConnection } from '../connections/not-connec
 import { ApiError, badRequest, forbidden, route } from '../http/errors.js';
 import { findMovement } from '../movements/queries.js';
 import { eoriPattern, hmrcIdParam, textParam, uuidParam, withQuery } from '../http/params.js';
-import { ensurePageExists, offsetOf, parsePaging } from '../http/paging.js';
+import { parsePaging, readPage } from '../http/paging.js';
 import { movementNotFound } from '../movements/visibility.js';
 import { submissionJson, submissionPath, submissionSummaryJson } from './present.js';
 import { findSubmission, linkedActivity, listSubmissions } from './queries.js';
@@ -232,19 +232,20 @@ export function submissionRoutes(deps: ApiDeps): Router {
       const lrn = textParam(request, 'lrn');
       const messageType = textParam(request, 'messageType')?.toUpperCase();
       const paging = parsePaging(request);
-      const { totalCount, items } = await listSubmissions(
-        deps.db,
-        {
-          ...(status !== undefined ? { status: status as SubmissionStatus } : {}),
-          ...(eori !== undefined ? { eori } : {}),
-          ...(lrn !== undefined ? { lrn } : {}),
-          ...(messageType !== undefined ? { messageType } : {}),
-          scope: eoriFilter(principalOf(request)),
-        },
-        paging.count,
-        offsetOf(paging),
+      const { totalCount, items } = await readPage(paging, (limit, offset) =>
+        listSubmissions(
+          deps.db,
+          {
+            ...(status !== undefined ? { status: status as SubmissionStatus } : {}),
+            ...(eori !== undefined ? { eori } : {}),
+            ...(lrn !== undefined ? { lrn } : {}),
+            ...(messageType !== undefined ? { messageType } : {}),
+            scope: eoriFilter(principalOf(request)),
+          },
+          limit,
+          offset,
+        ),
       );
-      ensurePageExists(paging, items.length);
       response.json({
         _links: {
           self: {
