@@ -1,23 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { opsRoutes, type ReadinessCheck } from '@ctc-hub/telemetry';
 import express, { type Express } from 'express';
-import { parseApiKeys, requireApiKey } from './http/auth.js';
+import { adminRoutes } from './admin/routes.js';
+import { auditRoutes } from './audit/routes.js';
+import { connectionRoutes } from './connections/routes.js';
+import { deadLetterRoutes } from './dead-letters/routes.js';
 import type { ApiDeps } from './deps.js';
-import { ApiError, errorHandler, sendError } from './http/errors.js';
+import { eventRoutes } from './events/routes.js';
 import { guaranteeRoutes } from './guarantees/routes.js';
+import { parseApiKeys, requireApiKey } from './http/auth.js';
+import { concurrencyPerKey } from './http/concurrency-limit.js';
+import { ApiError, errorHandler, sendError } from './http/errors.js';
+import { inputGuard } from './http/input-guard.js';
+import { rateLimitPerKey } from './http/rate-limit.js';
+import { securityHeaders } from './http/security-headers.js';
 import { movementRoutes } from './movements/routes.js';
 import { notificationRoutes } from './notifications/routes.js';
 import { oauthRoutes } from './oauth/routes.js';
 import { submissionRoutes } from './submissions/routes.js';
-import { adminRoutes } from './admin/routes.js';
-import { deadLetterRoutes } from './dead-letters/routes.js';
-import { eventRoutes } from './events/routes.js';
-import { auditRoutes } from './audit/routes.js';
-import { connectionRoutes } from './connections/routes.js';
-import { concurrencyPerKey } from './http/concurrency-limit.js';
-import { rateLimitPerKey } from './http/rate-limit.js';
-import { securityHeaders } from './http/security-headers.js';
-import { inputGuard } from './http/input-guard.js';
 
 export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessCheck>): Express {
   const app = express();

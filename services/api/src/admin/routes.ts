@@ -1,6 +1,6 @@
 import { Router, type Response } from 'express';
-import { parseApiKeys } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
+import { parseApiKeys } from '../http/auth.js';
 import { route } from '../http/errors.js';
 import { requireAdmin } from './auth.js';
 import { bullBoardRouter, queuesPath } from './bull-board.js';

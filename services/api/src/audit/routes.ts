@@ -1,10 +1,10 @@
 import { Router } from 'express';
-import { operatorOf } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
+import { operatorOf } from '../http/auth.js';
 import { route } from '../http/errors.js';
 import { iso } from '../http/hateoas.js';
-import { dateTimeParam, textParam, untilExclusive, withQuery } from '../http/params.js';
 import { parsePaging, readPage } from '../http/paging.js';
+import { dateTimeParam, textParam, untilExclusive, withQuery } from '../http/params.js';
 import { listAuditEntries } from './queries.js';
 
 /**

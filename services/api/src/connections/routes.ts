@@ -6,10 +6,10 @@ import {
 } from '@ctc-hub/db';
 import { reconsentMonths } from '@ctc-hub/hmrc-client';
 import express, { Router } from 'express';
-import { canSeeEori, eoriFilter, isOperator, operatorOf, principalOf } from '../http/auth.js';
-import type { ApiDeps } from '../deps.js';
-import { ApiError, badRequest, notFound, route } from '../http/errors.js';
 import { writeAudit } from '../audit/queries.js';
+import type { ApiDeps } from '../deps.js';
+import { canSeeEori, eoriFilter, isOperator, operatorOf, principalOf } from '../http/auth.js';
+import { ApiError, badRequest, notFound, route } from '../http/errors.js';
 import { iso, isoOrNull } from '../http/hateoas.js';
 import { eoriPattern } from '../http/params.js';
 

@@ -2,10 +2,12 @@ import type { DeadLetterStatus } from '@ctc-hub/db';
 import { addJob, jobIds, jobs } from '@ctc-hub/queue';
 import express, { Router } from 'express';
 import { z } from 'zod';
-import { eoriFilter, isOperator, principalOf, type ApiPrincipal } from '../http/auth.js';
-import type { ApiDeps } from '../deps.js';
-import { ApiError, notFound, route } from '../http/errors.js';
 import { auditOf, writeAudit, type AuditEntry } from '../audit/queries.js';
+import type { ApiDeps } from '../deps.js';
+import { eoriFilter, isOperator, principalOf, type ApiPrincipal } from '../http/auth.js';
+import { ApiError, notFound, route } from '../http/errors.js';
+import { iso, isoOrNull } from '../http/hateoas.js';
+import { uuidParam } from '../http/params.js';
 import {
   abandonReplay,
   createReplay,
@@ -13,12 +15,10 @@ import {
   purgeLetters,
   runningReplays,
 } from './action-queries.js';
-import { findDeadLetter, type DeadLetterRow } from './queries.js';
 import { bulkAction, type BulkActionDeps } from './bulk.js';
 import { confirmations, type Confirmations } from './confirmation.js';
 import { parseBody, replayLimitError } from './filter.js';
-import { iso, isoOrNull } from '../http/hateoas.js';
-import { uuidParam } from '../http/params.js';
+import { findDeadLetter, type DeadLetterRow } from './queries.js';
 
 /**
  * Operator actions on dead letters, every one EORI-scoped like the reads (a key limited to some

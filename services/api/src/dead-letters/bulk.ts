@@ -1,8 +1,8 @@
 import type { Request } from 'express';
-import { principalOf } from '../http/auth.js';
-import type { ApiDeps } from '../deps.js';
-import { ApiError, badRequest } from '../http/errors.js';
 import { auditOf, writeAudit, type AuditEntry } from '../audit/queries.js';
+import type { ApiDeps } from '../deps.js';
+import { principalOf } from '../http/auth.js';
+import { ApiError, badRequest } from '../http/errors.js';
 import {
   countByKind,
   createReplay,

@@ -3,9 +3,9 @@ import { z } from 'zod';
 import type { Request } from 'express';
 import { eoriFilter, type ApiPrincipal } from '../http/auth.js';
 import { ApiError, badRequest } from '../http/errors.js';
-import type { DeadLetterFilter } from './queries.js';
 import { textProblem } from '../http/input-guard.js';
 import { isUuid, parseIsoDateTime, untilExclusive } from '../http/params.js';
+import type { DeadLetterFilter } from './queries.js';
 
 /**
  * The JSON filter of a bulk replay or purge: the list's query parameters, as a body. Unknown

@@ -1,17 +1,11 @@
 import type { DeadLetterStatus } from '@ctc-hub/db';
 import { movementPath } from '@ctc-hub/ppns';
 import { Router, type Request } from 'express';
-import { eoriFilter, principalOf } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
+import { eoriFilter, principalOf } from '../http/auth.js';
 import { badRequest, notFound, route } from '../http/errors.js';
-import {
-  findDeadLetter,
-  listDeadLetters,
-  type DeadLetterListRow,
-  type DeadLetterRow,
-} from './queries.js';
 import { iso, isoOrNull } from '../http/hateoas.js';
-import { deadLetterActionRoutes } from './actions.js';
+import { parsePaging, readPage } from '../http/paging.js';
 import {
   dateTimeParam,
   textParam,
@@ -20,7 +14,13 @@ import {
   uuidQuery,
   withQuery,
 } from '../http/params.js';
-import { parsePaging, readPage } from '../http/paging.js';
+import { deadLetterActionRoutes } from './actions.js';
+import {
+  findDeadLetter,
+  listDeadLetters,
+  type DeadLetterListRow,
+  type DeadLetterRow,
+} from './queries.js';
 
 /**
  * Dead letters: what the pipeline could not process, kept with what is needed to replay it. Every

@@ -7,11 +7,11 @@ import {
   type FeedPosition,
 } from '@ctc-hub/db';
 import { Router, type Request } from 'express';
-import { eoriFilter, principalOf } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
+import { eoriFilter, principalOf } from '../http/auth.js';
 import { badRequest, route } from '../http/errors.js';
-import { defaultStreamOptions, EventStreams, type EventStreamOptions } from './stream.js';
 import { queryValue, withQuery } from '../http/params.js';
+import { defaultStreamOptions, EventStreams, type EventStreamOptions } from './stream.js';
 
 /**
  * The change feed, for internal systems that follow what happens without polling movements.

@@ -1,12 +1,12 @@
 import type { MovementType } from '@ctc-hub/db';
 import { Router, type Request } from 'express';
-import { eoriFilter, principalOf } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
+import { eoriFilter, principalOf } from '../http/auth.js';
 import { badRequest, route } from '../http/errors.js';
+import { parsePaging, readPage } from '../http/paging.js';
+import { dateTimeParam, textParam, untilExclusive, uuidQuery, withQuery } from '../http/params.js';
 import { listLinkedMessages } from './message-queries.js';
 import { messageSummaryJson } from './present.js';
-import { dateTimeParam, textParam, untilExclusive, uuidQuery, withQuery } from '../http/params.js';
-import { parsePaging, readPage } from '../http/paging.js';
 
 /**
  * GET /v1/messages?boxId=&requestId=&messageType=&movementType=&receivedSince=&receivedUntil=

@@ -1,8 +1,8 @@
 import type { Db, MovementType } from '@ctc-hub/db';
 import { sql } from 'kysely';
 import { countedPage, type Page } from '../http/paging.js';
-import type { MovementRow } from './queries.js';
 import { movementVisible, type EoriScope } from '../http/scope.js';
+import type { MovementRow } from './queries.js';
 
 /**
  * Message reads. `body` (the raw XML, up to megabytes, TOASTed) is never part of a list: only

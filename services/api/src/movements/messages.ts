@@ -1,9 +1,12 @@
 import { movementPath } from '@ctc-hub/ppns';
 import type { MovementType } from '@ctc-hub/db';
 import { Router, type Request, type Response } from 'express';
-import { eoriFilter, principalOf } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
+import { eoriFilter, principalOf } from '../http/auth.js';
 import { ApiError, notFound, route } from '../http/errors.js';
+import { messagesPath, movementIdField, movementsPath } from '../http/hateoas.js';
+import { parsePaging, readPage } from '../http/paging.js';
+import { dateTimeParam, hmrcIdParam, untilExclusive, withQuery } from '../http/params.js';
 import {
   BODY_CHUNK_BYTES,
   findMessage,
@@ -13,11 +16,8 @@ import {
   type MessageHeadRow,
   type MovementKey,
 } from './message-queries.js';
-import { findMovement } from './queries.js';
-import { messagesPath, movementIdField, movementsPath } from '../http/hateoas.js';
 import { messageJson, messageSummaryJson } from './present.js';
-import { dateTimeParam, hmrcIdParam, untilExclusive, withQuery } from '../http/params.js';
-import { parsePaging, readPage } from '../http/paging.js';
+import { findMovement } from './queries.js';
 import { visibleMovement } from './visibility.js';
 
 /**

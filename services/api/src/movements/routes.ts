@@ -1,15 +1,15 @@
 import type { MovementType } from '@ctc-hub/db';
 import { Router, type Request } from 'express';
-import { eoriFilter, principalOf } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
+import { eoriFilter, principalOf } from '../http/auth.js';
 import { route } from '../http/errors.js';
-import { listMovements } from './queries.js';
 import { collectionOf, movementIdField, movementsPath } from '../http/hateoas.js';
-import { movementJson } from './present.js';
+import { parsePaging, readPage } from '../http/paging.js';
+import { dateTimeParam, textParam, untilExclusive, withQuery } from '../http/params.js';
 import { linkedMessageRoutes } from './linked-messages.js';
 import { movementMessageRoutes } from './messages.js';
-import { dateTimeParam, textParam, untilExclusive, withQuery } from '../http/params.js';
-import { parsePaging, readPage } from '../http/paging.js';
+import { movementJson } from './present.js';
+import { listMovements } from './queries.js';
 import { visibleMovement } from './visibility.js';
 
 /**

@@ -1,11 +1,11 @@
 import type { MovementType } from '@ctc-hub/db';
 import type { Request } from 'express';
-import { eoriFilter, principalOf } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
+import { eoriFilter, principalOf } from '../http/auth.js';
 import { notFound } from '../http/errors.js';
-import { findMovement, type MovementRow } from './queries.js';
 import { movementIdField } from '../http/hateoas.js';
 import { hmrcIdParam } from '../http/params.js';
+import { findMovement, type MovementRow } from './queries.js';
 
 const capitalised = (movementType: MovementType) =>
   movementType === 'departure' ? 'Departure' : 'Arrival';

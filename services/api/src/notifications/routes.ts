@@ -3,12 +3,12 @@ import { movementPath, parseCtcPayload, parseEnvelope, type CtcPayload } from '@
 import { ingestNotificationData, jobIds } from '@ctc-hub/queue';
 import type { Job } from 'bullmq';
 import { Router, type Request } from 'express';
-import { canSeeEori, isOperator, principalOf, type ApiPrincipal } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
+import { canSeeEori, isOperator, principalOf, type ApiPrincipal } from '../http/auth.js';
 import { ApiError, notFound, route } from '../http/errors.js';
-import { findNotification, movementEoris, type NotificationRow } from './queries.js';
 import { iso, messagePath, messagesPath } from '../http/hateoas.js';
 import { parseIsoDateTime, uuidParam } from '../http/params.js';
+import { findNotification, movementEoris, type NotificationRow } from './queries.js';
 
 /**
  * GET /v1/notifications/{notificationId}: what became of a PPNS notification.

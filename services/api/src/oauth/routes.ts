@@ -14,6 +14,8 @@ import {
   type RequestHandler,
   type Response,
 } from 'express';
+import { writeAudit } from '../audit/queries.js';
+import type { ApiDeps } from '../deps.js';
 import {
   browserPrincipal,
   canSeeEori,
@@ -21,10 +23,8 @@ import {
   principalOf,
   type parseApiKeys,
 } from '../http/auth.js';
-import type { ApiDeps } from '../deps.js';
 import { ApiError, badRequest, forbidden, route, sendError } from '../http/errors.js';
 import { eoriPattern } from '../http/params.js';
-import { writeAudit } from '../audit/queries.js';
 import { consumeState, saveState, sweepStates } from './queries.js';
 
 /**
