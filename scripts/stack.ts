@@ -111,6 +111,11 @@ export async function startStack(
       });
       started.push(sandbox);
       env.HMRC_API_BASE_URL = sandbox.url;
+      // Large declarations go to the sandbox's upload listener, under another host name, as
+      // they go to HMRC's Upscan host: allowed here as HMRC's is allowed by default.
+      const upload = new URL(sandbox.uploadUrl);
+      fill('HMRC_UPLOAD_HOSTS', upload.host);
+      if (upload.protocol === 'http:') fill('HMRC_UPLOAD_ALLOW_HTTP', 'true');
     }
 
     const worker: WorkerHandle = await startWorker(loadWorkerConfig(env), {

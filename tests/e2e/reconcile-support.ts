@@ -14,6 +14,9 @@ export const reconcileEnv = (extra: Env = {}): Env => ({
   PPNS_PULL_INTERVAL_SECONDS: '10',
   RECONCILE_INTERVAL_SECONDS: '2',
   RECONCILE_GRACE_SECONDS: '1',
+  // HMRC's one list call per box every 10 s is tested on its own (ppns-pull-spacing); here a
+  // pull's pages may follow each other quickly.
+  PPNS_LIST_MIN_GAP_MS: '300',
   ...extra,
 });
 

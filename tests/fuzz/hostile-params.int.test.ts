@@ -5,7 +5,7 @@
 // 400 with a JSON body naming the parameter, never 5xx.
 import { randomUUID } from 'node:crypto';
 import { keys, startTestApi, type TestApi } from '../../services/api/src/test-support/api.js';
-import { routePaths } from '../../services/api/src/routes/input-guard.js';
+import { routePaths } from '../../services/api/src/http/input-guard.js';
 import {
   headerValues,
   jsonValues,

@@ -140,6 +140,28 @@ export const hmrcConcern = z.object({
   HMRC_API_BASE_URL: baseUrl(),
   /** Where users are sent to authorise us; defaults to HMRC_API_BASE_URL. */
   HMRC_AUTH_BASE_URL: baseUrl().optional(),
+  /**
+   * Hosts a large declaration (> 5 MB) may be uploaded to: the `uploadRequest.href` HMRC answers
+   * with must be on one of them (comma-separated; `host` or `host:port` exactly, `.domain` for
+   * any host under it). Empty: the upload host of HMRC's environment in HMRC_API_BASE_URL
+   * (www.upscan.tax.service.gov.uk for api.service.hmrc.gov.uk,
+   * www.externaltest.upscan.tax.service.gov.uk for test-api.service.hmrc.gov.uk; see
+   * packages/config/src/hmrc-environments.ts), nothing for any other base URL.
+   */
+  HMRC_UPLOAD_HOSTS: list(
+    z
+      .string()
+      .toLowerCase()
+      .regex(
+        /^\.?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/,
+        'must be a host name, host:port or .domain',
+      ),
+  ).default([]),
+  /**
+   * Upload over plain http to an allowed host. Only for a stand-in of HMRC that itself speaks
+   * http (the local sandbox, docker compose); refused while HMRC_API_BASE_URL is https.
+   */
+  HMRC_UPLOAD_ALLOW_HTTP: bool(false),
   HMRC_CLIENT_ID: z.string().trim().min(1),
   HMRC_CLIENT_SECRET: z.string().trim().min(1),
   /**
@@ -211,6 +233,13 @@ export const workerConcern = z.object({
   RECONCILE_INTERVAL_SECONDS: positiveInt(60),
   /** How often each PPNS box is pulled; HMRC asks for no more than once every 10 seconds. */
   PPNS_PULL_INTERVAL_SECONDS: z.coerce.number().int().min(10).default(10),
+  /**
+   * Shortest time between two GETs of one PPNS box's notification list, from any replica,
+   * measured between the requests actually leaving. HMRC: "call the endpoint no more than once
+   * every 10 seconds"; every page and status of a pull is a call. 250 ms of margin covers the
+   * transit jitter to HMRC. Less than 10,000 only against a stand-in of HMRC (tests).
+   */
+  PPNS_LIST_MIN_GAP_MS: positiveInt(10_250),
   /**
    * How often the reconcile tick runs (one BullMQ job scheduler for the whole cluster). The tick
    * only decides what is due; the two intervals above say how often a pull or sweep really runs.

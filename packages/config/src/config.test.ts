@@ -80,6 +80,43 @@ describe('service configuration', () => {
     ).toEqual(['common-transit-convention-traders']);
   });
 
+  it('keeps test-only relaxations away from HMRC itself', () => {
+    const hmrc = { ...workerEnv, HMRC_API_BASE_URL: 'https://api.service.hmrc.gov.uk' };
+    expect(problems(() => loadWorkerConfig({ ...hmrc, HMRC_UPLOAD_ALLOW_HTTP: 'true' }))).toEqual({
+      HMRC_UPLOAD_ALLOW_HTTP:
+        'may be true only against a stand-in of HMRC on plain http (HMRC_API_BASE_URL)',
+    });
+    expect(
+      problems(() =>
+        loadWorkerConfig({
+          ...hmrc,
+          HMRC_API_BASE_URL: 'https://test-api.service.hmrc.gov.uk',
+          PPNS_LIST_MIN_GAP_MS: '2000',
+        }),
+      ),
+    ).toEqual({
+      PPNS_LIST_MIN_GAP_MS:
+        'must be at least 10000 against HMRC (one list call per box every 10 seconds)',
+    });
+    // HMRC's rule by default; shorter (and http uploads) only against a stand-in.
+    expect(loadWorkerConfig(hmrc).PPNS_LIST_MIN_GAP_MS).toBeGreaterThanOrEqual(10_000);
+    const standIn = loadWorkerConfig({
+      ...workerEnv,
+      PPNS_LIST_MIN_GAP_MS: '500',
+      HMRC_UPLOAD_ALLOW_HTTP: 'true',
+      HMRC_UPLOAD_HOSTS: 'Localhost:8091, .upscan.example',
+    });
+    expect(standIn.PPNS_LIST_MIN_GAP_MS).toBe(500);
+    expect(standIn.HMRC_UPLOAD_HOSTS).toEqual(['localhost:8091', '.upscan.example']);
+  });
+
+  it('refuses upload hosts that are URLs or carry paths or credentials', () => {
+    for (const value of ['https://www.upscan.tax.service.gov.uk', 'a.example/x', 'u@a.example'])
+      expect(problems(() => loadWorkerConfig({ ...workerEnv, HMRC_UPLOAD_HOSTS: value }))).toEqual({
+        'HMRC_UPLOAD_HOSTS.0': 'must be a host name, host:port or .domain',
+      });
+  });
+
   it('lists the variables each service reads', () => {
     expect(serviceEnvNames.receiver).toContain('PPNS_PUSH_SECRETS');
     expect(serviceEnvNames.receiver).not.toContain('HMRC_CLIENT_SECRET');

@@ -26,3 +26,9 @@ export {
   type WorkerConfig,
 } from './services.js';
 export { configSections, renderEnvExample, type EnvExampleSection } from './env-example.js';
+export {
+  hmrcEnvironmentOf,
+  hmrcEnvironments,
+  isHmrcHost,
+  type HmrcEnvironment,
+} from './hmrc-environments.js';

@@ -10,6 +10,7 @@ import {
   telemetryConcern,
   workerConcern,
 } from './concerns.js';
+import { isHmrcHost } from './hmrc-environments.js';
 import { type Env, parseEnv } from './load.js';
 
 /** Decodes a 32-byte AES key written as 64 hex characters or base64; undefined if neither. */
@@ -26,6 +27,13 @@ const base = telemetryConcern
   .extend(redisConcern.shape);
 
 const checkHmrc = (config: z.output<typeof hmrcConcern>, ctx: z.RefinementCtx) => {
+  if (config.HMRC_UPLOAD_ALLOW_HTTP && !config.HMRC_API_BASE_URL.startsWith('http:')) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['HMRC_UPLOAD_ALLOW_HTTP'],
+      message: 'may be true only against a stand-in of HMRC on plain http (HMRC_API_BASE_URL)',
+    });
+  }
   const keys = [...config.TOKEN_ENCRYPTION_KEYS];
   if (config.TOKEN_ENCRYPTION_KEY !== undefined) keys.push(config.TOKEN_ENCRYPTION_KEY);
   if (keys.length === 0) {
@@ -70,6 +78,13 @@ export const workerConfigSchema = base
   .extend(hmrcConcern.shape)
   .superRefine((config, ctx) => {
     checkHmrc(config, ctx);
+    if (config.PPNS_LIST_MIN_GAP_MS < 10_000 && isHmrcHost(config.HMRC_API_BASE_URL)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['PPNS_LIST_MIN_GAP_MS'],
+        message: 'must be at least 10000 against HMRC (one list call per box every 10 seconds)',
+      });
+    }
     // A message skipped for being too young must still fall inside the next sweep's window.
     if (config.RECONCILE_GRACE_SECONDS > config.RECONCILE_OVERLAP_SECONDS) {
       ctx.addIssue({

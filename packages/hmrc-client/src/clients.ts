@@ -3,6 +3,7 @@ import type { Db } from '@ctc-hub/db';
 import type { Logger } from '@ctc-hub/telemetry';
 import type { Meter } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
+import type { Clearance, PacedCall } from './transport.js';
 import { CtcClient } from './ctc-client.js';
 import { OAuthClient } from './oauth-client.js';
 import { tokenCipherFromConfig, type TokenCipher } from './token-crypto.js';
@@ -19,6 +20,8 @@ export type HmrcClientConfig = Pick<
   | 'HMRC_USER_SCOPES'
   | 'CTC_API_VERSION'
   | 'HMRC_REQUEST_TIMEOUT_MS'
+  | 'HMRC_UPLOAD_HOSTS'
+  | 'HMRC_UPLOAD_ALLOW_HTTP'
   | 'TOKEN_ENCRYPTION_KEYS'
   | 'TOKEN_ENCRYPTION_KEY'
 >;
@@ -36,8 +39,8 @@ export interface HmrcClientDeps {
   /** Shared connection pool for every HMRC call of the process; undici's global one when absent. */
   dispatcher?: Dispatcher;
   meter?: Meter;
-  /** Awaited before every CTC/PPNS API call (the worker's shared rate pacer). */
-  beforeRequest?: () => Promise<unknown>;
+  /** Awaited before every CTC/PPNS API call (the worker's shared rate pacers). */
+  beforeRequest?: (call: PacedCall) => Promise<Clearance | undefined>;
 }
 
 /**
@@ -77,6 +80,7 @@ export function createHmrcClients(config: HmrcClientConfig, deps: HmrcClientDeps
     ...(deps.beforeRequest === undefined ? {} : { beforeRequest: deps.beforeRequest }),
     baseUrl: config.HMRC_API_BASE_URL,
     apiVersion: config.CTC_API_VERSION,
+    upload: { hosts: config.HMRC_UPLOAD_HOSTS, allowHttp: config.HMRC_UPLOAD_ALLOW_HTTP },
   });
   return { cipher, oauth, tokens, ctc };
 }

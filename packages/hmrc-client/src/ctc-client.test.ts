@@ -213,8 +213,16 @@ describe('submissions', () => {
     };
     const fields = { key: 'uploads/1', 'x-amz-algorithm': 'AWS4-HMAC-SHA256', policy: 'cG9saWN5' };
     const xml = '<ncts:CC015C>large</ncts:CC015C>';
-    const result = await client().uploadLargeMessage(
-      { href: `${server.url}/upscan/upload`, fields },
+    // The upload host is not HMRC's API host (as at HMRC, where it is Upscan's proxy).
+    const uploader = new CtcClient({
+      baseUrl: server.url,
+      apiVersion: '2.1',
+      timeoutMs: 5000,
+      dispatcher,
+      upload: { hosts: [`localhost:${server.port}`], allowHttp: true },
+    });
+    const result = await uploader.uploadLargeMessage(
+      { href: `http://localhost:${server.port}/upscan/upload`, fields },
       xml,
     );
     expect(result).toEqual({ ok: true, status: 204 });

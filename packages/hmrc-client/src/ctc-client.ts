@@ -1,3 +1,4 @@
+import { hmrcEnvironmentOf } from '@ctc-hub/config';
 import type { MovementType } from '@ctc-hub/ppns';
 import {
   invalid,
@@ -24,7 +25,7 @@ import {
 } from './ctc-responses.js';
 import type { HmrcResult } from './errors.js';
 import { checkGuaranteeBalance } from './guarantee-balance.js';
-import { uploadLargeMessage } from './large-message.js';
+import { uploadLargeMessage, type UploadPolicy } from './large-message.js';
 import {
   isMovementType,
   messagePath,
@@ -63,11 +64,11 @@ export interface CtcClientOptions extends TransportOptions {
   /** Cap for JSON responses (lists, single messages with inline bodies). */
   maxJsonBytes?: number;
   /**
-   * Hosts the large-message upload URL may point at, as suffixes (`.amazonaws.com`) or exact
-   * names. The URL comes from HMRC's own response, but it is still the one place we send data
-   * off HMRC's API host, so it is pinned too. The API base URL's origin is always allowed.
+   * Where the large-message upload URL may point (large-message.ts). The URL comes from HMRC's
+   * own response, but it is still the one place we send data off HMRC's API host, so it is
+   * pinned too. Default: the upload host of HMRC's environment in `baseUrl`, https only.
    */
-  uploadHostSuffixes?: readonly string[];
+  upload?: Partial<UploadPolicy>;
 }
 
 export interface FetchMessageBodyRequest extends CallOptions {
@@ -142,13 +143,17 @@ export class CtcClient {
   readonly apiVersion: CtcApiVersion;
   private readonly transport: HmrcTransport;
   private readonly maxJsonBytes: number;
-  private readonly uploadHostSuffixes: readonly string[];
+  private readonly uploadPolicy: UploadPolicy;
 
   constructor(options: CtcClientOptions) {
     this.apiVersion = options.apiVersion;
     this.transport = new HmrcTransport(options);
     this.maxJsonBytes = options.maxJsonBytes ?? defaultMaxJsonBytes;
-    this.uploadHostSuffixes = options.uploadHostSuffixes ?? ['.amazonaws.com'];
+    const hosts = options.upload?.hosts ?? [];
+    this.uploadPolicy = {
+      hosts: hosts.length > 0 ? hosts : (hmrcEnvironmentOf(options.baseUrl)?.uploadHosts ?? []),
+      allowHttp: options.upload?.allowHttp ?? false,
+    };
   }
 
   private get jsonAccept(): string {
@@ -508,7 +513,7 @@ export class CtcClient {
     xml: string | Buffer,
     options: CallOptions = {},
   ): Promise<HmrcResult<{ status: number }>> {
-    return uploadLargeMessage(this.transport, this.uploadHostSuffixes, uploadRequest, xml, options);
+    return uploadLargeMessage(this.transport, this.uploadPolicy, uploadRequest, xml, options);
   }
 
   /** PPNS pull of a box (application token, scope read:pull-notifications). */

@@ -43,7 +43,7 @@ export {
   type SubmitMessageRequest,
 } from './ctc-client.js';
 export type { BoxNotifications, BoxNotificationsQuery, PpnsStatusFilter } from './ppns-pull.js';
-export { checkUploadUrl } from './large-message.js';
+export { checkUploadUrl, type UploadPolicy, type UploadUrlCheck } from './large-message.js';
 export type {
   CtcBox,
   CtcMessage,
@@ -69,7 +69,7 @@ export {
   type RequestOutcome,
 } from './errors.js';
 // HmrcTransport stays internal: its upload path can reach a non-HMRC URL (checked by CtcClient).
-export type { TransportOptions } from './transport.js';
+export type { Clearance, PacedCall, TransportOptions } from './transport.js';
 export { formatDateTime, type DateTimeInput } from './query.js';
 export {
   createHmrcClients,

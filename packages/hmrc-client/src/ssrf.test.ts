@@ -1,5 +1,6 @@
 import { Agent } from 'undici';
 import { CtcClient } from './ctc-client.js';
+import { checkUploadUrl } from './large-message.js';
 import { HmrcTransport } from './transport.js';
 import { startLocalServer, type LocalServer } from './test-support/local-server.js';
 
@@ -105,27 +106,119 @@ it('refuses a token that could smuggle header lines', async () => {
   expect(hmrc.connections).toBe(0);
 });
 
-it('refuses upload URLs that are not HMRC-issued https hosts', async () => {
-  const ctc = new CtcClient({
-    baseUrl: hmrc.url,
-    apiVersion: '2.1',
-    timeoutMs: 2000,
-    dispatcher,
-    uploadHostSuffixes: ['.amazonaws.com'],
+describe('large-message upload URLs', () => {
+  const fields = {};
+  it('refuses every URL off the allow-list before a connection is opened', async () => {
+    const ctc = new CtcClient({
+      baseUrl: hmrc.url,
+      apiVersion: '2.1',
+      timeoutMs: 2000,
+      dispatcher,
+      upload: { hosts: ['www.upscan.tax.service.gov.uk', '.upscan.example'] },
+    });
+    for (const href of [
+      // HMRC's own API host is no upload host: HMRC never hands one out there.
+      `${hmrc.url}/upload`,
+      `${internal.url}/upload`,
+      'http://169.254.169.254/latest',
+      'http://www.upscan.tax.service.gov.uk/v1/uploads/fus-inbound-1',
+      'https://www.upscan.tax.service.gov.uk:8443/v1/uploads/fus-inbound-1',
+      'https://evil-www.upscan.tax.service.gov.uk/',
+      'https://www.upscan.tax.service.gov.uk.attacker.example/',
+      'https://www.upscan.tax.service.gov.uk.',
+      'https://xwww.upscan.tax.service.gov.uk/',
+      'https://user:pass@www.upscan.tax.service.gov.uk/',
+      'https://www.upscan.tax.service.gov.uk@attacker.example/',
+      'https://upscan.example/',
+      'https://evilupscan.example/',
+      'https://a.upscan.example.attacker.example/',
+      'https://bucket.s3.eu-west-2.amazonaws.com/',
+      'not a url',
+    ]) {
+      const result = await ctc.uploadLargeMessage({ href, fields }, '<x/>');
+      expect([href, result]).toEqual([
+        href,
+        {
+          ok: false,
+          error: { kind: 'refused', message: expect.any(String) },
+        },
+      ]);
+    }
+    expect(internal.connections).toBe(0);
+    expect(hmrc.connections).toBe(0);
   });
-  for (const href of [
-    `${internal.url}/upload`,
-    'http://169.254.169.254/latest',
-    'http://bucket.s3.eu-west-2.amazonaws.com/',
-    'https://amazonaws.com.evil.example/',
-    'https://user:pass@bucket.s3.eu-west-2.amazonaws.com/',
-    'not a url',
-  ]) {
-    const result = await ctc.uploadLargeMessage({ href, fields: {} }, '<x/>');
-    expect(result).toMatchObject({ ok: false, error: { kind: 'refused' } });
-  }
-  expect(internal.connections).toBe(0);
-  expect(hmrc.connections).toBe(0);
+
+  it.each([
+    [
+      'https://www.upscan.tax.service.gov.uk/v1/uploads/fus-inbound-1',
+      'www.upscan.tax.service.gov.uk',
+    ],
+    ['https://WWW.Upscan.Tax.Service.Gov.UK:443/v1/uploads/x', 'www.upscan.tax.service.gov.uk'],
+    ['https://www.qa.upscan.example/v1/uploads/x', '.upscan.example'],
+  ])('accepts %s (allowed by %s)', (href, rule) => {
+    expect(checkUploadUrl(href, { hosts: [rule], allowHttp: false })).toMatchObject({ ok: true });
+  });
+
+  it('names the refused host', () => {
+    expect(
+      checkUploadUrl('https://upload.attacker.example/x', {
+        hosts: ['www.upscan.tax.service.gov.uk'],
+        allowHttp: false,
+      }),
+    ).toEqual({
+      ok: false,
+      reason:
+        'upload host upload.attacker.example is not allowed (HMRC_UPLOAD_HOSTS: www.upscan.tax.service.gov.uk)',
+    });
+  });
+
+  it('takes http only when allowed, and then only to an allowed host and port', () => {
+    const policy = { hosts: ['localhost:8091'], allowHttp: true };
+    expect(checkUploadUrl('http://localhost:8091/_sandbox/upload/1', policy)).toMatchObject({
+      ok: true,
+    });
+    expect(checkUploadUrl('http://localhost:8092/x', policy)).toMatchObject({ ok: false });
+    expect(checkUploadUrl('http://127.0.0.1:8091/x', policy)).toMatchObject({ ok: false });
+    expect(
+      checkUploadUrl('http://localhost:8091/x', { ...policy, allowHttp: false }),
+    ).toMatchObject({ ok: false, reason: 'the upload URL must be https, not http' });
+  });
+
+  it("defaults to the upload host of HMRC's environment in the base URL", async () => {
+    const production = new CtcClient({
+      baseUrl: 'https://api.service.hmrc.gov.uk',
+      apiVersion: '2.1',
+      timeoutMs: 2000,
+      dispatcher,
+    });
+    const refusedFor = async (ctc: CtcClient, href: string) =>
+      (await ctc.uploadLargeMessage({ href, fields }, '<x/>', {
+        signal: AbortSignal.abort(),
+      })) as { ok: false; error: { kind: string; message: string } };
+    // Allowed hosts get past the URL check (then stop at the aborted signal, sending nothing).
+    expect(
+      (await refusedFor(production, 'https://www.upscan.tax.service.gov.uk/v1/uploads/x')).error
+        .kind,
+    ).toBe('aborted');
+    expect(
+      (await refusedFor(production, 'https://www.externaltest.upscan.tax.service.gov.uk/v1/x'))
+        .error.kind,
+    ).toBe('refused');
+    const sandbox = new CtcClient({
+      baseUrl: 'https://test-api.service.hmrc.gov.uk',
+      apiVersion: '2.1',
+      timeoutMs: 2000,
+      dispatcher,
+    });
+    expect(
+      (await refusedFor(sandbox, 'https://www.externaltest.upscan.tax.service.gov.uk/v1/x')).error
+        .kind,
+    ).toBe('aborted');
+    // A stand-in of HMRC has no default: its upload host must be configured.
+    expect((await refusedFor(client(), 'https://upload.example/x')).error.message).toMatch(
+      /HMRC_UPLOAD_HOSTS: none/,
+    );
+  });
 });
 
 describe('HmrcTransport.urlFor (second line of defence)', () => {

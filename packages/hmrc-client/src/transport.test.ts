@@ -396,3 +396,92 @@ describe('metrics', () => {
     await testMeter.provider.shutdown();
   });
 });
+
+describe('paced calls: departures reported when the bytes leave', () => {
+  interface Recorded {
+    events: string[];
+    asked: number;
+  }
+  const pacedClient = (
+    server: { url: string },
+    recorded: Recorded,
+    options: { validForMs?: number; dispatcher?: Agent | undefined } = {},
+  ) =>
+    new CtcClient({
+      baseUrl: server.url,
+      apiVersion: '2.1',
+      timeoutMs: 5000,
+      ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
+      beforeRequest: async () => {
+        recorded.asked += 1;
+        return {
+          waitedMs: 0,
+          validUntil: performance.now() + (options.validForMs ?? 5000),
+          sent: async () => {
+            recorded.events.push('sent');
+          },
+          notSent: async () => {
+            recorded.events.push('not-sent');
+          },
+        };
+      },
+    });
+  const list = (ctc: CtcClient) => ctc.listMovements({ type: 'departure', token });
+
+  it('reports the departure when the request is written, before any answer', async () => {
+    const recorded: Recorded = { events: [], asked: 0 };
+    const server = await serve((_request, response) => {
+      recorded.events.push('arrived');
+      setTimeout(() => sendJson(response, 200, { totalCount: 0, departures: [] }), 200);
+    });
+    const result = list(pacedClient(server, recorded, { dispatcher }));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(recorded.events).toEqual(['sent', 'arrived']);
+    expect((await result).ok).toBe(true);
+    expect(recorded.events).toEqual(['sent', 'arrived']);
+  });
+
+  it('releases the clearance without a departure when nothing could be sent', async () => {
+    const recorded: Recorded = { events: [], asked: 0 };
+    const result = await list(
+      pacedClient({ url: `http://127.0.0.1:${await closedPort()}` }, recorded, { dispatcher }),
+    );
+    expect(result).toMatchObject({ ok: false, error: { kind: 'network', outcome: 'not-sent' } });
+    expect(recorded.events).toEqual(['not-sent']);
+  });
+
+  it('sends nothing on a clearance that lapsed, and asks again', async () => {
+    const recorded: Recorded = { events: [], asked: 0 };
+    const server = await serve((_request, response) => sendJson(response, 200, {}));
+    const result = await list(pacedClient(server, recorded, { validForMs: -1, dispatcher }));
+    expect(result).toMatchObject({
+      ok: false,
+      error: { kind: 'network', outcome: 'not-sent', code: 'CLEARANCE_LAPSED' },
+    });
+    expect(recorded.asked).toBe(3);
+    expect(recorded.events).toEqual(['not-sent', 'not-sent', 'not-sent']);
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it("works without a dispatcher, whatever sits in undici's global slot", async () => {
+    // Node's built-in fetch puts its own, older undici Agent there; paced calls must not use it.
+    const slot = Symbol.for('undici.globalDispatcher.1');
+    const globals = globalThis as unknown as Record<symbol, unknown>;
+    const before = globals[slot];
+    globals[slot] = {
+      dispatch: () => {
+        throw new Error('the global dispatcher must not be used for paced calls');
+      },
+    };
+    try {
+      const recorded: Recorded = { events: [], asked: 0 };
+      const server = await serve((_request, response) =>
+        sendJson(response, 200, { totalCount: 0, departures: [] }),
+      );
+      expect((await list(pacedClient(server, recorded))).ok).toBe(true);
+      expect(recorded.events).toEqual(['sent']);
+    } finally {
+      globals[slot] = before;
+    }
+  });
+});

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { SpanKind, withSpan, type Logger } from '@ctc-hub/telemetry';
 import type { Meter } from '@opentelemetry/api';
-import { request, type Dispatcher } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { classifyStatus, defaultRetryAfterMs, type HmrcError, type HmrcResult } from './errors.js';
 import { createCallMetrics, type HmrcCallMetrics } from './metrics.js';
 import { isSafePath } from './paths.js';
@@ -30,12 +30,55 @@ export interface TransportOptions {
   defaultRetryAfterMs?: number;
   /**
    * Awaited before every call to the HMRC API (not the upload host): the worker passes the
-   * shared rate pacer here, so each call books a slot of the one HMRC budget.
+   * shared rate pacer here, so each call books a slot of the one HMRC budget. When it returns a
+   * clearance, the transport reports the moment the request's first bytes are written to the
+   * socket (`sent`), or that it never left (`notSent`), and refuses to send once the clearance
+   * lapsed (see `Clearance`).
    */
-  beforeRequest?: () => Promise<unknown>;
+  beforeRequest?: (call: PacedCall) => Promise<Clearance | undefined>;
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT';
+
+/** What the pacing hook is told about a call, to choose the budgets it draws on. */
+export interface PacedCall {
+  endpoint: string;
+  method: HttpMethod;
+  /** The path under the base URL (validated), e.g. `/misc/push-pull-notification/box/{id}/notifications`. */
+  path: string;
+}
+
+/**
+ * Permission to send, held by the pacer until the request has actually left (the queue's
+ * `Departure` has this shape). HMRC counts arrivals, so what must be paced is the moment the
+ * bytes leave, not the moment a pacer said "go": between the two lie connection set-up and any
+ * event-loop delay.
+ */
+export interface Clearance {
+  waitedMs: number;
+  /** performance.now() after which the clearance may have lapsed: the request must not leave. */
+  validUntil: number;
+  sent(): Promise<void>;
+  notSent(): Promise<void>;
+}
+
+/**
+ * The pool for paced calls when the caller gave none. Not undici's global dispatcher: once
+ * Node's built-in fetch has run, that slot holds the Agent of the undici bundled with Node, whose
+ * handler interface is older than the interceptor below expects.
+ */
+let sharedAgent: Agent | undefined;
+const paceableDispatcher = (): Dispatcher => (sharedAgent ??= new Agent());
+
+/** A clearance that lapsed before the connection was ready is asked for again, this many times. */
+const maxClearances = 3;
+
+const lapsedError: HmrcError = {
+  kind: 'network',
+  outcome: 'not-sent',
+  code: 'CLEARANCE_LAPSED',
+  message: 'could not connect to HMRC within the rate clearance',
+};
 
 export interface TransportRequest {
   /** Metric and span label: method and path template, never ids, e.g. `GET /movements/{type}`. */
@@ -94,7 +137,7 @@ export class HmrcTransport {
   private readonly logger: Logger | undefined;
   private readonly now: () => number;
   private readonly fallbackRetryAfterMs: number;
-  private readonly beforeRequest: (() => Promise<unknown>) | undefined;
+  private readonly beforeRequest: ((call: PacedCall) => Promise<Clearance | undefined>) | undefined;
 
   constructor(options: TransportOptions) {
     this.base = new URL(options.baseUrl);
@@ -149,14 +192,25 @@ export class HmrcTransport {
         error: { kind: 'refused', message: 'refused to call a path outside the HMRC API' },
       };
     }
-    if (this.beforeRequest !== undefined) {
+    if (this.beforeRequest === undefined) return this.exchangeUnpaced(url, call);
+    for (let attempt = 1; ; attempt += 1) {
       const started = performance.now();
-      await this.beforeRequest();
+      const clearance = await this.beforeRequest({
+        endpoint: call.endpoint,
+        method: call.method,
+        path: call.path,
+      });
       this.metrics.budgetWait.record((performance.now() - started) / 1000, {
         endpoint: call.endpoint,
       });
+      const result = await this.exchange(url, call, clearance);
+      if (result !== 'lapsed') return result;
+      this.logger?.warn(
+        { endpoint: call.endpoint, attempt },
+        'the rate clearance lapsed before the connection was ready; asking again',
+      );
+      if (attempt >= maxClearances) return { ok: false, error: lapsedError };
     }
-    return this.exchange(url, call);
   }
 
   /**
@@ -164,16 +218,32 @@ export class HmrcTransport {
    * hands us and the CTC client checks (ctc-client.ts `checkUploadUrl`). Never carries a token.
    */
   async sendToUploadUrl(url: URL, call: TransportRequest): Promise<TransportResult> {
-    return this.exchange(url, call);
+    return this.exchangeUnpaced(url, call);
   }
 
-  private async exchange(url: URL, call: TransportRequest): Promise<TransportResult> {
+  private async exchangeUnpaced(url: URL, call: TransportRequest): Promise<TransportResult> {
+    const result = await this.exchange(url, call);
+    // Only a clearance can lapse; without one this branch is never taken.
+    if (result === 'lapsed') return { ok: false, error: lapsedError };
+    return result;
+  }
+
+  /** One request; 'lapsed' when the clearance expired before it could leave (nothing was sent). */
+  private async exchange(
+    url: URL,
+    call: TransportRequest,
+    clearance?: Clearance,
+  ): Promise<TransportResult | 'lapsed'> {
     return withSpan(
       'hmrc.request',
       { 'hmrc.endpoint': call.endpoint, 'http.request.method': call.method },
       async (span) => {
         const started = performance.now();
-        const result = await this.perform(url, call);
+        const result = await this.perform(url, call, clearance);
+        if (result === 'lapsed') {
+          span.setAttribute('hmrc.status', 'clearance-lapsed');
+          return result;
+        }
         const seconds = (performance.now() - started) / 1000;
         const status = result.ok ? String(result.response.status) : statusLabel(result.error);
         this.metrics.requests.add(1, { endpoint: call.endpoint, method: call.method, status });
@@ -194,13 +264,25 @@ export class HmrcTransport {
     );
   }
 
-  private async perform(url: URL, call: TransportRequest): Promise<TransportResult> {
+  private async perform(
+    url: URL,
+    call: TransportRequest,
+    clearance?: Clearance,
+  ): Promise<TransportResult | 'lapsed'> {
     if (call.signal?.aborted === true) {
+      await clearance?.notSent().catch(this.clearanceFailed);
       return {
         ok: false,
         error: { kind: 'aborted', outcome: 'not-sent', message: 'aborted before sending' },
       };
     }
+    const departure = { left: false, lapsed: false };
+    const dispatcher =
+      clearance === undefined
+        ? this.dispatcher
+        : (this.dispatcher ?? paceableDispatcher()).compose(
+            departureInterceptor(clearance, departure, this.clearanceFailed),
+          );
     // One controller per call: fired by our timeout or by the caller's signal. Which one fired is
     // read from the flags, not from the error undici throws (its shape varies by phase).
     const controller = new AbortController();
@@ -222,7 +304,7 @@ export class HmrcTransport {
         headers: call.headers,
         body: call.body ?? null,
         signal: controller.signal,
-        ...(this.dispatcher === undefined ? {} : { dispatcher: this.dispatcher }),
+        ...(dispatcher === undefined ? {} : { dispatcher }),
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
       });
@@ -249,12 +331,53 @@ export class HmrcTransport {
       if (read.overflow) return { ok: false, error: tooLarge(call.maxBytes, read.received) };
       return { ok: true, response: { status, headers: response.headers, body: read.buffer } };
     } catch (error) {
+      if (departure.lapsed) return 'lapsed';
       return { ok: false, error: classifyThrown(error, { timedOut, callerAborted, status }) };
     } finally {
       clearTimeout(timer);
       call.signal?.removeEventListener('abort', onCallerAbort);
+      // Failed before its first byte (refused, DNS, TLS, aborted while connecting): release the
+      // clearance without a departure, so the next caller need not wait a gap for nothing.
+      if (clearance !== undefined && !departure.left)
+        await clearance.notSent().catch(this.clearanceFailed);
     }
   }
+
+  private readonly clearanceFailed = (error: unknown): void => {
+    // Redis unreachable: the hold lapses by itself; the next caller waits for that instead.
+    this.logger?.warn({ err: error }, 'could not report a departure to the rate pacer');
+  };
+}
+
+/**
+ * An undici interceptor that sees the moment the request is written to a connected socket
+ * (`onRequestStart` runs synchronously just before the request line goes out) and reports it as
+ * the departure. A clearance that lapsed by then aborts the request before any byte is written.
+ */
+function departureInterceptor(
+  clearance: Clearance,
+  departure: { left: boolean; lapsed: boolean },
+  onReportError: (error: unknown) => void,
+): Dispatcher.DispatcherComposeInterceptor {
+  return (dispatch) => (options, handler) =>
+    dispatch(options, {
+      onRequestStart(controller, context) {
+        handler.onRequestStart?.(controller, context);
+        if (controller.aborted) return;
+        if (performance.now() > clearance.validUntil) {
+          departure.lapsed = true;
+          controller.abort(new Error('rate clearance lapsed before the request could leave'));
+          return;
+        }
+        departure.left = true;
+        clearance.sent().catch(onReportError);
+      },
+      onRequestUpgrade: (...args) => handler.onRequestUpgrade?.(...args),
+      onResponseStart: (...args) => handler.onResponseStart?.(...args),
+      onResponseData: (...args) => handler.onResponseData?.(...args),
+      onResponseEnd: (...args) => handler.onResponseEnd?.(...args),
+      onResponseError: (...args) => handler.onResponseError?.(...args),
+    });
 }
 
 const tooLarge = (limit: number, received: number): HmrcError => ({

@@ -1,16 +1,21 @@
 // Risk retired: the shared HMRC pacer handing out more calls than HMRC's sliding second allows
 // (429s), or so few that submissions fall well short of the allowed rate.
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { RatePacer, spacingFor, windowMarginMs } from './pacer.js';
 
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', {
   maxRetriesPerRequest: 1,
 });
-const key = `{test-pacer-${randomUUID()}}:hmrc:pacer`;
+const suffix = randomUUID();
+const key = `{test-pacer-${suffix}}:hmrc:pacer`;
+const otherKey = (name: string) => `{test-pacer-${suffix}}:${name}`;
 
 afterAll(async () => {
-  await redis.del(key, `${key}:calls`);
+  await redis.del(key, `${key}:calls`, `${key}:departed`, `${key}:hold`);
+  const others = await redis.keys(`{test-pacer-${suffix}}*`);
+  if (others.length > 0) await redis.del(...others);
   redis.disconnect();
 });
 
@@ -40,8 +45,9 @@ describe('RatePacer', () => {
     await Promise.all(
       Array.from({ length: 30 }, async (_, caller) => {
         for (let call = 0; call < (caller < 15 ? 2 : 1); call += 1) {
-          await pacer.acquire();
+          const departure = await pacer.acquire();
           started.push(performance.now());
+          await departure.sent();
         }
       }),
     );
@@ -58,5 +64,69 @@ describe('RatePacer', () => {
   it('counts the calls it hands out per minute', async () => {
     const calls = await new RatePacer(redis, key, spacingFor(20)).callsPerMinute(2);
     expect(calls.reduce((sum, entry) => sum + entry.calls, 0)).toBe(45);
+  });
+});
+
+describe('RatePacer holds', () => {
+  it('keeps the next caller waiting until the cleared one has actually left, then a full gap', async () => {
+    const pacer = new RatePacer(redis, otherKey('hold'), { spacingMs: 50, minGapMs: 100 });
+    const first = await pacer.acquire();
+    let secondCleared: number | undefined;
+    const second = pacer.acquire().then((departure) => {
+      secondCleared = performance.now();
+      return departure;
+    });
+    // The first caller is late (a busy event loop, a slow connect): nobody else may go.
+    await sleep(300);
+    expect(secondCleared).toBeUndefined();
+    const firstLeft = performance.now();
+    await first.sent();
+    await (await second).sent();
+    // Measured from the real departure, not from the first clearance.
+    expect(secondCleared! - firstLeft).toBeGreaterThanOrEqual(95);
+  });
+
+  it('records no departure for a cleared call that never left, and releases the next caller', async () => {
+    const pacer = new RatePacer(redis, otherKey('not-sent'), { spacingMs: 10, minGapMs: 10 });
+    await (await pacer.acquire()).sent();
+    const departedBefore = await redis.get(`${otherKey('not-sent')}:departed`);
+    const unsent = await pacer.acquire();
+    let nextCleared = false;
+    const waiting = pacer.acquire().then((departure) => {
+      nextCleared = true;
+      return departure;
+    });
+    await sleep(100);
+    expect(nextCleared).toBe(false);
+    await unsent.notSent();
+    expect(await redis.get(`${otherKey('not-sent')}:departed`)).toBe(departedBefore);
+    await (await waiting).sent();
+  });
+
+  it('lets a hold lapse, and says so in validUntil, when the holder disappears', async () => {
+    const pacer = new RatePacer(redis, otherKey('lapse'), {
+      spacingMs: 10,
+      minGapMs: 10,
+      holdMs: 400,
+    });
+    const abandoned = await pacer.acquire();
+    expect(abandoned.validUntil).toBeLessThanOrEqual(performance.now() + 400 - 250);
+    const started = performance.now();
+    const next = await pacer.acquire();
+    expect(performance.now() - started).toBeGreaterThanOrEqual(300);
+    await next.sent();
+  });
+});
+
+describe('RatePacer.readyIn', () => {
+  it('tells how long until a call could leave, without booking one', async () => {
+    const pacer = new RatePacer(redis, otherKey('ready'), { spacingMs: 2000, minGapMs: 2000 });
+    expect(await pacer.readyIn()).toBe(0);
+    await (await pacer.acquire()).sent();
+    const first = await pacer.readyIn();
+    expect(first).toBeGreaterThan(1000);
+    expect(first).toBeLessThanOrEqual(2000);
+    // Looking again books nothing: the wait only shrinks.
+    expect(await pacer.readyIn()).toBeLessThanOrEqual(first);
   });
 });

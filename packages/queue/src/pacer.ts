@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 
@@ -7,8 +9,12 @@ import type { Redis } from 'ioredis';
  * /ops page reads them with callsPerMinute().
  */
 const callCountMinutes = 120;
-/** Same hash tag as the slot key (a `{prefix}` stays in front), so both live in one cluster slot. */
+/** Same hash tag as the slot key (a `{prefix}` stays in front), so all keys live in one slot. */
 const callsKey = (key: string): string => `${key}:calls`;
+/** The last actual departure, on Redis' clock. */
+const departedKey = (key: string): string => `${key}:departed`;
+/** The caller cleared to leave and not yet gone (its token, with an expiry). */
+const holdKey = (key: string): string => `${key}:hold`;
 
 /**
  * Reserves the next free slot in a schedule shared through Redis: each caller gets
@@ -33,25 +39,54 @@ end
 return math.ceil(slot - now)
 `;
 
-/** The departure log beside the slot key (same hash tag). */
-const departedKey = (key: string): string => `${key}:departed`;
-
 /**
- * Called when a caller's slot has come, just before it sends: checks the previous caller's
- * actual departure (not its slot) is at least `minGap` ago, and records this one. A caller that
- * left late (event-loop lag, a slow Redis reply) would otherwise squeeze the gap to the next
- * caller, who leaves on time, and a late call followed by on-time ones is exactly what fills a
- * sliding second. minGap keeps half the window margin (see RatePacer.minGapMs), so ordinary
- * sub-ms differences between callers cost nothing. Returns the ms still to wait (0 = go).
+ * Called when a caller's slot has come: it may leave only when nobody else is cleared and not yet
+ * gone (the hold), and the previous caller's actual departure is at least `minGap` ago. Then it
+ * takes the hold itself. The schedule alone is not enough: a caller released on time can still
+ * leave late (a busy event loop ingesting a pulled batch, a new TLS connection), and the next
+ * caller, on time, would then follow it closer than the limit allows; HMRC counts arrivals.
+ * Returns 0 (go, hold taken), a positive wait for the gap, or minus the hold's remaining ms.
  */
 const departScript = `
+local held = redis.call('PTTL', KEYS[2])
+if held > 0 then return -held end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local previous = tonumber(redis.call('GET', KEYS[1]) or '0')
 local earliest = previous + tonumber(ARGV[1])
 if now < earliest then return math.ceil(earliest - now) end
-redis.call('SET', KEYS[1], string.format('%.3f', now), 'PX', 3600000)
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
 return 0
+`;
+
+/**
+ * The holder's request has left (its first bytes are on the socket): its departure is recorded
+ * (Redis' clock when this runs, a little after the bytes left, which only lengthens the next
+ * gap) and the hold is released. A departure is never moved back.
+ */
+const sentScript = `
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local previous = tonumber(redis.call('GET', KEYS[1]) or '0')
+if now > previous then redis.call('SET', KEYS[1], string.format('%.3f', now), 'PX', 3600000) end
+return 0
+`;
+
+/** The holder's request will not leave (refused, connection failed): release without a departure. */
+const notSentScript = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+/** A look without booking: how long until a caller booking now could leave. */
+const readyInScript = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local slot = tonumber(redis.call('GET', KEYS[1]) or '0')
+local held = math.max(0, redis.call('PTTL', KEYS[3]))
+local previous = tonumber(redis.call('GET', KEYS[2]) or '0')
+return math.ceil(math.max(held, previous + tonumber(ARGV[1]) - now, slot + tonumber(ARGV[2]) - now))
 `;
 
 const pauseScript = `
@@ -63,38 +98,125 @@ if until_ > last then redis.call('SET', KEYS[1], until_, 'PX', 3600000) end
 return 0
 `;
 
-export class RatePacer {
+/** How often a caller waiting behind a hold looks again; holds normally last a few ms. */
+const holdPollMs = 5;
+/**
+ * A ticket counts as valid this much less than its hold lasts in Redis, so the request never
+ * leaves after another caller could have taken over (clock rates differ by far less).
+ */
+const holdSafetyMs = 250;
+
+/**
+ * Clearance to leave, held until the request has actually left. Call exactly one of `sent`
+ * (first bytes written) or `notSent`; if neither comes, the hold lapses after `holdMs` and the
+ * request must not leave any more (`validUntil`).
+ */
+export interface Departure {
+  /** Milliseconds waited for the slot, the gap and other callers' holds. */
+  waitedMs: number;
+  /** performance.now() after which the hold may have lapsed: the request must not leave then. */
+  validUntil: number;
+  sent(): Promise<void>;
+  notSent(): Promise<void>;
+}
+
+export interface RatePacerOptions {
+  /** Time between slots of the schedule. */
+  spacingMs: number;
   /**
-   * The shortest gap allowed between two actual departures: with spacing = (1000 + m) / N, this
-   * is (1000 + m/2) / N, so however late calls leave, N gaps still span 1000 + m/2 ms.
+   * Shortest gap between two actual departures. Default: for spacing = (1000 + m) / N,
+   * (1000 + m/2) / N, so however late calls leave, N gaps still span 1000 + m/2 ms.
    */
+  minGapMs?: number;
+  /** Longest a caller may hold the others back between clearance and leaving. */
+  holdMs?: number;
+}
+
+export class RatePacer {
+  readonly spacingMs: number;
   readonly minGapMs: number;
+  readonly holdMs: number;
 
   constructor(
     private readonly redis: Redis,
     private readonly key: string,
-    readonly spacingMs: number,
+    options: number | RatePacerOptions,
   ) {
-    this.minGapMs = (spacingMs * (1000 + windowMarginMs / 2)) / (1000 + windowMarginMs);
+    const { spacingMs, minGapMs, holdMs } =
+      typeof options === 'number' ? { spacingMs: options } : options;
+    this.spacingMs = spacingMs;
+    this.minGapMs = minGapMs ?? (spacingMs * (1000 + windowMarginMs / 2)) / (1000 + windowMarginMs);
+    this.holdMs = holdMs ?? 5000;
   }
 
   /**
-   * Waits for this caller's slot, then until the previous call actually left one spacing ago
-   * (see departScript); resolves with the milliseconds waited. The caller sends right after.
+   * Waits for this caller's slot, then until nobody else holds clearance and the previous
+   * departure is `minGapMs` ago, and takes the hold. The caller sends, and reports when the
+   * request actually left (`sent`) or that it never will (`notSent`); until then every other
+   * caller of this pacer, on any replica, waits.
    */
-  async acquire(): Promise<number> {
-    let waitedMs = Number(
+  async acquire(): Promise<Departure> {
+    const started = performance.now();
+    const waitMs = Number(
       await this.redis.eval(reserveScript, 2, this.key, callsKey(this.key), String(this.spacingMs)),
     );
-    if (waitedMs > 0) await sleep(waitedMs);
+    if (waitMs > 0) await sleep(waitMs);
+    const token = randomUUID();
     for (;;) {
-      const moreMs = Number(
-        await this.redis.eval(departScript, 1, departedKey(this.key), String(this.minGapMs)),
+      // Measured before the command is sent: the hold starts later than this, never earlier.
+      const asked = performance.now();
+      const answer = Number(
+        await this.redis.eval(
+          departScript,
+          2,
+          departedKey(this.key),
+          holdKey(this.key),
+          String(this.minGapMs),
+          token,
+          String(this.holdMs),
+        ),
       );
-      if (moreMs <= 0) return waitedMs;
-      waitedMs += moreMs;
-      await sleep(moreMs);
+      if (answer === 0) {
+        return {
+          waitedMs: performance.now() - started,
+          validUntil: asked + this.holdMs - holdSafetyMs,
+          sent: async () => {
+            await this.redis.eval(sentScript, 2, departedKey(this.key), holdKey(this.key), token);
+          },
+          notSent: async () => {
+            await this.redis.eval(notSentScript, 1, holdKey(this.key), token);
+          },
+        };
+      }
+      await sleep(answer > 0 ? answer : Math.min(-answer, holdPollMs));
     }
+  }
+
+  /**
+   * For work that leaves the moment it is cleared (nothing can delay it in between): waits as
+   * `acquire` does and records the departure at once. Resolves with the milliseconds waited.
+   */
+  async pace(): Promise<number> {
+    const departure = await this.acquire();
+    await departure.sent();
+    return departure.waitedMs;
+  }
+
+  /**
+   * Milliseconds until a call booked now could leave, as far as Redis knows (not counting a
+   * holder's own departure, which only adds the gap). Books nothing.
+   */
+  async readyIn(): Promise<number> {
+    const wait = await this.redis.eval(
+      readyInScript,
+      3,
+      this.key,
+      departedKey(this.key),
+      holdKey(this.key),
+      String(this.minGapMs),
+      String(this.spacingMs),
+    );
+    return Math.max(0, Number(wait));
   }
 
   /**
@@ -126,8 +248,9 @@ export const pacerKey = (queuePrefix: string): string => `${queuePrefix}:hmrc:pa
  * How much later than the bare limit the N-th previous call must arrive, in ms. HMRC refuses a
  * call when `perSecond` calls already arrived in the second before it (a sliding window, as the
  * sandbox models it), so what needs a margin is the span of `perSecond` consecutive gaps, not
- * each gap. Since departures are checked on Redis' clock (departScript), a caller's lateness no
- * longer eats into it; what remains is transit jitter (request leaving → HMRC's gateway).
+ * each gap. Departures are measured when the request's bytes actually leave (RatePacer.acquire
+ * holds the others until then), so a caller's lateness no longer eats into it; what remains is
+ * transit jitter (request leaving → HMRC's gateway).
  *
  * 50 ms is what the old rule (1000/N + 5% per gap) amounted to at every N. Benchmark 5 tried 30 ms
  * on a heavily loaded 2-core machine (sandbox in the same process): 9 × 429 in 1,000 calls, so

@@ -1,21 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { opsRoutes, type ReadinessCheck } from '@ctc-hub/telemetry';
 import express, { type Express } from 'express';
-import { parseApiKeys, requireApiKey } from './auth.js';
+import { adminRoutes } from './admin/routes.js';
+import { auditRoutes } from './audit/routes.js';
+import { connectionRoutes } from './connections/routes.js';
+import { deadLetterRoutes } from './dead-letters/routes.js';
 import type { ApiDeps } from './deps.js';
-import { ApiError, errorHandler, sendError } from './errors.js';
+import { eventRoutes } from './events/routes.js';
 import { guaranteeRoutes } from './guarantees/routes.js';
-import { movementRoutes } from './routes/movements.js';
-import { notificationRoutes } from './routes/notifications.js';
-import { oauthCallbackRoutes, oauthStartRoutes, requireConnectKey } from './routes/oauth.js';
+import { parseApiKeys, requireApiKey } from './http/auth.js';
+import { concurrencyPerKey } from './http/concurrency-limit.js';
+import { ApiError, errorHandler, sendError } from './http/errors.js';
+import { inputGuard } from './http/input-guard.js';
+import { rateLimitPerKey } from './http/rate-limit.js';
+import { securityHeaders } from './http/security-headers.js';
+import { movementRoutes } from './movements/routes.js';
+import { notificationRoutes } from './notifications/routes.js';
+import { oauthRoutes } from './oauth/routes.js';
 import { submissionRoutes } from './submissions/routes.js';
-import { adminRoutes } from './admin/index.js';
-import { deadLetterActionRoutes } from './routes/dead-letter-actions.js';
-import { eventRoutes } from './routes/events.js';
-import { auditRoutes } from './routes/audit.js';
-import { connectionRoutes } from './routes/connections.js';
-import { concurrencyPerKey, rateLimitPerKey, securityHeaders } from './rate-limit.js';
-import { inputGuard } from './routes/input-guard.js';
 
 export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessCheck>): Express {
   const app = express();
@@ -37,9 +39,6 @@ export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessChec
   app.use(inputGuard(app));
 
   app.use(opsRoutes(checks, {}, deps.telemetry));
-  // The OAuth callback is reached by the user's browser coming back from HMRC: no API key, the
-  // single-use `state` is the proof.
-  app.use(oauthCallbackRoutes(deps));
 
   const keys = parseApiKeys(deps.config.API_KEYS);
   const rateLimit =
@@ -66,16 +65,16 @@ export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessChec
   );
   app.use('/customs', authenticated);
   app.use('/v1', authenticated);
-  // Also from a browser (Basic), where the flow's binding cookie must land.
-  app.use('/oauth/hmrc/start', requireConnectKey(keys), ...(rateLimit ? [rateLimit] : []));
 
-  app.use(oauthStartRoutes(deps));
+  // The connect flow authenticates itself: the callback by its single-use state, the start by
+  // the API key as Bearer or as a browser's Basic password.
+  app.use(oauthRoutes(deps, { keys, rateLimit }));
   app.use(movementRoutes(deps));
   app.use(notificationRoutes(deps));
   app.use(submissionRoutes(deps));
   app.use(guaranteeRoutes(deps));
   app.use(eventRoutes(deps));
-  app.use(deadLetterActionRoutes(deps));
+  app.use(deadLetterRoutes(deps));
   app.use(auditRoutes(deps));
   app.use(connectionRoutes(deps));
   // Operator pages (authenticate themselves: browsers cannot send a Bearer header).

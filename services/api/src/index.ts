@@ -1,3 +1,3 @@
 export { startApi, type ApiHandle, type ApiOptions } from './start.js';
 export { createApiApp } from './app.js';
-export { parseApiKeys, authenticate, type ApiPrincipal } from './auth.js';
+export { parseApiKeys, authenticate, type ApiPrincipal } from './http/auth.js';

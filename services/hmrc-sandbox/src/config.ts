@@ -14,10 +14,22 @@ import { z } from 'zod';
 // scripts/env-example.ts adds it to .env.example (`pnpm start` runs the sandbox with these
 // settings), copying the doc comment above each key from this file.
 
-const { nonNegativeInt, port, positiveInt, url, uuid } = fields;
+const { baseUrl, nonNegativeInt, port, positiveInt, url, uuid } = fields;
 
 export const sandboxConcern = z.object({
   SANDBOX_PORT: port(8090),
+  /**
+   * The stand-in for HMRC's Upscan upload proxy listens here, apart from the API: at HMRC large
+   * declarations are uploaded to another host (www.upscan.tax.service.gov.uk) than the API's.
+   * Default: SANDBOX_PORT + 1 (8091), or any free port when SANDBOX_PORT is 0.
+   */
+  SANDBOX_UPLOAD_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /**
+   * Origin put into uploadRequest.href. Default: http://localhost:<SANDBOX_UPLOAD_PORT> (or
+   * http://127.0.0.1:… when HTTP_HOST is localhost), a host name other than the API's, so the
+   * hub's HMRC_UPLOAD_HOSTS is exercised. Set it when that name does not reach the listener.
+   */
+  SANDBOX_UPLOAD_BASE_URL: baseUrl().optional(),
   /** Where the sandbox pushes PPNS notifications (our receiver). */
   SANDBOX_CALLBACK_URL: url().default('http://127.0.0.1:8080/ppns/callback'),
   /** Push secret the sandbox signs with; give the receiver the same value in PPNS_PUSH_SECRETS. */

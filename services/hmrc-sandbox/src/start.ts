@@ -3,6 +3,7 @@ import type { SandboxConfig } from './config.js';
 import { createSandboxApp } from './core/app.js';
 import { createContext, createControls, type SandboxControls } from './core/controls.js';
 import { settingsFromConfig } from './core/settings.js';
+import { createUploadApp } from './submissions/upload.js';
 import { createSchemaValidator } from './submissions/validation.js';
 
 export interface SandboxOptions {
@@ -15,6 +16,11 @@ export interface SandboxHandle {
   port: number;
   /** Base URL on loopback, e.g. http://127.0.0.1:8090 (use it as HMRC_API_BASE_URL). */
   url: string;
+  /**
+   * Origin of the upload listener as the sandbox hands it out, e.g. http://localhost:8091: on
+   * another host name than `url`, as HMRC's upload host is not its API host.
+   */
+  uploadUrl: string;
   controls: SandboxControls;
   stop: () => Promise<void>;
 }
@@ -43,8 +49,25 @@ export async function startSandbox(
   const host =
     config.HTTP_HOST === '0.0.0.0' || config.HTTP_HOST === '::' ? '127.0.0.1' : config.HTTP_HOST;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const upload = await listen(
+    createUploadApp(context.submissions, context.stats, logger),
+    config.SANDBOX_UPLOAD_PORT ?? (config.SANDBOX_PORT === 0 ? 0 : config.SANDBOX_PORT + 1),
+    config.HTTP_HOST,
+  ).catch(async (error: unknown) => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw error;
+  });
+  // Another name for the same loopback interface: the hub must allow it as an upload host.
+  const uploadHost = host === 'localhost' ? '127.0.0.1' : 'localhost';
+  context.settings.uploadBaseUrl =
+    config.SANDBOX_UPLOAD_BASE_URL ?? `http://${uploadHost}:${upload.port}`;
   logger.info(
-    { port, schemaEngine: validator.engine, callbackUrl: context.settings.callbackUrl },
+    {
+      port,
+      uploadUrl: context.settings.uploadBaseUrl,
+      schemaEngine: validator.engine,
+      callbackUrl: context.settings.callbackUrl,
+    },
     'hmrc sandbox listening',
   );
 
@@ -52,6 +75,7 @@ export async function startSandbox(
   return {
     port,
     url,
+    uploadUrl: context.settings.uploadBaseUrl,
     controls,
     stop: async () => {
       if (stopped) return;
@@ -59,8 +83,13 @@ export async function startSandbox(
       context.simulator.stop();
       context.push.stop();
       for (const response of context.hanging) response.destroy();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = Promise.all(
+        [server, upload.server].map(
+          (listener) => new Promise<void>((resolve) => listener.close(() => resolve())),
+        ),
+      );
       server.closeAllConnections();
+      upload.server.closeAllConnections();
       await closed;
       context.client.close();
       await validator.close();

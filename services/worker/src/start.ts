@@ -10,8 +10,6 @@ import {
   RedisDurabilityGuard,
   jobs,
   queueNames,
-  pacerKey,
-  RatePacer,
   spacingFor,
 } from '@ctc-hub/queue';
 import { createLogger, initTelemetry, listen, opsRoutes, type Logger } from '@ctc-hub/telemetry';
@@ -20,6 +18,7 @@ import express from 'express';
 import { isFinalFailure, recordFinalFailure } from './failures.js';
 import { backgroundTasks } from './background/index.js';
 import { createHmrcProcessor } from './hmrc/index.js';
+import { createHmrcPacing } from './hmrc/pacing.js';
 import { createOpsProcessor, opsConcurrency, type OpsDeps } from './ops/index.js';
 import { createIngestProcessor } from './ingest/processor.js';
 import { IngestStore } from './ingest/store.js';
@@ -29,8 +28,9 @@ import { ingestMetrics, registerQueueMetrics } from './metrics.js';
 /**
  * The shared HMRC budget is enforced twice, both globally through Redis:
  *  - every call books a slot from the RatePacer ((1000 + 50) / N ms apart, and no two actual
- *    departures closer than (1000 + 25) / N), so no sliding second ever holds more than N calls,
- *    even when a job makes two (a 401 retry, the check before resending);
+ *    departures closer than (1000 + 25) / N, a departure being the moment the request's bytes
+ *    leave), so no sliding second ever holds more than N calls, even when a job makes two (a 401
+ *    retry, the check before resending) or a call leaves late (hmrc/pacing.ts);
  *  - BullMQ's limiter starts at most one hmrc job per 0.9 slot, so jobs do not pile up waiting
  *    for slots while holding their locks. A fixed window of N jobs per 1000 ms would not do: HMRC's
  *    gateway may count a sliding second, and two windows' worth could land in one.
@@ -89,16 +89,12 @@ export async function startWorker(
     maxBytes: config.MAX_MESSAGE_BYTES + 1024,
   });
   const pacerConnection = createRedis(config, 'worker');
-  const pacer = new RatePacer(
-    pacerConnection,
-    pacerKey(config.QUEUE_PREFIX),
-    spacingFor(config.HMRC_RATE_LIMIT_PER_SECOND),
-  );
+  const pacing = createHmrcPacing(pacerConnection, config);
   const hmrc = createHmrcClients(config, {
     db,
     logger,
     meter: telemetry.meter,
-    beforeRequest: () => pacer.acquire(),
+    beforeRequest: pacing.clear,
   });
   const metrics = ingestMetrics(telemetry.meter);
   const store = new IngestStore(db, logger, {
@@ -157,8 +153,9 @@ export async function startWorker(
       logger,
       metrics,
       rateLimit: async (ms) => {
-        await Promise.all([hmrcWorker.rateLimit(ms), pacer.pause(ms)]);
+        await Promise.all([hmrcWorker.rateLimit(ms), pacing.application.pause(ms)]);
       },
+      boxPulls: pacing,
     }),
     {
       connection: hmrcConnection,

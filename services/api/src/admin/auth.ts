@@ -1,23 +1,10 @@
 import type { NextFunction, Request, Response } from 'express';
-import { authenticate, type parseApiKeys } from '../auth.js';
-import { ApiError, sendError } from '../errors.js';
+import { browserPrincipal, isOperator, type parseApiKeys } from '../http/auth.js';
+import { ApiError, sendError } from '../http/errors.js';
 
 type KeyEntries = ReturnType<typeof parseApiKeys>;
 
 const realm = 'Basic realm="ctc-hub operations", charset="UTF-8"';
-
-/** The API key from `Bearer <key>` or from `Basic base64(anyone:<key>)`; undefined otherwise. */
-export function presentedKey(header: string | undefined): string | undefined {
-  if (header === undefined) return undefined;
-  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (bearer !== null) return bearer[1];
-  const basic = /^Basic\s+([A-Za-z0-9+/]+={0,2})\s*$/i.exec(header);
-  if (basic === null) return undefined;
-  const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  const password = colon === -1 ? '' : decoded.slice(colon + 1);
-  return password === '' ? undefined : password;
-}
 
 /**
  * Operator pages (bull-board, /ops) are opened in browsers, which cannot send a Bearer header but
@@ -31,24 +18,9 @@ export function presentedKey(header: string | undefined): string | undefined {
  */
 export function requireAdmin(keys: KeyEntries) {
   return (request: Request, response: Response, next: NextFunction): void => {
-    const header = request.headers.authorization;
-    const key = presentedKey(header);
-    const principal = key === undefined ? undefined : authenticate(keys, key);
-    if (principal === undefined) {
-      response.setHeader('WWW-Authenticate', realm);
-      response.setHeader('Cache-Control', 'no-store');
-      return sendError(
-        response,
-        new ApiError(
-          401,
-          'UNAUTHORIZED',
-          header === undefined
-            ? 'Sign in with the API key as password (Basic) or send Authorization: Bearer <API key>'
-            : 'Invalid API key',
-        ),
-      );
-    }
-    if (principal.eoris !== '*') {
+    const principal = browserPrincipal(keys, request, response, realm);
+    if (principal === undefined) return;
+    if (!isOperator(principal)) {
       return sendError(
         response,
         new ApiError(

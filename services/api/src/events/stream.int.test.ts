@@ -6,10 +6,10 @@ import { createLogger } from '@ctc-hub/telemetry';
 import { createTestDatabase, openEventStream, waitFor, type TestDatabase } from '@ctc-hub/testing';
 import express from 'express';
 import { sql } from 'kysely';
-import { parseApiKeys, requireApiKey } from '../auth.js';
+import { parseApiKeys, requireApiKey } from '../http/auth.js';
 import type { ApiDeps } from '../deps.js';
-import { errorHandler } from '../errors.js';
-import { createEventRoutes } from '../routes/events.js';
+import { errorHandler } from '../http/errors.js';
+import { createEventRoutes } from './routes.js';
 import type { EventStreams } from './stream.js';
 
 let testDb: TestDatabase;

@@ -8,7 +8,7 @@ import {
 } from '@ctc-hub/db';
 import type { Logger } from '@ctc-hub/telemetry';
 import type { Response } from 'express';
-import { ApiError } from '../errors.js';
+import { ApiError } from '../http/errors.js';
 import { FeedWatcher } from './watcher.js';
 
 export interface EventStreamOptions {

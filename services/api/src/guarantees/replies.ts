@@ -3,7 +3,7 @@ import {
   notConnectedBody,
   notConnectedStatus,
   type UnusableConnection,
-} from '../connection.js';
+} from '../connections/not-connected.js';
 import type { CheckState } from './queries.js';
 
 /**
@@ -20,7 +20,7 @@ export interface Reply {
 
 export type BalanceSource = 'hmrc' | 'cache';
 
-/** No usable HMRC authority for the EORI (connection.ts: the same answer as declarations). */
+/** No usable HMRC authority for the EORI (connections/not-connected.ts: the same answer as declarations). */
 export function notConnectedReply(connection: UnusableConnection): Reply {
   return { status: notConnectedStatus, headers: {}, body: notConnectedBody(connection) };
 }

@@ -1,5 +1,6 @@
 import type { Request } from 'express';
-import { badRequest } from '../errors.js';
+import { badRequest } from '../http/errors.js';
+import { eoriPattern } from '../http/params.js';
 
 /**
  * Input of POST /v1/guarantees/{grn}/balance, checked before anything is claimed or queued so a
@@ -8,7 +9,6 @@ import { badRequest } from '../errors.js';
 
 export const grnPattern = /^[0-9]{2}[A-Z]{2}[A-Z0-9]{12}[0-9]$/;
 const accessCodePattern = /^[A-Za-z0-9]{4}$/;
-const eoriPattern = /^[A-Z]{2}[0-9A-Z]{1,15}$/;
 
 export interface BalanceRequest {
   grn: string;

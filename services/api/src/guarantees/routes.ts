@@ -3,10 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { addJob, jobIds, jobs } from '@ctc-hub/queue';
 import { currentTraceCarrier } from '@ctc-hub/telemetry';
 import express, { Router, type Request } from 'express';
-import { canSeeEori, principalOf } from '../auth.js';
+import { unusableConnection } from '../connections/not-connected.js';
 import type { ApiDeps } from '../deps.js';
-import { unusableConnection } from '../connection.js';
-import { ApiError, forbidden, route } from '../errors.js';
+import { canSeeEori, principalOf } from '../http/auth.js';
+import { ApiError, forbidden, route } from '../http/errors.js';
 import { accessCodeKey, accessCodes, sameHmac, type AccessCodes } from './access-code.js';
 import { abandonCheck, checkState, claimWindow, windowHolder, type CheckState } from './queries.js';
 import {

@@ -5,12 +5,14 @@
 // not stored, a repeat of an existing one is still answered, and other keys are unaffected. No
 // worker runs here, so submissions stay queued.
 import { eoriA, eoriB, keys, startTestApi, type TestApi } from '../test-support/api.js';
-import { example } from '../test-support/seed.js';
+import { example, seedConnection } from '../test-support/seed.js';
 
 const maxInFlight = 2;
 let api: TestApi;
 beforeAll(async () => {
   api = await startTestApi({ SUBMISSION_MAX_IN_FLIGHT_PER_KEY: String(maxInFlight) });
+  // Declarations are taken only for EORIs the hub can act for at HMRC.
+  for (const eori of [eoriA, eoriB]) await seedConnection(api.db, eori);
 });
 afterAll(async () => {
   await api.close();

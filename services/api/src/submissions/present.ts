@@ -1,16 +1,17 @@
+import { movementPath } from '@ctc-hub/ppns';
 import type { Submission } from '@ctc-hub/db';
-import { isoOrNull, messagePath, iso } from '../routes/hateoas.js';
+import { isoOrNull, messagePath, iso } from '../http/hateoas.js';
 
 export const submissionPath = (id: string) => `/v1/submissions/${id}`;
 
 const movementPathOf = (submission: Pick<Submission, 'movement_type' | 'movement_id'>) =>
   submission.movement_id === null
     ? null
-    : `/customs/transits/movements/${submission.movement_type === 'departure' ? 'departures' : 'arrivals'}/${submission.movement_id}`;
+    : movementPath(submission.movement_type, submission.movement_id);
 
 /** The list form: what a client needs to find a submission and see where it stands. */
 export function submissionSummaryJson(submission: Submission): Record<string, unknown> {
-  const movementPath = movementPathOf(submission);
+  const movementHref = movementPathOf(submission);
   return {
     submissionId: submission.id,
     status: submission.status,
@@ -27,7 +28,7 @@ export function submissionSummaryJson(submission: Submission): Record<string, un
     completedAt: isoOrNull(submission.completed_at),
     _links: {
       self: { href: submissionPath(submission.id) },
-      ...(movementPath !== null ? { movement: { href: movementPath } } : {}),
+      ...(movementHref !== null ? { movement: { href: movementHref } } : {}),
     },
   };
 }
@@ -53,7 +54,7 @@ export function submissionJson(
   movement: LinkedMovement | undefined,
   messages: readonly LinkedMessage[],
 ): Record<string, unknown> {
-  const movementPath = movementPathOf(submission);
+  const movementHref = movementPathOf(submission);
   return {
     ...submissionSummaryJson(submission),
     messageIdentification: submission.message_identification,
@@ -76,8 +77,8 @@ export function submissionJson(
             boxId: movement.box_id,
             requestId: movement.request_id,
             _links: {
-              self: { href: movementPath },
-              messages: { href: `${movementPath}/messages` },
+              self: { href: movementHref },
+              messages: { href: `${movementHref}/messages` },
             },
           },
     messages: messages.map((message) => ({

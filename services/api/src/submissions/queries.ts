@@ -1,6 +1,6 @@
 import type { Database, Db, Submission, SubmissionStatus } from '@ctc-hub/db';
 import type { Transaction } from 'kysely';
-import type { EoriScope } from '../queries/scope.js';
+import type { EoriScope } from '../http/scope.js';
 import type { LinkedMessage, LinkedMovement } from './present.js';
 
 export interface SubmissionFilter {
@@ -9,6 +9,10 @@ export interface SubmissionFilter {
   lrn?: string;
   messageType?: string;
   scope: EoriScope;
+}
+
+export function findSubmission(db: Db, id: string): Promise<Submission | undefined> {
+  return db.selectFrom('submissions').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
 export async function listSubmissions(

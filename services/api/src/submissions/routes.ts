@@ -4,27 +4,19 @@ import { smallMessageMaxBytes } from '@ctc-hub/hmrc-client';
 import { addJob, jobIds, jobs } from '@ctc-hub/queue';
 import { currentTraceCarrier } from '@ctc-hub/telemetry';
 import express, { Router, type Request, type Response } from 'express';
-import { canSeeEori, eoriFilter, principalOf } from '../auth.js';
+import { notConnectedError, unusableConnection } from '../connections/not-connected.js';
 import type { ApiDeps } from '../deps.js';
-import { notConnectedError, unusableConnection } from '../connection.js';
-import { ApiError, badRequest, forbidden, route } from '../errors.js';
-import { findMovement } from '../queries/movements.js';
-import {
-  ensurePageExists,
-  hmrcIdParam,
-  offsetOf,
-  parsePaging,
-  textParam,
-  uuidParam,
-  withQuery,
-} from '../routes/params.js';
-import { movementNotFound } from '../routes/visibility.js';
+import { canSeeEori, eoriFilter, principalOf } from '../http/auth.js';
+import { ApiError, badRequest, forbidden, route } from '../http/errors.js';
+import { parsePaging, readPage } from '../http/paging.js';
+import { eoriPattern, hmrcIdParam, textParam, uuidParam, withQuery } from '../http/params.js';
+import { findMovement } from '../movements/queries.js';
+import { movementNotFound } from '../movements/visibility.js';
 import { submissionJson, submissionPath, submissionSummaryJson } from './present.js';
-import { linkedActivity, listSubmissions } from './queries.js';
+import { findSubmission, linkedActivity, listSubmissions } from './queries.js';
 import { headerEori, traderEori } from './trader-eori.js';
 import { validateSubmission, type SubmissionEndpoint } from './validate.js';
 
-const eoriPattern = /^[A-Z]{2}[0-9A-Z]{1,15}$/;
 const idempotencyKeyPattern = /^[\x21-\x7e]{1,255}$/;
 const statuses: readonly SubmissionStatus[] = [
   'queued',
@@ -218,11 +210,7 @@ export function submissionRoutes(deps: ApiDeps): Router {
     '/v1/submissions/:submissionId',
     route(async (request, response) => {
       const id = uuidParam(request, 'submissionId');
-      const submission = await deps.db
-        .selectFrom('submissions')
-        .selectAll()
-        .where('id', '=', id)
-        .executeTakeFirst();
+      const submission = await findSubmission(deps.db, id);
       if (submission === undefined || !canSeeEori(principalOf(request), submission.eori)) {
         throw new ApiError(404, 'NOT_FOUND', `Submission ${id} was not found`);
       }
@@ -244,19 +232,20 @@ export function submissionRoutes(deps: ApiDeps): Router {
       const lrn = textParam(request, 'lrn');
       const messageType = textParam(request, 'messageType')?.toUpperCase();
       const paging = parsePaging(request);
-      const { totalCount, items } = await listSubmissions(
-        deps.db,
-        {
-          ...(status !== undefined ? { status: status as SubmissionStatus } : {}),
-          ...(eori !== undefined ? { eori } : {}),
-          ...(lrn !== undefined ? { lrn } : {}),
-          ...(messageType !== undefined ? { messageType } : {}),
-          scope: eoriFilter(principalOf(request)),
-        },
-        paging.count,
-        offsetOf(paging),
+      const { totalCount, items } = await readPage(paging, (limit, offset) =>
+        listSubmissions(
+          deps.db,
+          {
+            ...(status !== undefined ? { status: status as SubmissionStatus } : {}),
+            ...(eori !== undefined ? { eori } : {}),
+            ...(lrn !== undefined ? { lrn } : {}),
+            ...(messageType !== undefined ? { messageType } : {}),
+            scope: eoriFilter(principalOf(request)),
+          },
+          limit,
+          offset,
+        ),
       );
-      ensurePageExists(paging, items.length);
       response.json({
         _links: {
           self: {

@@ -1,5 +1,6 @@
 import type { Request } from 'express';
-import { badRequest } from '../errors.js';
+import { badRequest } from '../http/errors.js';
+import { eoriPattern } from '../http/params.js';
 import type { ValidSubmission } from './validate.js';
 
 /**
@@ -9,7 +10,6 @@ import type { ValidSubmission } from './validate.js';
  * came from: an unusable value would otherwise be queued and fail at the worker minutes later.
  */
 
-const eoriPattern = /^[A-Z]{2}[0-9A-Z]{1,15}$/;
 const shape = 'an EORI: two letters then up to 15 letters or digits, such as GB123456789000';
 
 /** X-Trader-EORI, checked before the body is read; undefined when the header is absent. */

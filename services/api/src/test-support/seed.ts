@@ -230,3 +230,29 @@ export async function seedDeadLetter(db: Db, seed: DeadLetterSeed): Promise<stri
     .executeTakeFirstOrThrow();
   return id;
 }
+
+/**
+ * A trader connected to HMRC as the token store leaves a verified connection (the ciphertexts are
+ * placeholders: nothing here calls HMRC), so the api accepts work for the EORI.
+ */
+export async function seedConnection(db: Db, eori: string): Promise<void> {
+  await db
+    .insertInto('oauth_tokens')
+    .values({
+      subject: eori,
+      kind: 'user',
+      access_token: 'v1.k.access',
+      refresh_token: 'v1.k.refresh',
+      access_expires_at: new Date(Date.now() + 3600_000),
+      consented_at: new Date(),
+      connection_id: randomUUID(),
+      verification: 'verified',
+      verified_at: new Date(),
+      observed_eori: null,
+      mismatch_at: null,
+      mismatch_detail: null,
+      connected_by: null,
+    })
+    .onConflict((oc) => oc.column('subject').doNothing())
+    .execute();
+}

@@ -8,7 +8,6 @@ import { authenticators } from '../oauth/auth.js';
 import { oauthRoutes } from '../oauth/routes.js';
 import { ppnsPullRoutes } from '../ppns/pull.js';
 import { submissionRoutes } from '../submissions/routes.js';
-import { uploadRoutes } from '../submissions/upload.js';
 import { v1Routes } from '../v1/routes.js';
 import { adminRoutes } from './admin.js';
 import type { SandboxContext, SandboxControls } from './controls.js';
@@ -17,8 +16,8 @@ import { errorHandler, HmrcError, sendError } from './errors.js';
 const opsPaths = new Set(['/healthz', '/readyz', '/metrics']);
 
 /**
- * Middleware order matters: stats see every call; ops, admin, upload, test-support and OAuth
- * are outside fault injection; HMRC API routes come after the fault middleware, and each
+ * Middleware order matters: stats see every call; ops, admin, test-support and OAuth are
+ * outside fault injection (uploads go to a listener of their own, submissions/upload.ts); HMRC API routes come after the fault middleware, and each
  * authenticates (401) and rate-limits (429) before its own checks, as the API Platform does.
  */
 export function createSandboxApp(
@@ -50,7 +49,6 @@ export function createSandboxApp(
 
   app.use(opsRoutes({}, {}, telemetry));
   app.use(adminRoutes(context, controls));
-  app.use(uploadRoutes(context.submissions, logger));
   app.use(testSupportRoutes(store, context.inbound, context.tokens, settings));
   app.use(oauthRoutes(context.tokens, settings));
 

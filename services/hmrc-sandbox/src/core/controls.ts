@@ -19,7 +19,7 @@ import {
   type RuntimeSettings,
   type SettingsPatch,
 } from './settings.js';
-import { SandboxStats, type StatsSnapshot } from './stats.js';
+import { SandboxStats, type Arrival, type StatsSnapshot } from './stats.js';
 import { MovementStore, type Movement, type MovementType } from './store.js';
 
 /** Every component of one sandbox instance; the routes and the controls share it. */
@@ -85,6 +85,8 @@ export interface SandboxControls {
   configure(patch: SettingsPatch): Record<string, unknown>;
   settings(): Readonly<RuntimeSettings>;
   stats(): StatsSnapshot;
+  /** Every API call that reached the rate limit, oldest first (cleared by resetStats). */
+  arrivals(): Arrival[];
   resetStats(): void;
   /** Forgets movements, notifications, tokens, uploads and locks; clears faults and stats. */
   reset(): void;
@@ -141,6 +143,7 @@ export function createControls(context: SandboxContext): SandboxControls {
     },
     settings: () => ({ ...settings }),
     stats: () => stats.snapshot(),
+    arrivals: () => stats.arrivals(),
     resetStats: () => stats.reset(),
     reset: () => {
       context.simulator.stop();

@@ -35,6 +35,11 @@ export interface RuntimeSettings {
   lifecycleEnabled: boolean;
   rejectLrnPrefix: string;
   balanceLockSeconds: number;
+  /**
+   * Origin of the upload listener as put into uploadRequest.href (set at start; a test may point
+   * it at a host the hub does not allow).
+   */
+  uploadBaseUrl: string;
 }
 
 export function settingsFromConfig(config: SandboxConfig): RuntimeSettings {
@@ -56,6 +61,7 @@ export function settingsFromConfig(config: SandboxConfig): RuntimeSettings {
     lifecycleEnabled: true,
     rejectLrnPrefix: config.SANDBOX_REJECT_LRN_PREFIX,
     balanceLockSeconds: config.SANDBOX_BALANCE_LOCK_SECONDS,
+    uploadBaseUrl: config.SANDBOX_UPLOAD_BASE_URL ?? '',
   };
 }
 
@@ -76,6 +82,10 @@ export const settingsPatchSchema = z
     lifecycleEnabled: z.boolean(),
     rejectLrnPrefix: z.string().min(1),
     balanceLockSeconds: z.number().int().min(0),
+    uploadBaseUrl: z
+      .string()
+      .refine((value) => URL.canParse(value), 'must be an absolute URL')
+      .transform((value) => value.replace(/\/+$/, '')),
   })
   .partial()
   .strict();

@@ -35,6 +35,35 @@ export interface StatsSnapshot {
   };
 }
 
+/**
+ * One API call as the gateway saw it arrive (before the rate limit decided), so tests and the
+ * benchmarks can measure what HMRC would count: calls per sliding second, gaps between GETs of a
+ * PPNS box. `at` is wall-clock ms with sub-ms precision.
+ */
+export interface Arrival {
+  at: number;
+  clientId: string;
+  method: string;
+  path: string;
+  /** False when the rate limit answered 429. */
+  allowed: boolean;
+}
+
+/** Arrivals kept (oldest dropped first): a benchmark's worth of calls at 3/s and more. */
+const maxArrivals = 200_000;
+
+/** The most timestamps inside any window of `windowMs` (half-open: [t, t + windowMs)). */
+export function maxInWindow(times: readonly number[], windowMs = 1000): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let most = 0;
+  let first = 0;
+  for (let last = 0; last < sorted.length; last += 1) {
+    while (sorted[last]! - sorted[first]! >= windowMs) first += 1;
+    most = Math.max(most, last - first + 1);
+  }
+  return most;
+}
+
 const emptyStats = (): StatsSnapshot => ({
   api: {},
   throttled: { total: 0, rateLimit: 0, fault: 0, balanceLock: 0 },
@@ -62,6 +91,17 @@ const emptyStats = (): StatsSnapshot => ({
 
 export class SandboxStats {
   private state = emptyStats();
+  private arrivalLog: Arrival[] = [];
+
+  /** Recorded by the API gateway stand-in (auth.ts) for every call that reached the rate limit. */
+  arrival(entry: Arrival): void {
+    this.arrivalLog.push(entry);
+    if (this.arrivalLog.length > maxArrivals) this.arrivalLog.splice(0, maxArrivals / 10);
+  }
+
+  arrivals(): Arrival[] {
+    return this.arrivalLog.map((entry) => ({ ...entry }));
+  }
 
   recordApiCall(endpoint: string, status: number): void {
     const byStatus = (this.state.api[endpoint] ??= {});
@@ -94,5 +134,6 @@ export class SandboxStats {
 
   reset(): void {
     this.state = emptyStats();
+    this.arrivalLog = [];
   }
 }

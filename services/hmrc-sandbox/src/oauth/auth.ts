@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { NextFunction, Request, Response } from 'express';
 import { HmrcError, sendError, throttled } from '../core/errors.js';
 import type { SandboxStats } from '../core/stats.js';
@@ -98,8 +99,16 @@ export function authenticate(
         new HmrcError(403, 'FORBIDDEN', "Current user doesn't have a valid EORI enrolment."),
       );
     }
-    const allowed = limiter.take(entry.clientId);
+    const now = performance.timeOrigin + performance.now();
+    const allowed = limiter.take(entry.clientId, now);
     stats.applicationCall(entry.clientId, allowed);
+    stats.arrival({
+      at: now,
+      clientId: entry.clientId,
+      method: request.method,
+      path: request.path,
+      allowed,
+    });
     if (!allowed) {
       stats.throttle('rateLimit');
       return sendError(response, throttled(1));

@@ -433,7 +433,17 @@ describe('large-message route', () => {
       'boxId',
       'uploadRequest',
     ]);
-    expect(body.uploadRequest.href).toMatch(new RegExp(`^${sandbox.url}/_sandbox/upload/`));
+    // On the upload listener, under another host name than the API's (HMRC: Upscan's proxy).
+    expect(body.uploadRequest.href).toMatch(new RegExp(`^${sandbox.uploadUrl}/v1/uploads/`));
+    expect(new URL(body.uploadRequest.href).hostname).not.toBe(new URL(sandbox.url).hostname);
+    // The API host itself takes no uploads.
+    expect(
+      (
+        await fetch(new URL(new URL(body.uploadRequest.href).pathname, sandbox.url), {
+          method: 'POST',
+        })
+      ).status,
+    ).toBe(404);
     expect(body.uploadRequest.fields).toMatchObject({
       key: expect.any(String),
       acl: 'private',

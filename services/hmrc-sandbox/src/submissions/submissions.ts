@@ -195,7 +195,8 @@ export class Submissions {
     return {
       movement,
       message,
-      uploadRequest: { href: `${origin}/_sandbox/upload/${uploadId}`, fields },
+      // On the upload listener, another host than the API's, as HMRC's Upscan proxy is.
+      uploadRequest: { href: `${this.settings.uploadBaseUrl}/v1/uploads/${uploadId}`, fields },
     };
   }
 

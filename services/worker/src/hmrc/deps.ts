@@ -6,6 +6,7 @@ import type { Logger } from '@ctc-hub/telemetry';
 import type { Queue } from 'bullmq';
 import type { IngestStore } from '../ingest/store.js';
 import type { IngestMetrics } from '../metrics.js';
+import type { HmrcPacing } from './pacing.js';
 
 /** Collaborators of every processor on the `hmrc` queue. */
 export interface HmrcDeps {
@@ -21,6 +22,8 @@ export interface HmrcDeps {
   metrics: IngestMetrics;
   /** Pauses the whole hmrc queue (BullMQ's shared limiter) after HMRC answered 429. */
   rateLimit: (ms: number) => Promise<void>;
+  /** A PPNS box's next list call and its pull lock (hmrc/pacing.ts). */
+  boxPulls: Pick<HmrcPacing, 'boxReadyIn' | 'lockBoxPull'>;
 }
 
 /** Transient failure: the job fails and BullMQ retries it with backoff. */

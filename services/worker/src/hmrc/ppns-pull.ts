@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { BoxNotifications, PpnsStatusFilter } from '@ctc-hub/hmrc-client';
 import type { PpnsEnvelope } from '@ctc-hub/ppns';
 import {
@@ -23,8 +24,16 @@ import { RetryLater, type HmrcDeps } from './deps.js';
 
 /** PPNS returns at most 100 notifications per call, and acknowledges at most 100 per PUT. */
 const pageSize = 100;
-/** FAILED: push gave up after its retry window (HMRC: 6 h); PENDING: not delivered yet. */
-const statuses: readonly PpnsStatusFilter[] = ['PENDING', 'FAILED'];
+/**
+ * PENDING: not delivered yet. FAILED: push gave up after its retry window, which PPNS measures
+ * from the notification's createdDateTime: 6 hours in its code (`RetryPushNotificationsJob`,
+ * `numberOfHoursToRetry`), "a few hours" in its guide. So a window younger than an hour holds no
+ * FAILED notification, and its FAILED list is not asked for: each list call is one of the box's
+ * calls HMRC allows every 10 seconds (hmrc/pacing.ts), and in steady state a pull then costs one.
+ */
+const failedNotYoungerThanMs = 3600_000;
+const statusesFor = (from: Date, now: number): readonly PpnsStatusFilter[] =>
+  from.getTime() < now - failedNotYoungerThanMs ? ['PENDING', 'FAILED'] : ['PENDING'];
 
 interface PullContext {
   deps: HmrcDeps;
@@ -43,17 +52,22 @@ interface PullTotals {
 }
 
 /**
- * `ppns-pull`: lists one box's PENDING and FAILED notifications (oldest first) and puts every one
- * we do not hold on the ingest queue exactly as the receiver would (job id = notification id, so a
- * push arriving at the same moment is the same job), then acknowledges them so PPNS stops
- * re-pushing and the next pull does not see them again. Acknowledging comes only after Redis has
- * the ingest jobs: a crash in between leaves them PENDING, to be pulled again.
+ * `ppns-pull`: lists one box's PENDING notifications (and FAILED ones when the window reaches back
+ * an hour or more), oldest first, and puts every one we do not hold on the ingest queue exactly as
+ * the receiver would (job id = notification id, so a push arriving at the same moment is the same
+ * job), then acknowledges them so PPNS stops re-pushing and the next pull does not see them
+ * again. Acknowledging comes only after Redis has the ingest jobs: a crash in between leaves them
+ * PENDING, to be pulled again. Every list call waits for the box's turn (one per
+ * PPNS_LIST_MIN_GAP_MS across replicas, hmrc/pacing.ts), so a pull with several pages takes ten
+ * seconds per further page.
  *
  * The window is [mark − overlap, now − grace]: the mark is where the last complete pull ended, the
  * overlap covers clock skew at the boundary, the grace leaves pushes in flight to push.
  */
 export function createPpnsPullProcessor(deps: HmrcDeps) {
-  return async (job: Job): Promise<PullTotals & { coveredUntil: string }> => {
+  return async (
+    job: Job,
+  ): Promise<(PullTotals & { coveredUntil: string }) | { skipped: string }> => {
     const { boxId } = jobData(ppnsPullData, job);
     const scope = ppnsScope(boxId);
     const log = deps.logger.child({ boxId, job: 'ppns-pull' });
@@ -64,6 +78,14 @@ export function createPpnsPullProcessor(deps: HmrcDeps) {
       acknowledged: 0,
       acknowledgeErrors: [],
     };
+    // A pull of this box already running on any replica (a retry, a pull queued twice) would
+    // only repeat its calls ten seconds apart each: this one gives way; the next starts from
+    // the mark anyway.
+    const release = await deps.boxPulls.lockBoxPull(boxId, pullLockMs(deps));
+    if (release === undefined) {
+      log.debug('another pull of this box is running; this one gives way');
+      return { skipped: 'another pull of this box is running' };
+    }
     const context: PullContext = {
       deps,
       session: new HmrcSession(deps, applicationTokens(deps)),
@@ -73,6 +95,10 @@ export function createPpnsPullProcessor(deps: HmrcDeps) {
     };
     try {
       const config = deps.config;
+      // One list call per box every PPNS_LIST_MIN_GAP_MS (hmrc/pacing.ts): wait for the box's
+      // turn before fixing the window, so it reaches up to the moment of the call.
+      const readyInMs = await deps.boxPulls.boxReadyIn(boxId);
+      if (readyInMs > 0) await sleep(readyInMs);
       const now = Date.now();
       const mark = await highWaterMark(deps.db, scope);
       const from = new Date(
@@ -84,7 +110,7 @@ export function createPpnsPullProcessor(deps: HmrcDeps) {
       // Each status is covered up to where its paging stopped; the next pull starts from the
       // least of them, so a status cut short by the page bound loses nothing.
       let coveredUntil = to;
-      for (const status of statuses) {
+      for (const status of statusesFor(from, now)) {
         const reached = await pullStatus(context, status, from, to);
         if (reached < coveredUntil) coveredUntil = reached;
       }
@@ -111,9 +137,19 @@ export function createPpnsPullProcessor(deps: HmrcDeps) {
       if (error instanceof TokenUnavailable)
         throw new RetryLater('NO_APPLICATION_TOKEN', error.message);
       throw error;
+    } finally {
+      await release().catch((error: unknown) =>
+        log.warn({ err: error }, 'could not release the pull lock (it expires by itself)'),
+      );
     }
   };
 }
+
+/** Longest a pull can take: every page of both statuses at one list call per gap, plus slack. */
+const pullLockMs = (deps: HmrcDeps): number =>
+  (2 * deps.config.PPNS_PULL_MAX_PAGES + 1) * deps.config.PPNS_LIST_MIN_GAP_MS +
+  deps.config.HMRC_REQUEST_TIMEOUT_MS +
+  60_000;
 
 /**
  * Pages one status by fromDate, which is inclusive: the boundary notification comes back and is

@@ -56,6 +56,18 @@ const attemptOf = (
   error,
 });
 
+/**
+ * HMRC's upload URL is not one we may send a declaration to (HMRC_UPLOAD_HOSTS, https): no
+ * retry can change the URL, so the submission fails at once with a dead letter naming the host.
+ * HMRC's movement stays Pending; once the host is allowed, replaying the letter uploads to it.
+ */
+class UploadRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UploadRefused';
+  }
+}
+
 const httpStatusOf = (error: HmrcError): number | null =>
   'status' in error && typeof error.status === 'number' ? error.status : null;
 
@@ -113,6 +125,11 @@ export function createSubmitProcessor(deps: HmrcDeps) {
             // Sending with this token would act as another trader: never, whatever the attempt.
             await fail(deps, submission, job, error.message, error.code);
             log.error({ error: error.message }, 'submission not sent: the connection is refused');
+            return { status: 'failed' };
+          }
+          if (error instanceof UploadRefused) {
+            await fail(deps, submission, job, error.message, 'UPLOAD_REFUSED');
+            log.error({ error: error.message }, 'large declaration not uploaded: host refused');
             return { status: 'failed' };
           }
           if (error instanceof RetryLater && isLastAttempt) {
@@ -493,17 +510,19 @@ async function uploadLarge(
   const started = Date.now();
   const upload = await deps.hmrc.ctc.uploadLargeMessage(response.uploadRequest, submission.body);
   if (!upload.ok) {
+    const refusedHere = upload.error.kind === 'refused';
     await recordAttempt(
       deps.db,
       submission.id,
       attemptOf(
         attemptNumber,
         started,
-        'upload-failed',
+        refusedHere ? 'upload-refused' : 'upload-failed',
         httpStatusOf(upload.error),
         describeHmrcError(upload.error),
       ),
     );
+    if (refusedHere) throw new UploadRefused(describeHmrcError(upload.error));
     throw new RetryLater('UPLOAD_FAILED', describeHmrcError(upload.error));
   }
   await recordAttempt(

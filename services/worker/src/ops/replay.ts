@@ -149,7 +149,7 @@ async function replayItem(
   if (item.state === 'queuing') return resumeItem(deps, item);
   // An unlocked first look: only letters that will really be re-run wait for a slot.
   const preview = judge(await findLetter(deps.db, item.dead_letter_id), replay, deps);
-  if (preview.kind === 'replay') await pacer.acquire();
+  if (preview.kind === 'replay') await pacer.pace();
 
   const claim = await deps.db.transaction().execute(async (trx) => {
     const locked = await lockItem(trx, item);

@@ -1,0 +1,109 @@
+import type { Db, MovementType } from '@ctc-hub/db';
+import { countedPage, type Page } from '../http/paging.js';
+import { movementVisible, type EoriScope } from '../http/scope.js';
+
+/** The movement columns the read API shows (never more: lists stay narrow). */
+const movementColumns = [
+  'movement_type',
+  'movement_id',
+  'enrollment_eori',
+  'movement_eori',
+  'mrn',
+  'lrn',
+  'box_id',
+  'request_id',
+  'status',
+  'retention_month',
+  'created_at',
+  'updated_at',
+] as const;
+
+export interface MovementRow {
+  movement_type: MovementType;
+  movement_id: string;
+  enrollment_eori: string | null;
+  movement_eori: string | null;
+  mrn: string | null;
+  lrn: string | null;
+  box_id: string | null;
+  request_id: string;
+  status: string;
+  /** Partition key of the movement's messages. */
+  retention_month: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface MovementListFilter {
+  movementType: MovementType;
+  eoris: EoriScope;
+  /** updated_at >= updatedSince (inclusive, as HMRC's `gte`). */
+  updatedSince?: Date;
+  /** updated_at < updatedBefore (exclusive; callers pass HMRC's inclusive receivedUntil + 1 ms). */
+  updatedBefore?: Date;
+  movementEori?: string;
+  mrn?: string;
+  lrn?: string;
+}
+
+/**
+ * The filtered movements. Newest `updated` first as HMRC sorts, then movement_id so pages are
+ * stable when two movements share a timestamp; movements_updated_idx (movement_type, updated_at,
+ * movement_id) read backwards yields exactly this order, so a page is an index scan + LIMIT.
+ */
+export function movementListQuery(db: Db, filter: MovementListFilter) {
+  let query = db.selectFrom('movements').where('movement_type', '=', filter.movementType);
+  if (filter.eoris !== undefined) query = query.where(movementVisible('movements', filter.eoris));
+  if (filter.updatedSince !== undefined)
+    query = query.where('updated_at', '>=', filter.updatedSince);
+  if (filter.updatedBefore !== undefined)
+    query = query.where('updated_at', '<', filter.updatedBefore);
+  if (filter.movementEori !== undefined)
+    query = query.where('movement_eori', '=', filter.movementEori);
+  if (filter.mrn !== undefined) query = query.where('mrn', '=', filter.mrn);
+  if (filter.lrn !== undefined) query = query.where('lrn', '=', filter.lrn);
+  return query;
+}
+
+export function movementPageQuery(
+  db: Db,
+  filter: MovementListFilter,
+  limit: number,
+  offset: number,
+) {
+  return movementListQuery(db, filter)
+    .select(movementColumns)
+    .orderBy('updated_at', 'desc')
+    .orderBy('movement_id', 'desc')
+    .limit(limit)
+    .offset(offset);
+}
+
+/** One page of the filtered movements and their total (countedPage says why in that order). */
+export function listMovements(
+  db: Db,
+  filter: MovementListFilter,
+  limit: number,
+  offset: number,
+): Promise<Page<MovementRow>> {
+  return countedPage(movementListQuery(db, filter), offset, () =>
+    movementPageQuery(db, filter, limit, offset).execute(),
+  );
+}
+
+/** One movement if it exists and the scope may see it; the caller answers 404 otherwise. */
+export async function findMovement(
+  db: Db,
+  movementType: MovementType,
+  movementId: string,
+  eoris: EoriScope,
+): Promise<MovementRow | undefined> {
+  const row = await db
+    .selectFrom('movements')
+    .select(movementColumns)
+    .where('movement_type', '=', movementType)
+    .where('movement_id', '=', movementId)
+    .$if(eoris !== undefined, (query) => query.where(movementVisible('movements', eoris ?? [])))
+    .executeTakeFirst();
+  return row as MovementRow | undefined;
+}
