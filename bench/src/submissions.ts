@@ -61,13 +61,15 @@ const loadPlans: Record<'quick' | 'full', LoadPlan> = {
     ratePerSecond: 30,
     inboundPerSecond: 50,
     dropRate: 0.1,
+    largeEvery: 40,
     timeoutSeconds: 30,
   },
   full: {
     declarations: 300,
     ratePerSecond: 3,
-    inboundPerSecond: 50,
-    dropRate: 0.1,
+    inboundPerSecond: 150,
+    dropRate: 0.05,
+    largeEvery: 100,
     timeoutSeconds: 600,
   },
 };
@@ -131,7 +133,7 @@ export const bench: Bench = async ({ quick }) => {
     {
       what: 'worst sliding second of HMRC calls under ingest load (arrivals at the sandbox)',
       target: `≤ ${plan.ratePerSecond}`,
-      measured: `${load.worstSlidingSecond} in ${thousands(load.hmrcCalls)} calls (${load.throttled429} × 429; event loop p99 ${load.eventLoopDelayMs.p99} ms, max ${load.eventLoopDelayMs.max} ms)`,
+      measured: `${load.worstSlidingSecond} in ${thousands(load.hmrcCalls)} calls (${load.throttled429} × 429; hub event loop p99 ${load.hubEventLoopDelayMs.p99} ms, max ${load.hubEventLoopDelayMs.max} ms)`,
       met: load.worstSlidingSecond <= plan.ratePerSecond && load.throttled429 === 0,
     },
     {
@@ -145,7 +147,7 @@ export const bench: Bench = async ({ quick }) => {
     },
   );
   report.notes?.push(
-    `Under ingest load: ${load.declarations} declarations through our API while the sandbox's NCTS sent ${plan.inboundPerSecond} messages/s (1 in 40 over the inline limit, fetched; ${Math.round(plan.dropRate * 100)}% of pushes dropped, found by the pull), all in one process, so ingest delays the event loop that sends HMRC calls. Calls are paced on the moment their bytes leave (docs/RELIABILITY.md); the worst sliding second counts every call of our application as it arrived at the sandbox.`,
+    `Under ingest load: ${load.declarations} declarations through our API while the sandbox's NCTS sent ${plan.inboundPerSecond} messages/s (1 in ${plan.largeEvery} over the inline limit, fetched; ${Math.round(plan.dropRate * 100)}% of pushes dropped, found by the pull), receiver, worker and api in one process, so ingest delays the event loop that sends HMRC calls; the sandbox in another, so that work cannot delay the moment it notes an arrival. Calls are paced on the moment their bytes leave (docs/RELIABILITY.md); the worst sliding second counts every call of our application as it arrived at the sandbox.`,
   );
   return report;
 };

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { formatPpnsDateTime, signPayload, type PpnsStatus } from '@ctc-hub/ppns';
 import type { Logger } from '@ctc-hub/telemetry';
 import type { FaultState, PushFaults } from '../faults/faults.js';
@@ -41,12 +42,18 @@ export function notificationView(notification: Notification): Record<string, unk
   };
 }
 
+const unlimitedListeners = (controller: AbortController): AbortController => {
+  setMaxListeners(0, controller.signal);
+  return controller;
+};
+
 export class PushService {
   private readonly notifications = new Map<string, Notification>();
   /** Oldest first, as PPNS sorts by createdDateTime. */
   private readonly order: Notification[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly controller = new AbortController();
+  /** Stops every push in flight on stop(); up to pushConcurrency of them listen at once. */
+  private readonly controller = unlimitedListeners(new AbortController());
   private running = 0;
   private readonly queue: (() => void)[] = [];
   private inFlight = 0;
