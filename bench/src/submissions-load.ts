@@ -77,6 +77,8 @@ export async function submissionsUnderIngestLoad(plan: LoadPlan, server: string,
         ...process.env,
         DATABASE_URL: `${server}/${dbName}`,
         REDIS_URL: redisUrl,
+        // The benchmark's Redis is the machine's (no persistence); production refuses that.
+        REDIS_DURABILITY: process.env.REDIS_DURABILITY ?? 'allow-volatile',
         QUEUE_PREFIX: prefix,
         HTTP_HOST: '127.0.0.1',
         RECEIVER_PORT: String(receiverPort),
