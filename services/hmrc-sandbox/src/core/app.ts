@@ -37,6 +37,7 @@ export function createSandboxApp(
   });
   app.use((request: Request, response: Response, next: NextFunction) => {
     if (opsPaths.has(request.path)) return next();
+    response.locals.arrivedAt = performance.timeOrigin + performance.now();
     response.on('close', () => {
       const pattern = (request.route as { path?: string } | undefined)?.path;
       const endpoint = `${request.method} ${pattern ?? '(no route)'}`;

@@ -23,12 +23,18 @@ export function bearerToken(request: Request): string | undefined {
   return match?.[1];
 }
 
+/** When the request reached the sandbox (set before any injected latency, core/app.ts). */
+export const arrivedAt = (response: Response): number =>
+  (response.locals.arrivedAt as number | undefined) ?? performance.timeOrigin + performance.now();
+
 /** The authenticated token of this request (set by `authenticate`). */
 export const authOf = (response: Response): AccessToken => response.locals.auth as AccessToken;
 
 /**
  * Sliding one-second window per application (client id). Only requests that get through count,
- * so a client hammering at 429s does not lock itself out for longer than a second.
+ * so a client hammering at 429s does not lock itself out for longer than a second. A request
+ * counts at the moment it reached the sandbox (HMRC's gateway counts on arrival), not after an
+ * injected latency: a call held for seconds must not land in a later second's window.
  */
 export class RateLimiter {
   private readonly windows = new Map<string, number[]>();
@@ -41,9 +47,14 @@ export class RateLimiter {
       window = [];
       this.windows.set(clientId, window);
     }
-    while (window.length > 0 && window[0]! <= now - 1000) window.shift();
-    if (window.length >= this.limit()) return false;
-    window.push(now);
+    const latest = Math.max(now, window.at(-1) ?? now);
+    while (window.length > 0 && window[0]! <= latest - 1000) window.shift();
+    // Calls inside the one second that ends at this call's arrival.
+    const inWindow = window.filter((at) => at > now - 1000 && at <= now).length;
+    if (inWindow >= this.limit()) return false;
+    let at = window.length;
+    while (at > 0 && window[at - 1]! > now) at--;
+    window.splice(at, 0, now);
     return true;
   }
 
@@ -99,7 +110,7 @@ export function authenticate(
         new HmrcError(403, 'FORBIDDEN', "Current user doesn't have a valid EORI enrolment."),
       );
     }
-    const now = performance.timeOrigin + performance.now();
+    const now = arrivedAt(response);
     const allowed = limiter.take(entry.clientId, now);
     stats.applicationCall(entry.clientId, allowed);
     stats.arrival({
