@@ -22,12 +22,13 @@ import { deriveMovementStatus, parseNctsMessage } from '@ctc-hub/ncts';
 import { movementPath } from '@ctc-hub/ppns';
 import { submitData } from '@ctc-hub/queue';
 import { SpanKind, withSpan } from '@ctc-hub/telemetry';
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { UnrecoverableError, type Job } from 'bullmq';
 import { reportMismatch, withMismatchCounter } from '../connections/mismatch.js';
 import { messageFacts } from '../inbound/records.js';
 import { connectionMayAct } from '../connections/verify.js';
 import { findAtHmrc } from './find-at-hmrc.js';
 import { RetryLater, type HmrcDeps } from '../runtime/deps.js';
+import { HmrcSession, TokenUnavailable, traderTokens } from '../runtime/hmrc-session.js';
 
 /** The trader's connection may not be used (a person must act): fail now, do not retry. */
 class ConnectionRefused extends Error {
@@ -153,21 +154,51 @@ async function send(
 ): Promise<SubmitResult> {
   const attemptNumber = submission.attempt_count + 1;
   const started = Date.now();
-  const tokenResult = await deps.hmrc.tokens.getAccessToken(submission.eori);
-  if (!tokenResult.ok && tokenResult.error.kind === 'mismatched')
-    throw new ConnectionRefused('CONNECTION_MISMATCHED', tokenResult.error.message);
-  if (!tokenResult.ok) {
+  // Every HMRC call of this attempt (the check before resending, the send) shares one session:
+  // one token, refreshed once on 401; a 429 records the attempt uncounted and ends the job.
+  const session = new HmrcSession(deps, traderTokens(deps, submission.eori), {
+    onRateLimited: (error) =>
+      recordAttempt(
+        deps.db,
+        submission.id,
+        attemptOf(
+          attemptNumber,
+          started,
+          'rate-limited',
+          429,
+          `Retry-After ${error.retryAfterMs} ms`,
+        ),
+        { counts: false },
+      ),
+  });
+  try {
+    return await sendWith(deps, submission, session, attemptNumber, started, log);
+  } catch (error) {
+    if (!(error instanceof TokenUnavailable)) throw error;
+    const tokenError = error.tokenError;
+    if (tokenError.kind === 'mismatched')
+      throw new ConnectionRefused('CONNECTION_MISMATCHED', tokenError.message);
     await recordAttempt(
       deps.db,
       submission.id,
-      attemptOf(attemptNumber, started, 'no-token', null, tokenResult.error.message),
+      attemptOf(attemptNumber, started, 'no-token', null, tokenError.message),
     );
     throw new RetryLater(
       'NO_TOKEN',
-      `no usable HMRC token for ${submission.eori}: ${tokenResult.error.message}`,
+      `no usable HMRC token for ${submission.eori}: ${tokenError.message}`,
     );
   }
-  let token = tokenResult.accessToken;
+}
+
+async function sendWith(
+  deps: HmrcDeps,
+  submission: Submission,
+  session: HmrcSession,
+  attemptNumber: number,
+  started: number,
+  log: HmrcDeps['logger'],
+): Promise<SubmitResult> {
+  const tokenResult = await session.begin();
   const connectionId = tokenResult.connectionId;
 
   // Until HMRC's answers have shown whose token this is, look before each declaration: a token
@@ -199,10 +230,8 @@ async function send(
   const outcomeUnknown =
     submission.outcome_unknown || (submission.status === 'sending' && submission.route === 'small');
   if (outcomeUnknown) {
-    const found = await findAtHmrc(deps, submission, token);
+    const found = await findAtHmrc(deps, submission, session);
     if (!found.ok) {
-      if (found.error.kind === 'rate-limited')
-        return rateLimited(deps, submission, attemptNumber, started, found.error);
       await recordAttempt(
         deps.db,
         submission.id,
@@ -241,7 +270,7 @@ async function send(
   }
 
   await markSending(deps.db, submission.id);
-  const post = () =>
+  const post = (token: string) =>
     isResubmission(submission)
       ? deps.hmrc.ctc.resubmitArrival({
           arrivalId: submission.movement_id!,
@@ -260,14 +289,7 @@ async function send(
             xml: submission.body,
             token,
           });
-  let result = await post();
-  if (!result.ok && result.error.kind === 'unauthorized') {
-    const refreshed = await deps.hmrc.tokens.forceRefresh(submission.eori, token);
-    if (refreshed.ok) {
-      token = refreshed.accessToken;
-      result = await post();
-    }
-  }
+  const result = await session.call(post);
 
   if (result.ok) {
     if (submission.route === 'large') {
@@ -295,8 +317,6 @@ async function send(
   }
 
   const error = result.error;
-  if (error.kind === 'rate-limited')
-    return rateLimited(deps, submission, attemptNumber, started, error);
   const outcome = submissionOutcome(error);
   if (outcome === 'rejected' && error.kind !== 'unauthorized') {
     log.warn(
@@ -335,23 +355,6 @@ const isFollowUp = (submission: Submission) =>
 /** API 1.0's PUT /arrivals/{arrivalId}: an IE007 sent again for an existing arrival. */
 const isResubmission = (submission: Submission) =>
   submission.message_type === 'IE007' && submission.movement_id !== null;
-
-async function rateLimited(
-  deps: HmrcDeps,
-  submission: Submission,
-  attemptNumber: number,
-  started: number,
-  error: Extract<HmrcError, { kind: 'rate-limited' }>,
-): Promise<never> {
-  await recordAttempt(
-    deps.db,
-    submission.id,
-    attemptOf(attemptNumber, started, 'rate-limited', 429, `Retry-After ${error.retryAfterMs} ms`),
-    { counts: false },
-  );
-  await deps.rateLimit(error.retryAfterMs);
-  throw Worker.RateLimitError();
-}
 
 /**
  * Accepted: settle the submission and record the movement and our outbound message (HMRC's
