@@ -87,6 +87,7 @@ async function movementList(deps: ApiDeps, movementType: MovementType, request: 
       {
         movementType,
         eoris: eoriFilter(principalOf(request)),
+        hexIdsOnly: true,
         ...(updatedSince && { updatedSince: updatedSince.date }),
         // HMRC: updated ≤ receivedUntil (inclusive, to the millisecond we show).
         ...(receivedUntil && { updatedBefore: new Date(receivedUntil.date.getTime() + 1) }),
