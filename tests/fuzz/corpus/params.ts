@@ -151,7 +151,8 @@ const hmrcDate = (name: string): Param => ({
 const movementRoutes = (type: 'departure' | 'arrival'): RouteCase[] => {
   const base = `/customs/transits/movements/${type}s`;
   const idName = `${type}Id`;
-  const movementId = id(idName, /movementId/);
+  // HMRC's binder says movementId; the input guard (before it) names the Express parameter.
+  const movementId = id(idName, new RegExp(`movementId|${idName}`));
   return [
     {
       method: 'GET',

@@ -70,8 +70,8 @@ export function hubMovementRoutes(deps: ApiDeps): Router {
     router.get(
       `${base}/messages/:messageId/body`,
       route(async (request, response) => {
-        const movement = await hubMovement(deps, movementType, request);
         const messageId = hmrcIdParam(request, 'messageId');
+        const movement = await hubMovement(deps, movementType, request);
         const message = await findMessageHead(deps.db, movement, messageId);
         if (message === undefined) {
           throw notFound(

@@ -241,7 +241,7 @@ describe('GET …/messages/{messageId}', () => {
     expect(root['@PhaseID']).toMatch(/^NCTS5/);
   });
 
-  it('refuses messages it cannot serve in the representation asked for, with HMRC\'s 406', async () => {
+  it("refuses messages it cannot serve in the representation asked for, with HMRC's 406", async () => {
     for (const accept of [
       'application/vnd.hmrc.2.1+xml',
       'application/json',
@@ -251,6 +251,32 @@ describe('GET …/messages/{messageId}', () => {
       expect(response.status).toBe(406);
       expect((await response.json()).code).toBe('NOT_ACCEPTABLE');
     }
+  });
+
+  it('converts an NCTS phase 6 message only for 3.0 readers (the 2.1 converter cannot read it)', async () => {
+    const phase6 = await seedMovement(api.db, { movementId: '00000000000006aa' });
+    await seedMessage(api.db, phase6, {
+      messageId: '60000000000000a1',
+      messageType: 'IE015',
+      body: Buffer.from(
+        declaration.toString('utf8').replace(/PhaseID="NCTS5\.\d"/, 'PhaseID="NCTS6"'),
+      ),
+      phase: 'NCTS6',
+      receivedAt: new Date('2026-11-10T09:00:00.000Z'),
+    });
+    const url = '/customs/transits/movements/departures/00000000000006aa/messages/60000000000000a1';
+    const old = await api.get(url, { headers: { accept: 'application/vnd.hmrc.2.1+json' } });
+    expect(old.status).toBe(406);
+    expect(await old.json()).toEqual({
+      message: expect.stringContaining('application/vnd.hmrc.3.0+json'),
+      code: 'NOT_ACCEPTABLE',
+    });
+    const current = await api.get(url, { headers: { accept: 'application/vnd.hmrc.3.0+json' } });
+    expect(current.status).toBe(200);
+    expect((await current.json()).body['n1:CC015C']['@PhaseID']).toBe('NCTS6');
+    // The XML itself is served to either version.
+    const asXml = await api.get(url, { headers: jsonXmlAccept });
+    expect(asXml.status).toBe(200);
   });
 
   it('keeps unusual characters of the body intact in the JSON string', async () => {
