@@ -72,7 +72,10 @@ describe('NCTS XML → HMRC JSON', () => {
 
   it('keeps the digits of a decimal exactly and leaves dates as written', () => {
     const xml = hmrcCc015c
-      .replace('<grossMass>6430669292.48125</grossMass>', '<grossMass>12345678901234567.123456</grossMass>')
+      .replace(
+        '<grossMass>6430669292.48125</grossMass>',
+        '<grossMass>12345678901234567.123456</grossMass>',
+      )
       .replace('2022-01-22T07:43:36', '2022-01-22T07:43:36');
     expect(nctsXmlToHmrcJsonText(xml, 'phase5')).toContain('"grossMass":12345678901234567.123456');
     expect(nctsXmlToHmrcJsonText(xml, 'phase5')).toContain(

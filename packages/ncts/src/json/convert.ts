@@ -107,7 +107,8 @@ function writeComplex(node: unknown, shape: ComplexShape, shapes: SchemaShapes):
   }
   for (const attribute of shape.a) {
     const value = element[`@${attribute}`];
-    if (typeof value === 'string') parts.push(`${JSON.stringify(`@${attribute}`)}:${JSON.stringify(value)}`);
+    if (typeof value === 'string')
+      parts.push(`${JSON.stringify(`@${attribute}`)}:${JSON.stringify(value)}`);
   }
   return `{${parts.join(',')}}`;
 }
@@ -130,7 +131,9 @@ export function nctsXmlToHmrcJsonText(xml: string, phase: SchemaPhase): string |
   const root = (parsed[rootName] as unknown[])[0];
   const other: SchemaPhase = phase === 'phase5' ? 'phase6' : 'phase5';
   const shapes =
-    shapesByPhase[phase].roots[rootName] !== undefined ? shapesByPhase[phase] : shapesByPhase[other];
+    shapesByPhase[phase].roots[rootName] !== undefined
+      ? shapesByPhase[phase]
+      : shapesByPhase[other];
   const rootType = shapes.roots[rootName];
   const body =
     rootType === undefined
@@ -140,7 +143,10 @@ export function nctsXmlToHmrcJsonText(xml: string, phase: SchemaPhase): string |
 }
 
 /** The same as a value (for callers that embed it in a larger JSON document). */
-export function nctsXmlToHmrcJson(xml: string, phase: SchemaPhase): Record<string, unknown> | undefined {
+export function nctsXmlToHmrcJson(
+  xml: string,
+  phase: SchemaPhase,
+): Record<string, unknown> | undefined {
   const text = nctsXmlToHmrcJsonText(xml, phase);
   return text === undefined ? undefined : (JSON.parse(text) as Record<string, unknown>);
 }

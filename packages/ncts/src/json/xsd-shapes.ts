@@ -40,7 +40,8 @@ const parser = new XMLParser({
 });
 
 const tagOf = (node: Node): string | undefined => Object.keys(node).find((key) => key !== ':@');
-const attrsOf = (node: Node): Record<string, string> => (node[':@'] ?? {}) as Record<string, string>;
+const attrsOf = (node: Node): Record<string, string> =>
+  (node[':@'] ?? {}) as Record<string, string>;
 const childrenOf = (node: Node): Node[] => {
   const tag = tagOf(node);
   return tag === undefined ? [] : ((node[tag] as Node[] | undefined) ?? []);
@@ -160,7 +161,11 @@ export function readSchemaShapes(dir: string): SchemaShapes {
         if (group !== undefined) collect(group, shape);
       } else if (tag === 'xs:element' && attrs.name !== undefined) {
         const max = attrs.maxOccurs ?? '1';
-        shape.c.push([attrs.name, contentOf(child), max === 'unbounded' || Number(max) > 1 ? 1 : 0]);
+        shape.c.push([
+          attrs.name,
+          contentOf(child),
+          max === 'unbounded' || Number(max) > 1 ? 1 : 0,
+        ]);
       } else if (tag === 'xs:attribute' && attrs.name !== undefined) shape.a.push(attrs.name);
       else if (tag === 'xs:complexContent' || tag === 'xs:simpleContent') collect(child, shape);
       else if (tag === 'xs:extension' || tag === 'xs:restriction') {

@@ -34,8 +34,7 @@ export class HmrcError extends ApiError {
 
 export const hmrcBadRequest = (message: string) => new HmrcError(400, 'BAD_REQUEST', message);
 export const hmrcNotFound = (message: string) => new HmrcError(404, 'NOT_FOUND', message);
-export const hmrcNotAcceptable = (message: string) =>
-  new HmrcError(406, 'NOT_ACCEPTABLE', message);
+export const hmrcNotAcceptable = (message: string) => new HmrcError(406, 'NOT_ACCEPTABLE', message);
 /** A path parameter HMRC's router refuses before the controller runs. */
 export const hmrcBindingError = (message: string) =>
   new HmrcError(400, 'BAD_REQUEST', message, 'binding');

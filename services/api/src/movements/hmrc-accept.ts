@@ -44,8 +44,7 @@ export function hmrcAccept(request: Request, served: readonly HmrcMediaType[]): 
   if (match === null) throw hmrcNotAcceptable(`Invalid accept header: ${header}`);
   const [, version = '', type = ''] = match;
   const mediaType = mediaTypes.find((candidate) => candidate === type.toLowerCase());
-  if (mediaType === undefined)
-    throw hmrcNotAcceptable('The Accept header is missing or invalid.');
+  if (mediaType === undefined) throw hmrcNotAcceptable('The Accept header is missing or invalid.');
   const knownVersion = versions.find((candidate) => candidate === version);
   if (knownVersion === undefined) throw hmrcNotAcceptable('Invalid version provided');
   if (!served.includes(mediaType))

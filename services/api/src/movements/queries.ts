@@ -74,8 +74,7 @@ export function movementListQuery(db: Db, filter: MovementListFilter) {
         ? query.where(sql<boolean>`false`)
         : query.where('lrn', '=', filter.lrn);
   }
-  if (filter.hexIdsOnly === true)
-    query = query.where(sql<boolean>`movement_id ~ '^[0-9a-f]{16}$'`);
+  if (filter.hexIdsOnly === true) query = query.where(sql<boolean>`movement_id ~ '^[0-9a-f]{16}$'`);
   return query;
 }
 

@@ -19,7 +19,6 @@ let newest: SeededMovement; // eoriA, MRN allocated
 let middle: SeededMovement; // eoriA, no MRN yet, updated_at with microseconds
 let otherTrader: SeededMovement; // eoriB
 let declaredForA: SeededMovement; // enrolled by someone else, declaration names eoriA
-let oldest: SeededMovement; // eoriA
 let arrival: SeededMovement;
 
 beforeAll(async () => {
@@ -57,7 +56,8 @@ beforeAll(async () => {
     createdAt: new Date('2026-11-01T07:00:00.000Z'),
     updatedAt: new Date('2026-11-03T09:00:00.000Z'),
   });
-  oldest = await seedMovement(api.db, {
+  // An API 1.0 movement (decimal id): served by /v1 only, never in HMRC's lists.
+  await seedMovement(api.db, {
     movementId: '12',
     lrn: 'LRN-V1',
     createdAt: new Date('2026-10-01T08:00:00.000Z'),
@@ -316,7 +316,7 @@ describe('GET /customs/transits/movements/departures/{departureId}', () => {
     expect(hmrc.status).toBe(400);
   });
 
-  it('keeps ctc-hub\'s own fields in the /v1 view', async () => {
+  it("keeps ctc-hub's own fields in the /v1 view", async () => {
     const response = await api.get(`/v1/departures/${newest.movementId}`);
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({
@@ -341,7 +341,7 @@ describe('GET /customs/transits/movements/departures/{departureId}', () => {
     ['application/vnd.hmrc.1.0+json', 'Invalid version provided'],
     ['application/vnd.hmrc.2.1+xml', 'The Accept header is missing or invalid.'],
     ['application/vnd.hmrc.3.0+json-xml', 'The Accept header is missing or invalid.'],
-  ])('refuses Accept %s with HMRC\'s 406', async (accept, message) => {
+  ])("refuses Accept %s with HMRC's 406", async (accept, message) => {
     // node:http, not fetch: fetch sends `Accept: */*` when given none.
     const { status, body } = await new Promise<{ status: number; body: unknown }>(
       (resolve, reject) => {
