@@ -1,5 +1,5 @@
 import { XMLParser } from 'fast-xml-parser';
-import type { ChildShape, ComplexShape, SchemaShapes } from './xsd-shapes.js';
+import type { ChildShape, ComplexShape, SchemaShapes } from './shape-types.js';
 import { phase5 } from './shapes.phase5.js';
 import { phase6 } from './shapes.phase6.js';
 
