@@ -66,10 +66,13 @@ describe('Accept header', () => {
     const response = await get(endpoints(movementId, messageId)[endpoint], accept);
     expect(response.status).toBe(status);
     if (status === 406) {
-      expect(await response.json()).toEqual({
-        code: 'NOT_ACCEPTABLE',
-        message: 'The Accept header is missing or invalid.',
-      });
+      // HMRC's ValidateAcceptRefiner words: the version and the overall form have their own.
+      const message = accept.includes('2.0')
+        ? 'Invalid version provided'
+        : accept === 'application/json'
+          ? 'Invalid accept header: application/json'
+          : 'The Accept header is missing or invalid.';
+      expect(await response.json()).toEqual({ code: 'NOT_ACCEPTABLE', message });
     }
   });
 
