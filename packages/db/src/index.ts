@@ -85,3 +85,17 @@ export {
   type QuarantineResolution,
   type ResolveResult,
 } from './connections/connections.js';
+export {
+  addRecovered,
+  claimDueScopes,
+  ctcScope,
+  highWaterMark,
+  kindOfScope,
+  noteError,
+  ppnsScope,
+  recordRun,
+  releaseClaims,
+  type ClaimedScope,
+  type ReconcileKind,
+  type RunOutcome,
+} from './reconcile/state.js';
