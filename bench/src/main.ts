@@ -22,6 +22,8 @@ export const benchmarks = [
   'large-messages',
   'submissions',
   'xsd-validation',
+  'scale',
+  'footprint',
 ] as const;
 
 const quick = process.argv.includes('--quick');

@@ -25,8 +25,8 @@ export interface Endpoint {
   urls: string[];
   /** Excluded from the p99 target (the 8 MB body). */
   bulk?: boolean;
-  /** Ask with the API key scoped to one EORI instead of the unscoped one. */
-  scoped?: boolean;
+  /** Ask with an API key scoped to the biggest EORI (true) or to a small one. */
+  scoped?: true | 'small';
 }
 
 export interface Statement {
@@ -158,6 +158,12 @@ export function endpoints(
       what: 'first page, key scoped to the biggest EORI',
       urls: [`${base}?count=25`],
       scoped: true,
+    },
+    {
+      id: 'list-scoped-small',
+      what: 'first page, key scoped to a small EORI',
+      urls: [`${base}?count=25`],
+      scoped: 'small',
     },
     { id: 'movement', what: 'one departure', urls: d.map((row) => `${base}/${row.id}`) },
     {
