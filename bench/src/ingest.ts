@@ -51,9 +51,9 @@ const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const root = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 const log = (line: string) => process.stderr.write(`ingest bench: ${line}\n`);
 
-type SideName = 'ours' | 'naive';
+export type SideName = 'ours' | 'naive';
 
-interface Side {
+export interface Side {
   name: SideName;
   dbName: string;
   prefix: string;
@@ -62,6 +62,8 @@ interface Side {
   processes: { role: string; child: ChildProcess }[];
   /** Sequence numbers accepted (answered 200) for this side. */
   accepted: number[];
+  /** The database is not this side's own: stopSide leaves it. */
+  keepDatabase: boolean;
 }
 
 function spawnService(
@@ -151,8 +153,9 @@ async function countRows(db: Db, table: 'notifications' | 'messages' | 'movement
   return Number(row.n);
 }
 
-async function startSide(name: SideName, quick: boolean): Promise<Side> {
-  const dbName = `ctc_bench_${name}_${Date.now()}_${randomBytes(2).toString('hex')}`;
+/** `existingDb`: run against that database (bench/src/scale.ts's seeded one); kept at the end. */
+export async function startSide(name: SideName, existingDb?: string): Promise<Side> {
+  const dbName = existingDb ?? `ctc_bench_${name}_${Date.now()}_${randomBytes(2).toString('hex')}`;
   const databaseUrl = `${serverUrl}/${dbName}`;
   const migrator = createDb({ url: databaseUrl, poolMax: 1 });
   try {
@@ -207,6 +210,7 @@ async function startSide(name: SideName, quick: boolean): Promise<Side> {
       { role: 'worker', child: worker.child },
     ],
     accepted: [],
+    keepDatabase: existingDb !== undefined,
   };
   // Four processes compile under tsx at once: on a busy machine that alone can take 20 s.
   const timeout = 60_000;
@@ -229,7 +233,7 @@ async function startSide(name: SideName, quick: boolean): Promise<Side> {
   return side;
 }
 
-async function stopSide(side: Side): Promise<void> {
+export async function stopSide(side: Side): Promise<void> {
   await Promise.all(
     side.processes.map(
       ({ child }) =>
@@ -245,13 +249,14 @@ async function stopSide(side: Side): Promise<void> {
     ),
   );
   await side.db.destroy();
-  await dropDatabase(serverUrl, side.dbName).catch((error: unknown) =>
+  if (!side.keepDatabase)
+    await dropDatabase(serverUrl, side.dbName).catch((error: unknown) =>
     log(`could not drop ${side.dbName}: ${(error as Error).message}`),
   );
   await deleteKeysWithPrefix(redisUrl, side.prefix);
 }
 
-function assertAllAccepted(side: Side, result: LoadResult): void {
+export function assertAllAccepted(side: Side, result: LoadResult): void {
   const other = Object.entries(result.statuses).filter(([status]) => status !== '200');
   if (other.length > 0)
     throw new Error(
@@ -385,7 +390,7 @@ async function drainRound(
  * Event ids are taken at insert, so a lower id can commit after a higher one: ids below the
  * highest seen that were not seen yet are re-read until they appear (or, rolled back, expire).
  */
-class CommitWatcher {
+export class CommitWatcher {
   readonly seenAt = new Map<number, number>();
   private maxSeen = 0n;
   private readonly holes = new Map<bigint, number>();
@@ -441,7 +446,7 @@ class CommitWatcher {
   }
 }
 
-async function latencyRun(
+export async function latencyRun(
   side: Side,
   generator: LoadGenerator,
   template: RequestTemplate,
@@ -568,7 +573,7 @@ export const bench: Bench = async ({ quick }) => {
   const generator = startLoadGenerator();
   const sides: Side[] = [];
   try {
-    const started = await Promise.allSettled([startSide('ours', quick), startSide('naive', quick)]);
+    const started = await Promise.allSettled([startSide('ours'), startSide('naive')]);
     for (const outcome of started) if (outcome.status === 'fulfilled') sides.push(outcome.value);
     for (const outcome of started) if (outcome.status === 'rejected') throw outcome.reason;
     const [ours, naive] = sides as [Side, Side];

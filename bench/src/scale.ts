@@ -25,7 +25,8 @@ import { createLogger, initTelemetry, listen } from '@ctc-hub/telemetry';
 import { deleteKeysWithPrefix, dropDatabase } from '@ctc-hub/testing';
 import { sql } from 'kysely';
 import { createHash } from 'node:crypto';
-import { round } from './lib.js';
+import { notificationTemplate, round, startLoadGenerator } from './lib.js';
+import { assertAllAccepted, CommitWatcher, latencyRun, startSide, stopSide, type Side } from './ingest.js';
 import { runIfMain, thousands, type Bench, type BenchTarget } from './report.js';
 import {
   endpoints,
@@ -43,9 +44,33 @@ const serverUrl = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const log = (line: string) => process.stderr.write(`scale bench: ${line}\n`);
 
-const plans: Record<'quick' | 'full', SeedPlan & { durationMs: number }> = {
-  quick: { movements: 20_000, eoris: 300, deadLetters: 500, durationMs: 600 },
-  full: { movements: 300_000, eoris: 300, deadLetters: 5_000, durationMs: 3_000 },
+interface Plan extends SeedPlan {
+  durationMs: number;
+  /** Ingest comparison: pushed closed loop, then open loop at `ingestRate`/s for `ingestSeconds`. */
+  ingestCount: number;
+  ingestRate: number;
+  ingestSeconds: number;
+}
+
+const plans: Record<'quick' | 'full', Plan> = {
+  quick: {
+    movements: 20_000,
+    eoris: 300,
+    deadLetters: 500,
+    durationMs: 600,
+    ingestCount: 500,
+    ingestRate: 100,
+    ingestSeconds: 2,
+  },
+  full: {
+    movements: 300_000,
+    eoris: 300,
+    deadLetters: 5_000,
+    durationMs: 3_000,
+    ingestCount: 10_000,
+    ingestRate: 500,
+    ingestSeconds: 10,
+  },
 };
 const concurrencies = [1, 32] as const;
 const hmrcPerSecond = 3;
@@ -251,6 +276,10 @@ export const bench: Bench = async ({ quick }) => {
       redis.disconnect();
     }
 
+    // Ingest on this database against an empty one: same receiver and worker, same pushes.
+    const ingest = await compareIngest(dbName, plan);
+    log(`ingest: ${JSON.stringify(ingest)}`);
+
     // Retention: the oldest month goes once every message of its movements is past the cutoff
     // (movements last 2 days here), so a cutoff 3 days into the second month drops exactly one.
     const secondMonth = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 10, 1);
@@ -283,6 +312,14 @@ export const bench: Bench = async ({ quick }) => {
         met: true,
       },
       {
+        what: 'ingest on the seeded database vs an empty one: stored/s, push → committed p99',
+        target: '≤ 20 % slower',
+        measured: `${thousands(ingest.seeded.storedPerSecond)}/s vs ${thousands(ingest.empty.storedPerSecond)}/s; p99 ${ingest.seeded.latency.pushToCommittedMs.p99} vs ${ingest.empty.latency.pushToCommittedMs.p99} ms`,
+        met:
+          ingest.seeded.storedPerSecond >= 0.8 * ingest.empty.storedPerSecond &&
+          ingest.seeded.latency.pushToCommittedMs.p99 <= 1.2 * ingest.empty.latency.pushToCommittedMs.p99,
+      },
+      {
         what: 'retention drops the oldest month: time / longest reader wait',
         target: 'report',
         measured: `${retention.ms} ms / ${retention.longestReaderWaitMs} ms`,
@@ -300,6 +337,7 @@ export const bench: Bench = async ({ quick }) => {
         bigMessageBytes: big.bytes,
         endpoints: results,
         misses: misses.map((row) => row.id),
+        ingest,
         retention: { retentionDays, ...retention },
       },
       targets: targetsList,
@@ -314,6 +352,77 @@ export const bench: Bench = async ({ quick }) => {
     else await dropDatabase(serverUrl, dbName).catch(() => undefined);
   }
 };
+
+/**
+ * Our receiver and worker (bench/src/ingest.ts's processes) against `dbName`, then against a
+ * fresh empty database: N new notifications pushed closed loop (stored/s from the first push to
+ * the last row seen committed), then an open loop at a fixed rate (push → committed).
+ */
+async function compareIngest(dbName: string, plan: Plan) {
+  const generator = startLoadGenerator();
+  const template = notificationTemplate();
+  const sequence = { next: 0 };
+  const measureOn = async (existing: string | undefined) => {
+    const side = await startSide('ours', existing);
+    try {
+      await latencyRun(side, generator, template, sequence, plan.ingestRate / 2, 1);
+      const storedPerSecond = await closedLoop(side, generator, template, sequence, plan.ingestCount);
+      const latency = await latencyRun(
+        side,
+        generator,
+        template,
+        sequence,
+        plan.ingestRate,
+        plan.ingestSeconds,
+      );
+      return { storedPerSecond, latency };
+    } finally {
+      await stopSide(side);
+    }
+  };
+  try {
+    const empty = await measureOn(undefined);
+    const seeded = await measureOn(dbName);
+    return { empty, seeded };
+  } finally {
+    await generator.close();
+  }
+}
+
+async function closedLoop(
+  side: Side,
+  generator: ReturnType<typeof startLoadGenerator>,
+  template: ReturnType<typeof notificationTemplate>,
+  sequence: { next: number },
+  count: number,
+): Promise<number> {
+  const watcher = new CommitWatcher(side.db, template, 20);
+  await sleep(50);
+  const startSequence = sequence.next;
+  const started = Date.now();
+  const result = await generator.run({
+    source: { template, startSequence },
+    url: side.receiverUrl,
+    concurrency: 64,
+    count,
+  });
+  sequence.next += count;
+  assertAllAccepted(side, result);
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    let seen = 0;
+    for (let index = 0; index < count; index += 1)
+      if (watcher.seenAt.has(startSequence + index)) seen += 1;
+    if (seen === count) break;
+    if (Date.now() > deadline) throw new Error(`${count - seen} pushes never committed`);
+    await sleep(50);
+  }
+  await watcher.stop();
+  let last = started;
+  for (let index = 0; index < count; index += 1)
+    last = Math.max(last, watcher.seenAt.get(startSequence + index)!);
+  return round((count * 1000) / (last - started), 0);
+}
 
 async function explain(pool: ReturnType<typeof createPool>, statements: Statement[]) {
   const plans: string[] = [];
