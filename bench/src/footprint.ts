@@ -16,7 +16,15 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -67,21 +75,32 @@ function spawnNode(name: string, args: string[], env: Record<string, string>): S
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(`[${name}] ${chunk.toString()}`));
+  child.stderr!.on('data', (chunk: Buffer) =>
+    process.stderr.write(`[${name}] ${chunk.toString()}`),
+  );
   return { name, child };
 }
 
 async function waitHttp(url: string, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (await fetch(url).then((response) => response.ok).catch(() => false)) return;
+    if (
+      await fetch(url)
+        .then((response) => response.ok)
+        .catch(() => false)
+    )
+      return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${url}`);
     await sleep(200);
   }
 }
 
 /** CPU % of one core and RSS of each service over `seconds`, while `during` runs. */
-async function measure(services: Service[], seconds: number, during?: (until: number) => Promise<void>) {
+async function measure(
+  services: Service[],
+  seconds: number,
+  during?: (until: number) => Promise<void>,
+) {
   const before = services.map((service) => usage(service.child.pid!));
   const started = performance.now();
   const until = Date.now() + seconds * 1000;
@@ -129,7 +148,8 @@ function linkDependencies(outdir: string) {
         for (const inner of readdirSync(join(source, name)))
           if (!existsSync(join(target, name, inner)))
             symlinkSync(join(source, name, inner), join(target, name, inner));
-      } else if (!existsSync(join(target, name))) symlinkSync(join(source, name), join(target, name));
+      } else if (!existsSync(join(target, name)))
+        symlinkSync(join(source, name), join(target, name));
     }
   }
 }
@@ -164,7 +184,11 @@ export const bench: Bench = async ({ quick }) => {
   let sandbox: Awaited<ReturnType<typeof startSandbox>> | undefined;
   try {
     await prepareDatabase(db, databaseUrl);
-    const [receiverPort, workerPort, apiPort] = await Promise.all([freePort(), freePort(), freePort()]);
+    const [receiverPort, workerPort, apiPort] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
+    ]);
     const receiverUrl = `http://127.0.0.1:${receiverPort}`;
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     sandbox = await startSandbox(
@@ -257,8 +281,12 @@ export const bench: Bench = async ({ quick }) => {
       await Promise.all([messages, declarations]);
     });
     await sleep(3000);
-    const stored = await sql<{ n: number }>`SELECT count(*)::int AS n FROM messages WHERE direction = 'inbound'`.execute(db);
-    log(`load: ${JSON.stringify(loaded)}; injected ${injected}, stored ${stored.rows[0]!.n}, declarations ${JSON.stringify(declarationStatuses)}`);
+    const stored = await sql<{
+      n: number;
+    }>`SELECT count(*)::int AS n FROM messages WHERE direction = 'inbound'`.execute(db);
+    log(
+      `load: ${JSON.stringify(loaded)}; injected ${injected}, stored ${stored.rows[0]!.n}, declarations ${JSON.stringify(declarationStatuses)}`,
+    );
     await stop(services);
 
     // 3. The one-process stack, idle (its own database, sandbox and ports).
@@ -285,7 +313,10 @@ export const bench: Bench = async ({ quick }) => {
     let stackIdle: Record<string, { cpuPercent: number; rssMb: number }> = {};
     try {
       await waitHttp(`http://127.0.0.1:${stackPorts[2]}/readyz`);
-      await connectEori({ apiUrl: `http://127.0.0.1:${stackPorts[2]}`, apiKey: devDefaults.API_KEYS }, eori);
+      await connectEori(
+        { apiUrl: `http://127.0.0.1:${stackPorts[2]}`, apiKey: devDefaults.API_KEYS },
+        eori,
+      );
       await sleep(plan.warmupSeconds * 1000);
       stackIdle = await measure([stack], plan.stackIdleSeconds);
       log(`one-process stack idle: ${JSON.stringify(stackIdle)}`);
@@ -337,7 +368,13 @@ export const bench: Bench = async ({ quick }) => {
         plan,
         idle,
         idleHmrcCallsPerHour: idleCalls,
-        load: { ...load, injected, stored: stored.rows[0]!.n, declarationStatuses, services: loaded },
+        load: {
+          ...load,
+          injected,
+          stored: stored.rows[0]!.n,
+          declarationStatuses,
+          services: loaded,
+        },
         oneProcessStackIdle: stackIdle,
       },
       targets: targetList,

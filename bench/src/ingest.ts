@@ -251,8 +251,8 @@ export async function stopSide(side: Side): Promise<void> {
   await side.db.destroy();
   if (!side.keepDatabase)
     await dropDatabase(serverUrl, side.dbName).catch((error: unknown) =>
-    log(`could not drop ${side.dbName}: ${(error as Error).message}`),
-  );
+      log(`could not drop ${side.dbName}: ${(error as Error).message}`),
+    );
   await deleteKeysWithPrefix(redisUrl, side.prefix);
 }
 
@@ -381,7 +381,9 @@ async function drainRound(
   }
   const seconds = (Date.now() - started) / 1000;
   const drainedPerSecond = round(count / seconds, 0);
-  log(`${side.name}: drained ${thousands(drainedPerSecond)}/s (${count} in ${round(seconds, 2)} s)`);
+  log(
+    `${side.name}: drained ${thousands(drainedPerSecond)}/s (${count} in ${round(seconds, 2)} s)`,
+  );
   return { side: side.name, notifications: count, drainedPerSecond, seconds: round(seconds, 2) };
 }
 

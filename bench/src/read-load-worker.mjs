@@ -1,6 +1,7 @@
 // HTTP side of bench/src/scale.ts, in a worker thread so the client's CPU is not on the api's
 // event loop: a closed loop of `concurrency` requests for `durationMs`, each GET to the next URL
 // of `urls` (round robin), reading the whole body. Posts back latencies (ms) and statuses.
+import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Agent, request } from 'undici';
 

@@ -224,7 +224,10 @@ export function endpoints(
     {
       id: 'dead-letters-eori',
       what: 'dead letters of one EORI',
-      urls: Array.from({ length: 16 }, (_, n) => `/v1/dead-letters?eori=${eoriOf(n * (eoris >> 4))}`),
+      urls: Array.from(
+        { length: 16 },
+        (_, n) => `/v1/dead-letters?eori=${eoriOf(n * (eoris >> 4))}`,
+      ),
     },
   ];
 }

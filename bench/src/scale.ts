@@ -26,7 +26,14 @@ import { deleteKeysWithPrefix, dropDatabase } from '@ctc-hub/testing';
 import { sql } from 'kysely';
 import { createHash } from 'node:crypto';
 import { notificationTemplate, round, startLoadGenerator } from './lib.js';
-import { assertAllAccepted, CommitWatcher, latencyRun, startSide, stopSide, type Side } from './ingest.js';
+import {
+  assertAllAccepted,
+  CommitWatcher,
+  latencyRun,
+  startSide,
+  stopSide,
+  type Side,
+} from './ingest.js';
 import { runIfMain, thousands, type Bench, type BenchTarget } from './report.js';
 import {
   endpoints,
@@ -142,7 +149,8 @@ async function longestReaderWait(pool: ReturnType<typeof createPool>, run: () =>
 
 export const bench: Bench = async ({ quick }) => {
   const plan = { ...plans[quick ? 'quick' : 'full'] };
-  if (process.env.SCALE_MOVEMENTS !== undefined) plan.movements = Number(process.env.SCALE_MOVEMENTS);
+  if (process.env.SCALE_MOVEMENTS !== undefined)
+    plan.movements = Number(process.env.SCALE_MOVEMENTS);
   if (process.env.SCALE_DURATION_MS !== undefined)
     plan.durationMs = Number(process.env.SCALE_DURATION_MS);
   const loadAtStart = loadavg().map((value) => round(value, 2));
@@ -222,7 +230,9 @@ export const bench: Bench = async ({ quick }) => {
         const captured: Statement[][] = [];
         for (const url of endpoint.urls) {
           const { result, statements } = await recorder.capture(async () => {
-            const response = await fetch(`${baseUrl}${url}`, { headers: headersOf(endpoint.scoped) });
+            const response = await fetch(`${baseUrl}${url}`, {
+              headers: headersOf(endpoint.scoped),
+            });
             await response.arrayBuffer();
             return response.status;
           });
@@ -246,7 +256,13 @@ export const bench: Bench = async ({ quick }) => {
             sqlLoad(pool, captured, concurrency, plan.durationMs),
           );
           figures.api[`c${concurrency}`] = await withCpu(pool, () =>
-            httpLoad(baseUrl, endpoint.urls, headersOf(endpoint.scoped), concurrency, plan.durationMs),
+            httpLoad(
+              baseUrl,
+              endpoint.urls,
+              headersOf(endpoint.scoped),
+              concurrency,
+              plan.durationMs,
+            ),
           );
         }
         const api32 = figures.api.c32!;
@@ -260,7 +276,8 @@ export const bench: Bench = async ({ quick }) => {
         figures.p99At32 = api32.p99;
         figures.timesHmrc = Math.round(api32.perSecond / hmrcPerSecond);
         figures.met =
-          figures.ratioAt32 >= targets.ratio && (endpoint.bulk === true || api32.p99 <= targets.p99Ms);
+          figures.ratioAt32 >= targets.ratio &&
+          (endpoint.bulk === true || api32.p99 <= targets.p99Ms);
         if (!figures.met) figures.explain = await explain(pool, captured[0]!);
         log(
           `${endpoint.id} (${figures.statements} statements): sql c1 ${figures.sql.c1!.perSecond}/s p99 ${figures.sql.c1!.p99} ms; api c1 ${figures.api.c1!.perSecond}/s p99 ${figures.api.c1!.p99} ms, c32 ${api32.perSecond}/s p50 ${api32.p50} p99 ${api32.p99} ms; sql c32 ${figures.sql.c32!.perSecond}/s p99 ${figures.sql.c32!.p99} ms; ratio ${figures.ratioAt32}; CPU µs/req api ${api32.nodeCpuUs}+${api32.postgresCpuUs} sql ${sql32.nodeCpuUs}+${sql32.postgresCpuUs} → ${figures.cpuRatioAt32}`,
@@ -317,7 +334,8 @@ export const bench: Bench = async ({ quick }) => {
         measured: `${thousands(ingest.seeded.storedPerSecond)}/s vs ${thousands(ingest.empty.storedPerSecond)}/s; p99 ${ingest.seeded.latency.pushToCommittedMs.p99} vs ${ingest.empty.latency.pushToCommittedMs.p99} ms`,
         met:
           ingest.seeded.storedPerSecond >= 0.8 * ingest.empty.storedPerSecond &&
-          ingest.seeded.latency.pushToCommittedMs.p99 <= 1.2 * ingest.empty.latency.pushToCommittedMs.p99,
+          ingest.seeded.latency.pushToCommittedMs.p99 <=
+            1.2 * ingest.empty.latency.pushToCommittedMs.p99,
       },
       {
         what: 'retention drops the oldest month: time / longest reader wait',
@@ -366,7 +384,13 @@ async function compareIngest(dbName: string, plan: Plan) {
     const side = await startSide('ours', existing);
     try {
       await latencyRun(side, generator, template, sequence, plan.ingestRate / 2, 1);
-      const storedPerSecond = await closedLoop(side, generator, template, sequence, plan.ingestCount);
+      const storedPerSecond = await closedLoop(
+        side,
+        generator,
+        template,
+        sequence,
+        plan.ingestCount,
+      );
       const latency = await latencyRun(
         side,
         generator,
@@ -431,9 +455,7 @@ async function explain(pool: ReturnType<typeof createPool>, statements: Statemen
       `EXPLAIN (ANALYZE, BUFFERS) ${statement.text}`,
       statement.values as unknown[],
     );
-    plans.push(
-      [statement.text, ...result.rows.map((row) => row['QUERY PLAN'])].join('\n'),
-    );
+    plans.push([statement.text, ...result.rows.map((row) => row['QUERY PLAN'])].join('\n'));
   }
   return plans;
 }
