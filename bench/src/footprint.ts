@@ -65,12 +65,12 @@ function usage(pid: number): { cpuMs: number; rssMb: number } {
   }
 }
 
-interface Service {
+export interface Service {
   name: string;
   child: ChildProcess;
 }
 
-function spawnNode(name: string, args: string[], env: Record<string, string>): Service {
+export function spawnNode(name: string, args: string[], env: Record<string, string>): Service {
   const child = spawn(process.execPath, args, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -81,7 +81,7 @@ function spawnNode(name: string, args: string[], env: Record<string, string>): S
   return { name, child };
 }
 
-async function waitHttp(url: string, timeoutMs = 60_000) {
+export async function waitHttp(url: string, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (
@@ -154,7 +154,7 @@ function linkDependencies(outdir: string) {
   }
 }
 
-const stop = async (services: Service[]) => {
+export const stop = async (services: Service[]) => {
   for (const service of services) {
     if (service.child.exitCode !== null) continue;
     const exited = new Promise((resolve) => service.child.once('exit', resolve));

@@ -23,6 +23,7 @@ export const benchmarks = [
   'submissions',
   'xsd-validation',
   'scale',
+  'catch-up',
   'footprint',
 ] as const;
 
