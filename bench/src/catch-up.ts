@@ -189,7 +189,9 @@ export const bench: Bench = async ({ quick }) => {
     await declarations;
     const statsAfter = sandbox.controls.stats();
     const calls = callsBetween(statsBefore, statsAfter);
-    log(`stored ${storedCount}/${plan.messages} in ${catchUpSeconds} s after start-up of ${startupSeconds} s; calls ${JSON.stringify(calls)}`);
+    log(
+      `stored ${storedCount}/${plan.messages} in ${catchUpSeconds} s after start-up of ${startupSeconds} s; calls ${JSON.stringify(calls)}`,
+    );
 
     // The same declarations on the idle hub, for the baseline.
     const idleLrns: string[] = [];
@@ -206,7 +208,12 @@ export const bench: Bench = async ({ quick }) => {
         const finished = rows.rows.filter((row) => row.ms !== null).map((row) => Number(row.ms));
         if (finished.length >= lrns.length || Date.now() > deadline) {
           const p = percentiles(finished);
-          return { count: lrns.length, accepted: finished.length, p50: round(p.p50, 0), p99: round(p.p99, 0) };
+          return {
+            count: lrns.length,
+            accepted: finished.length,
+            p50: round(p.p50, 0),
+            p99: round(p.p99, 0),
+          };
         }
         await sleep(500);
       }
@@ -223,7 +230,9 @@ export const bench: Bench = async ({ quick }) => {
     const naiveSeconds = round(naiveCalls / hmrcPerSecond, 0);
     const added = round(during.p99 - idle.p99, 0);
     if (storedCount < plan.messages)
-      throw new Error(`only ${storedCount} of ${plan.messages} messages stored in ${plan.timeoutSeconds} s`);
+      throw new Error(
+        `only ${storedCount} of ${plan.messages} messages stored in ${plan.timeoutSeconds} s`,
+      );
     const targets: BenchTarget[] = [
       {
         what: `time to store ${thousands(plan.messages)} messages after the outage vs the floor`,
