@@ -5,14 +5,18 @@
  *  2. every read our users make, through the real api app and as the same statements on the same
  *     pg pool (bench/src/scale-reads.ts), at concurrency 1 and 32: throughput, p50/p99, ratio;
  *     EXPLAIN (ANALYZE, BUFFERS) of the statements of any endpoint that misses a target;
- *  3. retention dropping the oldest month on that database: time, and the longest a reader
+ *  3. ingest (our receiver and worker) on that database against an empty one: stored/s and
+ *     push → committed;
+ *  4. retention dropping the oldest month on that database: time, and the longest a reader
  *     probing the messages table every few ms waited meanwhile;
- *  4. each endpoint against HMRC's 3 requests/s per application.
+ *  5. each endpoint against HMRC's 3 requests/s per application.
  *
- *   pnpm exec tsx bench/src/scale.ts [--quick]      (SCALE_MOVEMENTS overrides the size)
+ *   pnpm exec tsx bench/src/scale.ts [--quick]
+ * For experiments: SCALE_MOVEMENTS (size), SCALE_ONLY=list,movement (endpoint ids),
+ * SCALE_DURATION_MS (per side and concurrency).
  * The database is dropped at the end unless SCALE_KEEP_DB=1 (then its name is printed).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createApiApp } from '@ctc-hub/api';
@@ -24,7 +28,6 @@ import { createQueue, createRedis, queueNames } from '@ctc-hub/queue';
 import { createLogger, initTelemetry, listen } from '@ctc-hub/telemetry';
 import { deleteKeysWithPrefix, dropDatabase } from '@ctc-hub/testing';
 import { sql } from 'kysely';
-import { createHash } from 'node:crypto';
 import { notificationTemplate, round, startLoadGenerator } from './lib.js';
 import {
   assertAllAccepted,
