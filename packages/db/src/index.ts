@@ -71,3 +71,5 @@ export {
   type QuarantineResolution,
   type ResolveResult,
 } from './queries/connections.js';
+export type * from './schema/relay.table.js';
+export * from './relay/index.js';

@@ -1,4 +1,5 @@
 import type { OpsDeps } from '../ops/deps.js';
+import { relayTask } from '../relay/task.js';
 import { operationalGaugesTask } from './operational-gauges.js';
 import { reconcileSchedulerTask } from './reconcile-scheduler.js';
 import { replayWatchdogTask } from './replay-watchdog.js';
@@ -15,6 +16,7 @@ export interface BackgroundTask {
 export const backgroundTasks: readonly BackgroundTask[] = [
   reconcileSchedulerTask,
   webhooksTask,
+  relayTask,
   retentionTask,
   operationalGaugesTask,
   replayWatchdogTask,

@@ -4,6 +4,7 @@ import type { Transaction } from 'kysely';
 import { sql } from 'kysely';
 import { z } from 'zod';
 import type { OpsDeps } from './deps.js';
+import { replayRelay } from '../relay/replay.js';
 import { replayWebhook } from '../webhooks/replay.js';
 
 /**
@@ -202,6 +203,7 @@ const replayers = new Map<string, Replayer>([
   ['submit', replaySubmission],
   ['message', replayMessage],
   ['webhook', replayWebhook],
+  ['relay', replayRelay],
 ]);
 
 /** Adds (or replaces) the replayer of a dead-letter kind. */

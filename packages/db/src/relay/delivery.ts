@@ -1,0 +1,245 @@
+import { sql, type Kysely } from 'kysely';
+import type { Db } from '../connection.js';
+import { resolveReplayedDeadLetters } from '../queries/dead-letters.js';
+import type { Database } from '../schema/database.js';
+import type { ErrorHistoryEntry } from '../schema/notifications.table.js';
+
+/** The one writer of relay dead-letter keys: one letter per (consumer, notification). */
+export const relayDedupeKey = (consumerId: string, notificationId: string): string =>
+  `relay:${consumerId}:${notificationId}`;
+
+/** A push that is due, claimed by this worker, with what is needed to make it. */
+export interface ClaimedPush {
+  consumerId: string;
+  notificationId: string;
+  notificationCreatedAt: Date;
+  queuedAt: Date;
+  attempts: number;
+  boxId: string;
+  callbackUrl: string | null;
+  /** Encrypted. */
+  secret: string | null;
+  validatedUrl: string | null;
+  enabled: boolean;
+  /** The envelope as PPNS sent it to us; null once retention removed the notification. */
+  envelope: string | null;
+  enrollmentEori: string | null;
+  movementType: string | null;
+  movementId: string | null;
+  messageId: string | null;
+}
+
+/**
+ * Claims up to `limit` due pushes: their next attempt moves `leaseMs` ahead, so no other
+ * replica takes them while they are in flight, and a worker that dies mid-push leaves them to be
+ * retried when the lease runs out.
+ */
+export async function claimDuePushes(
+  db: Db,
+  limit: number,
+  leaseMs: number,
+): Promise<ClaimedPush[]> {
+  const { rows } = await sql<{
+    consumer_id: string;
+    notification_id: string;
+    notification_created_at: Date;
+    queued_at: Date;
+    attempts: number;
+    box_id: string;
+    callback_url: string | null;
+    secret: string | null;
+    validated_url: string | null;
+    enabled: boolean;
+    envelope: string | null;
+    enrollment_eori: string | null;
+    movement_type: string | null;
+    movement_id: string | null;
+    message_id: string | null;
+  }>`
+    WITH due AS (
+      SELECT consumer_id, notification_id FROM relay_notifications
+      WHERE next_attempt_at <= now() AND status = 'PENDING'
+      ORDER BY next_attempt_at
+      LIMIT ${limit}
+      FOR UPDATE SKIP LOCKED
+    ),
+    claimed AS (
+      UPDATE relay_notifications r
+      SET next_attempt_at = now() + make_interval(secs => ${leaseMs / 1000})
+      FROM due
+      WHERE r.consumer_id = due.consumer_id AND r.notification_id = due.notification_id
+      RETURNING r.consumer_id, r.notification_id, r.notification_created_at, r.queued_at, r.attempts
+    )
+    SELECT claimed.*, c.box_id, c.callback_url, c.secret, c.validated_url, c.enabled,
+           n.envelope, n.enrollment_eori, n.movement_type, n.movement_id, n.message_id
+    FROM claimed
+    JOIN relay_consumers c ON c.id = claimed.consumer_id
+    LEFT JOIN notifications n
+      ON n.notification_id = claimed.notification_id
+     AND n.created_at = claimed.notification_created_at
+    ORDER BY claimed.notification_created_at`.execute(db);
+  return rows.map((row) => ({
+    consumerId: row.consumer_id,
+    notificationId: row.notification_id,
+    notificationCreatedAt: row.notification_created_at,
+    queuedAt: row.queued_at,
+    attempts: row.attempts,
+    boxId: row.box_id,
+    callbackUrl: row.callback_url,
+    secret: row.secret,
+    validatedUrl: row.validated_url,
+    enabled: row.enabled,
+    envelope: row.envelope,
+    enrollmentEori: row.enrollment_eori,
+    movementType: row.movement_type,
+    movementId: row.movement_id,
+    messageId: row.message_id,
+  }));
+}
+
+export type PushSettlement =
+  /** The consumer answered 200: ACKNOWLEDGED, as PPNS marks a pushed notification. */
+  | { kind: 'delivered' }
+  /** Failed; tried again `retryInMs` from now. */
+  | { kind: 'retry'; error: string; retryInMs: number }
+  /** Failed past the retry window: FAILED, and a `relay` dead letter. */
+  | { kind: 'failed'; error: ErrorHistoryEntry; history: ErrorHistoryEntry[] }
+  /** Nothing to push to (consumer disabled, no validated callback): left PENDING for a pull. */
+  | { kind: 'parked'; reason: string };
+
+const key = (push: ClaimedPush) => ({
+  consumer: push.consumerId,
+  notification: push.notificationId,
+});
+
+/** Records the outcome of one claimed push. */
+export async function settlePush(
+  db: Db,
+  push: ClaimedPush,
+  outcome: PushSettlement,
+): Promise<void> {
+  const { consumer, notification } = key(push);
+  const row = (trx: Kysely<Database>) =>
+    trx
+      .updateTable('relay_notifications')
+      .where('consumer_id', '=', consumer)
+      .where('notification_id', '=', notification);
+  if (outcome.kind === 'delivered') {
+    await db.transaction().execute(async (trx) => {
+      await row(trx)
+        .set({
+          status: sql`CASE WHEN status = 'PENDING' THEN 'ACKNOWLEDGED' ELSE status END`,
+          attempts: sql`attempts + 1`,
+          pushed_at: sql`now()`,
+          acknowledged_at: sql`coalesce(acknowledged_at, now())`,
+          next_attempt_at: null,
+          last_error: null,
+        })
+        .execute();
+      await resolveReplayedDeadLetters(trx, [relayDedupeKey(consumer, notification)]);
+    });
+    return;
+  }
+  if (outcome.kind === 'parked') {
+    await row(db).set({ next_attempt_at: null, last_error: outcome.reason }).execute();
+    return;
+  }
+  if (outcome.kind === 'retry') {
+    await row(db)
+      .where('status', '=', 'PENDING')
+      .set({
+        attempts: sql`attempts + 1`,
+        last_error: outcome.error,
+        next_attempt_at: sql`now() + make_interval(secs => ${outcome.retryInMs / 1000})`,
+      })
+      .execute();
+    return;
+  }
+  await db.transaction().execute(async (trx) => {
+    const updated = await row(trx)
+      .where('status', '=', 'PENDING')
+      .set({
+        status: 'FAILED',
+        attempts: sql`attempts + 1`,
+        last_error: `${outcome.error.code}: ${outcome.error.message}`,
+        next_attempt_at: null,
+      })
+      .executeTakeFirst();
+    // Acknowledged by a pull meanwhile: nothing is lost, no letter.
+    if (Number(updated.numUpdatedRows) === 0) return;
+    await trx
+      .insertInto('dead_letters')
+      .values({
+        dedupe_key: relayDedupeKey(consumer, notification),
+        kind: 'relay',
+        queue: null,
+        job_id: null,
+        error_code: outcome.error.code,
+        error_message: outcome.error.message,
+        error_history: JSON.stringify(outcome.history),
+        payload: JSON.stringify({ consumerId: consumer, notificationId: notification }),
+        notification_id: notification,
+        box_id: push.boxId,
+        eori: push.enrollmentEori,
+        movement_type: push.movementType,
+        movement_id: push.movementId,
+        message_id: push.messageId,
+      })
+      .onConflict((oc) =>
+        oc.column('dedupe_key').doUpdateSet({
+          occurrences: sql`dead_letters.occurrences + 1`,
+          error_code: sql`EXCLUDED.error_code`,
+          error_message: sql`EXCLUDED.error_message`,
+          error_history: sql`dead_letters.error_history || EXCLUDED.error_history`,
+          status: 'open',
+          updated_at: sql`now()`,
+        }),
+      )
+      .execute();
+  });
+}
+
+/**
+ * Replaying a `relay` dead letter puts the notification back in its consumer's queue: PENDING,
+ * due now, with a new retry window. The push that follows resolves the letter, or re-opens it
+ * once the window has passed again. False when the consumer or the notification is gone.
+ */
+export async function requeueRelayPush(
+  db: Kysely<Database>,
+  consumerId: string,
+  notificationId: string,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('relay_notifications')
+    .set({
+      status: 'PENDING',
+      queued_at: sql`now()`,
+      next_attempt_at: sql`now()`,
+      last_error: null,
+    })
+    .where('consumer_id', '=', consumerId)
+    .where('notification_id', '=', notificationId)
+    .where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom('relay_consumers')
+          .select('id')
+          .where('id', '=', consumerId)
+          .where('callback_url', 'is not', null),
+      ),
+    )
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/** Age in seconds of the oldest notification due for a push to each consumer (metrics). */
+export async function relayLag(db: Db): Promise<{ consumerId: string; seconds: number }[]> {
+  const { rows } = await sql<{ consumer_id: string; seconds: number }>`
+    SELECT c.id AS consumer_id,
+           coalesce(extract(epoch FROM now() - min(r.queued_at)), 0)::float8 AS seconds
+    FROM relay_consumers c
+    LEFT JOIN relay_notifications r
+      ON r.consumer_id = c.id AND r.status = 'PENDING' AND r.next_attempt_at IS NOT NULL
+    WHERE c.enabled AND c.callback_url IS NOT NULL
+    GROUP BY c.id`.execute(db);
+  return rows.map((row) => ({ consumerId: row.consumer_id, seconds: Number(row.seconds) }));
+}

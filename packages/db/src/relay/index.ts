@@ -1,0 +1,29 @@
+export {
+  acknowledgeRelayBox,
+  listRelayBox,
+  type RelayBoxEntry,
+  type RelayBoxQuery,
+} from './box.js';
+export {
+  deleteRelayConsumer,
+  getRelayConsumerRow,
+  insertRelayConsumer,
+  listRelayConsumers,
+  relayConsumerByBox,
+  relaySecretContext,
+  updateRelayConsumer,
+  type NewRelayConsumer,
+  type RelayConsumerChange,
+  type RelayConsumerView,
+} from './consumers.js';
+export {
+  claimDuePushes,
+  relayDedupeKey,
+  relayLag,
+  requeueRelayPush,
+  settlePush,
+  type ClaimedPush,
+  type PushSettlement,
+} from './delivery.js';
+export { fanOutRelay, pruneRelayBoxes } from './fan-out.js';
+export { queueForRelay, relayableNotifications, type RelayRef } from './outbox.js';
