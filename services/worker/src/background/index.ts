@@ -1,4 +1,5 @@
 import type { OpsDeps } from '../ops/deps.js';
+import { relaySecretReencryptionTask } from '../relay/secrets.js';
 import { relayTask } from '../relay/task.js';
 import { operationalGaugesTask } from './operational-gauges.js';
 import { reconcileSchedulerTask } from './reconcile-scheduler.js';
@@ -21,4 +22,5 @@ export const backgroundTasks: readonly BackgroundTask[] = [
   operationalGaugesTask,
   replayWatchdogTask,
   tokenReencryptionTask,
+  relaySecretReencryptionTask,
 ];
