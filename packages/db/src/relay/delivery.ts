@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Db } from '../connection.js';
-import { resolveReplayedDeadLetters } from '../queries/dead-letters.js';
+import { resolveReplayedDeadLetters } from '../dead-letters/resolve.js';
 import type { Database } from '../schema/database.js';
 import type { ErrorHistoryEntry } from '../schema/notifications.table.js';
 

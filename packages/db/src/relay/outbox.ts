@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { IngestOutcome, IngestRecord } from '../queries/ingest-types.js';
+import type { IngestOutcome, IngestRecord } from '../inbound/types.js';
 import type { Database } from '../schema/database.js';
 
 /** A stored notification, by its key. */

@@ -1,6 +1,6 @@
 import { relaySecretContext, type Db } from '@ctc-hub/db';
 import type { TokenCipher } from '@ctc-hub/hmrc-client';
-import { periodicTask } from '../background/periodic.js';
+import { periodicTask } from '../runtime/periodic.js';
 
 /**
  * Re-encrypts relay consumers' secrets still sealed under an older TOKEN_ENCRYPTION_KEYS key

@@ -1,5 +1,4 @@
-import type { BackgroundTask } from '../background/index.js';
-import type { OpsDeps } from '../ops/deps.js';
+import type { BackgroundTask, OpsDeps } from '../runtime/deps.js';
 import { createRelayMetrics } from './metrics.js';
 import { startRelay } from './relay.js';
 
