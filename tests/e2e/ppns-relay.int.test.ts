@@ -221,6 +221,7 @@ it('pushes every stored notification to a PPNS consumer in PPNS’s format, sign
     expect(listed.body.map((entry: any) => entry.notificationId)).toEqual(
       stored.map((row) => row.notification_id),
     );
+    await call(e2e, 'DELETE', `/v1/relay/consumers/${created.body.id}`);
   } finally {
     await consumer.stop();
   }
@@ -317,8 +318,9 @@ it('dead-letters a push that never got a 200 within the retry window; a replay d
     const letter = await waitFor(
       async () => {
         const { body } = await call(e2e, 'GET', '/v1/dead-letters?kind=relay');
+        // This consumer's letter (the dedupe key names the consumer and the notification).
         return body.deadLetters?.find(
-          (entry: any) => entry.notificationId === stored!.notification_id,
+          (entry: any) => entry.dedupeKey === `relay:${created.body.id}:${stored!.notification_id}`,
         );
       },
       { timeoutMs: 30_000, what: 'a relay dead letter' },
