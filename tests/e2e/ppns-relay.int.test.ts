@@ -221,6 +221,12 @@ it('pushes every stored notification to a PPNS consumer in PPNS’s format, sign
     expect(listed.body.map((entry: any) => entry.notificationId)).toEqual(
       stored.map((row) => row.notification_id),
     );
+    // The worker's meter reports the outcomes and the consumer's lag (0: nothing left to push).
+    const metrics = await (await fetch(`${e2e.stack.workerUrl}/metrics`)).text();
+    expect(metrics).toMatch(/ctc_relay_pushes_total\{outcome="delivered"[^}]*\} [1-9]/);
+    expect(metrics).toMatch(/ctc_relay_pushes_total\{outcome="retried"[^}]*\} [1-9]/);
+    expect(metrics).toContain(`ctc_relay_lag_seconds{consumer="${created.body.id}"`);
+    expect(metrics).toMatch(/ctc_relay_delivery_seconds_count\S* [1-9]/);
     await call(e2e, 'DELETE', `/v1/relay/consumers/${created.body.id}`);
   } finally {
     await consumer.stop();
