@@ -224,6 +224,7 @@ export async function requeueRelayPush(
         selectFrom('relay_consumers')
           .select('id')
           .where('id', '=', consumerId)
+          .where('enabled', '=', true)
           .where('callback_url', 'is not', null),
       ),
     )

@@ -2,8 +2,9 @@ import { sql } from 'kysely';
 import type { Db } from '../connection.js';
 
 /**
- * Moves up to `limit` notifications from the relay outbox into the box of every enabled
- * consumer allowed to see them, in one transaction (taken from the outbox and queued for the
+ * Moves up to `limit` notifications from the relay outbox into the box of every consumer
+ * allowed to see them (a disabled one collects them without pushes, for when it is re-enabled
+ * or pulls), in one transaction (taken from the outbox and queued for the
  * consumers together, or neither). A scoped consumer sees a notification when its enrolment EORI
  * or the EORI its movement's declaration names is one of the consumer's, and the movement is not
  * quarantined (the rule scoped API keys follow). Rows other replicas hold are skipped. Returns
@@ -21,15 +22,14 @@ export async function fanOutRelay(db: Db, limit: number): Promise<number> {
         INSERT INTO relay_notifications
           (consumer_id, notification_id, notification_created_at, next_attempt_at)
         SELECT c.id, t.notification_id, t.notification_created_at,
-               CASE WHEN c.callback_url IS NOT NULL THEN now() END
+               CASE WHEN c.enabled AND c.callback_url IS NOT NULL THEN now() END
         FROM taken t
         JOIN notifications n
           ON n.notification_id = t.notification_id AND n.created_at = t.notification_created_at
         LEFT JOIN movements m
           ON m.movement_type = n.movement_type AND m.movement_id = n.movement_id
         JOIN relay_consumers c
-          ON c.enabled
-         AND (c.eoris IS NULL
+          ON (c.eoris IS NULL
               OR ((n.enrollment_eori = any(c.eoris) OR m.movement_eori = any(c.eoris))
                   AND m.quarantined_at IS NULL))
         ON CONFLICT DO NOTHING

@@ -24,7 +24,7 @@ export async function queueForRelay(
     INSERT INTO relay_outbox (notification_id, notification_created_at)
     SELECT ref.id, ref.created_at
     FROM unnest(${ids}::uuid[], ${times}::timestamptz[]) AS ref (id, created_at)
-    WHERE EXISTS (SELECT 1 FROM relay_consumers WHERE enabled)`.execute(db);
+    WHERE EXISTS (SELECT 1 FROM relay_consumers)`.execute(db);
 }
 
 /** The notifications an ingest batch stored (or settled as stored): what the relay passes on. */

@@ -4,7 +4,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { insertRelayConsumer, queueForRelay, relaySecretContext, type Db } from '@ctc-hub/db';
+import {
+  insertRelayConsumer,
+  queueForRelay,
+  relaySecretContext,
+  updateRelayConsumer,
+  type Db,
+} from '@ctc-hub/db';
 import { TokenCipher } from '@ctc-hub/hmrc-client';
 import { verifySignature } from '@ctc-hub/ppns';
 import { createLogger } from '@ctc-hub/telemetry';
@@ -213,6 +219,27 @@ it('does not give a scoped consumer another trader’s or a quarantined movement
       .sort();
   expect(await boxOf(scoped)).toEqual([mine]);
   expect(await boxOf(everyone)).toEqual([mine, theirs, hidden].sort());
+});
+
+it('a disabled consumer collects its notifications unpushed; re-enabled, it gets them', async () => {
+  const id = await consumer();
+  await updateRelayConsumer(testDb.db, id, { enabled: false });
+  const ids = await store(3);
+  const running = relay(testDb.db);
+  try {
+    await waitFor(
+      async () =>
+        (await testDb.db.selectFrom('relay_notifications').select('status').execute()).length === 3,
+      { what: 'three in the box' },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(received).toEqual([]);
+    await updateRelayConsumer(testDb.db, id, { enabled: true });
+    await waitFor(() => received.length >= 3, { what: 'three pushes once re-enabled' });
+  } finally {
+    await running.stop();
+  }
+  expect(received.map((push) => push.id).sort()).toEqual([...ids].sort());
 });
 
 it('re-encrypts consumers’ secrets with the newest key, so the old key can go', async () => {
