@@ -59,6 +59,11 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`CREATE INDEX relay_notifications_box_idx ON relay_notifications (consumer_id, notification_created_at, notification_id)`.execute(
     db,
   );
+  // Pull consumers ask for their PENDING notifications over and over, in a box that is mostly
+  // ACKNOWLEDGED.
+  await sql`CREATE INDEX relay_notifications_pending_idx ON relay_notifications (consumer_id, notification_created_at, notification_id) WHERE status = 'PENDING'`.execute(
+    db,
+  );
   await sql`CREATE INDEX relay_notifications_due_idx ON relay_notifications (next_attempt_at) WHERE next_attempt_at IS NOT NULL`.execute(
     db,
   );

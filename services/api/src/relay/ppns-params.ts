@@ -85,7 +85,8 @@ export function parseBoxQuery(request: Request): BoxQuery {
     // PPNS reads an Int; past int4 or not a number is its 400.
     if (!/^[+-]?\d{1,10}$/.test(count.trim()) || Math.abs(Number(count)) > 2 ** 31 - 1)
       throw invalidPayload('Invalid Count parameter provided');
-    const wanted = Number(count);
+    // PPNS hands count to MongoDB's limit: a negative n means n, 0 means no limit; we stop at 100.
+    const wanted = Math.abs(Number(count));
     if (wanted > 0) query.limit = Math.min(wanted, maxPerCall);
   }
   return query;
