@@ -97,9 +97,8 @@ export async function claimDuePushes(
   }));
 }
 
+/** What became of a push that did not get its 200 (those are settled by settleDelivered). */
 export type PushSettlement =
-  /** The consumer answered 200: ACKNOWLEDGED, as PPNS marks a pushed notification. */
-  | { kind: 'delivered' }
   /** Failed; tried again `retryInMs` from now. */
   | { kind: 'retry'; error: string; retryInMs: number }
   /** Failed past the retry window: FAILED, and a `relay` dead letter. */
@@ -124,22 +123,6 @@ export async function settlePush(
       .updateTable('relay_notifications')
       .where('consumer_id', '=', consumer)
       .where('notification_id', '=', notification);
-  if (outcome.kind === 'delivered') {
-    await db.transaction().execute(async (trx) => {
-      await row(trx)
-        .set({
-          status: sql`CASE WHEN status = 'PENDING' THEN 'ACKNOWLEDGED' ELSE status END`,
-          attempts: sql`attempts + 1`,
-          pushed_at: sql`now()`,
-          acknowledged_at: sql`coalesce(acknowledged_at, now())`,
-          next_attempt_at: null,
-          last_error: null,
-        })
-        .execute();
-      await resolveReplayedDeadLetters(trx, [relayDedupeKey(consumer, notification)]);
-    });
-    return;
-  }
   if (outcome.kind === 'parked') {
     await row(db).set({ next_attempt_at: null, last_error: outcome.reason }).execute();
     return;
@@ -196,6 +179,36 @@ export async function settlePush(
         }),
       )
       .execute();
+  });
+}
+
+/**
+ * Records many pushes answered 200 at once (the common case, one transaction instead of one
+ * per push): ACKNOWLEDGED, as PPNS marks a pushed notification, and replayed letters resolved.
+ */
+export async function settleDelivered(db: Db, pushes: readonly ClaimedPush[]): Promise<void> {
+  if (pushes.length === 0) return;
+  const sorted = [...pushes].sort((a, b) =>
+    a.consumerId === b.consumerId
+      ? a.notificationId.localeCompare(b.notificationId)
+      : a.consumerId.localeCompare(b.consumerId),
+  );
+  await db.transaction().execute(async (trx) => {
+    await sql`
+      UPDATE relay_notifications r
+      SET status = CASE WHEN r.status = 'PENDING' THEN 'ACKNOWLEDGED' ELSE r.status END,
+          attempts = r.attempts + 1,
+          pushed_at = now(),
+          acknowledged_at = coalesce(r.acknowledged_at, now()),
+          next_attempt_at = NULL,
+          last_error = NULL
+      FROM unnest(${sorted.map((push) => push.consumerId)}::uuid[],
+                  ${sorted.map((push) => push.notificationId)}::uuid[]) AS d (consumer_id, notification_id)
+      WHERE r.consumer_id = d.consumer_id AND r.notification_id = d.notification_id`.execute(trx);
+    await resolveReplayedDeadLetters(
+      trx,
+      sorted.map((push) => relayDedupeKey(push.consumerId, push.notificationId)),
+    );
   });
 }
 

@@ -21,6 +21,7 @@ export {
   relayDedupeKey,
   relayLag,
   requeueRelayPush,
+  settleDelivered,
   settlePush,
   type ClaimedPush,
   type PushSettlement,

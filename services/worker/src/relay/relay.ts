@@ -3,6 +3,7 @@ import {
   fanOutRelay,
   pruneRelayBoxes,
   relaySecretContext,
+  settleDelivered,
   settlePush,
   type ClaimedPush,
   type Db,
@@ -32,6 +33,7 @@ export interface RelayOptions extends RelaySettings {
 
 const fanOutBatch = 500;
 const pruneEveryMs = 3_600_000;
+const claimRounds = 5;
 
 /**
  * The relay's delivery, in every worker replica: take newly stored notifications into the
@@ -58,7 +60,8 @@ export function startRelay(options: RelayOptions): { stop: () => Promise<void> }
     return { kind: 'retry', error: `${error.code}: ${error.message}`, retryInMs } as const;
   }
 
-  async function pushOne(push: ClaimedPush): Promise<void> {
+  /** Pushes one claimed notification; a 200 is returned for settling with its batch. */
+  async function pushOne(push: ClaimedPush): Promise<'delivered' | undefined> {
     const url = push.callbackUrl;
     if (!push.enabled || url === null || push.secret === null || push.validatedUrl !== url) {
       options.metrics.push('parked');
@@ -100,8 +103,9 @@ export function startRelay(options: RelayOptions): { stop: () => Promise<void> }
         },
       );
       if (result.ok) {
-        outcome = { kind: 'delivered' };
+        options.metrics.push('delivered');
         options.metrics.delivered((Date.now() - push.queuedAt.getTime()) / 1000);
+        return 'delivered';
       } else if (result.code === 'STOPPED') {
         // The claim's lease runs out and another replica (or this one, restarted) pushes it.
         return;
@@ -123,6 +127,7 @@ export function startRelay(options: RelayOptions): { stop: () => Promise<void> }
     }
     options.metrics.push(outcome.kind === 'retry' ? 'retried' : outcome.kind);
     await settlePush(options.db, push, outcome);
+    return undefined;
   }
 
   async function runOnce(): Promise<void> {
@@ -135,17 +140,27 @@ export function startRelay(options: RelayOptions): { stop: () => Promise<void> }
       const pruned = await pruneRelayBoxes(options.db, options.retentionDays);
       if (pruned > 0) log.info({ pruned }, 'relay boxes pruned past RELAY_RETENTION_DAYS');
     }
-    const leaseMs = options.pushTimeoutMs + 30_000;
+    // A claim covers a batch of several rounds of `parallelism` pushes; its lease outlasts the
+    // slowest possible batch, so no other replica takes a row while it is still queued here.
+    const batch = options.parallelism * claimRounds;
+    const leaseMs = options.pushTimeoutMs * claimRounds + 30_000;
     while (!stopping.signal.aborted) {
-      const claimed = await claimDuePushes(options.db, options.parallelism, leaseMs);
-      await Promise.all(
-        claimed.map((push) =>
-          pushOne(push).catch((error: unknown) =>
-            log.error({ err: error, consumerId: push.consumerId }, 'relay push failed'),
-          ),
-        ),
-      );
-      if (claimed.length < options.parallelism) break;
+      const claimed = await claimDuePushes(options.db, batch, leaseMs);
+      const delivered: ClaimedPush[] = [];
+      let next = 0;
+      const worker = async () => {
+        while (next < claimed.length) {
+          const push = claimed[next++]!;
+          try {
+            if ((await pushOne(push)) === 'delivered') delivered.push(push);
+          } catch (error) {
+            log.error({ err: error, consumerId: push.consumerId }, 'relay push failed');
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: options.parallelism }, worker));
+      await settleDelivered(options.db, delivered);
+      if (claimed.length < batch) break;
     }
   }
 
