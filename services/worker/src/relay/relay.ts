@@ -20,7 +20,6 @@ export interface RelaySettings {
   retryWindowSeconds: number;
   pushTimeoutMs: number;
   parallelism: number;
-  pollMs: number;
   retentionDays: number;
 }
 
@@ -42,8 +41,13 @@ const claimRounds = 5;
  * push is tried as soon as the notification is stored, then every `retryIntervalMs` while it
  * fails, until `retryWindowSeconds` after it entered the box; then it is FAILED and a `relay`
  * dead letter. Failed pushes do not hold back the others (PPNS promises no order either).
+ * `runOnce` is one pass (task.ts runs it every RELAY_POLL_MS); `abort` ends pushes in flight
+ * when the worker stops (their claims run out and they are pushed again).
  */
-export function startRelay(options: RelayOptions): { stop: () => Promise<void> } {
+export function createRelay(options: RelayOptions): {
+  runOnce: () => Promise<void>;
+  abort: () => void;
+} {
   const log = options.logger.child({ component: 'relay' });
   const stopping = new AbortController();
   let lastPrune = 0;
@@ -164,31 +168,5 @@ export function startRelay(options: RelayOptions): { stop: () => Promise<void> }
     }
   }
 
-  const loop = (async () => {
-    while (!stopping.signal.aborted) {
-      try {
-        await runOnce();
-      } catch (error) {
-        log.error({ err: error }, 'relay run failed; will try again');
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, options.pollMs);
-        stopping.signal.addEventListener(
-          'abort',
-          () => {
-            clearTimeout(timer);
-            resolve();
-          },
-          { once: true },
-        );
-      });
-    }
-  })();
-  log.info('PPNS relay started');
-  return {
-    stop: async () => {
-      stopping.abort();
-      await loop;
-    },
-  };
+  return { runOnce, abort: () => stopping.abort() };
 }
