@@ -1,4 +1,5 @@
 import { signPayload } from '@ctc-hub/ppns';
+import { postOnce } from '../runtime/outbound-post.js';
 
 export type PushResult =
   | { ok: true }
@@ -21,31 +22,16 @@ export async function pushNotification(
   secret: string,
   options: { timeoutMs: number; signal: AbortSignal },
 ): Promise<PushResult> {
-  const timeout = AbortSignal.timeout(options.timeoutMs);
-  try {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-hub-signature': signPayload(secret, body) },
-      body,
-      redirect: 'manual',
-      signal: AbortSignal.any([options.signal, timeout]),
-    });
-    await response.body?.cancel().catch(() => undefined);
-    if (response.status === 200) return { ok: true };
-    return {
-      ok: false,
-      code: `HTTP_${response.status}`,
-      message: `the callback answered ${response.status} (only 200 is success)`,
-    };
-  } catch (error) {
-    if (options.signal.aborted) return { ok: false, code: 'STOPPED', message: 'worker stopping' };
-    if (timeout.aborted)
-      return { ok: false, code: 'TIMEOUT', message: `no answer within ${options.timeoutMs} ms` };
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    return {
-      ok: false,
-      code: 'NETWORK',
-      message: cause?.code ?? cause?.message ?? (error as Error).message,
-    };
-  }
+  const answer = await postOnce(url, {
+    headers: { 'content-type': 'application/json', 'x-hub-signature': signPayload(secret, body) },
+    body,
+    ...options,
+  });
+  if (!answer.ok) return answer;
+  if (answer.status === 200) return { ok: true };
+  return {
+    ok: false,
+    code: `HTTP_${answer.status}`,
+    message: `the callback answered ${answer.status} (only 200 is success)`,
+  };
 }
