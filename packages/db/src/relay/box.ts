@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import type { Db } from '../connection.js';
 import type { RelayStatus } from '../schema/relay.table.js';
-import { relayDedupeKey } from './delivery.js';
+import { resolveSettledDeadLetters } from '../dead-letters/letters.js';
+import { relaySubject } from './delivery.js';
 
 export interface RelayBoxQuery {
   status?: RelayStatus;
@@ -74,16 +75,10 @@ export async function acknowledgeRelayBox(
       .where('consumer_id', '=', consumerId)
       .where('notification_id', 'in', ids)
       .executeTakeFirst();
-    await trx
-      .updateTable('dead_letters')
-      .set({ status: 'resolved', updated_at: sql`now()` })
-      .where(
-        'dedupe_key',
-        'in',
-        ids.map((id) => relayDedupeKey(consumerId, id)),
-      )
-      .where('status', 'in', ['open', 'replayed'])
-      .execute();
+    await resolveSettledDeadLetters(
+      trx,
+      ids.map((id) => relaySubject(consumerId, id)),
+    );
     return Number(result.numUpdatedRows);
   });
 }

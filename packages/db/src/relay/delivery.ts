@@ -1,12 +1,12 @@
 import { sql, type Kysely } from 'kysely';
 import type { Db } from '../connection.js';
-import { resolveReplayedDeadLetters } from '../dead-letters/resolve.js';
+import { recordDeadLetters, resolveReplayedDeadLetters } from '../dead-letters/letters.js';
 import type { Database } from '../schema/database.js';
 import type { ErrorHistoryEntry } from '../schema/notifications.table.js';
 
-/** The one writer of relay dead-letter keys: one letter per (consumer, notification). */
-export const relayDedupeKey = (consumerId: string, notificationId: string): string =>
-  `relay:${consumerId}:${notificationId}`;
+/** The dead letter of one notification one consumer did not take: one per (consumer, notification). */
+export const relaySubject = (consumerId: string, notificationId: string) =>
+  ({ kind: 'relay', consumerId, notificationId }) as const;
 
 /** A push that is due, claimed by this worker, with what is needed to make it. */
 export interface ClaimedPush {
@@ -150,35 +150,23 @@ export async function settlePush(
       .executeTakeFirst();
     // Acknowledged by a pull meanwhile: nothing is lost, no letter.
     if (Number(updated.numUpdatedRows) === 0) return;
-    await trx
-      .insertInto('dead_letters')
-      .values({
-        dedupe_key: relayDedupeKey(consumer, notification),
-        kind: 'relay',
+    await recordDeadLetters(trx, [
+      {
+        subject: relaySubject(consumer, notification),
         queue: null,
-        job_id: null,
-        error_code: outcome.error.code,
-        error_message: outcome.error.message,
-        error_history: JSON.stringify(outcome.history),
-        payload: JSON.stringify({ consumerId: consumer, notificationId: notification }),
-        notification_id: notification,
-        box_id: push.boxId,
+        jobId: null,
+        errorCode: outcome.error.code,
+        errorMessage: outcome.error.message,
+        history: outcome.history,
+        payload: { consumerId: consumer, notificationId: notification },
+        notificationId: notification,
+        boxId: push.boxId,
         eori: push.enrollmentEori,
-        movement_type: push.movementType,
-        movement_id: push.movementId,
-        message_id: push.messageId,
-      })
-      .onConflict((oc) =>
-        oc.column('dedupe_key').doUpdateSet({
-          occurrences: sql`dead_letters.occurrences + 1`,
-          error_code: sql`EXCLUDED.error_code`,
-          error_message: sql`EXCLUDED.error_message`,
-          error_history: sql`dead_letters.error_history || EXCLUDED.error_history`,
-          status: 'open',
-          updated_at: sql`now()`,
-        }),
-      )
-      .execute();
+        movementType: push.movementType,
+        movementId: push.movementId,
+        messageId: push.messageId,
+      },
+    ]);
   });
 }
 
@@ -207,7 +195,7 @@ export async function settleDelivered(db: Db, pushes: readonly ClaimedPush[]): P
       WHERE r.consumer_id = d.consumer_id AND r.notification_id = d.notification_id`.execute(trx);
     await resolveReplayedDeadLetters(
       trx,
-      sorted.map((push) => relayDedupeKey(push.consumerId, push.notificationId)),
+      sorted.map((push) => relaySubject(push.consumerId, push.notificationId)),
     );
   });
 }

@@ -18,8 +18,8 @@ export {
 } from './consumers.js';
 export {
   claimDuePushes,
-  relayDedupeKey,
   relayLag,
+  relaySubject,
   requeueRelayPush,
   settleDelivered,
   settlePush,

@@ -1,7 +1,6 @@
 import { requeueRelayPush } from '@ctc-hub/db';
 import { z } from 'zod';
-// Type only: replayers.ts imports this module, and a value import back would be a cycle.
-import type { Replayer } from '../dead-letters/replayers.js';
+import type { Replayer } from '../dead-letters/replay-plan.js';
 
 const relayPayload = z.object({ consumerId: z.string().uuid(), notificationId: z.string().uuid() });
 
