@@ -1,8 +1,5 @@
-import { sql } from 'kysely';
 import type { Db } from '../connection.js';
 import type { RelayStatus } from '../schema/relay.table.js';
-import { resolveSettledDeadLetters } from '../dead-letters/letters.js';
-import { relaySubject } from './delivery.js';
 
 export interface RelayBoxQuery {
   status?: RelayStatus;
@@ -50,35 +47,4 @@ export async function listRelayBox(
     status: row.status,
     envelope: row.envelope,
   }));
-}
-
-/**
- * Marks the consumer's notifications ACKNOWLEDGED, whatever their status (PPNS's updateMany):
- * no further push is made, and a `relay` dead letter of one (it had FAILED) is resolved.
- * Unknown ids are ignored, as PPNS ignores them.
- */
-export async function acknowledgeRelayBox(
-  db: Db,
-  consumerId: string,
-  notificationIds: readonly string[],
-): Promise<number> {
-  if (notificationIds.length === 0) return 0;
-  const ids = [...new Set(notificationIds.map((id) => id.toLowerCase()))].sort();
-  return db.transaction().execute(async (trx) => {
-    const result = await trx
-      .updateTable('relay_notifications')
-      .set({
-        status: 'ACKNOWLEDGED',
-        acknowledged_at: sql`coalesce(acknowledged_at, now())`,
-        next_attempt_at: null,
-      })
-      .where('consumer_id', '=', consumerId)
-      .where('notification_id', 'in', ids)
-      .executeTakeFirst();
-    await resolveSettledDeadLetters(
-      trx,
-      ids.map((id) => relaySubject(consumerId, id)),
-    );
-    return Number(result.numUpdatedRows);
-  });
 }

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../connection.js';
 import type { RelayConsumer, RelayStatus } from '../schema/relay.table.js';
+import { resumePushes } from './delivery.js';
 
 /**
  * The encryption context of a consumer's secret (api writes, worker reads): a ciphertext copied
@@ -144,12 +145,7 @@ export async function updateRelayConsumer(
       .where('id', '=', id)
       .executeTakeFirst();
     if (Number(result.numUpdatedRows) === 0) return false;
-    await sql`
-      UPDATE relay_notifications r SET next_attempt_at = now()
-      FROM relay_consumers c
-      WHERE c.id = ${id} AND r.consumer_id = c.id AND c.enabled
-        AND c.callback_url IS NOT NULL AND c.validated_url = c.callback_url
-        AND r.status = 'PENDING' AND r.next_attempt_at IS NULL`.execute(trx);
+    await resumePushes(trx, id);
     return true;
   });
 }

@@ -1,8 +1,17 @@
 import { sql, type Kysely } from 'kysely';
 import type { Db } from '../connection.js';
-import { recordDeadLetters, resolveReplayedDeadLetters } from '../dead-letters/letters.js';
+import {
+  recordDeadLetters,
+  resolveReplayedDeadLetters,
+  resolveSettledDeadLetters,
+} from '../dead-letters/letters.js';
 import type { Database } from '../schema/database.js';
 import type { ErrorHistoryEntry } from '../schema/notifications.table.js';
+
+/**
+ * The one writer of `relay_notifications.status` (and of when a push is next due): pushes
+ * claimed, delivered, retried, parked or FAILED, acknowledged by a pull, put back by a replay.
+ */
 
 /** The dead letter of one notification one consumer did not take: one per (consumer, notification). */
 export const relaySubject = (consumerId: string, notificationId: string) =>
@@ -244,4 +253,48 @@ export async function relayLag(db: Db): Promise<{ consumerId: string; seconds: n
     WHERE c.enabled AND c.callback_url IS NOT NULL
     GROUP BY c.id`.execute(db);
   return rows.map((row) => ({ consumerId: row.consumer_id, seconds: Number(row.seconds) }));
+}
+
+/**
+ * Marks the consumer's notifications ACKNOWLEDGED, whatever their status (PPNS's updateMany):
+ * no further push is made, and a `relay` dead letter of one (it had FAILED) is resolved.
+ * Unknown ids are ignored, as PPNS ignores them.
+ */
+export async function acknowledgeRelayBox(
+  db: Db,
+  consumerId: string,
+  notificationIds: readonly string[],
+): Promise<number> {
+  if (notificationIds.length === 0) return 0;
+  const ids = [...new Set(notificationIds.map((id) => id.toLowerCase()))].sort();
+  return db.transaction().execute(async (trx) => {
+    const result = await trx
+      .updateTable('relay_notifications')
+      .set({
+        status: 'ACKNOWLEDGED',
+        acknowledged_at: sql`coalesce(acknowledged_at, now())`,
+        next_attempt_at: null,
+      })
+      .where('consumer_id', '=', consumerId)
+      .where('notification_id', 'in', ids)
+      .executeTakeFirst();
+    await resolveSettledDeadLetters(
+      trx,
+      ids.map((id) => relaySubject(consumerId, id)),
+    );
+    return Number(result.numUpdatedRows);
+  });
+}
+
+/**
+ * A consumer that now has a validated callback URL and is enabled gets the PENDING
+ * notifications that were waiting without a push (pull only, disabled) pushed from now.
+ */
+export async function resumePushes(db: Kysely<Database>, consumerId: string): Promise<void> {
+  await sql`
+    UPDATE relay_notifications r SET next_attempt_at = now()
+    FROM relay_consumers c
+    WHERE c.id = ${consumerId} AND r.consumer_id = c.id AND c.enabled
+      AND c.callback_url IS NOT NULL AND c.validated_url = c.callback_url
+      AND r.status = 'PENDING' AND r.next_attempt_at IS NULL`.execute(db);
 }

@@ -1,9 +1,4 @@
-export {
-  acknowledgeRelayBox,
-  listRelayBox,
-  type RelayBoxEntry,
-  type RelayBoxQuery,
-} from './box.js';
+export { listRelayBox, type RelayBoxEntry, type RelayBoxQuery } from './box.js';
 export {
   deleteRelayConsumer,
   getRelayConsumerRow,
@@ -17,6 +12,7 @@ export {
   type RelayConsumerView,
 } from './consumers.js';
 export {
+  acknowledgeRelayBox,
   claimDuePushes,
   relayLag,
   relaySubject,
