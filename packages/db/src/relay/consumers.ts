@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../connection.js';
 import type { RelayConsumer, RelayStatus } from '../schema/relay.table.js';
 import { resumePushes } from './delivery.js';
+import { narrowRelayBox } from './fan-out.js';
 
 /**
  * The encryption context of a consumer's secret (api writes, worker reads): a ciphertext copied
@@ -145,6 +146,7 @@ export async function updateRelayConsumer(
       .where('id', '=', id)
       .executeTakeFirst();
     if (Number(result.numUpdatedRows) === 0) return false;
+    if (change.eoris !== undefined) await narrowRelayBox(trx, id);
     await resumePushes(trx, id);
     return true;
   });

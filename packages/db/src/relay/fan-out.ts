@@ -1,5 +1,6 @@
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Db } from '../connection.js';
+import type { Database } from '../schema/database.js';
 
 /**
  * Moves up to `limit` notifications from the relay outbox into the box of every consumer
@@ -46,4 +47,20 @@ export async function pruneRelayBoxes(db: Db, days: number): Promise<number> {
     .where('queued_at', '<', sql<Date>`now() - make_interval(days => ${days})`)
     .executeTakeFirst();
   return Number(result.numDeletedRows);
+}
+
+/**
+ * After a consumer's EORIs were narrowed, its box keeps only what the new list may see (the
+ * fan-out's rule): a key allowed the new list must not read what the old one let in.
+ */
+export async function narrowRelayBox(db: Kysely<Database>, consumerId: string): Promise<number> {
+  const result = await sql`
+    DELETE FROM relay_notifications r
+    USING relay_consumers c, notifications n
+    LEFT JOIN movements m ON m.movement_type = n.movement_type AND m.movement_id = n.movement_id
+    WHERE c.id = ${consumerId} AND r.consumer_id = c.id AND c.eoris IS NOT NULL
+      AND n.notification_id = r.notification_id AND n.created_at = r.notification_created_at
+      AND NOT coalesce((n.enrollment_eori = any(c.eoris) OR m.movement_eori = any(c.eoris))
+                       AND m.quarantined_at IS NULL, false)`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
 }

@@ -22,5 +22,5 @@ export {
   type ClaimedPush,
   type PushSettlement,
 } from './delivery.js';
-export { fanOutRelay, pruneRelayBoxes } from './fan-out.js';
+export { fanOutRelay, narrowRelayBox, pruneRelayBoxes } from './fan-out.js';
 export { queueForRelay, relayableNotifications, type RelayRef } from './outbox.js';

@@ -256,6 +256,29 @@ it('a disabled consumer collects its notifications unpushed; re-enabled, it gets
   expect(received.map((push) => push.id).sort()).toEqual([...ids].sort());
 });
 
+it('narrowing a consumer’s EORIs empties its box of what the new list may not see', async () => {
+  const id = await consumer(['GB000000000001', 'GB000000000002']);
+  await updateRelayConsumer(testDb.db, id, { enabled: false });
+  const [mine] = await store(1, 'GB000000000001');
+  await store(1, 'GB000000000002');
+  const running = relay(testDb.db);
+  const box = async () =>
+    (
+      await testDb.db
+        .selectFrom('relay_notifications')
+        .select('notification_id')
+        .where('consumer_id', '=', id)
+        .execute()
+    ).map((row) => row.notification_id);
+  try {
+    await waitFor(async () => (await box()).length === 2, { what: 'both in the box' });
+  } finally {
+    await running.stop();
+  }
+  await updateRelayConsumer(testDb.db, id, { eoris: ['GB000000000001'] });
+  expect(await box()).toEqual([mine]);
+});
+
 it('re-encrypts consumers’ secrets with the newest key, so the old key can go', async () => {
   const oldKey = randomBytes(32);
   const newKey = randomBytes(32);
