@@ -31,6 +31,7 @@ beforeAll(async () => {
     RELAY_POLL_MS: '100',
     RELAY_RETRY_WINDOW_SECONDS: '8',
     RELAY_CHALLENGE_TIMEOUT_MS: '3000',
+    RELAY_CALLBACK_ALLOW_HTTP: 'true',
   });
   await connectEori(e2e.stack, otherEori);
 }, 90_000);

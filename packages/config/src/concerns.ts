@@ -309,6 +309,11 @@ export const relayConcern = z.object({
   RELAY_RETENTION_DAYS: positiveInt(30),
   /** How long a consumer's callback may take to answer PPNS's challenge (PPNS allows 20 s). */
   RELAY_CHALLENGE_TIMEOUT_MS: positiveInt(20_000),
+  /**
+   * Accept relay callback URLs on plain http. PPNS accepts only https, and notifications carry
+   * trade data; true only for a consumer on a network you trust (or tests).
+   */
+  RELAY_CALLBACK_ALLOW_HTTP: bool(false),
 });
 
 export const apiConcern = z.object({

@@ -15,7 +15,10 @@ let echo = true;
 const challenges: string[] = [];
 
 beforeAll(async () => {
-  api = await startTestApi({ RELAY_CHALLENGE_TIMEOUT_MS: '2000' });
+  api = await startTestApi({
+    RELAY_CHALLENGE_TIMEOUT_MS: '2000',
+    RELAY_CALLBACK_ALLOW_HTTP: 'true',
+  });
   callback = createServer((request, response) => {
     const url = new URL(request.url!, 'http://x');
     challenges.push(request.url!);

@@ -65,6 +65,7 @@ export function relayConsumerRoutes(deps: ApiDeps): Router {
   const router = Router();
   const cipher = tokenCipherFromConfig(deps.config);
   const base = '/v1/relay/consumers';
+  const urlRules = { allowHttp: deps.config.RELAY_CALLBACK_ALLOW_HTTP };
 
   async function challenge(url: string): Promise<void> {
     const result = await validateCallback(url, deps.config.RELAY_CHALLENGE_TIMEOUT_MS);
@@ -85,7 +86,7 @@ export function relayConsumerRoutes(deps: ApiDeps): Router {
     jsonBody,
     route(async (request, response) => {
       const principal = operatorOf(request, operatorsOnly);
-      const input = parseConsumerInput(request.body, true);
+      const input = parseConsumerInput(request.body, true, urlRules);
       const callbackUrl = input.callbackUrl ?? null;
       if (callbackUrl !== null) await challenge(callbackUrl);
       const id = randomUUID();
@@ -145,7 +146,7 @@ export function relayConsumerRoutes(deps: ApiDeps): Router {
     route(async (request, response) => {
       const principal = operatorOf(request, operatorsOnly);
       const id = uuidParam(request, 'consumerId');
-      const input = parseConsumerInput(request.body, false);
+      const input = parseConsumerInput(request.body, false, urlRules);
       const current = await getRelayConsumerRow(deps.db, id);
       if (current === undefined) throw notFound('Relay consumer not found');
       const url = input.callbackUrl === undefined ? current.callback_url : input.callbackUrl;

@@ -24,7 +24,7 @@ function text(value: unknown, name: string, min: number, max: number): string {
   return value;
 }
 
-function callbackUrl(value: unknown): string | null {
+function callbackUrl(value: unknown, allowHttp: boolean): string | null {
   if (value === null) return null;
   const url = text(value, 'callbackUrl', 8, 2048);
   let parsed: URL;
@@ -35,6 +35,10 @@ function callbackUrl(value: unknown): string | null {
   }
   if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
     throw badRequest('callbackUrl must be an absolute http or https URL');
+  if (parsed.protocol === 'http:' && !allowHttp)
+    throw badRequest(
+      'callbackUrl must be https, as at PPNS (RELAY_CALLBACK_ALLOW_HTTP allows http)',
+    );
   if (parsed.hash !== '') throw badRequest('callbackUrl must not have a fragment');
   return url;
 }
@@ -52,7 +56,11 @@ function eoris(value: unknown): string[] | null {
 }
 
 /** Parses a create (`creating`) or change body; 400 naming the first field that is wrong. */
-export function parseConsumerInput(body: unknown, creating: boolean): ConsumerInput {
+export function parseConsumerInput(
+  body: unknown,
+  creating: boolean,
+  options: { allowHttp: boolean },
+): ConsumerInput {
   if (typeof body !== 'object' || body === null || Array.isArray(body))
     throw badRequest('the body must be a JSON object');
   const record = body as Record<string, unknown>;
@@ -68,7 +76,8 @@ export function parseConsumerInput(body: unknown, creating: boolean): ConsumerIn
     if (!isUuid(boxId)) throw badRequest('boxId must be a UUID');
     input.boxId = boxId.toLowerCase();
   }
-  if (record.callbackUrl !== undefined) input.callbackUrl = callbackUrl(record.callbackUrl);
+  if (record.callbackUrl !== undefined)
+    input.callbackUrl = callbackUrl(record.callbackUrl, options.allowHttp);
   if (record.secret !== undefined) input.secret = text(record.secret, 'secret', 16, 256);
   if (record.eoris !== undefined) input.eoris = eoris(record.eoris);
   else if (creating)
