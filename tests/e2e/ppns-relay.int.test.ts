@@ -10,7 +10,7 @@ import { loadReceiverConfig } from '@ctc-hub/config';
 import { signPayload } from '@ctc-hub/ppns';
 import { createReceiverApp } from '@ctc-hub/receiver';
 import { createLogger, initMetrics } from '@ctc-hub/telemetry';
-import { waitFor } from '@ctc-hub/testing';
+import { validateHmrcResponse, waitFor } from '@ctc-hub/testing';
 import { connectEori } from '../../scripts/stack.js';
 import { call, replayFinished } from './replay-support.js';
 import { hex16, startE2E, traderEori, type E2E } from './support.js';
@@ -22,6 +22,26 @@ const keys = {
   other: 'relay-other-key',
 };
 const ppnsAccept = 'application/vnd.hmrc.1.0+json';
+/** What PPNS's OAS says is wrong with the pull API's answers (checked in the last test). */
+const oasErrors: string[] = [];
+let oasChecked = 0;
+
+function checkOas(method: string, boxId: string, tail: string, response: Response, body: unknown) {
+  // 401 comes from HMRC's API platform, not PPNS (its OAS lists none); 204 has no body.
+  if (response.status === 401 || response.status === 204) return;
+  const path = `/misc/push-pull-notification/box/${boxId}/notifications${tail}`;
+  oasChecked += 1;
+  oasErrors.push(
+    ...validateHmrcResponse({
+      version: 'ppns-1.0',
+      method,
+      path,
+      status: response.status,
+      contentType: response.headers.get('content-type'),
+      body,
+    }).map((error) => `${method} ${path}: ${error}`),
+  );
+}
 
 let e2e: E2E;
 beforeAll(async () => {
@@ -120,7 +140,9 @@ async function pull(boxId: string, query = '', key = keys.operator, accept = ppn
     { headers: { authorization: `Bearer ${key}`, accept } },
   );
   const text = await response.text();
-  return { status: response.status, body: text === '' ? null : JSON.parse(text), text };
+  const body = text === '' ? null : JSON.parse(text);
+  checkOas('GET', boxId, '', response, body);
+  return { status: response.status, body, text };
 }
 
 async function acknowledge(boxId: string, ids: unknown, key = keys.operator) {
@@ -137,7 +159,9 @@ async function acknowledge(boxId: string, ids: unknown, key = keys.operator) {
     },
   );
   const text = await response.text();
-  return { status: response.status, body: text === '' ? null : JSON.parse(text) };
+  const body = text === '' ? null : JSON.parse(text);
+  checkOas('PUT', boxId, '/acknowledge', response, body);
+  return { status: response.status, body };
 }
 
 it('pushes every stored notification to a PPNS consumer in PPNS’s format, signed, through an outage', async () => {
@@ -485,3 +509,8 @@ it('keeps tenants apart: a consumer sees only its EORIs, a key only the boxes wi
     ),
   ).toContain(storedA!.notification_id);
 }, 60_000);
+
+it('answered every pull and acknowledgement above as PPNS’s OAS describes', () => {
+  expect(oasChecked).toBeGreaterThan(20);
+  expect(oasErrors).toEqual([]);
+});
