@@ -24,6 +24,7 @@ export {
   purgeDeadLetters,
   recordDeadLetters,
   resolveReplayedDeadLetters,
+  resolveSettledDeadLetters,
   type DeadLetterFacts,
 } from './dead-letters/letters.js';
 export type * from './inbound/types.js';
@@ -99,3 +100,5 @@ export {
   type ReconcileKind,
   type RunOutcome,
 } from './reconcile/state.js';
+export type * from './schema/relay.table.js';
+export * from './relay/index.js';

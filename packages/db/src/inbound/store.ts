@@ -1,6 +1,7 @@
 import type { Db } from '../connection.js';
 import type { DeadLetterSubject } from '../dead-letters/keys.js';
 import { recordDeadLetters, resolveReplayedDeadLetters } from '../dead-letters/letters.js';
+import { queueForRelay, relayableNotifications } from '../relay/outbox.js';
 import { settleLargeSubmission } from '../submissions/transitions.js';
 import { messageKey, movementKey, type MovementRow, type Trx } from './batch.js';
 import { insertEvents } from './events.js';
@@ -76,6 +77,7 @@ export async function storeInTransaction(
 
   await insertNotifications(trx, records, outcomes, ownsInsert);
   await completeQueuedNotifications(trx, records, outcomes);
+  await queueForRelay(trx, relayableNotifications(records, outcomes));
   await settleLargeSubmissions(trx, records, outcomes, movements);
   await upsertDeadLetters(trx, records);
   await resolveReplayedDeadLetters(trx, deadLettersSettledBy(records));
