@@ -210,6 +210,17 @@ export const routeCases: RouteCase[] = [
   },
   {
     method: 'GET',
+    route: '/v1/notifications',
+    query: [
+      { name: 'status' },
+      { name: 'boxId' },
+      { name: 'from', kind: 'date' },
+      { name: 'to', kind: 'date' },
+      ...paging,
+    ],
+  },
+  {
+    method: 'GET',
     route: '/v1/notifications/:notificationId',
     path: { notificationId: uuid },
     pathParams: [id('notificationId')],
