@@ -134,7 +134,11 @@ describe('a declaration', () => {
     const wrongRoot = await post('/v1/departures', buildMessage('IE007', { eori: traderEori }));
     expect(wrongRoot).toMatchObject({
       status: 400,
-      body: { code: 'BAD_REQUEST', message: 'IE007 is not a valid message type' },
+      body: {
+        code: 'BAD_REQUEST',
+        message:
+          'IE007 is not a valid message type on POST /v1/departures: send it to POST /v1/arrivals',
+      },
     });
 
     const schema = await post(

@@ -12,6 +12,7 @@ export type * from './schema/messages.table.js';
 export type * from './schema/events.table.js';
 export type * from './schema/oauth.table.js';
 export type * from './schema/dead-letters.table.js';
+export { deadLetterKinds } from './schema/dead-letters.table.js';
 export type * from './schema/submissions.table.js';
 export type * from './schema/operations.table.js';
 export type * from './schema/replay-items.table.js';

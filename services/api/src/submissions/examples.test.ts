@@ -4,6 +4,7 @@ import { fixturePath } from '@ctc-hub/testing';
 import {
   CountingValidator,
   endpointFor,
+  routeOf,
   errorOf,
   example,
   examplesDir,
@@ -157,7 +158,7 @@ describe('validateSubmission on the phase 5 examples', () => {
         expect(errorOf(result)).toEqual({
           status: 400,
           code: 'BAD_REQUEST',
-          message: expected.message,
+          message: `${expected.message} on ${routeOf[endpointFor(parsed.summary.messageType ?? '').kind]}: no route takes it (it is a message NCTS sends to traders)`,
         });
         return;
     }

@@ -3,6 +3,7 @@ import { buildMessage, type GeneratedMessageType } from '@ctc-hub/ncts-testkit';
 import {
   CountingValidator,
   endpointFor,
+  routeOf,
   endpointKinds,
   errorOf,
   example,
@@ -289,7 +290,7 @@ describe('validateSubmission', () => {
       expect(errorOf(result)).toEqual({
         status: 400,
         code: 'BAD_REQUEST',
-        message: `${type} is not a valid message type`,
+        message: `${type} is not a valid message type on ${routeOf[kind]}: send it to ${routeOf[endpointFor(type).kind]}`,
       });
       expect(validator.calls).toEqual([]);
     });
@@ -302,7 +303,9 @@ describe('validateSubmission', () => {
       ['IE057', 'new-arrival'],
     ] as const)('refuses %s, an NCTS → trader message, on %s', async (type, kind) => {
       const result = await submit(validator, buildMessage(type), { kind });
-      expect(errorOf(result)).toMatchObject({ message: `${type} is not a valid message type` });
+      expect(errorOf(result)).toMatchObject({
+        message: `${type} is not a valid message type on ${routeOf[kind]}: no route takes it (it is a message NCTS sends to traders)`,
+      });
     });
 
     it('names an unknown root element as written', async () => {
@@ -479,7 +482,9 @@ describe('validateSubmission', () => {
         await submit(validator, truncated, newDeparture),
       );
       const wrong = await submit(validator, example('cc007c-valid.xml'), newDeparture, { parser });
-      expect(errorOf(wrong).message).toBe('IE007 is not a valid message type');
+      expect(errorOf(wrong).message).toBe(
+        'IE007 is not a valid message type on POST /v1/departures: send it to POST /v1/arrivals',
+      );
     });
   });
 });

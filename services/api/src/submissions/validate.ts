@@ -99,6 +99,22 @@ const endpoints: Record<
   'arrival-message': { movementType: 'arrival', messageTypes: ['IE044'] },
 };
 
+/** The route of each endpoint, to tell a trader where a message goes. */
+const endpointRoutes: Record<SubmissionEndpoint['kind'], string> = {
+  'new-departure': 'POST /v1/departures',
+  'departure-message': 'POST /v1/departures/{departureId}/messages',
+  'new-arrival': 'POST /v1/arrivals',
+  'arrival-message': 'POST /v1/arrivals/{arrivalId}/messages',
+};
+
+/** The route that takes a message type, when one does. */
+function routeTaking(messageType: string): string | undefined {
+  const kind = (Object.keys(endpoints) as SubmissionEndpoint['kind'][]).find((candidate) =>
+    endpoints[candidate].messageTypes.includes(messageType),
+  );
+  return kind === undefined ? undefined : endpointRoutes[kind];
+}
+
 /** Which message types each endpoint accepts (reference §3.2, §4.1). */
 export function acceptedMessageTypes(endpoint: SubmissionEndpoint): readonly string[] {
   return endpoints[endpoint.kind].messageTypes;
@@ -169,7 +185,19 @@ export async function validateSubmission(input: SubmissionInput): Promise<Submis
     (phase4 ? entry.phase4Roots.includes(summary.rootElement) : entry.root === summary.rootElement);
   if (!rootOfThisPhase || !messageTypes.includes(entry.code)) {
     const named = rootOfThisPhase ? entry.code : summary.rootElement;
-    return failure(400, { code: 'BAD_REQUEST', message: `${named} is not a valid message type` });
+    const where = rootOfThisPhase ? routeTaking(entry.code) : undefined;
+    return failure(400, {
+      code: 'BAD_REQUEST',
+      // HMRC's text, then which of our routes takes it, if any: a trader who posted an IE007 to
+      // the departures route learns where it goes.
+      message:
+        `${named} is not a valid message type` +
+        (where === undefined
+          ? rootOfThisPhase
+            ? ` on ${endpointRoutes[input.endpoint.kind]}: no route takes it (it is a message NCTS sends to traders)`
+            : ''
+          : ` on ${endpointRoutes[input.endpoint.kind]}: send it to ${where}`),
+    });
   }
 
   // 5. messageType element = root (HMRC trims the value). Phase 4 senders put their country

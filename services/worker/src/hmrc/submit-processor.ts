@@ -133,7 +133,15 @@ export function createSubmitProcessor(deps: HmrcDeps) {
             return { status: 'failed' };
           }
           if (error instanceof RetryLater && isLastAttempt) {
-            await fail(deps, submission, job, error.message);
+            // The letter carries the cause (HMRC_UNAVAILABLE, RECONSENT_REQUIRED, …), which is
+            // what an operator filters and acts on; that the retries ran out is in the message.
+            await fail(
+              deps,
+              submission,
+              job,
+              `gave up after ${job.attemptsMade + 1} attempts: ${error.message}`,
+              error.code,
+            );
             log.error({ error: error.message }, 'submission failed after its last attempt');
             return { status: 'failed' };
           }
@@ -549,7 +557,7 @@ async function fail(
   submission: Submission,
   job: Job,
   message: string,
-  errorCode = 'RETRIES_EXHAUSTED',
+  errorCode: string,
 ): Promise<void> {
   const fresh = (await getSubmission(deps.db, submission.id)) ?? submission;
   await deps.db.transaction().execute(async (trx) => {
