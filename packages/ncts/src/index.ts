@@ -14,3 +14,4 @@ export {
   type XsdValidatorOptions,
   schemaPhaseForApiVersion,
 } from './validate/index.js';
+export { elementByPath, locateIssues, type ElementPosition } from './validate/locate.js';

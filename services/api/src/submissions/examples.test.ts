@@ -148,8 +148,9 @@ describe('validateSubmission on the phase 5 examples', () => {
           code: 'BUSINESS_VALIDATION_ERROR',
           message: expected.errors[0],
           validationErrors: expected.errors.map((message) => ({
-            lineNumber: 0,
-            columnNumber: 0,
+            lineNumber: expect.any(Number),
+            columnNumber: expect.any(Number),
+            elementPath: expect.stringMatching(/^\/CC\d{3}C\//),
             message,
           })),
         });

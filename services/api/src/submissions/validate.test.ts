@@ -337,12 +337,24 @@ describe('validateSubmission', () => {
       ],
     };
 
-    it('refuses a messageType other than the root, before the XSD', async () => {
+    it('refuses a messageType other than the root, before the XSD, pointing at it', async () => {
       const xml = buildMessage('IE015').replace(
         '<messageType>CC015C</messageType>',
         '<messageType>CC013C</messageType>',
       );
-      expect(errorOf(await submit(validator, xml, newDeparture))).toEqual(mismatch);
+      const lines = xml.split('\n');
+      const line = lines.findIndex((text) => text.includes('<messageType>')) + 1;
+      expect(errorOf(await submit(validator, xml, newDeparture))).toEqual({
+        ...mismatch,
+        validationErrors: [
+          {
+            lineNumber: line,
+            columnNumber: lines[line - 1]!.indexOf('<messageType>') + 1,
+            elementPath: '/CC015C/messageType',
+            message: "Root node doesn't match with the messageType",
+          },
+        ],
+      });
       expect(validator.calls).toEqual([]);
     });
 
@@ -363,7 +375,7 @@ describe('validateSubmission', () => {
   });
 
   describe('schema (400 SCHEMA_VALIDATION)', () => {
-    it('returns every schema error with its position', async () => {
+    it('returns every schema error with its line, column and element path', async () => {
       const result = await submit(validator, example('cc015c-realistic.xml'), newDeparture);
       const error = errorOf(result);
       expect(error).toMatchObject({
@@ -374,7 +386,8 @@ describe('validateSubmission', () => {
       expect(error.validationErrors).toHaveLength(52);
       expect(error.validationErrors?.[0]).toEqual({
         lineNumber: 27,
-        columnNumber: 0,
+        columnNumber: 7,
+        elementPath: '/CC015C/HolderOfTheTransitProcedure/Address/country',
         message:
           "Element 'country': [facet 'pattern'] The value 'Gh' is not accepted by the pattern '[A-Z]{2}'.",
       });
