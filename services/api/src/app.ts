@@ -18,6 +18,7 @@ import { movementRoutes } from './movements/routes.js';
 import { notificationRoutes } from './notifications/routes.js';
 import { oauthRoutes } from './oauth/routes.js';
 import { submissionRoutes } from './submissions/routes.js';
+import { traderRoutes } from './traders/routes.js';
 
 export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessCheck>): Express {
   const app = express();
@@ -77,6 +78,7 @@ export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessChec
   app.use(deadLetterRoutes(deps));
   app.use(auditRoutes(deps));
   app.use(connectionRoutes(deps));
+  app.use(traderRoutes(deps));
   // Operator pages (authenticate themselves: browsers cannot send a Bearer header).
   app.use(adminRoutes(deps));
 

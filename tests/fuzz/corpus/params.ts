@@ -265,6 +265,17 @@ export const routeCases: RouteCase[] = [
     },
   ),
   {
+    method: 'GET',
+    route: '/v1/traders',
+    query: [{ name: 'tokenState' }, { name: 'needsAction' }, ...paging],
+  },
+  {
+    method: 'GET',
+    route: '/v1/traders/:eori',
+    path: { eori: 'GB123456789000' },
+    pathParams: [{ name: 'eori' }],
+  },
+  {
     method: 'POST',
     route: '/v1/connections/:eori/resolve',
     path: { eori: 'GB123456789000' },
