@@ -38,38 +38,52 @@ const emptyActivity = (): TraderActivity => ({
   lastAttempt: null,
 });
 
+/**
+ * `counts: false` reads only what decides whether a trader needs action (reconciliation and the
+ * last attempt), for /ops, which refreshes every 15 s: counting every trader's movements that
+ * often would cost more than the page is worth.
+ */
 export async function traderActivity(
   db: Db,
   eoris: readonly string[],
+  options: { counts?: boolean } = {},
 ): Promise<Map<string, TraderActivity>> {
   const result = new Map(eoris.map((eori) => [eori, emptyActivity()]));
   if (eoris.length === 0) return result;
   const list = [...eoris];
+  const counts = options.counts ?? true;
+  const none = Promise.resolve([]);
   const scopes = list.flatMap((eori) => [`ctc:${eori}:departure`, `ctc:${eori}:arrival`]);
   const [movements, submissions, letters, reconcile, attempts] = await Promise.all([
     // Each EORI's movements, as a scoped key sees them (its enrolment or the declaration names
     // it; quarantined ones are not its own until an operator says so).
-    sql<{ eori: string; count: number }>`
+    !counts
+      ? { rows: [] }
+      : sql<{ eori: string; count: number }>`
       SELECT e.eori, (SELECT count(*) FROM movements m
                       WHERE (m.enrollment_eori = e.eori OR m.movement_eori = e.eori)
                         AND m.quarantined_at IS NULL)::int AS count
       FROM unnest(${list}::text[]) AS e(eori)`.execute(db),
-    db
-      .selectFrom('submissions')
-      .select(['eori', 'status', sql<number>`count(*)::int`.as('count')])
-      .where('eori', '=', sql<string>`any(${list}::text[])`)
-      .groupBy(['eori', 'status'])
-      .execute(),
-    db
-      .selectFrom('dead_letters')
-      .select([
-        'eori',
-        sql<number>`count(*) FILTER (WHERE status = 'open')::int`.as('open'),
-        sql<number>`count(*) FILTER (WHERE status <> 'purged')::int`.as('total'),
-      ])
-      .where('eori', '=', sql<string>`any(${list}::text[])`)
-      .groupBy('eori')
-      .execute(),
+    !counts
+      ? none
+      : db
+          .selectFrom('submissions')
+          .select(['eori', 'status', sql<number>`count(*)::int`.as('count')])
+          .where('eori', '=', sql<string>`any(${list}::text[])`)
+          .groupBy(['eori', 'status'])
+          .execute(),
+    !counts
+      ? none
+      : db
+          .selectFrom('dead_letters')
+          .select([
+            'eori',
+            sql<number>`count(*) FILTER (WHERE status = 'open')::int`.as('open'),
+            sql<number>`count(*) FILTER (WHERE status <> 'purged')::int`.as('total'),
+          ])
+          .where('eori', '=', sql<string>`any(${list}::text[])`)
+          .groupBy('eori')
+          .execute(),
     db
       .selectFrom('reconcile_state')
       .select(['scope', 'last_run_at', 'last_success_at', 'last_error', 'recovered'])

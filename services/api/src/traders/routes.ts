@@ -22,6 +22,8 @@ export interface TraderFilter {
   eoris: readonly string[] | undefined;
   tokenState?: TokenState;
   needsAction?: boolean;
+  /** false: leave the counts at 0 (see traderActivity). */
+  counts?: boolean;
 }
 
 /** The traders a key may see, worst first (action, then warnings, then by EORI). */
@@ -29,7 +31,7 @@ export async function listTraders(db: Db, filter: TraderFilter, now = new Date()
   const rows = await listConnections(db, filter.eoris === undefined ? {} : { eoris: filter.eoris });
   const byEori = new Map<string, ConnectionRow>(rows.map((row) => [row.eori, row]));
   const eoris = [...new Set([...byEori.keys(), ...(filter.eoris ?? [])])].sort();
-  const activity = await traderActivity(db, eoris);
+  const activity = await traderActivity(db, eoris, { counts: filter.counts ?? true });
   const rank = (trader: TraderJson) =>
     trader.attention.some((entry) => entry.severity === 'action')
       ? 0
