@@ -32,17 +32,3 @@ export interface DeadLettersTable {
 
 export type DeadLetter = Selectable<DeadLettersTable>;
 export type NewDeadLetter = Insertable<DeadLettersTable>;
-
-/**
- * Every kind the pipeline files: a notification it could not process, a message body it could not
- * fetch, a declaration it could not send, a message record the database refused, a webhook it
- * could not deliver. The api refuses any other kind in a filter rather than match nothing.
- */
-export const deadLetterKinds = [
-  'notification',
-  'fetch-message',
-  'submit',
-  'message',
-  'webhook',
-] as const;
-export type DeadLetterKind = (typeof deadLetterKinds)[number];
