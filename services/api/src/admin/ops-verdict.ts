@@ -1,4 +1,6 @@
-import type { OpsData } from './ops-data.js';
+import type { OpsData, Verdict, VerdictLevel, VerdictReason } from './ops-types.js';
+
+export type { Verdict, VerdictLevel, VerdictReason } from './ops-types.js';
 
 /**
  * The one-line answer at the top of /ops: is it working? `down` when messages cannot flow at all
@@ -7,20 +9,6 @@ import type { OpsData } from './ops-data.js';
  * and where on the page to look. The thresholds are the alert rules' (infra/prometheus), so the
  * page and the pager agree.
  */
-
-export type VerdictLevel = 'healthy' | 'degraded' | 'down';
-
-export interface VerdictReason {
-  level: Exclude<VerdictLevel, 'healthy'>;
-  text: string;
-  /** The section of the page that shows it. */
-  anchor: string;
-}
-
-export interface Verdict {
-  level: VerdictLevel;
-  reasons: VerdictReason[];
-}
 
 /** CtcIngestBacklogOld, CtcQueueBacklogOld and CtcReconciliationStale, in seconds. */
 export const thresholds = {
