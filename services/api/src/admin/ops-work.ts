@@ -20,7 +20,10 @@ export interface StuckSubmission {
   eori: string;
   messageType: string;
   lrn: string | null;
-  /** queued: never tried; retrying: tried, HMRC did not take it yet; sending: HMRC's answer awaited. */
+  /**
+   * queued: never tried; retrying: an attempt ended without HMRC taking it; sending: an attempt
+   * is under way, or HMRC's answer to an uploaded large declaration is awaited.
+   */
   state: 'queued' | 'retrying' | 'sending' | 'failed';
   ageSeconds: number;
   attempts: number;
@@ -37,6 +40,16 @@ export interface SubmissionsOverview {
   stuck: StuckSubmission[];
   failed: StuckSubmission[];
 }
+
+/**
+ * A declaration is retrying once an attempt has ended without HMRC taking it: its status stays
+ * `sending` (or `queued`) across retries, so the last attempt's outcome tells. `uploaded` is a
+ * large declaration waiting for HMRC's notification, not a retry.
+ */
+const settledOutcomes = ['accepted', 'uploaded'];
+const isRetrying = (attempts: number, last: SubmissionAttempt | null) =>
+  attempts > 0 && last !== null && !settledOutcomes.includes(last.outcome);
+const retryingSql = sql`(attempt_count > 0 AND coalesce(attempts -> -1 ->> 'outcome', '') NOT IN ('accepted', 'uploaded'))`;
 
 function causeOf(attempt: SubmissionAttempt | null): string | null {
   if (attempt === null) return null;
@@ -93,8 +106,8 @@ export async function submissionsOverview(deps: ApiDeps): Promise<SubmissionsOve
     sql<{ queued: number; retrying: number; sending: number; failed: number; oldest: number }>`
       SELECT
         count(*) FILTER (WHERE status = 'queued' AND attempt_count = 0)::int AS queued,
-        count(*) FILTER (WHERE status = 'queued' AND attempt_count > 0)::int AS retrying,
-        count(*) FILTER (WHERE status = 'sending')::int AS sending,
+        count(*) FILTER (WHERE status IN ('queued', 'sending') AND ${retryingSql})::int AS retrying,
+        count(*) FILTER (WHERE status = 'sending' AND NOT ${retryingSql})::int AS sending,
         count(*) FILTER (WHERE status = 'failed' AND completed_at >= now() - interval '1 hour')::int AS failed,
         coalesce(extract(epoch FROM now() - min(created_at) FILTER (WHERE status IN ('queued', 'sending'))), 0)::float8 AS oldest
       FROM submissions
@@ -103,7 +116,7 @@ export async function submissionsOverview(deps: ApiDeps): Promise<SubmissionsOve
   ]);
   const next = await nextAttempts(
     deps,
-    inFlight.rows.filter((row) => row.attempt_count > 0).map((row) => row.id),
+    inFlight.rows.filter((row) => isRetrying(row.attempt_count, row.last)).map((row) => row.id),
   );
   const present = (row: (typeof inFlight.rows)[number]): StuckSubmission => ({
     submissionId: row.id,
@@ -113,10 +126,10 @@ export async function submissionsOverview(deps: ApiDeps): Promise<SubmissionsOve
     state:
       row.status === 'failed'
         ? 'failed'
-        : row.status === 'sending'
-          ? 'sending'
-          : row.attempt_count > 0
-            ? 'retrying'
+        : isRetrying(row.attempt_count, row.last)
+          ? 'retrying'
+          : row.status === 'sending'
+            ? 'sending'
             : 'queued',
     ageSeconds: Math.max(0, Math.round(Number(row.age))),
     attempts: Number(row.attempt_count),

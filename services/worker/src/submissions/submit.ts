@@ -119,19 +119,23 @@ export function createSubmitProcessor(deps: HmrcDeps) {
           messageType: submission.message_type,
         });
         const isLastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+        const settled = (result: SubmitResult): SubmitResult => {
+          recordSettled(deps, submission, result.status);
+          return result;
+        };
         try {
-          return await send(deps, submission, log);
+          return settled(await send(deps, submission, log));
         } catch (error) {
           if (error instanceof ConnectionRefused) {
             // Sending with this token would act as another trader: never, whatever the attempt.
             await fail(deps, submission, job, error.message, error.code);
             log.error({ error: error.message }, 'submission not sent: the connection is refused');
-            return { status: 'failed' };
+            return settled({ status: 'failed' });
           }
           if (error instanceof UploadRefused) {
             await fail(deps, submission, job, error.message, 'UPLOAD_REFUSED');
             log.error({ error: error.message }, 'large declaration not uploaded: host refused');
-            return { status: 'failed' };
+            return settled({ status: 'failed' });
           }
           if (error instanceof RetryLater && isLastAttempt) {
             // The letter carries the cause (HMRC_UNAVAILABLE, RECONSENT_REQUIRED, …), which is
@@ -144,7 +148,7 @@ export function createSubmitProcessor(deps: HmrcDeps) {
               error.code,
             );
             log.error({ error: error.message }, 'submission failed after its last attempt');
-            return { status: 'failed' };
+            return settled({ status: 'failed' });
           }
           throw error;
         }
@@ -152,6 +156,24 @@ export function createSubmitProcessor(deps: HmrcDeps) {
       { parent: parsed.data.trace, kind: SpanKind.PRODUCER },
     );
   };
+}
+
+/**
+ * ctc_submissions_total, ctc_submission_attempts and ctc_submission_answer_seconds for a
+ * submission this job settled: accepted or rejected (HMRC answered) or failed (we gave up). A
+ * large declaration still `sending` (uploaded, HMRC's verdict to come by notification) is not
+ * settled here.
+ */
+function recordSettled(deps: HmrcDeps, submission: Submission, status: string): void {
+  if (status !== 'accepted' && status !== 'rejected' && status !== 'failed') return;
+  const labels = { outcome: status, message_type: submission.message_type };
+  deps.metrics.submissions.add(1, labels);
+  deps.metrics.submissionAttempts.record(submission.attempt_count + 1, { outcome: status });
+  if (status !== 'failed')
+    deps.metrics.submissionAnswer.record(
+      Math.max(0, (Date.now() - submission.created_at.getTime()) / 1000),
+      { outcome: status },
+    );
 }
 
 async function send(
