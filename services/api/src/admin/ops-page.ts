@@ -45,7 +45,7 @@ function queuesSection(data: OpsData): string {
   const body =
     data.queueError !== null
       ? `<p class="warn" id="queue-error">The queues cannot be read: ${escapeHtml(data.queueError)}</p>`
-      : `<table id="queues" class="stack"><caption>Jobs per queue and state; how long the oldest waiting and the oldest delayed job (a retry waiting out its backoff) have existed</caption>
+      : `<table id="queues" class="stack compact"><caption>Jobs per queue and state; how long the oldest waiting and the oldest delayed job (a retry waiting out its backoff) have existed</caption>
 <thead><tr><th scope="col">Queue</th>${head}<th scope="col" class="num">Oldest waiting</th><th scope="col" class="num">Oldest delayed</th><th scope="col" class="num">Retrying</th><th scope="col" class="num">Next due</th></tr></thead>
 <tbody>${rows}</tbody></table>`;
   return `<section aria-labelledby="queues-heading"><h2 id="queues-heading">Queues</h2>

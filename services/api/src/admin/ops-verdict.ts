@@ -82,7 +82,7 @@ export function verdictOf(data: Omit<OpsData, 'verdict'>): Verdict {
           ? `, ${counts.queued + counts.sending} more waiting`
           : '') +
         `; the oldest for ${ageText(Math.max(...stuckLong.map((s) => s.ageSeconds)))}` +
-        (first.cause === null ? '.' : ` (${first.eori}: ${first.cause.slice(0, 160)}).`),
+        (first.cause === null ? '.' : ` (${first.eori}: ${first.cause.slice(0, 300)}).`),
       'submissions-heading',
     );
   }

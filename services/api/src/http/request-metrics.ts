@@ -18,8 +18,10 @@ export function requestMetrics(meter: Meter = noopMeter): RequestHandler {
     const started = performance.now();
     response.once('finish', () => {
       const template = (request.route as { path?: unknown } | undefined)?.path;
+      // An error thrown in a handler reaches the error handler after Express restored the
+      // router's base URL (undefined at the top): the template is then the route's own.
       const route =
-        typeof template === 'string' ? `${request.baseUrl}${template}` || '/' : 'unmatched';
+        typeof template === 'string' ? `${request.baseUrl ?? ''}${template}` || '/' : 'unmatched';
       duration.record((performance.now() - started) / 1000, {
         method: methods.has(request.method) ? request.method : 'OTHER',
         route,

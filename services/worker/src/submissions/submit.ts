@@ -229,25 +229,35 @@ async function send(
   const outcomeUnknown =
     submission.outcome_unknown || (submission.status === 'sending' && submission.route === 'small');
   if (outcomeUnknown) {
-    const found = await findAtHmrc(deps, submission, token);
+    let found = await findAtHmrc(deps, submission, token);
+    // HMRC refused the token: refresh it once, as for the send itself; when that fails too,
+    // its reason (invalid_grant after a sandbox restart) is what the attempt must show.
+    let refreshFailure: string | undefined;
+    if (!found.ok && found.error.kind === 'unauthorized') {
+      const refreshed = await deps.hmrc.tokens.forceRefresh(submission.eori, token);
+      if (refreshed.ok) {
+        token = refreshed.accessToken;
+        found = await findAtHmrc(deps, submission, token);
+      } else {
+        refreshFailure = refreshed.error.message;
+      }
+    }
     if (!found.ok) {
       if (found.error.kind === 'rate-limited')
         return rateLimited(deps, submission, attemptNumber, started, found.error);
+      const described =
+        refreshFailure === undefined
+          ? describeHmrcError(found.error)
+          : `${describeHmrcError(found.error)}; refreshing the token failed: ${refreshFailure}`;
       await recordAttempt(
         deps.db,
         submission.id,
-        attemptOf(
-          attemptNumber,
-          started,
-          'check-failed',
-          httpStatusOf(found.error),
-          describeHmrcError(found.error),
-        ),
+        attemptOf(attemptNumber, started, 'check-failed', httpStatusOf(found.error), described),
         { outcomeUnknown: true },
       );
       throw new RetryLater(
-        'CHECK_FAILED',
-        `could not check whether HMRC has the submission: ${describeHmrcError(found.error)}`,
+        refreshFailure === undefined ? 'CHECK_FAILED' : 'RECONSENT_REQUIRED',
+        `could not check whether HMRC has the submission: ${described}`,
       );
     }
     if (found.found !== null) {
@@ -291,11 +301,15 @@ async function send(
             token,
           });
   let result = await post();
+  /** Why the token HMRC refused could not be replaced, when it could not. */
+  let refreshFailure: string | undefined;
   if (!result.ok && result.error.kind === 'unauthorized') {
     const refreshed = await deps.hmrc.tokens.forceRefresh(submission.eori, token);
     if (refreshed.ok) {
       token = refreshed.accessToken;
       result = await post();
+    } else {
+      refreshFailure = refreshed.error.message;
     }
   }
 
@@ -342,7 +356,12 @@ async function send(
     return { status: 'rejected' };
   }
   // Transient (5xx, timeout, reset, a second 401): retry later, checking HMRC first if the
-  // request may have arrived.
+  // request may have arrived. A 401 whose token could not be refreshed says why (invalid_grant
+  // after a sandbox restart): that, not the 401, is what someone must act on.
+  const described =
+    refreshFailure === undefined
+      ? describeHmrcError(error)
+      : `${describeHmrcError(error)}; refreshing the token failed: ${refreshFailure}`;
   await recordAttempt(
     deps.db,
     submission.id,
@@ -351,12 +370,15 @@ async function send(
       started,
       outcome === 'unknown' ? 'unknown' : 'retry',
       httpStatusOf(error),
-      describeHmrcError(error),
+      described,
     ),
     { outcomeUnknown: outcome === 'unknown', response: responseOf(error) },
   );
-  log.warn({ outcome, error: describeHmrcError(error) }, 'submission attempt failed; will retry');
-  throw new RetryLater(error.kind.toUpperCase(), describeHmrcError(error));
+  log.warn({ outcome, error: described }, 'submission attempt failed; will retry');
+  throw new RetryLater(
+    refreshFailure === undefined ? error.kind.toUpperCase() : 'RECONSENT_REQUIRED',
+    described,
+  );
 }
 
 const isFollowUp = (submission: Submission) =>
