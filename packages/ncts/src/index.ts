@@ -15,3 +15,9 @@ export {
   schemaPhaseForApiVersion,
 } from './validate/index.js';
 export { elementByPath, locateIssues, type ElementPosition } from './validate/locate.js';
+export {
+  jsonPhaseForApiVersion,
+  nctsXmlToHmrcJson,
+  nctsXmlToHmrcJsonText,
+  type SchemaPhase,
+} from './json/convert.js';
