@@ -311,7 +311,7 @@ describe('retries', () => {
     const unknown = await e2e.api('/v1/dead-letters?kind=submissions-please');
     expect(unknown.status).toBe(400);
     expect(unknown.body.message).toMatch(
-      /^The kind parameter must be one of notification, fetch-message, submit, message, webhook/,
+      /^The kind parameter must be one of notification, fetch-message, submit, message, webhook, relay/,
     );
   }, 60_000);
 

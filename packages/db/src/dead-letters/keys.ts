@@ -31,6 +31,7 @@ export const deadLetterKinds = [
   'submit',
   'message',
   'webhook',
+  'relay',
 ] as const satisfies readonly DeadLetterKind[];
 type MissingKind = Exclude<DeadLetterKind, (typeof deadLetterKinds)[number]>;
 const everyKindListed: MissingKind extends never ? true : false = true;

@@ -148,7 +148,7 @@ describe('GET /v1/dead-letters', () => {
     ['boxId=123', 'The boxId parameter must be a UUID'],
     [
       'kind=notifications-please',
-      'The kind parameter must be one of notification, fetch-message, submit, message, webhook (submission is taken for submit); got "notifications-please"',
+      'The kind parameter must be one of notification, fetch-message, submit, message, webhook, relay (submission is taken for submit); got "notifications-please"',
     ],
     ['page=-1', 'The page parameter must be a positive number'],
   ])('rejects %s with 400', async (query, message) => {
