@@ -22,7 +22,14 @@ export const traderTokens = (deps: Pick<HmrcDeps, 'hmrc'>, eori: string): TokenS
 /** No usable token. `retryable` is false when only a person can fix it (connect again, a key). */
 export class TokenUnavailable extends Error {
   readonly retryable: boolean;
-  constructor(readonly tokenError: TokenError) {
+  /**
+   * @param afterRefusal HMRC refused the token we held (401) and refreshing it failed: the
+   *   reason (invalid_grant: consent withdrawn, HMRC forgot the grant) is what a person acts on.
+   */
+  constructor(
+    readonly tokenError: TokenError,
+    readonly afterRefusal = false,
+  ) {
     super(`no usable HMRC token for ${tokenError.subject}: ${tokenError.message}`);
     this.name = 'TokenUnavailable';
     this.retryable = tokenError.kind === 'refresh-failed' && tokenError.retryable;
@@ -106,15 +113,18 @@ export class HmrcSession {
     this.token ??= (await this.begin()).accessToken;
     let result = await request(this.token);
     if (!result.ok && result.error.kind === 'unauthorized') {
-      this.token = await this.acquire(this.tokens.refresh(this.token));
+      this.token = await this.acquire(this.tokens.refresh(this.token), true);
       result = await request(this.token);
     }
     return result;
   }
 
-  private async acquire(pending: Promise<AccessTokenResult>): Promise<string> {
+  private async acquire(
+    pending: Promise<AccessTokenResult>,
+    afterRefusal = false,
+  ): Promise<string> {
     const token = await pending;
-    if (!token.ok) throw new TokenUnavailable(token.error);
+    if (!token.ok) throw new TokenUnavailable(token.error, afterRefusal);
     this.connectionId = token.connectionId;
     return token.accessToken;
   }

@@ -120,24 +120,36 @@ export function createSubmitProcessor(deps: HmrcDeps) {
           messageType: submission.message_type,
         });
         const isLastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+        const settled = (result: SubmitResult): SubmitResult => {
+          recordSettled(deps, submission, result.status);
+          return result;
+        };
         try {
-          return await send(deps, submission, log);
+          return settled(await send(deps, submission, log));
         } catch (error) {
           if (error instanceof ConnectionRefused) {
             // Sending with this token would act as another trader: never, whatever the attempt.
             await fail(deps, submission, job, error.message, error.code);
             log.error({ error: error.message }, 'submission not sent: the connection is refused');
-            return { status: 'failed' };
+            return settled({ status: 'failed' });
           }
           if (error instanceof UploadRefused) {
             await fail(deps, submission, job, error.message, 'UPLOAD_REFUSED');
             log.error({ error: error.message }, 'large declaration not uploaded: host refused');
-            return { status: 'failed' };
+            return settled({ status: 'failed' });
           }
           if (error instanceof RetryLater && isLastAttempt) {
-            await fail(deps, submission, job, error.message);
+            // The letter carries the cause (HMRC_UNAVAILABLE, RECONSENT_REQUIRED, …), which is
+            // what an operator filters and acts on; that the retries ran out is in the message.
+            await fail(
+              deps,
+              submission,
+              job,
+              `gave up after ${job.attemptsMade + 1} attempts: ${error.message}`,
+              error.code,
+            );
             log.error({ error: error.message }, 'submission failed after its last attempt');
-            return { status: 'failed' };
+            return settled({ status: 'failed' });
           }
           throw error;
         }
@@ -145,6 +157,24 @@ export function createSubmitProcessor(deps: HmrcDeps) {
       { parent: parsed.data.trace, kind: SpanKind.PRODUCER },
     );
   };
+}
+
+/**
+ * ctc_submissions_total, ctc_submission_attempts and ctc_submission_answer_seconds for a
+ * submission this job settled: accepted or rejected (HMRC answered) or failed (we gave up). A
+ * large declaration still `sending` (uploaded, HMRC's verdict to come by notification) is not
+ * settled here.
+ */
+function recordSettled(deps: HmrcDeps, submission: Submission, status: string): void {
+  if (status !== 'accepted' && status !== 'rejected' && status !== 'failed') return;
+  const labels = { outcome: status, message_type: submission.message_type };
+  deps.metrics.submissions.add(1, labels);
+  deps.metrics.submissionAttempts.record(submission.attempt_count + 1, { outcome: status });
+  if (status !== 'failed')
+    deps.metrics.submissionAnswer.record(
+      Math.max(0, (Date.now() - submission.created_at.getTime()) / 1000),
+      { outcome: status },
+    );
 }
 
 async function send(
@@ -178,6 +208,19 @@ async function send(
     const tokenError = error.tokenError;
     if (tokenError.kind === 'mismatched')
       throw new ConnectionRefused('CONNECTION_MISMATCHED', tokenError.message);
+    if (error.afterRefusal) {
+      // HMRC refused the token (401), in the send or in the check before a resend, and it could
+      // not be replaced: why (invalid_grant after HMRC forgot the grant) is what someone must
+      // act on, not the 401.
+      const described = `HMRC refused the access token (401); refreshing the token failed: ${tokenError.message}`;
+      await recordAttempt(
+        deps.db,
+        submission.id,
+        attemptOf(attemptNumber, started, 'retry', 401, described),
+      );
+      log.warn({ error: described }, 'submission attempt failed; will retry');
+      throw new RetryLater('RECONSENT_REQUIRED', described);
+    }
     await recordAttempt(
       deps.db,
       submission.id,
@@ -332,7 +375,8 @@ async function sendWith(
     return { status: 'rejected' };
   }
   // Transient (5xx, timeout, reset, a second 401): retry later, checking HMRC first if the
-  // request may have arrived.
+  // request may have arrived. (A 401 whose token could not be refreshed ends in `send`, which
+  // records why: invalid_grant, not the 401, is what someone must act on.)
   await recordAttempt(
     deps.db,
     submission.id,
@@ -538,7 +582,7 @@ async function fail(
   submission: Submission,
   job: Job,
   message: string,
-  errorCode = 'RETRIES_EXHAUSTED',
+  errorCode: string,
 ): Promise<void> {
   await failSubmission(deps.db, submission.id, {
     queue: job.queueName,
