@@ -3,6 +3,7 @@ import type { Db } from '../connection.js';
 import type { Database } from '../schema/database.js';
 import { resolveReplayedDeadLetters } from './dead-letters.js';
 import type {
+  HmrcReply,
   Submission,
   SubmissionAttempt,
   SubmissionStatus,
@@ -181,6 +182,7 @@ export async function recordAttempt(
     outcomeUnknown?: boolean;
     counts?: boolean;
     response?: Record<string, unknown> | null;
+    reply?: HmrcReply;
   } = {},
 ): Promise<void> {
   await db
@@ -193,6 +195,7 @@ export async function recordAttempt(
       ...(changes.response !== undefined
         ? { hmrc_response: changes.response === null ? null : JSON.stringify(changes.response) }
         : {}),
+      ...(changes.reply !== undefined ? { hmrc_reply: JSON.stringify(changes.reply) } : {}),
     })
     .where('id', '=', id)
     .execute();
@@ -210,6 +213,7 @@ export async function settleSubmission(
     messageId?: string | null;
     boxId?: string | null;
     requestId?: string | null;
+    reply?: HmrcReply;
   },
 ): Promise<boolean> {
   const result = await trx
@@ -228,6 +232,7 @@ export async function settleSubmission(
       ...(changes.response !== undefined
         ? { hmrc_response: changes.response === null ? null : JSON.stringify(changes.response) }
         : {}),
+      ...(changes.reply !== undefined ? { hmrc_reply: JSON.stringify(changes.reply) } : {}),
       ...(changes.movementId != null ? { movement_id: changes.movementId } : {}),
       ...(changes.messageId != null ? { hmrc_message_id: changes.messageId } : {}),
       ...(changes.boxId != null ? { box_id: changes.boxId } : {}),

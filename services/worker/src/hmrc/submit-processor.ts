@@ -5,13 +5,16 @@ import {
   settleSubmission,
   storeInTransaction,
   type EnrollmentConflict,
+  type HmrcReply,
   type IngestRecord,
   type Submission,
   type SubmissionAttempt,
 } from '@ctc-hub/db';
 import {
   describeHmrcError,
+  hmrcReplyOf,
   submissionOutcome,
+  type CtcApiVersion,
   type HmrcError,
   type SubmissionAccepted,
   type UploadRequest,
@@ -240,24 +243,35 @@ async function send(
   }
 
   await markSending(deps.db, submission.id);
+  // HMRC's own answer, kept for the HMRC-compatible routes, which hand it on as it came.
+  let reply: HmrcReply | undefined;
+  const onReply = (response: Parameters<typeof hmrcReplyOf>[0]) => {
+    reply = hmrcReplyOf(response);
+  };
+  const apiVersion = submission.api_version as CtcApiVersion;
   const post = () =>
     isResubmission(submission)
       ? deps.hmrc.ctc.resubmitArrival({
           arrivalId: submission.movement_id!,
           xml: submission.body,
           token,
+          onReply,
         })
       : submission.route === 'large'
         ? deps.hmrc.ctc.initiateLargeMessage({
             type: submission.movement_type,
             ...(isFollowUp(submission) ? { movementId: submission.movement_id! } : {}),
             token,
+            apiVersion,
+            onReply,
           })
         : deps.hmrc.ctc.submitMessage({
             type: submission.movement_type,
             ...(isFollowUp(submission) ? { movementId: submission.movement_id! } : {}),
             xml: submission.body,
             token,
+            apiVersion,
+            onReply,
           });
   let result = await post();
   if (!result.ok && result.error.kind === 'unauthorized') {
@@ -278,6 +292,7 @@ async function send(
         started,
         log,
         connectionId,
+        reply,
       );
     }
     log.info(
@@ -289,7 +304,7 @@ async function send(
       submission,
       result.accepted,
       attemptOf(attemptNumber, started, 'accepted', 202, null),
-      { connectionId },
+      { connectionId, ...(reply === undefined ? {} : { reply }) },
     );
   }
 
@@ -306,6 +321,7 @@ async function send(
       settleSubmission(trx, submission, 'rejected', {
         attempt: attemptOf(attemptNumber, started, 'rejected', httpStatusOf(error), error.message),
         response: responseOf(error),
+        ...(reply === undefined ? {} : { reply }),
       }),
     );
     return { status: 'rejected' };
@@ -322,7 +338,11 @@ async function send(
       httpStatusOf(error),
       describeHmrcError(error),
     ),
-    { outcomeUnknown: outcome === 'unknown', response: responseOf(error) },
+    {
+      outcomeUnknown: outcome === 'unknown',
+      response: responseOf(error),
+      ...(reply === undefined ? {} : { reply }),
+    },
   );
   log.warn({ outcome, error: describeHmrcError(error) }, 'submission attempt failed; will retry');
   throw new RetryLater(error.kind.toUpperCase(), describeHmrcError(error));
@@ -366,6 +386,7 @@ async function accept(
     hmrcStatus?: string;
     keepSending?: boolean;
     connectionId?: string | null;
+    reply?: HmrcReply;
   } = {},
 ): Promise<SubmitResult> {
   const requestId = movementPath(submission.movement_type, accepted.movementId);
@@ -391,6 +412,7 @@ async function accept(
       messageId: accepted.messageId ?? null,
       boxId: accepted.boxId ?? null,
       requestId,
+      ...(options.reply === undefined ? {} : { reply: options.reply }),
     };
     if (options.keepSending === true) {
       await trx
@@ -401,6 +423,7 @@ async function accept(
           box_id: changes.boxId,
           request_id: requestId,
           hmrc_response: JSON.stringify(changes.response),
+          ...(options.reply === undefined ? {} : { hmrc_reply: JSON.stringify(options.reply) }),
           outcome_unknown: false,
           attempts: sql`attempts || ${JSON.stringify([attempt])}::jsonb`,
           attempt_count: sql`attempt_count + 1`,
@@ -468,6 +491,7 @@ async function initiated(
   started: number,
   log: HmrcDeps['logger'],
   connectionId: string | null,
+  reply: HmrcReply | undefined,
 ): Promise<SubmitResult> {
   log.info(
     { movementId: accepted.movementId, messageId: accepted.messageId },
@@ -478,7 +502,12 @@ async function initiated(
     submission,
     accepted,
     attemptOf(attemptNumber, started, 'initiated', 202, null),
-    { hmrcStatus: 'Pending', keepSending: true, connectionId },
+    {
+      hmrcStatus: 'Pending',
+      keepSending: true,
+      connectionId,
+      ...(reply === undefined ? {} : { reply }),
+    },
   );
   const fresh = (await getSubmission(deps.db, submission.id))!;
   return uploadLarge(deps, fresh, attemptNumber + 1, log);

@@ -1,0 +1,125 @@
+import type { Db, HmrcReply, Submission } from '@ctc-hub/db';
+import { movementPath } from '@ctc-hub/ppns';
+import { messagePath, messagesPath, movementIdField } from '../http/hateoas.js';
+import { hmrcError, hmrcTexts } from '../http/hmrc-errors.js';
+import { ApiError } from '../http/errors.js';
+
+/**
+ * Waiting for HMRC's answer to a declaration the worker sends, and handing it on.
+ *
+ * The worker keeps HMRC's answer with the submission (submissions.hmrc_reply: status, content
+ * type, body, as HMRC sent them). The request polls the row, every few milliseconds at first and
+ * then less often, until HMRC has answered or the bound (HMRC_COMPAT_WAIT_MS) has passed. Polling
+ * a row by its key costs a fraction of a millisecond; a notification channel (LISTEN/NOTIFY, the
+ * queue's events) would need every writer of the row to announce it.
+ */
+
+export type Answer =
+  | { kind: 'reply'; reply: HmrcReply }
+  | { kind: 'error'; error: ApiError }
+  /** Not settled within the bound. */
+  | { kind: 'pending' };
+
+const firstPollMs = 4;
+const maxPollMs = 100;
+
+/** The submission once its outcome is known, or the latest row at the deadline. */
+export async function waitForOutcome(
+  db: Db,
+  id: string,
+  waitMs: number,
+  cancelled: () => boolean,
+): Promise<Submission | undefined> {
+  const deadline = Date.now() + waitMs;
+  let delay = firstPollMs;
+  for (;;) {
+    const row = await db
+      .selectFrom('submissions')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (row === undefined || settled(row)) return row;
+    const left = deadline - Date.now();
+    if (left <= 0 || cancelled()) return row;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(delay, left)));
+    delay = Math.min(maxPollMs, Math.ceil(delay * 1.5));
+  }
+}
+
+const settled = (row: Submission) =>
+  row.status === 'accepted' || row.status === 'rejected' || row.status === 'failed';
+
+/** What the trader's software gets for a submission in its current state. */
+export function answerOf(row: Submission): Answer {
+  switch (row.status) {
+    case 'accepted':
+      return { kind: 'reply', reply: row.hmrc_reply ?? acceptedReply(row) };
+    case 'rejected':
+      if (row.hmrc_reply !== null) return { kind: 'reply', reply: row.hmrc_reply };
+      return { kind: 'error', error: rejectedError(row) };
+    case 'failed':
+      // HMRC's last refusal (a 5xx after every retry) when it answered; otherwise the hub could
+      // not send it at all (no usable connection, upload host refused): HMRC's 500.
+      if (row.hmrc_reply !== null && row.hmrc_reply.status >= 400)
+        return { kind: 'reply', reply: row.hmrc_reply };
+      return { kind: 'error', error: hmrcError('INTERNAL_SERVER_ERROR', hmrcTexts.internal) };
+    default:
+      return { kind: 'pending' };
+  }
+}
+
+/** HMRC's gateway on a backend that does not answer in time, plus what to do about it. */
+export const gatewayTimeout = (): ApiError =>
+  hmrcError(
+    'GATEWAY_TIMEOUT',
+    'Gateway timeout: HMRC has not answered yet. The declaration is queued and will be sent ' +
+      'once; send the same request again to get HMRC’s answer.',
+  );
+
+/**
+ * HMRC's 202, rebuilt from the ids when we hold none of its own bytes: the worker found the
+ * declaration already at HMRC (an earlier attempt's answer was lost), so HMRC's answer to it
+ * never reached us. Same fields, links and order as HMRC's HateoasNewMovementResponse /
+ * HateoasMovementUpdateResponse.
+ */
+function acceptedReply(row: Submission): HmrcReply {
+  const type = row.movement_type;
+  const movementId = row.movement_id ?? '';
+  const messageId = row.hmrc_message_id ?? '';
+  const created = row.message_type === 'IE015' || row.message_type === 'IE007';
+  const body = created
+    ? {
+        _links: {
+          self: { href: movementPath(type, movementId) },
+          messages: { href: messagesPath(type, movementId) },
+          message: { href: messagePath(type, movementId, messageId) },
+        },
+        [movementIdField(type)]: movementId,
+        messageId,
+        ...(row.box_id === null ? {} : { boxId: row.box_id }),
+      }
+    : {
+        _links: {
+          self: { href: messagePath(type, movementId, messageId) },
+          [type]: { href: movementPath(type, movementId) },
+        },
+        [movementIdField(type)]: movementId,
+        messageId,
+      };
+  return {
+    status: 202,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  };
+}
+
+/** A rejection recorded before replies were kept: HMRC's code and message from hmrc_response. */
+function rejectedError(row: Submission): ApiError {
+  const response = row.hmrc_response ?? {};
+  const status = typeof response.status === 'number' ? response.status : 400;
+  const code = typeof response.code === 'string' ? response.code : 'BAD_REQUEST';
+  const message = typeof response.message === 'string' ? response.message : 'Bad request';
+  const extra =
+    response.validationErrors === undefined ? {} : { validationErrors: response.validationErrors };
+  return new ApiError(status, code, message, extra);
+}

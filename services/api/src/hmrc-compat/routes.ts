@@ -1,0 +1,234 @@
+import type { MovementType } from '@ctc-hub/db';
+import { smallMessageMaxBytes, v1MessageMaxBytes } from '@ctc-hub/hmrc-client';
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import type { ApiDeps } from '../deps.js';
+import { principalOf } from '../http/auth.js';
+import { ApiError } from '../http/errors.js';
+import { movementIdField, movementsPath } from '../http/hateoas.js';
+import { hmrcError, hmrcTexts, noEnrolment, sendHmrcError } from '../http/hmrc-errors.js';
+import { hmrcIdParam } from '../http/params.js';
+import { idempotencyKeyPattern, recordSubmission } from '../submissions/record.js';
+import { validateSubmission, type SubmissionEndpoint } from '../submissions/validate.js';
+import { writeVersion, type WriteVersion } from './accept.js';
+import { actingEori } from './enrolment.js';
+import { answerOf, gatewayTimeout, waitForOutcome } from './outcome.js';
+
+/**
+ * HMRC's write paths on our API (issue 12 §1), so software written for HMRC's CTC Traders API
+ * works with only the base URL and bearer token changed:
+ *   POST /customs/transits/movements/departures                     IE015
+ *   POST /customs/transits/movements/departures/{departureId}/messages  IE013, IE014, IE170
+ *   POST /customs/transits/movements/arrivals                       IE007
+ *   POST /customs/transits/movements/arrivals/{arrivalId}/messages      IE044
+ *   PUT  /customs/transits/movements/arrivals/{arrivalId}           IE007 again (API 1.0 only)
+ * Checked in HMRC's order with HMRC's answers (Content-Type 415, Accept 406, size 413, then the
+ * /v1 validation: 400 BAD_REQUEST / SCHEMA_VALIDATION / BUSINESS_VALIDATION_ERROR), then recorded
+ * in the same outbox as /v1 declarations (submissions/record.ts), sent by the worker within the
+ * shared HMRC budget with its retries and check-before-resend. The request waits up to
+ * HMRC_COMPAT_WAIT_MS for HMRC's answer and returns it as HMRC sent it (status, content type,
+ * body). Past the bound: 504 GATEWAY_TIMEOUT; the same request again (same body from the same
+ * trader within 24 h, or the same Idempotency-Key) finds the same submission and returns HMRC's
+ * answer once known, never sending a second declaration.
+ *
+ * Not (yet) offered: JSON bodies (HMRC converts them to XML; we take XML only) and the
+ * large-message upload route (an empty body without Content-Type): both are 415 naming what to
+ * send instead.
+ */
+export function hmrcWriteRoutes(deps: ApiDeps): Router {
+  const router = Router();
+  const hubVersion = deps.config.CTC_API_VERSION;
+  // HMRC refuses bodies over its small-message limit with 413 (contentSizeIsLessThanLimit); API
+  // 1.0 had 4.9 MB and no large route.
+  const maxBytes = hubVersion === '1.0' ? v1MessageMaxBytes : smallMessageMaxBytes;
+  const readBody = express.raw({ type: () => true, limit: maxBytes });
+
+  /** Content-Type and Accept before the body is read, as HMRC's action chain does. */
+  const preflight = (request: Request, response: Response, next: NextFunction) => {
+    try {
+      contentTypeCheck(request.headers['content-type']);
+      response.locals.apiVersion = writeVersion(request.headers.accept, hubVersion);
+      next();
+    } catch (error) {
+      next(error);
+    }
+  };
+
+  const submit =
+    (movementType: MovementType, endpoint: SubmissionEndpoint) =>
+    async (request: Request, response: Response, next: NextFunction): Promise<void> => {
+      try {
+        await handle(deps, request, response, movementType, endpoint, maxBytes);
+      } catch (error) {
+        next(error);
+      }
+    };
+
+  for (const movementType of ['departure', 'arrival'] as const) {
+    const base = movementsPath(movementType);
+    const created: SubmissionEndpoint = {
+      kind: movementType === 'departure' ? 'new-departure' : 'new-arrival',
+    };
+    const followUp: SubmissionEndpoint = {
+      kind: movementType === 'departure' ? 'departure-message' : 'arrival-message',
+    };
+    router.post(base, preflight, readBody, submit(movementType, created));
+    router.post(
+      `${base}/:${movementIdField(movementType)}/messages`,
+      preflight,
+      readBody,
+      submit(movementType, followUp),
+    );
+  }
+  // API 1.0: an arrival notification sent again for an existing arrival (after a rejection).
+  router.put(
+    `${movementsPath('arrival')}/:arrivalId`,
+    (_request, _response, next) => {
+      next(
+        hubVersion === '1.0'
+          ? undefined
+          : new ApiError(405, 'METHOD_NOT_ALLOWED', 'PUT exists only in CTC API 1.0'),
+      );
+    },
+    preflight,
+    readBody,
+    submit('arrival', { kind: 'new-arrival' }),
+  );
+
+  // Errors of these routes in HMRC's shape for the request's version (1.0: {statusCode, message}).
+  router.use(
+    [`${movementsPath('departure')}`, `${movementsPath('arrival')}`],
+    (error: unknown, request: Request, response: Response, next: NextFunction) => {
+      if (request.method !== 'POST' && request.method !== 'PUT') return next(error);
+      const apiError = asHmrcError(error);
+      if (apiError === undefined) return next(error);
+      sendHmrcError(response, apiError, response.locals.apiVersion ?? hubVersion);
+    },
+  );
+  return router;
+}
+
+async function handle(
+  deps: ApiDeps,
+  request: Request,
+  response: Response,
+  movementType: MovementType,
+  endpoint: SubmissionEndpoint,
+  maxBytes: number,
+): Promise<void> {
+  const apiVersion = response.locals.apiVersion as WriteVersion;
+  const principal = principalOf(request);
+  const movementId =
+    endpoint.kind === 'departure-message' ||
+    endpoint.kind === 'arrival-message' ||
+    request.method === 'PUT'
+      ? hmrcIdParam(request, movementIdField(movementType))
+      : null;
+  const xml = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+  const validation = await validateSubmission({
+    xml,
+    contentType: request.headers['content-type'],
+    endpoint,
+    apiVersion,
+    validator: deps.validator,
+    parser: deps.parser,
+    maxBytes,
+  });
+  if (!validation.ok) {
+    const { code, message, ...extra } = validation.body;
+    throw new ApiError(validation.status, code, message, extra);
+  }
+  const message = validation.submission;
+  const eori = await actingEori(deps, principal, { movementType, movementId }, message);
+
+  const keyHeader = request.headers['idempotency-key'];
+  if (
+    keyHeader !== undefined &&
+    (typeof keyHeader !== 'string' || !idempotencyKeyPattern.test(keyHeader))
+  ) {
+    throw hmrcError('BAD_REQUEST', 'Idempotency-Key must be 1 to 255 printable ASCII characters');
+  }
+  const result = await recordSubmission(deps, {
+    eori,
+    apiKeyId: principal.keyId,
+    idempotencyKey: typeof keyHeader === 'string' ? keyHeader : null,
+    xml,
+    movementType,
+    movementId,
+    message,
+    apiVersion,
+  });
+  if (result.kind === 'unusable') {
+    // HMRC's answer for a token without the enrolment; the log says what the hub lacks.
+    deps.logger.info(
+      { eori, reason: result.connection.state },
+      'HMRC-compatible write refused: no usable HMRC connection for the EORI',
+    );
+    throw noEnrolment();
+  }
+  if (result.kind === 'key-limit') {
+    // HMRC's API platform answer when an application exceeds its rate.
+    throw new ApiError(
+      429,
+      'MESSAGE_THROTTLED_OUT',
+      'The request for the API is throttled as you have exceeded your quota.',
+      {},
+      { 'Retry-After': '10' },
+    );
+  }
+  if (result.kind === 'key-conflict') {
+    throw hmrcError('CONFLICT', 'This Idempotency-Key was already used with a different body');
+  }
+
+  let closed = false;
+  response.on('close', () => {
+    closed = true;
+  });
+  const row = await waitForOutcome(
+    deps.db,
+    result.submission.id,
+    deps.config.HMRC_COMPAT_WAIT_MS,
+    () => closed,
+  );
+  const answer = row === undefined ? { kind: 'pending' as const } : answerOf(row);
+  response.setHeader('X-Ctc-Hub-Submission-Id', result.submission.id);
+  if (answer.kind === 'pending') throw gatewayTimeout();
+  if (answer.kind === 'error') throw answer.error;
+  const { reply } = answer;
+  for (const [name, value] of Object.entries(reply.headers)) response.setHeader(name, value);
+  response.status(reply.status).send(Buffer.from(reply.body, 'utf8'));
+}
+
+/**
+ * HMRC's Content-Type routing (ContentTypeRouting.scala): exactly `application/xml` or
+ * `application/xml; charset=utf-8` is the XML route. HMRC's JSON route and its large-message
+ * route (no Content-Type) are not offered here: 415, saying what to send.
+ */
+function contentTypeCheck(header: string | undefined): void {
+  const normalised = header?.toLowerCase();
+  if (normalised === 'application/xml' || normalised === 'application/xml; charset=utf-8') return;
+  const xmlOnly =
+    'ctc-hub takes declarations as XML only: send Content-Type: application/xml with the ' +
+    `declaration (up to ${smallMessageMaxBytes} bytes) in the body.`;
+  if (header === undefined) {
+    throw hmrcError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `${hmrcTexts.contentTypeMissing} HMRC's large-message upload route is not offered; ${xmlOnly}`,
+    );
+  }
+  throw hmrcError(
+    'UNSUPPORTED_MEDIA_TYPE',
+    normalised === 'application/json'
+      ? `${hmrcTexts.contentTypeUnsupported(header)} ${xmlOnly}`
+      : hmrcTexts.contentTypeUnsupported(header),
+  );
+}
+
+/** ApiErrors as they are; body-parser's size refusal as HMRC's 413. */
+function asHmrcError(error: unknown): ApiError | undefined {
+  if (error instanceof ApiError) return error;
+  const status = (error as { status?: number }).status;
+  if (status === 413) return hmrcError('REQUEST_ENTITY_TOO_LARGE', 'Request Entity Too Large');
+  if (status === 400 && (error as { type?: string }).type !== undefined)
+    return hmrcError('BAD_REQUEST', (error as Error).message);
+  return undefined;
+}
