@@ -22,6 +22,7 @@ export const benchmarks = [
   'large-messages',
   'submissions',
   'xsd-validation',
+  'hmrc-compat',
 ] as const;
 
 const quick = process.argv.includes('--quick');

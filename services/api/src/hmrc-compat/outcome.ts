@@ -8,8 +8,8 @@ import { ApiError } from '../http/errors.js';
  * Waiting for HMRC's answer to a declaration the worker sends, and handing it on.
  *
  * The worker keeps HMRC's answer with the submission (submissions.hmrc_reply: status, content
- * type, body, as HMRC sent them). The request polls the row, every few milliseconds at first and
- * then less often, until HMRC has answered or the bound (HMRC_COMPAT_WAIT_MS) has passed. Polling
+ * type, body, as HMRC sent them). The request polls the row, every 5 ms in the first second and
+ * less often after, until HMRC has answered or the bound (HMRC_COMPAT_WAIT_MS) has passed. Polling
  * a row by its key costs a fraction of a millisecond; a notification channel (LISTEN/NOTIFY, the
  * queue's events) would need every writer of the row to announce it.
  */
@@ -20,8 +20,25 @@ export type Answer =
   /** Not settled within the bound. */
   | { kind: 'pending' };
 
-const firstPollMs = 4;
-const maxPollMs = 100;
+/**
+ * Poll interval by time waited: HMRC usually answers within a few hundred milliseconds, when a
+ * short interval costs little and saves the client most; past that the request is waiting for
+ * pacing or retries, and a slower poll is enough.
+ */
+const pollIntervalMs = (waitedMs: number) => (waitedMs < 1_000 ? 5 : waitedMs < 5_000 ? 25 : 100);
+
+/** What an answer is made of (not the body: a poll must not read megabytes of XML). */
+const outcomeColumns = [
+  'status',
+  'hmrc_reply',
+  'hmrc_response',
+  'movement_type',
+  'movement_id',
+  'hmrc_message_id',
+  'box_id',
+  'message_type',
+] as const;
+export type OutcomeRow = Pick<Submission, (typeof outcomeColumns)[number]>;
 
 /** The submission once its outcome is known, or the latest row at the deadline. */
 export async function waitForOutcome(
@@ -29,28 +46,27 @@ export async function waitForOutcome(
   id: string,
   waitMs: number,
   cancelled: () => boolean,
-): Promise<Submission | undefined> {
-  const deadline = Date.now() + waitMs;
-  let delay = firstPollMs;
+): Promise<OutcomeRow | undefined> {
+  const started = Date.now();
   for (;;) {
     const row = await db
       .selectFrom('submissions')
-      .selectAll()
+      .select(outcomeColumns)
       .where('id', '=', id)
       .executeTakeFirst();
     if (row === undefined || settled(row)) return row;
-    const left = deadline - Date.now();
+    const waited = Date.now() - started;
+    const left = waitMs - waited;
     if (left <= 0 || cancelled()) return row;
-    await new Promise((resolve) => setTimeout(resolve, Math.min(delay, left)));
-    delay = Math.min(maxPollMs, Math.ceil(delay * 1.5));
+    await new Promise((resolve) => setTimeout(resolve, Math.min(pollIntervalMs(waited), left)));
   }
 }
 
-const settled = (row: Submission) =>
+const settled = (row: OutcomeRow) =>
   row.status === 'accepted' || row.status === 'rejected' || row.status === 'failed';
 
 /** What the trader's software gets for a submission in its current state. */
-export function answerOf(row: Submission): Answer {
+export function answerOf(row: OutcomeRow): Answer {
   switch (row.status) {
     case 'accepted':
       return { kind: 'reply', reply: row.hmrc_reply ?? acceptedReply(row) };
@@ -82,7 +98,7 @@ export const gatewayTimeout = (): ApiError =>
  * never reached us. Same fields, links and order as HMRC's HateoasNewMovementResponse /
  * HateoasMovementUpdateResponse.
  */
-function acceptedReply(row: Submission): HmrcReply {
+function acceptedReply(row: OutcomeRow): HmrcReply {
   const type = row.movement_type;
   const movementId = row.movement_id ?? '';
   const messageId = row.hmrc_message_id ?? '';
@@ -114,7 +130,7 @@ function acceptedReply(row: Submission): HmrcReply {
 }
 
 /** A rejection recorded before replies were kept: HMRC's code and message from hmrc_response. */
-function rejectedError(row: Submission): ApiError {
+function rejectedError(row: OutcomeRow): ApiError {
   const response = row.hmrc_response ?? {};
   const status = typeof response.status === 'number' ? response.status : 400;
   const code = typeof response.code === 'string' ? response.code : 'BAD_REQUEST';
