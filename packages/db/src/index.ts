@@ -16,10 +16,10 @@ export type * from './schema/submissions.table.js';
 export type * from './schema/operations.table.js';
 export type * from './schema/replay-items.table.js';
 export type * from './schema/guarantee-checks.table.js';
-export { storeIngestBatch, storeInTransaction } from './queries/ingest.js';
+export { storeIngestBatch, storeInTransaction } from './inbound/store.js';
 export { classifyStoreError, sqlStateOf, type StoreFailure } from './store-errors.js';
-export { resolveReplayedDeadLetters } from './queries/dead-letters.js';
-export type * from './queries/ingest-types.js';
+export { resolveReplayedDeadLetters } from './dead-letters/resolve.js';
+export type * from './inbound/types.js';
 export {
   createSubmission,
   getSubmission,
@@ -31,8 +31,8 @@ export {
   submissionsToRelay,
   type CreateSubmissionResult,
   type NewSubmissionInput,
-} from './queries/submissions.js';
-export { applyRetention, type RetentionReport } from './queries/retention.js';
+} from './submissions/submissions.js';
+export { applyRetention, type RetentionReport } from './retention/retention.js';
 export {
   comparePositions,
   decodeCursor,
@@ -40,7 +40,7 @@ export {
   feedStart,
   positionBelow,
   type FeedPosition,
-} from './queries/event-cursor.js';
+} from './feed/cursor.js';
 export {
   feedHorizon,
   latestFeedPosition,
@@ -49,8 +49,8 @@ export {
   type FeedEvent,
   type FeedPage,
   type ReadFeedOptions,
-} from './queries/event-feed.js';
-export { feedEventJson, type FeedEventJson } from './queries/event-json.js';
+} from './feed/read.js';
+export { feedEventJson, type FeedEventJson } from './feed/json.js';
 export {
   advanceWebhookCursor,
   ensureWebhookCursor,
@@ -58,7 +58,7 @@ export {
   webhookDedupeKey,
   type CursorAdvance,
   type WebhookDeadLetter,
-} from './queries/webhooks.js';
+} from './webhooks/cursors.js';
 export {
   listConnections,
   markConnectionMismatched,
@@ -70,4 +70,4 @@ export {
   type MismatchResult,
   type QuarantineResolution,
   type ResolveResult,
-} from './queries/connections.js';
+} from './connections/connections.js';

@@ -5,7 +5,7 @@ import {
 } from '@ctc-hub/db';
 import { z } from 'zod';
 // Type only: replayers.ts imports this module, and a value import back would be a cycle.
-import type { Replayer } from '../ops/replayers.js';
+import type { Replayer } from '../dead-letters/replayers.js';
 import { postWebhook, webhookBody } from './deliver.js';
 import { webhookKey } from './signature.js';
 
