@@ -277,9 +277,9 @@ describe('our own refusals, in HMRC’s codes and shapes, before anything is que
         message: 'Content-type header text/xml is not supported!',
       },
     });
-    const none = await post('/departures', undefined, { contentType: null });
-    expect(none).toMatchObject({ status: 415, body: { code: 'UNSUPPORTED_MEDIA_TYPE' } });
-    expect(none.body.message).toMatch(/^A content-type header is required!/);
+    const json = await post('/departures', '{}', { contentType: 'application/json' });
+    expect(json).toMatchObject({ status: 415, body: { code: 'UNSUPPORTED_MEDIA_TYPE' } });
+    expect(json.body.message).toMatch(/^Content-type header application\/json is not supported!/);
     expect(await submissionsWithLrn(reference)).toHaveLength(0);
   });
 
@@ -330,6 +330,77 @@ describe('our own refusals, in HMRC’s codes and shapes, before anything is que
     expect(answer).toMatchObject({
       status: 413,
       body: { code: 'REQUEST_ENTITY_TOO_LARGE', message: 'Request Entity Too Large' },
+    });
+  });
+});
+
+describe('HMRC’s large-message route', () => {
+  const form = (fields: Record<string, string>, file: string) => {
+    const data = new FormData();
+    for (const [name, value] of Object.entries(fields)) data.append(name, value);
+    data.append('file', new Blob([file], { type: 'application/xml' }), 'declaration.xml');
+    return data;
+  };
+  const upload = (href: string, data: FormData) => fetch(href, { method: 'POST', body: data });
+
+  it('opens the movement at HMRC, takes the file on the hub’s form, checks it, sends it once', async () => {
+    const opened = await declared('/departures', undefined, { contentType: null });
+    expect(opened.status).toBe(202);
+    const submissionId = opened.headers.get('x-ctc-hub-submission-id')!;
+    const departureId = opened.body.departureId as string;
+    const path = `${base}/departures/${departureId}`;
+    expect(opened.body).toEqual({
+      _links: {
+        self: { href: path },
+        messages: { href: `${path}/messages` },
+        message: { href: `${path}/messages/${opened.body.messageId}` },
+      },
+      departureId,
+      messageId: expect.stringMatching(/^[0-9a-f]{16}$/),
+      boxId: expect.any(String),
+      uploadRequest: {
+        href: `${e2e.stack.apiUrl}/uploads/${submissionId}`,
+        fields: { uploadToken: expect.any(String) },
+      },
+    });
+    const { href, fields } = opened.body.uploadRequest as {
+      href: string;
+      fields: Record<string, string>;
+    };
+    const atHmrc = () =>
+      e2e.stack.sandbox!.controls.movements().find((movement) => movement.id === departureId);
+    expect(atHmrc()).toBeDefined();
+
+    const reference = lrn();
+    const xml = declaration(reference);
+    // The form is its own credential.
+    expect((await upload(href, form({ uploadToken: 'forged' }, xml))).status).toBe(403);
+    // A file HMRC would refuse: refused at once, the form stays open.
+    const invalid = await upload(href, form(fields, buildMessage('IE007', { eori: traderEori })));
+    expect(invalid.status).toBe(400);
+    expect(await invalid.json()).toMatchObject({
+      code: 'BAD_REQUEST',
+      message: 'IE007 is not a valid message type',
+    });
+
+    expect((await upload(href, form(fields, xml))).status).toBe(204);
+    expect((await upload(href, form(fields, xml))).status).toBe(409);
+    const done = await waitFor(
+      async () => {
+        const { body } = await e2e.api(`/v1/submissions/${submissionId}`);
+        return ['accepted', 'rejected', 'failed'].includes(body.status) ? body : undefined;
+      },
+      { timeoutMs: 30_000, what: 'the large-message submission settled' },
+    );
+    expect(done).toMatchObject({ status: 'accepted', movementId: departureId });
+    expect(departuresWithLrn(reference).map((movement) => movement.id)).toEqual([departureId]);
+  }, 60_000);
+
+  it('needs a key for one EORI when there is no message to name the trader', async () => {
+    const answer = await post('/departures', undefined, { contentType: null, key: keyAC });
+    expect(answer).toMatchObject({
+      status: 403,
+      body: { code: 'FORBIDDEN', message: "Current user doesn't have a valid EORI enrolment." },
     });
   });
 });

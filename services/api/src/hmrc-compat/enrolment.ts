@@ -20,6 +20,8 @@ import type { ValidSubmission } from '../submissions/validate.js';
  *    enrolment: 403 FORBIDDEN "Current user doesn't have a valid EORI enrolment.";
  *  - a follow-up on a movement we know to be another enrolment's is HMRC's 404 for a movement
  *    that is not the caller's.
+ * On the large-message route (an empty POST, the file uploaded later) there is no message to
+ * read, so a key for several EORIs can act only on a movement we know: otherwise 403.
  * Whether the hub holds a usable HMRC connection for the EORI is decided when recording (a
  * repeat of an earlier declaration still finds it); without one the answer is the same 403.
  */
@@ -33,7 +35,8 @@ export async function actingEori(
   deps: Pick<ApiDeps, 'db'>,
   principal: ApiPrincipal,
   target: { movementType: MovementType; movementId: string | null },
-  message: ValidSubmission,
+  /** Undefined on the large-message route, whose file comes later: only the key can say. */
+  message: ValidSubmission | undefined,
 ): Promise<string> {
   const { movementType, movementId } = target;
   const only = singleEori(principal);
@@ -46,6 +49,7 @@ export async function actingEori(
     }
   }
   if (only !== undefined) return only;
+  if (message === undefined) throw noEnrolment();
   const named = message.messageEori?.trim().toUpperCase();
   if (named === undefined || !eoriPattern.test(named) || !canSeeEori(principal, named))
     throw noEnrolment();

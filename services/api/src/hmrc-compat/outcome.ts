@@ -17,6 +17,8 @@ import { ApiError } from '../http/errors.js';
 export type Answer =
   | { kind: 'reply'; reply: HmrcReply }
   | { kind: 'error'; error: ApiError }
+  /** Large-message route: HMRC opened the movement; its 202 carries HMRC's upload form. */
+  | { kind: 'initiated'; reply: HmrcReply }
   /** Not settled within the bound. */
   | { kind: 'pending' };
 
@@ -37,6 +39,7 @@ const outcomeColumns = [
   'hmrc_message_id',
   'box_id',
   'message_type',
+  'route',
 ] as const;
 export type OutcomeRow = Pick<Submission, (typeof outcomeColumns)[number]>;
 
@@ -63,7 +66,17 @@ export async function waitForOutcome(
 }
 
 const settled = (row: OutcomeRow) =>
-  row.status === 'accepted' || row.status === 'rejected' || row.status === 'failed';
+  row.status === 'accepted' ||
+  row.status === 'rejected' ||
+  row.status === 'failed' ||
+  initiated(row);
+
+/** A large-message route opened at HMRC: the 202 to hand on is in, the file is still to come. */
+const initiated = (row: OutcomeRow) =>
+  row.route === 'large' &&
+  row.status === 'sending' &&
+  row.hmrc_message_id !== null &&
+  row.hmrc_reply?.status === 202;
 
 /** What the trader's software gets for a submission in its current state. */
 export function answerOf(row: OutcomeRow): Answer {
@@ -80,7 +93,7 @@ export function answerOf(row: OutcomeRow): Answer {
         return { kind: 'reply', reply: row.hmrc_reply };
       return { kind: 'error', error: hmrcError('INTERNAL_SERVER_ERROR', hmrcTexts.internal) };
     default:
-      return { kind: 'pending' };
+      return initiated(row) ? { kind: 'initiated', reply: row.hmrc_reply! } : { kind: 'pending' };
   }
 }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { MovementType } from '@ctc-hub/db';
 import { smallMessageMaxBytes, v1MessageMaxBytes } from '@ctc-hub/hmrc-client';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
@@ -8,10 +9,15 @@ import { movementIdField, movementsPath } from '../http/hateoas.js';
 import { hmrcError, hmrcTexts, noEnrolment, sendHmrcError } from '../http/hmrc-errors.js';
 import { hmrcIdParam } from '../http/params.js';
 import { idempotencyKeyPattern, recordSubmission } from '../submissions/record.js';
-import { validateSubmission, type SubmissionEndpoint } from '../submissions/validate.js';
+import {
+  validateSubmission,
+  type SubmissionEndpoint,
+  type ValidSubmission,
+} from '../submissions/validate.js';
 import { writeVersion, type WriteVersion } from './accept.js';
 import { actingEori } from './enrolment.js';
 import { answerOf, gatewayTimeout, waitForOutcome } from './outcome.js';
+import { uploadRequestFor, uploadSecret } from './upload.js';
 
 /**
  * HMRC's write paths on our API (issue 12 §1), so software written for HMRC's CTC Traders API
@@ -30,9 +36,12 @@ import { answerOf, gatewayTimeout, waitForOutcome } from './outcome.js';
  * trader within 24 h, or the same Idempotency-Key) finds the same submission and returns HMRC's
  * answer once known, never sending a second declaration.
  *
- * Not (yet) offered: JSON bodies (HMRC converts them to XML; we take XML only) and the
- * large-message upload route (an empty body without Content-Type): both are 415 naming what to
- * send instead.
+ * The large-message route (no Content-Type, an empty body; reference §3.4): the worker opens it
+ * at HMRC and the client gets HMRC's 202 with HMRC's ids, its uploadRequest replaced by the hub's
+ * own form (upload.ts), where the file is validated before the worker uploads it to HMRC.
+ *
+ * Not (yet) offered: JSON bodies (HMRC converts them to XML; we take XML only): 415 naming what
+ * to send instead.
  */
 export function hmrcWriteRoutes(deps: ApiDeps): Router {
   const router = Router();
@@ -45,7 +54,7 @@ export function hmrcWriteRoutes(deps: ApiDeps): Router {
   /** Content-Type and Accept before the body is read, as HMRC's action chain does. */
   const preflight = (request: Request, response: Response, next: NextFunction) => {
     try {
-      contentTypeCheck(request.headers['content-type']);
+      response.locals.large = contentTypeCheck(request.headers['content-type'], hubVersion);
       response.locals.apiVersion = writeVersion(request.headers.accept, hubVersion);
       next();
     } catch (error) {
@@ -116,6 +125,7 @@ async function handle(
   maxBytes: number,
 ): Promise<void> {
   const apiVersion = response.locals.apiVersion as WriteVersion;
+  const large = response.locals.large === true;
   const principal = principalOf(request);
   const movementId =
     endpoint.kind === 'departure-message' ||
@@ -123,21 +133,29 @@ async function handle(
     request.method === 'PUT'
       ? hmrcIdParam(request, movementIdField(movementType))
       : null;
-  const xml = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-  const validation = await validateSubmission({
-    xml,
-    contentType: request.headers['content-type'],
-    endpoint,
-    apiVersion,
-    validator: deps.validator,
-    parser: deps.parser,
-    maxBytes,
-  });
-  if (!validation.ok) {
-    const { code, message, ...extra } = validation.body;
-    throw new ApiError(validation.status, code, message, extra);
+  // HMRC ignores the body of the large-message route's POST; so do we.
+  const xml = large
+    ? Buffer.alloc(0)
+    : Buffer.isBuffer(request.body)
+      ? request.body
+      : Buffer.alloc(0);
+  let message: ValidSubmission | undefined;
+  if (!large) {
+    const validation = await validateSubmission({
+      xml,
+      contentType: request.headers['content-type'],
+      endpoint,
+      apiVersion,
+      validator: deps.validator,
+      parser: deps.parser,
+      maxBytes,
+    });
+    if (!validation.ok) {
+      const { code, message: text, ...extra } = validation.body;
+      throw new ApiError(validation.status, code, text, extra);
+    }
+    message = validation.submission;
   }
-  const message = validation.submission;
   const eori = await actingEori(deps, principal, { movementType, movementId }, message);
 
   const keyHeader = request.headers['idempotency-key'];
@@ -150,12 +168,16 @@ async function handle(
   const result = await recordSubmission(deps, {
     eori,
     apiKeyId: principal.keyId,
-    idempotencyKey: typeof keyHeader === 'string' ? keyHeader : null,
+    // An empty body says nothing to tell one large-message POST from the next: each opens a
+    // movement, as at HMRC, unless the client names the request with an Idempotency-Key.
+    idempotencyKey:
+      typeof keyHeader === 'string' ? keyHeader : large ? `large-${randomUUID()}` : null,
     xml,
     movementType,
     movementId,
-    message,
+    message: message ?? awaitingUpload(movementType, endpoint),
     apiVersion,
+    ...(large ? { route: 'large' as const } : {}),
   });
   if (result.kind === 'unusable') {
     // HMRC's answer for a token without the enrolment; the log says what the hub lacks.
@@ -193,6 +215,14 @@ async function handle(
   response.setHeader('X-Ctc-Hub-Submission-Id', result.submission.id);
   if (answer.kind === 'pending') throw gatewayTimeout();
   if (answer.kind === 'error') throw answer.error;
+  if (answer.kind === 'initiated') {
+    // HMRC's 202, with the hub's upload form in place of HMRC's.
+    const body = JSON.parse(answer.reply.body) as Record<string, unknown>;
+    const origin = `${request.protocol}://${request.get('host') ?? 'localhost'}`;
+    body.uploadRequest = uploadRequestFor(uploadSecret(deps), origin, result.submission.id);
+    response.status(202).json(body);
+    return;
+  }
   const { reply } = answer;
   for (const [name, value] of Object.entries(reply.headers)) response.setHeader(name, value);
   response.status(reply.status).send(Buffer.from(reply.body, 'utf8'));
@@ -203,17 +233,17 @@ async function handle(
  * `application/xml; charset=utf-8` is the XML route. HMRC's JSON route and its large-message
  * route (no Content-Type) are not offered here: 415, saying what to send.
  */
-function contentTypeCheck(header: string | undefined): void {
+function contentTypeCheck(header: string | undefined, hubVersion: string): boolean {
   const normalised = header?.toLowerCase();
-  if (normalised === 'application/xml' || normalised === 'application/xml; charset=utf-8') return;
+  if (normalised === 'application/xml' || normalised === 'application/xml; charset=utf-8')
+    return false;
+  // API 1.0 had no large-message route.
+  if (header === undefined && hubVersion !== '1.0') return true;
   const xmlOnly =
     'ctc-hub takes declarations as XML only: send Content-Type: application/xml with the ' +
     `declaration (up to ${smallMessageMaxBytes} bytes) in the body.`;
   if (header === undefined) {
-    throw hmrcError(
-      'UNSUPPORTED_MEDIA_TYPE',
-      `${hmrcTexts.contentTypeMissing} HMRC's large-message upload route is not offered; ${xmlOnly}`,
-    );
+    throw hmrcError('UNSUPPORTED_MEDIA_TYPE', hmrcTexts.contentTypeMissing);
   }
   throw hmrcError(
     'UNSUPPORTED_MEDIA_TYPE',
@@ -231,4 +261,25 @@ function asHmrcError(error: unknown): ApiError | undefined {
   if (status === 400 && (error as { type?: string }).type !== undefined)
     return hmrcError('BAD_REQUEST', (error as Error).message);
   return undefined;
+}
+
+/**
+ * What a large-message submission is known to be before its file arrives: the message type when
+ * the endpoint takes only one (IE015, IE007), else a placeholder the upload replaces.
+ */
+function awaitingUpload(movementType: MovementType, endpoint: SubmissionEndpoint): ValidSubmission {
+  const created = endpoint.kind === 'new-departure' || endpoint.kind === 'new-arrival';
+  return {
+    messageType: created ? (movementType === 'departure' ? 'IE015' : 'IE007') : 'awaiting-upload',
+    rootElement: '',
+    movementType,
+    lrn: null,
+    mrn: null,
+    messageIdentification: null,
+    senderEori: null,
+    holderEori: null,
+    traderAtDestinationEori: null,
+    messageEori: null,
+    messageEoriElement: null,
+  };
 }

@@ -29,6 +29,11 @@ export interface SubmissionToRecord {
   message: ValidSubmission;
   /** The CTC Traders API version the message is written for and will be sent with. */
   apiVersion: string;
+  /**
+   * 'large' with an empty body: HMRC's large-message route opened for a client that uploads the
+   * file afterwards (hmrc-compat/upload.ts). Otherwise decided by the size.
+   */
+  route?: 'large';
 }
 
 export type RecordResult =
@@ -54,7 +59,7 @@ export async function recordSubmission(
     mrn: message.mrn,
     messageIdentification: message.messageIdentification,
     apiVersion: input.apiVersion,
-    route: xml.length > smallMessageMaxBytes ? 'large' : 'small',
+    route: input.route ?? (xml.length > smallMessageMaxBytes ? 'large' : 'small'),
     body: xml,
     mayCreate: unusable === undefined,
     maxInFlightForKey: deps.config.SUBMISSION_MAX_IN_FLIGHT_PER_KEY,

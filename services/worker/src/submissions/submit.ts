@@ -153,6 +153,10 @@ async function send(
   submission: Submission,
   log: HmrcDeps['logger'],
 ): Promise<SubmitResult> {
+  // HMRC's large-message route offered to a client (the HMRC-compatible routes): HMRC opened the
+  // movement, the client has not uploaded the file to us yet. Nothing to do until it does (the
+  // api queues the job again then); the outbox relay's re-runs end here, without any HMRC call.
+  if (awaitingUpload(submission)) return waiting(submission);
   const attemptNumber = submission.attempt_count + 1;
   const started = Date.now();
   const tokenResult = await deps.hmrc.tokens.getAccessToken(submission.eori);
@@ -518,12 +522,24 @@ async function initiated(
  * never the initiation (that would open a second movement). The final status arrives with the
  * SUBMISSION_NOTIFICATION, which the ingest path settles.
  */
+const awaitingUpload = (submission: Submission) =>
+  submission.route === 'large' &&
+  submission.hmrc_message_id !== null &&
+  submission.body.length === 0;
+
+const waiting = (submission: Submission): SubmitResult => ({
+  status: 'sending',
+  movementId: submission.movement_id,
+  messageId: submission.hmrc_message_id,
+});
+
 async function uploadLarge(
   deps: HmrcDeps,
   submission: Submission,
   attemptNumber: number,
   log: HmrcDeps['logger'],
 ): Promise<SubmitResult> {
+  if (awaitingUpload(submission)) return waiting(submission);
   const response = (submission.hmrc_response ?? {}) as {
     uploadRequest?: UploadRequest;
     uploaded?: boolean;
