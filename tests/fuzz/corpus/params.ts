@@ -341,6 +341,15 @@ export const routeCases: RouteCase[] = [
     },
   ]),
   {
+    // The large-message route's upload form (hmrc-compat/upload.ts): answers as Upscan does, in
+    // plain text, so only the input guard's refusals are JSON naming the parameter.
+    method: 'POST',
+    route: '/uploads/:submissionId',
+    path: { submissionId: uuid },
+    pathParams: [id('submissionId')],
+    guardOnly: true,
+  },
+  {
     method: 'PUT',
     route: '/customs/transits/movements/arrivals/:arrivalId',
     path: { arrivalId: hmrcId },
