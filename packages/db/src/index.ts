@@ -18,20 +18,36 @@ export type * from './schema/replay-items.table.js';
 export type * from './schema/guarantee-checks.table.js';
 export { storeIngestBatch, storeInTransaction } from './inbound/store.js';
 export { classifyStoreError, sqlStateOf, type StoreFailure } from './store-errors.js';
-export { resolveReplayedDeadLetters } from './dead-letters/resolve.js';
+export { deadLetterKey, type DeadLetterKind, type DeadLetterSubject } from './dead-letters/keys.js';
+export {
+  markDeadLetterReplayed,
+  purgeDeadLetters,
+  recordDeadLetters,
+  resolveReplayedDeadLetters,
+  type DeadLetterFacts,
+} from './dead-letters/letters.js';
 export type * from './inbound/types.js';
 export {
   createSubmission,
   getSubmission,
   implicitDedupeHours,
-  insertSubmissionEvent,
-  markSending,
-  recordAttempt,
-  settleSubmission,
   submissionsToRelay,
   type CreateSubmissionResult,
   type NewSubmissionInput,
 } from './submissions/submissions.js';
+export { insertSubmissionEvent } from './submissions/events.js';
+export {
+  failSubmission,
+  markSending,
+  recordAttempt,
+  recordInitiated,
+  recordUploaded,
+  recordUploadedFile,
+  requeueFailedSubmission,
+  settleSubmission,
+  transitionsFrom,
+  type HmrcAcceptance,
+} from './submissions/transitions.js';
 export { applyRetention, type RetentionReport } from './retention/retention.js';
 export {
   comparePositions,
@@ -54,8 +70,7 @@ export { feedEventJson, type FeedEventJson } from './feed/json.js';
 export {
   advanceWebhookCursor,
   ensureWebhookCursor,
-  upsertWebhookDeadLetter,
-  webhookDedupeKey,
+  recordWebhookDeadLetter,
   type CursorAdvance,
   type WebhookDeadLetter,
 } from './webhooks/cursors.js';

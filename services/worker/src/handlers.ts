@@ -1,9 +1,11 @@
 import { jobs, type QueueName } from '@ctc-hub/queue';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { createVerifyConnectionProcessor } from './connections/verify.js';
+import type { Replayers } from './dead-letters/replay-plan.js';
 import { createReplayProcessor } from './dead-letters/replay.js';
 import { createGuaranteeBalanceProcessor } from './guarantees/balance.js';
 import { createFetchProcessor } from './inbound/fetch.js';
+import { replayFetch, replayMessage, replayNotification } from './inbound/replayers.js';
 import { createIngestProcessor, type IngestProcessorDeps } from './inbound/processor.js';
 import {
   createReconcileMessagesProcessor,
@@ -13,7 +15,9 @@ import { createPpnsPullProcessor } from './reconciliation/ppns-pull.js';
 import { createReconcileTickProcessor } from './reconciliation/tick.js';
 import type { HmrcDeps } from './runtime/deps.js';
 import type { OpsDeps } from './runtime/deps.js';
+import { replaySubmission } from './submissions/replayer.js';
 import { createSubmitProcessor } from './submissions/submit.js';
+import { replayWebhook } from './webhooks/replay.js';
 
 /** What a handler does with one job; `token` is BullMQ's lock token (replays extend it). */
 export type Handler = (job: Job, token?: string) => Promise<unknown>;
@@ -53,10 +57,22 @@ export const hmrcHandlers = (deps: HmrcDeps): Record<JobsOn<'hmrc'>, Handler> =>
   reconcileMessages: createReconcileMessagesProcessor(deps),
 });
 
+/**
+ * How each kind of dead letter is re-run, from the capability that writes it. The one place
+ * they are assembled: the dead-letter kinds (packages/db dead-letters/keys.ts) type the table.
+ */
+export const replayers: Replayers = {
+  notification: replayNotification,
+  'fetch-message': replayFetch,
+  message: replayMessage,
+  submit: replaySubmission,
+  webhook: replayWebhook,
+};
+
 /** Background work that never calls HMRC itself. */
 export const opsHandlers = (deps: OpsDeps): Record<JobsOn<'ops'>, Handler> => ({
   reconcileTick: createReconcileTickProcessor(deps),
-  replay: createReplayProcessor(deps, { maxAtOnce: opsConcurrency - 1 }),
+  replay: createReplayProcessor(deps, { maxAtOnce: opsConcurrency - 1, replayers }),
 });
 
 /** One queue's processor: looks the job up by its catalogue name. */

@@ -11,7 +11,7 @@ import {
   markConnectionVerified,
   resolveMismatchedConnection,
 } from './connections.js';
-import { messageRecord, notificationFacts } from '../inbound/fixtures.js';
+import { messageRecord, notificationFacts } from '../inbound/ingest-fixtures.js';
 import { storeIngestBatch } from '../inbound/store.js';
 import type { IngestRecord } from '../inbound/types.js';
 

@@ -4,9 +4,10 @@
 // the new attempt in its history, and nothing is duplicated along the way.
 import { createHash } from 'node:crypto';
 import { createTestDatabase, hex16, type TestDatabase } from '@ctc-hub/testing';
-import { notificationFacts } from '../inbound/fixtures.js';
+import { notificationFacts } from '../inbound/ingest-fixtures.js';
 import { storeIngestBatch } from '../inbound/store.js';
 import type { IngestRecord, NotificationFacts } from '../inbound/types.js';
+import type { DeadLetterSubject } from './keys.js';
 
 let testDb: TestDatabase;
 beforeAll(async () => {
@@ -67,6 +68,14 @@ function message(
   };
 }
 
+/** The subject whose key (deadLetterKey) the test expects to find stored. */
+function subjectOf(dedupeKey: string): DeadLetterSubject {
+  const [kind, rest] = dedupeKey.split(':') as [string, string];
+  if (kind === 'notification') return { kind, notificationId: rest };
+  const [movementType, movementId, messageId] = rest.split('/') as [string, string, string];
+  return { kind: 'fetch-message', movementType, movementId, messageId };
+}
+
 function quarantine(
   facts: NotificationFacts | null,
   ref: { notificationId: string; createdAt: Date } | null,
@@ -78,8 +87,7 @@ function quarantine(
     notification: facts,
     notificationRef: ref,
     deadLetter: {
-      dedupeKey,
-      kind: dedupeKey.split(':')[0]!,
+      subject: subjectOf(dedupeKey),
       queue: 'ingest',
       jobId: null,
       errorCode: code,

@@ -2,7 +2,7 @@
 // message, dead letter) under repeats and concurrency, keeps message bytes exact, and derives
 // movement status from the set of messages rather than their arrival order.
 import { createTestDatabase, hex16, type TestDatabase } from '@ctc-hub/testing';
-import { messageRecord, notificationFacts } from './fixtures.js';
+import { messageRecord, notificationFacts } from './ingest-fixtures.js';
 import { storeIngestBatch } from './store.js';
 import type { IngestRecord, MessageStatusFact } from './types.js';
 
@@ -158,8 +158,7 @@ it('quarantines with the raw payload and counts repeats on one dead letter', asy
     notification: facts,
     notificationRef: null,
     deadLetter: {
-      dedupeKey: `notification:${facts.notificationId}`,
-      kind: 'notification',
+      subject: { kind: 'notification', notificationId: facts.notificationId },
       queue: 'ingest',
       jobId: 'x',
       errorCode: 'NOT_WELL_FORMED',

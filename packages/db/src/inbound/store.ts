@@ -3,7 +3,9 @@ import type { Db } from '../connection.js';
 import type { Database } from '../schema/database.js';
 import type { MovementType } from '../schema/movements.table.js';
 import type { NotificationStatus } from '../schema/notifications.table.js';
-import { deadLetterKeysSettledBy, resolveReplayedDeadLetters } from '../dead-letters/resolve.js';
+import type { DeadLetterSubject } from '../dead-letters/keys.js';
+import { recordDeadLetters, resolveReplayedDeadLetters } from '../dead-letters/letters.js';
+import { settleLargeSubmission } from '../submissions/transitions.js';
 import type {
   DeriveStatus,
   EnrollmentConflict,
@@ -105,7 +107,7 @@ export async function storeInTransaction(
   await completeQueuedNotifications(trx, records, outcomes);
   await settleLargeSubmissions(trx, records, outcomes, movements);
   await upsertDeadLetters(trx, records);
-  await resolveReplayedDeadLetters(trx, deadLetterKeysSettledBy(records));
+  await resolveReplayedDeadLetters(trx, deadLettersSettledBy(records));
   const statusChanges = await refreshMovementStatus(
     trx,
     records,
@@ -592,80 +594,59 @@ async function settleLargeSubmissions(
         .where('message_id', '=', record.messageId)
         .execute();
     }
-    const settled = await trx
-      .updateTable('submissions')
-      .set({
-        status: success ? 'accepted' : 'rejected',
-        hmrc_response: JSON.stringify(record.response),
-        completed_at: sql`now()`,
-        updated_at: sql`now()`,
-      })
-      .where('movement_type', '=', movementType)
-      .where('movement_id', '=', movementId)
-      .where('hmrc_message_id', '=', record.messageId)
-      .where('status', '=', 'sending')
-      .returning(['id', 'eori', 'message_type'])
-      .execute();
-    await resolveReplayedDeadLetters(
-      trx,
-      settled.map((submission) => `submit:${submission.id}`),
-    );
-    for (const submission of settled) {
-      await trx
-        .insertInto('events')
-        .values({
-          kind: success ? 'submission.accepted' : 'submission.rejected',
-          submission_id: submission.id,
-          eori: submission.eori,
-          movement_type: movementType,
-          movement_id: movementId,
-          message_id: record.messageId,
-          data: JSON.stringify({ messageType: submission.message_type, response: record.response }),
-        })
-        .execute();
-    }
+    await settleLargeSubmission(trx, {
+      movementType,
+      movementId,
+      messageId: record.messageId,
+      response: record.response,
+    });
   }
 }
 
 async function upsertDeadLetters(trx: Trx, records: readonly IngestRecord[]): Promise<void> {
-  const rows = new Map<string, object>();
+  await recordDeadLetters(
+    trx,
+    records.flatMap((record) =>
+      record.kind === 'quarantine'
+        ? [
+            {
+              ...record.deadLetter,
+              notificationId:
+                record.notification?.notificationId ??
+                record.notificationRef?.notificationId ??
+                null,
+              boxId: record.notification?.boxId ?? null,
+            },
+          ]
+        : [],
+    ),
+  );
+}
+
+/**
+ * The dead letters an ingest batch settles when it commits: a stored (or duplicate) message
+ * completes its notification and its fetch; a SUBMISSION_NOTIFICATION completes its
+ * notification. A notification that is merely waiting for a fetch settles nothing yet.
+ */
+function deadLettersSettledBy(records: readonly IngestRecord[]): DeadLetterSubject[] {
+  const subjects: DeadLetterSubject[] = [];
   for (const record of records) {
-    if (record.kind !== 'quarantine' || rows.has(record.deadLetter.dedupeKey)) continue;
-    const dead = record.deadLetter;
-    rows.set(dead.dedupeKey, {
-      dedupe_key: dead.dedupeKey,
-      kind: dead.kind,
-      queue: dead.queue,
-      job_id: dead.jobId,
-      error_code: dead.errorCode,
-      error_message: dead.errorMessage,
-      error_history: JSON.stringify(dead.history),
-      payload: JSON.stringify(dead.payload),
-      notification_id:
-        record.notification?.notificationId ?? record.notificationRef?.notificationId ?? null,
-      box_id: record.notification?.boxId ?? null,
-      eori: dead.eori,
-      movement_type: dead.movementType,
-      movement_id: dead.movementId,
-      message_id: dead.messageId,
-    });
+    if (record.kind !== 'message' && record.kind !== 'submission-result') continue;
+    const notificationId =
+      record.notification?.notificationId ??
+      (record.kind === 'message' ? record.notificationRef?.notificationId : undefined);
+    if (notificationId !== undefined) subjects.push({ kind: 'notification', notificationId });
+    if (record.kind === 'message') {
+      const { movementType, movementId } = record.movement;
+      subjects.push({
+        kind: 'fetch-message',
+        movementType,
+        movementId,
+        messageId: record.message.messageId,
+      });
+    }
   }
-  if (rows.size === 0) return;
-  await trx
-    .insertInto('dead_letters')
-    .values([...rows.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, row]) => row) as never)
-    .onConflict((oc) =>
-      oc.column('dedupe_key').doUpdateSet({
-        occurrences: sql`dead_letters.occurrences + 1`,
-        error_code: sql`EXCLUDED.error_code`,
-        error_message: sql`EXCLUDED.error_message`,
-        error_history: sql`dead_letters.error_history || EXCLUDED.error_history`,
-        payload: sql`EXCLUDED.payload`,
-        status: 'open',
-        updated_at: sql`now()`,
-      }),
-    )
-    .execute();
+  return subjects;
 }
 
 interface StatusChange {

@@ -1,6 +1,7 @@
+import type { DeadLetterFacts } from '../dead-letters/letters.js';
 import type { MessageDirection, MessageSource } from '../schema/messages.table.js';
 import type { MovementType } from '../schema/movements.table.js';
-import type { ErrorHistoryEntry, NotificationSource } from '../schema/notifications.table.js';
+import type { NotificationSource } from '../schema/notifications.table.js';
 
 /** What one ingest item knows about its movement; unknown fields are null and never overwrite. */
 export interface MovementFacts {
@@ -65,22 +66,6 @@ export interface MessageFacts {
   parseError: string | null;
   source: MessageSource;
   hmrcStatus?: string;
-}
-
-export interface DeadLetterFacts {
-  /** Stable per failing thing (e.g. `notification:<uuid>`), so repeats update one row. */
-  dedupeKey: string;
-  kind: string;
-  queue: string | null;
-  jobId: string | null;
-  errorCode: string;
-  errorMessage: string;
-  history: ErrorHistoryEntry[];
-  payload: unknown;
-  eori: string | null;
-  movementType: string | null;
-  movementId: string | null;
-  messageId: string | null;
 }
 
 /**
@@ -156,3 +141,5 @@ export type DeriveStatus = (
   movementType: MovementType,
   facts: readonly MessageStatusFact[],
 ) => string;
+
+export type { DeadLetterFacts };

@@ -2,6 +2,15 @@ import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 export type SubmissionStatus = 'queued' | 'sending' | 'accepted' | 'rejected' | 'failed';
 
+/** The large route's steps at HMRC: initiated (HMRC gave an upload form), then uploaded. */
+export type SubmissionUploadState = 'initiated' | 'uploaded';
+
+/** HMRC's upload form for a large declaration (the `uploadRequest` of its 202). */
+export interface SubmissionUploadRequest {
+  href: string;
+  fields: Record<string, string>;
+}
+
 /** One try at sending a submission, as kept in `submissions.attempts`. */
 export interface SubmissionAttempt {
   attempt: number;
@@ -50,6 +59,9 @@ export interface SubmissionsTable {
   /** HMRC's answer as sent (status, body-describing headers, body): the HMRC-compatible routes pass it on. */
   hmrc_reply: ColumnType<HmrcReply | null, string | null | undefined, string | null>;
   hmrc_message_id: string | null;
+  /** Large route only: NULL until HMRC initiated the movement. */
+  upload_state: ColumnType<SubmissionUploadState | null, never, SubmissionUploadState>;
+  upload_request: ColumnType<SubmissionUploadRequest | null, never, string>;
   box_id: string | null;
   request_id: string | null;
   created_at: Generated<Date>;

@@ -1,13 +1,8 @@
 import { sql, type Transaction } from 'kysely';
 import type { Db } from '../connection.js';
 import type { Database } from '../schema/database.js';
-import { resolveReplayedDeadLetters } from '../dead-letters/resolve.js';
-import type {
-  HmrcReply,
-  Submission,
-  SubmissionAttempt,
-  SubmissionStatus,
-} from '../schema/submissions.table.js';
+import { insertSubmissionEvent } from './events.js';
+import type { Submission, SubmissionStatus } from '../schema/submissions.table.js';
 
 type Executor = Db | Transaction<Database>;
 
@@ -132,129 +127,9 @@ export async function createSubmission(
   });
 }
 
-export async function insertSubmissionEvent(
-  db: Executor,
-  submission: Pick<
-    Submission,
-    'id' | 'eori' | 'movement_type' | 'movement_id' | 'message_type' | 'hmrc_message_id'
-  >,
-  kind: string,
-  data: Record<string, unknown>,
-): Promise<void> {
-  await db
-    .insertInto('events')
-    .values({
-      kind,
-      submission_id: submission.id,
-      eori: submission.eori,
-      movement_type: submission.movement_type,
-      movement_id: submission.movement_id,
-      message_id: submission.hmrc_message_id,
-      data: JSON.stringify({ messageType: submission.message_type, ...data }),
-    })
-    .execute();
-}
-
 export async function getSubmission(db: Executor, id: string): Promise<Submission | undefined> {
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return undefined;
   return db.selectFrom('submissions').selectAll().where('id', '=', id).executeTakeFirst();
-}
-
-/**
- * Moves a submission to `sending` just before a request goes to HMRC. If the process dies
- * mid-request the row stays `sending`, which the next attempt reads as "outcome unknown".
- */
-export async function markSending(db: Executor, id: string): Promise<void> {
-  await db
-    .updateTable('submissions')
-    .set({ status: 'sending', updated_at: sql`now()` })
-    .where('id', '=', id)
-    .where('status', 'in', ['queued', 'sending'])
-    .execute();
-}
-
-/** Appends one attempt; counts it unless it was a 429 (which must not spend attempts). */
-export async function recordAttempt(
-  db: Executor,
-  id: string,
-  attempt: SubmissionAttempt,
-  changes: {
-    outcomeUnknown?: boolean;
-    counts?: boolean;
-    response?: Record<string, unknown> | null;
-    reply?: HmrcReply;
-  } = {},
-): Promise<void> {
-  await db
-    .updateTable('submissions')
-    .set({
-      attempts: sql`attempts || ${JSON.stringify([attempt])}::jsonb`,
-      attempt_count: changes.counts === false ? sql`attempt_count` : sql`attempt_count + 1`,
-      updated_at: sql`now()`,
-      ...(changes.outcomeUnknown !== undefined ? { outcome_unknown: changes.outcomeUnknown } : {}),
-      ...(changes.response !== undefined
-        ? { hmrc_response: changes.response === null ? null : JSON.stringify(changes.response) }
-        : {}),
-      ...(changes.reply !== undefined ? { hmrc_reply: JSON.stringify(changes.reply) } : {}),
-    })
-    .where('id', '=', id)
-    .execute();
-}
-
-/** Final states; each is written once (a settled submission is never moved again). */
-export async function settleSubmission(
-  trx: Transaction<Database>,
-  submission: Submission,
-  status: Extract<SubmissionStatus, 'accepted' | 'rejected' | 'failed'>,
-  changes: {
-    attempt?: SubmissionAttempt;
-    response?: Record<string, unknown> | null;
-    movementId?: string | null;
-    messageId?: string | null;
-    boxId?: string | null;
-    requestId?: string | null;
-    reply?: HmrcReply;
-  },
-): Promise<boolean> {
-  const result = await trx
-    .updateTable('submissions')
-    .set({
-      status,
-      outcome_unknown: false,
-      completed_at: sql`now()`,
-      updated_at: sql`now()`,
-      ...(changes.attempt !== undefined
-        ? {
-            attempts: sql`attempts || ${JSON.stringify([changes.attempt])}::jsonb`,
-            attempt_count: sql`attempt_count + 1`,
-          }
-        : {}),
-      ...(changes.response !== undefined
-        ? { hmrc_response: changes.response === null ? null : JSON.stringify(changes.response) }
-        : {}),
-      ...(changes.reply !== undefined ? { hmrc_reply: JSON.stringify(changes.reply) } : {}),
-      ...(changes.movementId != null ? { movement_id: changes.movementId } : {}),
-      ...(changes.messageId != null ? { hmrc_message_id: changes.messageId } : {}),
-      ...(changes.boxId != null ? { box_id: changes.boxId } : {}),
-      ...(changes.requestId != null ? { request_id: changes.requestId } : {}),
-    })
-    .where('id', '=', submission.id)
-    .where('status', 'in', ['queued', 'sending'])
-    .executeTakeFirst();
-  if (Number(result.numUpdatedRows) === 0) return false;
-  // HMRC answered (accepted or rejected): a replayed submission's dead letter is settled.
-  if (status !== 'failed') await resolveReplayedDeadLetters(trx, [`submit:${submission.id}`]);
-  await insertSubmissionEvent(
-    trx,
-    {
-      ...submission,
-      movement_id: changes.movementId ?? submission.movement_id,
-      hmrc_message_id: changes.messageId ?? submission.hmrc_message_id,
-    },
-    `submission.${status}`,
-    { status },
-  );
-  return true;
 }
 
 /** Submissions whose job may have been lost (Redis outage, crash between commit and enqueue). */

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
+import { recordDeadLetters } from '../dead-letters/letters.js';
 import type { Database } from '../schema/database.js';
 import type { ErrorHistoryEntry } from '../schema/notifications.table.js';
 import { encodeCursor, positionBelow } from '../feed/cursor.js';
@@ -82,41 +82,23 @@ export interface WebhookDeadLetter {
 }
 
 /** One dead letter per (URL, event); a second failure of the same one updates it. */
-export const webhookDedupeKey = (url: string, cursor: string): string =>
-  `webhook:${createHash('sha256').update(url).digest('hex').slice(0, 16)}:${cursor}`;
-
-export async function upsertWebhookDeadLetter(
+export async function recordWebhookDeadLetter(
   db: Executor,
   letter: WebhookDeadLetter,
 ): Promise<void> {
-  await db
-    .insertInto('dead_letters')
-    .values({
-      dedupe_key: webhookDedupeKey(letter.url, letter.event.cursor),
-      kind: 'webhook',
+  await recordDeadLetters(db, [
+    {
+      subject: { kind: 'webhook', url: letter.url, cursor: letter.event.cursor },
       queue: null,
-      job_id: null,
-      error_code: letter.errorCode,
-      error_message: letter.errorMessage,
-      error_history: JSON.stringify(letter.history),
-      payload: JSON.stringify({ url: letter.url, event: letter.event }),
-      notification_id: null,
-      box_id: null,
+      jobId: null,
+      errorCode: letter.errorCode,
+      errorMessage: letter.errorMessage,
+      history: letter.history,
+      payload: { url: letter.url, event: letter.event },
       eori: letter.eori,
-      movement_type: letter.movementType,
-      movement_id: letter.movementId,
-      message_id: letter.messageId,
-    })
-    .onConflict((oc) =>
-      oc.column('dedupe_key').doUpdateSet({
-        occurrences: sql`dead_letters.occurrences + 1`,
-        error_code: sql`EXCLUDED.error_code`,
-        error_message: sql`EXCLUDED.error_message`,
-        error_history: sql`dead_letters.error_history || EXCLUDED.error_history`,
-        payload: sql`EXCLUDED.payload`,
-        status: 'open',
-        updated_at: sql`now()`,
-      }),
-    )
-    .execute();
+      movementType: letter.movementType,
+      movementId: letter.movementId,
+      messageId: letter.messageId,
+    },
+  ]);
 }

@@ -40,6 +40,7 @@ const outcomeColumns = [
   'box_id',
   'message_type',
   'route',
+  'upload_state',
 ] as const;
 export type OutcomeRow = Pick<Submission, (typeof outcomeColumns)[number]>;
 
@@ -75,7 +76,7 @@ const settled = (row: OutcomeRow) =>
 const initiated = (row: OutcomeRow) =>
   row.route === 'large' &&
   row.status === 'sending' &&
-  row.hmrc_message_id !== null &&
+  row.upload_state !== null &&
   row.hmrc_reply?.status === 202;
 
 /** What the trader's software gets for a submission in its current state. */

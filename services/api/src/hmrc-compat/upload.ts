@@ -1,8 +1,8 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { recordUploadedFile } from '@ctc-hub/db';
 import { addJob, jobIds, jobs } from '@ctc-hub/queue';
 import { currentTraceCarrier } from '@ctc-hub/telemetry';
 import express, { Router, type Request, type Response } from 'express';
-import { sql } from 'kysely';
 import type { ApiDeps } from '../deps.js';
 import { validateSubmission, type SubmissionEndpoint } from '../submissions/validate.js';
 
@@ -107,24 +107,15 @@ export function uploadRoutes(deps: ApiDeps): Router {
         const message = validation.submission;
         const body = Buffer.from(file.data);
         // Only into a form still open: initiated at HMRC, nothing uploaded yet.
-        const updated = await deps.db
-          .updateTable('submissions')
-          .set({
-            body,
-            size_bytes: body.length,
-            body_sha256: createHash('sha256').update(body).digest(),
-            message_type: message.messageType,
-            lrn: message.lrn,
-            mrn: message.mrn,
-            message_identification: message.messageIdentification,
-            updated_at: sql`now()`,
-          })
-          .where('id', '=', id)
-          .where('status', '=', 'sending')
-          .where('hmrc_message_id', 'is not', null)
-          .where(sql<boolean>`octet_length(body) = 0`)
-          .executeTakeFirst();
-        if (Number(updated.numUpdatedRows) === 0)
+        const taken = await recordUploadedFile(deps.db, id, {
+          body,
+          bodySha256: createHash('sha256').update(body).digest(),
+          messageType: message.messageType,
+          lrn: message.lrn,
+          mrn: message.mrn,
+          messageIdentification: message.messageIdentification,
+        });
+        if (!taken)
           return void text(response, 409, 'This form was used already, or is not open yet');
         await addJob(
           deps.hmrcQueue,

@@ -63,8 +63,7 @@ export async function recordFinalFailure(
       },
       notificationRef: null,
       deadLetter: {
-        dedupeKey: `notification:${data.notificationId}`,
-        kind: 'notification',
+        subject: { kind: 'notification', notificationId: data.notificationId },
         queue: job.queueName,
         jobId: job.id ?? null,
         errorCode: 'RETRIES_EXHAUSTED',
@@ -87,8 +86,12 @@ export async function recordFinalFailure(
           ? { notificationId: data.notificationId, createdAt: new Date(data.notificationCreatedAt) }
           : null,
       deadLetter: {
-        dedupeKey: `fetch-message:${data.movementType}/${data.movementId}/${data.messageId}`,
-        kind: 'fetch-message',
+        subject: {
+          kind: 'fetch-message',
+          movementType: data.movementType,
+          movementId: data.movementId,
+          messageId: data.messageId,
+        },
         queue: job.queueName,
         jobId: job.id ?? null,
         errorCode: error.name === 'UnrecoverableError' ? 'FETCH_REFUSED' : 'RETRIES_EXHAUSTED',

@@ -1,6 +1,13 @@
-import type { Db, DeadLetter, Replay, ReplayItem, ReplayItemState } from '@ctc-hub/db';
+import {
+  markDeadLetterReplayed,
+  type Db,
+  type DeadLetter,
+  type Replay,
+  type ReplayItem,
+  type ReplayItemState,
+} from '@ctc-hub/db';
 import { sql } from 'kysely';
-import type { ReplayTrx } from './replayers.js';
+import type { ReplayTrx } from './replay-plan.js';
 
 /** Database side of the replay job: items, letters and the replay's counters. */
 
@@ -80,16 +87,7 @@ export async function claimItem(
   attempt: number,
   jobId: string,
 ): Promise<Date> {
-  await trx
-    .updateTable('dead_letters')
-    .set({
-      status: 'replayed',
-      replay_count: attempt,
-      replayed_at: sql`now()`,
-      updated_at: sql`now()`,
-    })
-    .where('id', '=', letter.id)
-    .execute();
+  await markDeadLetterReplayed(trx, letter.id, attempt);
   const claimed = await trx
     .updateTable('replay_items')
     .set({ state: 'queuing', job_id: jobId, processed_at: sql`now()` })

@@ -2,7 +2,7 @@ import type { DeadLetter, Replay, ReplayItem } from '@ctc-hub/db';
 import { RatePacer, replayData, spacingFor } from '@ctc-hub/queue';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { OpsDeps } from '../runtime/deps.js';
-import { planReplay, type ReplayPlan } from './replayers.js';
+import { planReplay, type ReplayPlan, type Replayers } from './replay-plan.js';
 import {
   claimItem,
   failReplay,
@@ -51,7 +51,7 @@ type Verdict =
   | { kind: 'replay'; attempt: number; plan: Extract<ReplayPlan, { ok: true }> };
 
 /** What to do with a letter now. Pure, so it can be asked before and again under the lock. */
-function judge(letter: DeadLetter | undefined, replay: Replay, deps: OpsDeps): Verdict {
+function judge(letter: DeadLetter | undefined, replay: Replay, deps: ReplayDeps): Verdict {
   if (letter === undefined) return { kind: 'skipped', reason: 'the dead letter no longer exists' };
   if (letter.status === 'resolved' || letter.status === 'purged')
     return { kind: 'skipped', reason: `the dead letter is ${letter.status}` };
@@ -60,7 +60,7 @@ function judge(letter: DeadLetter | undefined, replay: Replay, deps: OpsDeps): V
   if (letter.replayed_at !== null && letter.replayed_at > replay.created_at)
     return { kind: 'skipped', reason: 'another replay re-ran it after this one was confirmed' };
   const attempt = letter.replay_count + 1;
-  const plan = planReplay(letter, attempt, deps);
+  const plan = planReplay(deps.replayers, letter, attempt, deps);
   if (!plan.ok) return { kind: 'failed', reason: plan.reason };
   return { kind: 'replay', attempt, plan };
 }
@@ -85,7 +85,14 @@ function judge(letter: DeadLetter | undefined, replay: Replay, deps: OpsDeps): V
  * ones would hold every slot and stop the reconcile tick for everyone. A replay that finds none
  * free goes back to the queue (delayed, no attempt spent) and asks again.
  */
-export function createReplayProcessor(deps: OpsDeps, options: { maxAtOnce: number }) {
+/** The ops deps and the replayer of every dead-letter kind. */
+type ReplayDeps = OpsDeps & { replayers: Replayers };
+
+export function createReplayProcessor(
+  ops: OpsDeps,
+  options: { maxAtOnce: number; replayers: Replayers },
+) {
+  const deps: ReplayDeps = { ...ops, replayers: options.replayers };
   let running = 0;
   const pacer = new RatePacer(
     deps.redis,
@@ -106,7 +113,7 @@ export function createReplayProcessor(deps: OpsDeps, options: { maxAtOnce: numbe
   };
 }
 
-async function runReplay(deps: OpsDeps, pacer: RatePacer, job: Job): Promise<ReplaySummary> {
+async function runReplay(deps: ReplayDeps, pacer: RatePacer, job: Job): Promise<ReplaySummary> {
   const parsed = replayData.safeParse(job.data);
   if (!parsed.success)
     throw new UnrecoverableError(`job data does not match the catalogue: ${parsed.error.message}`);
@@ -141,7 +148,7 @@ async function runReplay(deps: OpsDeps, pacer: RatePacer, job: Job): Promise<Rep
 }
 
 async function replayItem(
-  deps: OpsDeps,
+  deps: ReplayDeps,
   pacer: RatePacer,
   replay: Replay,
   item: ReplayItem,
@@ -180,13 +187,13 @@ async function replayItem(
  * An item claimed by a run that stopped before (or while) adding its job. The letter's
  * replay_count already counts this replay, so the plan yields the same job id as before.
  */
-async function resumeItem(deps: OpsDeps, item: ReplayItem): Promise<void> {
+async function resumeItem(deps: ReplayDeps, item: ReplayItem): Promise<void> {
   const letter = await findLetter(deps.db, item.dead_letter_id);
   if (letter === undefined) return unclaimItem(deps.db, item, 'the dead letter no longer exists');
   // Anything but `replayed` means the work ran and settled the letter (or it was purged since):
   // nothing to add.
   if (letter.status !== 'replayed') return markQueued(deps.db, item);
-  const plan = planReplay(letter, letter.replay_count, deps);
+  const plan = planReplay(deps.replayers, letter, letter.replay_count, deps);
   if (!plan.ok) return unclaimItem(deps.db, item, plan.reason);
   if (plan.jobId !== item.job_id) {
     // A later replay re-ran the letter in between; its job stands for ours.

@@ -137,8 +137,12 @@ export function createFetchProcessor(deps: HmrcDeps) {
             notification: null,
             notificationRef,
             deadLetter: {
-              dedupeKey: `fetch-message:${data.movementType}/${data.movementId}/${data.messageId}`,
-              kind: 'fetch-message',
+              subject: {
+                kind: 'fetch-message',
+                movementType: data.movementType,
+                movementId: data.movementId,
+                messageId: data.messageId,
+              },
               queue: 'hmrc',
               jobId: job.id ?? null,
               errorCode: parsedBody.error.code,

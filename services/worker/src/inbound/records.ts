@@ -153,8 +153,7 @@ export function quarantineNotification(
     notification,
     notificationRef: null,
     deadLetter: {
-      dedupeKey: `notification:${notification.notificationId}`,
-      kind: 'notification',
+      subject: { kind: 'notification', notificationId: notification.notificationId },
       queue: 'ingest',
       jobId: refs.jobId ?? null,
       errorCode: error.code,

@@ -230,11 +230,10 @@ function quarantineOf(
     notification,
     notificationRef: record.kind === 'message' ? record.notificationRef : null,
     deadLetter: {
-      dedupeKey:
+      subject:
         notification !== null
-          ? `notification:${notification.notificationId}`
-          : `message:${refs.movementType}/${refs.movementId}/${refs.messageId}`,
-      kind: notification !== null ? 'notification' : 'message',
+          ? { kind: 'notification', notificationId: notification.notificationId }
+          : { kind: 'message', ...refs },
       queue: 'ingest',
       jobId: null,
       errorCode: 'STORE_REFUSED',

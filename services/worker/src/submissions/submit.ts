@@ -1,7 +1,10 @@
 import {
+  failSubmission,
   getSubmission,
   markSending,
   recordAttempt,
+  recordInitiated,
+  recordUploaded,
   settleSubmission,
   storeInTransaction,
   type EnrollmentConflict,
@@ -17,14 +20,12 @@ import {
   type CtcApiVersion,
   type HmrcError,
   type SubmissionAccepted,
-  type UploadRequest,
 } from '@ctc-hub/hmrc-client';
 import { deriveMovementStatus, parseNctsMessage } from '@ctc-hub/ncts';
 import { movementPath } from '@ctc-hub/ppns';
 import { submitData } from '@ctc-hub/queue';
 import { SpanKind, withSpan } from '@ctc-hub/telemetry';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import { sql } from 'kysely';
 import { reportMismatch, withMismatchCounter } from '../connections/mismatch.js';
 import { messageFacts } from '../inbound/records.js';
 import { connectionMayAct } from '../connections/verify.js';
@@ -197,7 +198,7 @@ async function send(
     throw new RetryLater('CONNECTION_CHECK_FAILED', describeHmrcError(mayAct.error));
   }
 
-  if (submission.route === 'large' && submission.hmrc_message_id !== null) {
+  if (submission.route === 'large' && submission.upload_state !== null) {
     return uploadLarge(deps, submission, attemptNumber, log);
   }
 
@@ -419,21 +420,12 @@ async function accept(
       ...(options.reply === undefined ? {} : { reply: options.reply }),
     };
     if (options.keepSending === true) {
-      await trx
-        .updateTable('submissions')
-        .set({
-          movement_id: changes.movementId,
-          hmrc_message_id: changes.messageId,
-          box_id: changes.boxId,
-          request_id: requestId,
-          hmrc_response: JSON.stringify(changes.response),
-          ...(options.reply === undefined ? {} : { hmrc_reply: JSON.stringify(options.reply) }),
-          outcome_unknown: false,
-          attempts: sql`attempts || ${JSON.stringify([attempt])}::jsonb`,
-          attempt_count: sql`attempt_count + 1`,
-        })
-        .where('id', '=', submission.id)
-        .execute();
+      if (accepted.uploadRequest === undefined)
+        throw new UnrecoverableError('large-message response has no upload request');
+      await recordInitiated(trx, submission.id, {
+        ...changes,
+        uploadRequest: accepted.uploadRequest,
+      });
     } else {
       await settleSubmission(trx, submission, 'accepted', changes);
     }
@@ -524,7 +516,7 @@ async function initiated(
  */
 const awaitingUpload = (submission: Submission) =>
   submission.route === 'large' &&
-  submission.hmrc_message_id !== null &&
+  submission.upload_state === 'initiated' &&
   submission.body.length === 0;
 
 const waiting = (submission: Submission): SubmitResult => ({
@@ -540,20 +532,16 @@ async function uploadLarge(
   log: HmrcDeps['logger'],
 ): Promise<SubmitResult> {
   if (awaitingUpload(submission)) return waiting(submission);
-  const response = (submission.hmrc_response ?? {}) as {
-    uploadRequest?: UploadRequest;
-    uploaded?: boolean;
-  };
-  if (response.uploaded === true)
+  if (submission.upload_state === 'uploaded')
     return {
       status: 'sending',
       movementId: submission.movement_id,
       messageId: submission.hmrc_message_id,
     };
-  if (response.uploadRequest === undefined)
+  if (submission.upload_request === null)
     throw new UnrecoverableError('large-message submission has no upload request');
   const started = Date.now();
-  const upload = await deps.hmrc.ctc.uploadLargeMessage(response.uploadRequest, submission.body);
+  const upload = await deps.hmrc.ctc.uploadLargeMessage(submission.upload_request, submission.body);
   if (!upload.ok) {
     const refusedHere = upload.error.kind === 'refused';
     await recordAttempt(
@@ -570,13 +558,10 @@ async function uploadLarge(
     if (refusedHere) throw new UploadRefused(describeHmrcError(upload.error));
     throw new RetryLater('UPLOAD_FAILED', describeHmrcError(upload.error));
   }
-  await recordAttempt(
+  await recordUploaded(
     deps.db,
     submission.id,
     attemptOf(attemptNumber, started, 'uploaded', upload.status, null),
-    {
-      response: { ...response, uploaded: true },
-    },
   );
   log.info(
     { movementId: submission.movement_id },
@@ -596,47 +581,10 @@ async function fail(
   message: string,
   errorCode = 'RETRIES_EXHAUSTED',
 ): Promise<void> {
-  const fresh = (await getSubmission(deps.db, submission.id)) ?? submission;
-  await deps.db.transaction().execute(async (trx) => {
-    const settled = await settleSubmission(trx, fresh, 'failed', {});
-    if (!settled) return;
-    await trx
-      .insertInto('dead_letters')
-      .values({
-        dedupe_key: `submit:${submission.id}`,
-        kind: 'submit',
-        queue: job.queueName,
-        job_id: job.id ?? null,
-        error_code: errorCode,
-        error_message: message,
-        error_history: JSON.stringify(
-          fresh.attempts.map((attempt) => ({
-            at: attempt.at,
-            code: attempt.outcome,
-            message: attempt.error ?? `HTTP ${attempt.httpStatus}`,
-            attempt: attempt.attempt,
-          })),
-        ),
-        payload: JSON.stringify({ submissionId: submission.id }),
-        eori: submission.eori,
-        movement_type: submission.movement_type,
-        movement_id: submission.movement_id,
-        message_id: null,
-      })
-      // Failing again after a replay reopens the letter. The history is the submission's whole
-      // attempt list, which only grows, so taking the new one appends the replay's attempts.
-      .onConflict((oc) =>
-        oc.column('dedupe_key').doUpdateSet({
-          status: 'open',
-          occurrences: sql`dead_letters.occurrences + 1`,
-          error_code: sql`EXCLUDED.error_code`,
-          error_message: sql`EXCLUDED.error_message`,
-          error_history: sql`EXCLUDED.error_history`,
-          payload: sql`EXCLUDED.payload`,
-          job_id: sql`EXCLUDED.job_id`,
-          updated_at: sql`now()`,
-        }),
-      )
-      .execute();
+  await failSubmission(deps.db, submission.id, {
+    queue: job.queueName,
+    jobId: job.id ?? null,
+    errorCode,
+    errorMessage: message,
   });
 }
