@@ -83,7 +83,16 @@ const initiated = (row: OutcomeRow) =>
 export function answerOf(row: OutcomeRow): Answer {
   switch (row.status) {
     case 'accepted':
-      return { kind: 'reply', reply: row.hmrc_reply ?? acceptedReply(row) };
+      // HMRC's own 202; when the accepting answer never reached us (the worker found the
+      // declaration at HMRC after a lost or failed attempt, whose answer may be what is kept),
+      // HMRC's 202 rebuilt from the ids.
+      return {
+        kind: 'reply',
+        reply:
+          row.hmrc_reply !== null && row.hmrc_reply.status >= 200 && row.hmrc_reply.status < 300
+            ? row.hmrc_reply
+            : acceptedReply(row),
+      };
     case 'rejected':
       if (row.hmrc_reply !== null) return { kind: 'reply', reply: row.hmrc_reply };
       return { kind: 'error', error: rejectedError(row) };
