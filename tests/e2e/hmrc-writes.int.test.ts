@@ -11,6 +11,8 @@ import { fixturePath } from '@ctc-hub/testing';
 import { buildMessage } from '@ctc-hub/ncts-testkit';
 import { waitFor } from '@ctc-hub/testing';
 import { connectEori } from '../../scripts/stack.js';
+// The sandbox's stand-in for HMRC's converter writes the JSON form a trader's software sends.
+import { xmlToJson } from '../../services/hmrc-sandbox/src/xml/json.js';
 import { startE2E, traderEori, type E2E } from './support.js';
 
 let e2e: E2E;
@@ -192,6 +194,35 @@ describe('HMRC 202 passed through', () => {
   });
 });
 
+describe('JSON bodies, as HMRC takes them', () => {
+  it('converts HMRC’s JSON form of a declaration to XML, validates it and sends it', async () => {
+    const reference = lrn();
+    const json = JSON.stringify(xmlToJson(declaration(reference)));
+    const answer = await declared('/departures', json, { contentType: 'application/json' });
+    expect(answer.status).toBe(202);
+    const [movement] = departuresWithLrn(reference);
+    expect(answer.body.departureId).toBe(movement!.id);
+    const [row] = await submissionsWithLrn(reference);
+    expect(row!.body.toString('utf8')).toMatch(/^<\?xml[^>]*>\n<ncts:CC015C PhaseID="NCTS5.0"/);
+  });
+
+  it('answers HMRC’s 400 for JSON it cannot read or that fails the schema', async () => {
+    const unreadable = await post('/departures', '{"n1:CC015C": ', {
+      contentType: 'application/json',
+    });
+    expect(unreadable).toMatchObject({
+      status: 400,
+      body: { code: 'BAD_REQUEST', message: 'Input was malformed' },
+    });
+    const incomplete = xmlToJson(declaration(lrn()));
+    delete (incomplete['n1:CC015C'] as Record<string, unknown>).messageSender;
+    const schema = await post('/departures', JSON.stringify(incomplete), {
+      contentType: 'application/json',
+    });
+    expect(schema).toMatchObject({ status: 400, body: { code: 'SCHEMA_VALIDATION' } });
+  });
+});
+
 describe('HMRC refusals passed through', () => {
   it('answers HMRC’s 409 for a reused LRN, as HMRC sent it', async () => {
     const reference = lrn();
@@ -277,9 +308,16 @@ describe('our own refusals, in HMRC’s codes and shapes, before anything is que
         message: 'Content-type header text/xml is not supported!',
       },
     });
-    const json = await post('/departures', '{}', { contentType: 'application/json' });
-    expect(json).toMatchObject({ status: 415, body: { code: 'UNSUPPORTED_MEDIA_TYPE' } });
-    expect(json.body.message).toMatch(/^Content-type header application\/json is not supported!/);
+    const jsonWithCharset = await post('/departures', '{}', {
+      contentType: 'application/json; charset=utf-8',
+    });
+    expect(jsonWithCharset).toMatchObject({
+      status: 415,
+      body: {
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+        message: 'Content-type header application/json; charset=utf-8 is not supported!',
+      },
+    });
     expect(await submissionsWithLrn(reference)).toHaveLength(0);
   });
 

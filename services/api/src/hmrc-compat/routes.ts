@@ -16,6 +16,7 @@ import {
 } from '../submissions/validate.js';
 import { writeVersion, type WriteVersion } from './accept.js';
 import { actingEori } from './enrolment.js';
+import { jsonToXml } from './json-body.js';
 import { answerOf, gatewayTimeout, waitForOutcome } from './outcome.js';
 import { uploadRequestFor, uploadSecret } from './upload.js';
 
@@ -40,8 +41,8 @@ import { uploadRequestFor, uploadSecret } from './upload.js';
  * at HMRC and the client gets HMRC's 202 with HMRC's ids, its uploadRequest replaced by the hub's
  * own form (upload.ts), where the file is validated before the worker uploads it to HMRC.
  *
- * Not (yet) offered: JSON bodies (HMRC converts them to XML; we take XML only): 415 naming what
- * to send instead.
+ * JSON bodies (Content-Type: application/json) are converted to XML as HMRC converts them
+ * (json-body.ts), then validated and sent as XML.
  */
 export function hmrcWriteRoutes(deps: ApiDeps): Router {
   const router = Router();
@@ -54,7 +55,9 @@ export function hmrcWriteRoutes(deps: ApiDeps): Router {
   /** Content-Type and Accept before the body is read, as HMRC's action chain does. */
   const preflight = (request: Request, response: Response, next: NextFunction) => {
     try {
-      response.locals.large = contentTypeCheck(request.headers['content-type'], hubVersion);
+      const route = contentRoute(request.headers['content-type'], hubVersion);
+      response.locals.large = route === 'large';
+      response.locals.json = route === 'json';
       response.locals.apiVersion = writeVersion(request.headers.accept, hubVersion);
       next();
     } catch (error) {
@@ -126,6 +129,7 @@ async function handle(
 ): Promise<void> {
   const apiVersion = response.locals.apiVersion as WriteVersion;
   const large = response.locals.large === true;
+  const json = response.locals.json === true;
   const principal = principalOf(request);
   const movementId =
     endpoint.kind === 'departure-message' ||
@@ -134,16 +138,13 @@ async function handle(
       ? hmrcIdParam(request, movementIdField(movementType))
       : null;
   // HMRC ignores the body of the large-message route's POST; so do we.
-  const xml = large
-    ? Buffer.alloc(0)
-    : Buffer.isBuffer(request.body)
-      ? request.body
-      : Buffer.alloc(0);
+  const received = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+  const xml = large ? Buffer.alloc(0) : json ? xmlOfJson(received) : received;
   let message: ValidSubmission | undefined;
   if (!large) {
     const validation = await validateSubmission({
       xml,
-      contentType: request.headers['content-type'],
+      contentType: json ? 'application/xml' : request.headers['content-type'],
       endpoint,
       apiVersion,
       validator: deps.validator,
@@ -230,27 +231,26 @@ async function handle(
 
 /**
  * HMRC's Content-Type routing (ContentTypeRouting.scala): exactly `application/xml` or
- * `application/xml; charset=utf-8` is the XML route. HMRC's JSON route and its large-message
- * route (no Content-Type) are not offered here: 415, saying what to send.
+ * `application/xml; charset=utf-8` is the XML route, exactly `application/json` the JSON route,
+ * no Content-Type the large-message route (not on API 1.0, which had none); anything else 415.
  */
-function contentTypeCheck(header: string | undefined, hubVersion: string): boolean {
+function contentRoute(header: string | undefined, hubVersion: string): 'xml' | 'json' | 'large' {
   const normalised = header?.toLowerCase();
   if (normalised === 'application/xml' || normalised === 'application/xml; charset=utf-8')
-    return false;
-  // API 1.0 had no large-message route.
-  if (header === undefined && hubVersion !== '1.0') return true;
-  const xmlOnly =
-    'ctc-hub takes declarations as XML only: send Content-Type: application/xml with the ' +
-    `declaration (up to ${smallMessageMaxBytes} bytes) in the body.`;
-  if (header === undefined) {
-    throw hmrcError('UNSUPPORTED_MEDIA_TYPE', hmrcTexts.contentTypeMissing);
-  }
+    return 'xml';
+  if (normalised === 'application/json' && hubVersion !== '1.0') return 'json';
+  if (header === undefined && hubVersion !== '1.0') return 'large';
   throw hmrcError(
     'UNSUPPORTED_MEDIA_TYPE',
-    normalised === 'application/json'
-      ? `${hmrcTexts.contentTypeUnsupported(header)} ${xmlOnly}`
-      : hmrcTexts.contentTypeUnsupported(header),
+    header === undefined ? hmrcTexts.contentTypeMissing : hmrcTexts.contentTypeUnsupported(header),
   );
+}
+
+/** A JSON submission as the XML HMRC would convert it to (json-body.ts). */
+function xmlOfJson(body: Buffer): Buffer {
+  const xml = jsonToXml(body.toString('utf8'));
+  if (xml === undefined) throw hmrcError('BAD_REQUEST', 'Input was malformed');
+  return Buffer.from(xml, 'utf8');
 }
 
 /** ApiErrors as they are; body-parser's size refusal as HMRC's 413. */
