@@ -219,7 +219,8 @@ async function handle(
   if (answer.kind === 'initiated') {
     // HMRC's 202, with the hub's upload form in place of HMRC's.
     const body = JSON.parse(answer.reply.body) as Record<string, unknown>;
-    const origin = `${request.protocol}://${request.get('host') ?? 'localhost'}`;
+    const origin =
+      deps.config.API_PUBLIC_URL ?? `${request.protocol}://${request.get('host') ?? 'localhost'}`;
     body.uploadRequest = uploadRequestFor(uploadSecret(deps), origin, result.submission.id);
     response.status(202).json(body);
     return;
