@@ -542,3 +542,11 @@ describe('API keys as HMRC enrolments', () => {
     expect(followUps).toHaveLength(0);
   });
 });
+
+describe('metrics', () => {
+  it('counts the writes answered on HMRC’s paths by status', async () => {
+    const metrics = await (await fetch(`${e2e.stack.apiUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^ctc_api_hmrc_writes_total\{[^}]*status="202"[^}]*\} [1-9]/m);
+    expect(metrics).toMatch(/^ctc_api_hmrc_writes_total\{[^}]*status="406"[^}]*\} [1-9]/m);
+  });
+});

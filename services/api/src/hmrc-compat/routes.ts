@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { MovementType } from '@ctc-hub/db';
 import { smallMessageMaxBytes, v1MessageMaxBytes } from '@ctc-hub/hmrc-client';
+import { noopMeter } from '@ctc-hub/telemetry';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { ApiDeps } from '../deps.js';
 import { principalOf } from '../http/auth.js';
@@ -46,6 +47,19 @@ import { uploadRequestFor, uploadSecret } from './upload.js';
  */
 export function hmrcWriteRoutes(deps: ApiDeps): Router {
   const router = Router();
+  const meter = deps.telemetry?.meter ?? noopMeter;
+  const answers = meter.createCounter('ctc_api_hmrc_writes', {
+    description:
+      'Writes on HMRC’s own paths answered, by HTTP status: HMRC’s (passed on) or ours (refusals, 504 past HMRC_COMPAT_WAIT_MS)',
+  });
+  router.use(
+    [movementsPath('departure'), movementsPath('arrival')],
+    (request: Request, response: Response, next: NextFunction) => {
+      if (request.method === 'POST' || request.method === 'PUT')
+        response.on('finish', () => answers.add(1, { status: String(response.statusCode) }));
+      next();
+    },
+  );
   const hubVersion = deps.config.CTC_API_VERSION;
   // HMRC refuses bodies over its small-message limit with 413 (contentSizeIsLessThanLimit); API
   // 1.0 had 4.9 MB and no large route.
