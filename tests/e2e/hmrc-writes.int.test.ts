@@ -474,6 +474,39 @@ describe('a slow HMRC', () => {
   }, 60_000);
 });
 
+describe('a repeat built afresh', () => {
+  it('finds the first request by trader, LRN and message identification: its outcome, sent once', async () => {
+    e2e.stack.sandbox!.controls.setFaults({
+      api: { paths: '^/customs/transits/movements/departures$', latencyMs: waitMs + 3_000 },
+    });
+    const reference = lrn();
+    const messageIdentification = `MI${randomUUID().replace(/-/g, '').slice(0, 12).toUpperCase()}`;
+    const build = (preparationDateAndTime: string) =>
+      buildMessage('IE015', {
+        lrn: reference,
+        eori: traderEori,
+        messageIdentification,
+        preparationDateAndTime,
+      });
+    const first = await post('/departures', build('2026-12-06T10:00:00'));
+    expect(first.status).toBe(504);
+    e2e.stack.sandbox!.controls.clearFaults();
+    // The software builds the message again: new bytes, same LRN and message identification.
+    const outcome = await waitFor(
+      async () => {
+        const again = await post('/departures', build('2026-12-06T10:00:30'));
+        return again.status === 202 ? again : undefined;
+      },
+      { timeoutMs: 30_000, what: 'HMRC’s answer to the rebuilt request' },
+    );
+    expect(outcome.headers.get('x-ctc-hub-submission-id')).toBe(
+      first.headers.get('x-ctc-hub-submission-id'),
+    );
+    expect(departuresWithLrn(reference)).toHaveLength(1);
+    expect(await submissionsWithLrn(reference)).toHaveLength(1);
+  }, 60_000);
+});
+
 describe('API keys as HMRC enrolments', () => {
   it('a key for several EORIs declares as the holder the message names', async () => {
     const reference = lrn();

@@ -18,6 +18,7 @@ import {
 import { writeVersion, type WriteVersion } from './accept.js';
 import { actingEori } from './enrolment.js';
 import { jsonToXml } from './json-body.js';
+import { earlierSameMessage } from './repeat.js';
 import { answerOf, gatewayTimeout, waitForOutcome } from './outcome.js';
 import { uploadRequestFor, uploadSecret } from './upload.js';
 
@@ -180,40 +181,51 @@ async function handle(
   ) {
     throw hmrcError('BAD_REQUEST', 'Idempotency-Key must be 1 to 255 printable ASCII characters');
   }
-  const result = await recordSubmission(deps, {
-    eori,
-    apiKeyId: principal.keyId,
-    // An empty body says nothing to tell one large-message POST from the next: each opens a
-    // movement, as at HMRC, unless the client names the request with an Idempotency-Key.
-    idempotencyKey:
-      typeof keyHeader === 'string' ? keyHeader : large ? `large-${randomUUID()}` : null,
-    xml,
-    movementType,
-    movementId,
-    message: message ?? awaitingUpload(movementType, endpoint),
-    apiVersion,
-    ...(large ? { route: 'large' as const } : {}),
-  });
-  if (result.kind === 'unusable') {
-    // HMRC's answer for a token without the enrolment; the log says what the hub lacks.
-    deps.logger.info(
-      { eori, reason: result.connection.state },
-      'HMRC-compatible write refused: no usable HMRC connection for the EORI',
-    );
-    throw noEnrolment();
-  }
-  if (result.kind === 'key-limit') {
-    // HMRC's API platform answer when an application exceeds its rate.
-    throw new ApiError(
-      429,
-      'MESSAGE_THROTTLED_OUT',
-      'The request for the API is throttled as you have exceeded your quota.',
-      {},
-      { 'Retry-After': '10' },
-    );
-  }
-  if (result.kind === 'key-conflict') {
-    throw hmrcError('CONFLICT', 'This Idempotency-Key was already used with a different body');
+  // A repeat built afresh (same message identification, new bytes) finds the first request's
+  // submission (repeat.ts); an identical one is found by the outbox itself.
+  const earlier =
+    keyHeader === undefined && message !== undefined
+      ? await earlierSameMessage(deps.db, eori, { movementType, movementId }, message)
+      : undefined;
+  const submissionId = earlier ?? (await record());
+
+  async function record(): Promise<string> {
+    const result = await recordSubmission(deps, {
+      eori,
+      apiKeyId: principal.keyId,
+      // An empty body says nothing to tell one large-message POST from the next: each opens a
+      // movement, as at HMRC, unless the client names the request with an Idempotency-Key.
+      idempotencyKey:
+        typeof keyHeader === 'string' ? keyHeader : large ? `large-${randomUUID()}` : null,
+      xml,
+      movementType,
+      movementId,
+      message: message ?? awaitingUpload(movementType, endpoint),
+      apiVersion,
+      ...(large ? { route: 'large' as const } : {}),
+    });
+    if (result.kind === 'unusable') {
+      // HMRC's answer for a token without the enrolment; the log says what the hub lacks.
+      deps.logger.info(
+        { eori, reason: result.connection.state },
+        'HMRC-compatible write refused: no usable HMRC connection for the EORI',
+      );
+      throw noEnrolment();
+    }
+    if (result.kind === 'key-limit') {
+      // HMRC's API platform answer when an application exceeds its rate.
+      throw new ApiError(
+        429,
+        'MESSAGE_THROTTLED_OUT',
+        'The request for the API is throttled as you have exceeded your quota.',
+        {},
+        { 'Retry-After': '10' },
+      );
+    }
+    if (result.kind === 'key-conflict') {
+      throw hmrcError('CONFLICT', 'This Idempotency-Key was already used with a different body');
+    }
+    return result.submission.id;
   }
 
   let closed = false;
@@ -222,12 +234,12 @@ async function handle(
   });
   const row = await waitForOutcome(
     deps.db,
-    result.submission.id,
+    submissionId,
     deps.config.HMRC_COMPAT_WAIT_MS,
     () => closed,
   );
   const answer = row === undefined ? { kind: 'pending' as const } : answerOf(row);
-  response.setHeader('X-Ctc-Hub-Submission-Id', result.submission.id);
+  response.setHeader('X-Ctc-Hub-Submission-Id', submissionId);
   if (answer.kind === 'pending') throw gatewayTimeout();
   if (answer.kind === 'error') throw answer.error;
   if (answer.kind === 'initiated') {
@@ -235,7 +247,7 @@ async function handle(
     const body = JSON.parse(answer.reply.body) as Record<string, unknown>;
     const origin =
       deps.config.API_PUBLIC_URL ?? `${request.protocol}://${request.get('host') ?? 'localhost'}`;
-    body.uploadRequest = uploadRequestFor(uploadSecret(deps), origin, result.submission.id);
+    body.uploadRequest = uploadRequestFor(uploadSecret(deps), origin, submissionId);
     response.status(202).json(body);
     return;
   }
