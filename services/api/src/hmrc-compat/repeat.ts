@@ -9,7 +9,8 @@ import type { ValidSubmission } from '../submissions/validate.js';
  * repeat (submissions/record.ts) misses it. NCTS requires a sender's messageIdentification to be
  * unique, so the same trader, message type and messageIdentification (and the same LRN / MRN for
  * a new movement, the same movement for a follow-up) within the outbox's 24 h is the same message:
- * its outcome is the answer, and nothing is sent again.
+ * its outcome is the answer, and nothing is sent again. Unless HMRC refused the first (or it
+ * could not be sent): a corrected message under the same identification is then sent.
  *
  * Not under the outbox's lock: two such differing requests at the same moment may both be
  * recorded, as two identical requests cannot. (For a declaration HMRC then refuses the second
@@ -29,6 +30,9 @@ export async function earlierSameMessage(
     .where('movement_type', '=', target.movementType)
     .where('message_type', '=', message.messageType)
     .where('message_identification', '=', message.messageIdentification)
+    // A message HMRC refused, or that could not be sent, may be corrected and sent again under
+    // the same identification: that is a new attempt, not a repeat.
+    .where('status', 'in', ['queued', 'sending', 'accepted'])
     .where('created_at', '>', sql<Date>`now() - make_interval(hours => ${implicitDedupeHours})`);
   query =
     target.movementId !== null
