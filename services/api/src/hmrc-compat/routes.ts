@@ -9,6 +9,7 @@ import { ApiError } from '../http/errors.js';
 import { movementIdField, movementsPath } from '../http/hateoas.js';
 import { hmrcError, hmrcTexts, noEnrolment, sendHmrcError } from '../http/hmrc-errors.js';
 import { hmrcIdParam } from '../http/params.js';
+import { hmrcPathId } from '../movements/hmrc-params.js';
 import { idempotencyKeyPattern, recordSubmission } from '../submissions/record.js';
 import {
   validateSubmission,
@@ -150,7 +151,10 @@ async function handle(
     endpoint.kind === 'departure-message' ||
     endpoint.kind === 'arrival-message' ||
     request.method === 'PUT'
-      ? hmrcIdParam(request, movementIdField(movementType))
+      ? // HMRC's binder and its message (movementId: 16 hex); API 1.0's ids were integers.
+        hubVersion1(deps)
+        ? hmrcIdParam(request, movementIdField(movementType))
+        : hmrcPathId(request, movementIdField(movementType), 'movementId')
       : null;
   // HMRC ignores the body of the large-message route's POST; so do we.
   const received = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
@@ -310,3 +314,5 @@ function awaitingUpload(movementType: MovementType, endpoint: SubmissionEndpoint
     messageEoriElement: null,
   };
 }
+
+const hubVersion1 = (deps: ApiDeps) => deps.config.CTC_API_VERSION === '1.0';
