@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { fixturePath } from '@ctc-hub/testing';
+import { fixturePath, validateHmrcResponse } from '@ctc-hub/testing';
 import { buildMessage } from '@ctc-hub/ncts-testkit';
 import { waitFor } from '@ctc-hub/testing';
 import { connectEori } from '../../scripts/stack.js';
@@ -80,6 +80,17 @@ async function post(
   } catch {
     // not JSON: kept as text for the assertion to show
   }
+  // Issue 12: every answer is one HMRC's OAS admits (with HMRC's code's listed deviations).
+  const problems = validateHmrcResponse({
+    version: accept === v30 ? '3.0' : '2.1',
+    method: 'POST',
+    path: `${base}${path}`,
+    status: response.status,
+    contentType: response.headers.get('content-type'),
+    body: parsed,
+  });
+  if (problems.length > 0)
+    throw new Error(`POST ${path} answered outside HMRC's OAS: ${problems.join('; ')}`);
   return { status: response.status, body: parsed, text, headers: response.headers };
 }
 

@@ -7,7 +7,13 @@ import type { ApiDeps } from '../deps.js';
 import { principalOf } from '../http/auth.js';
 import { ApiError } from '../http/errors.js';
 import { movementIdField, movementsPath } from '../http/hateoas.js';
-import { hmrcError, hmrcTexts, noEnrolment, sendHmrcError } from '../http/hmrc-errors.js';
+import {
+  HmrcError,
+  hmrcError,
+  hmrcTexts,
+  noEnrolment,
+  sendHmrcError,
+} from '../http/hmrc-errors.js';
 import { hmrcIdParam } from '../http/params.js';
 import { hmrcPathId } from '../movements/hmrc-params.js';
 import { idempotencyKeyPattern, recordSubmission } from '../submissions/record.js';
@@ -171,8 +177,12 @@ async function handle(
       maxBytes,
     });
     if (!validation.ok) {
-      const { code, message: text, ...extra } = validation.body;
-      throw new ApiError(validation.status, code, text, extra);
+      // HMRC's bodies: validationErrors only with SCHEMA_VALIDATION (the /v1 routes add it to
+      // other refusals too, which strict clients of HMRC's would reject).
+      const { code, message: text, validationErrors } = validation.body;
+      throw code === 'SCHEMA_VALIDATION'
+        ? new ApiError(validation.status, code, text, { validationErrors })
+        : new HmrcError(validation.status, code, text);
     }
     message = validation.submission;
   }
