@@ -118,7 +118,7 @@ export const bench: Bench = async ({ quick }) => {
     ];
     return {
       id: 'hmrc-compat',
-      title: '7. HMRC-compatible POST: latency added by the hub at idle',
+      title: '10. HMRC-compatible POST: latency added by the hub at idle',
       quick,
       figures,
       targets,
