@@ -7,13 +7,7 @@ import type { ApiDeps } from '../deps.js';
 import { principalOf } from '../http/auth.js';
 import { ApiError } from '../http/errors.js';
 import { movementIdField, movementsPath } from '../http/hateoas.js';
-import {
-  HmrcError,
-  hmrcError,
-  hmrcTexts,
-  noEnrolment,
-  sendHmrcError,
-} from '../http/hmrc-errors.js';
+import { hmrcError, hmrcTexts, noEnrolment, sendHmrcError } from '../http/hmrc-errors.js';
 import { hmrcIdParam } from '../http/params.js';
 import { hmrcPathId } from '../movements/hmrc-params.js';
 import { idempotencyKeyPattern, recordSubmission } from '../submissions/record.js';
@@ -25,6 +19,7 @@ import {
 import { writeVersion, type WriteVersion } from './accept.js';
 import { actingEori } from './enrolment.js';
 import { jsonToXml } from './json-body.js';
+import { hmrcRefusal } from './refusals.js';
 import { earlierSameMessage } from './repeat.js';
 import { answerOf, gatewayTimeout, waitForOutcome } from './outcome.js';
 import { uploadRequestFor, uploadSecret } from './upload.js';
@@ -176,14 +171,7 @@ async function handle(
       parser: deps.parser,
       maxBytes,
     });
-    if (!validation.ok) {
-      // HMRC's bodies: validationErrors only with SCHEMA_VALIDATION (the /v1 routes add it to
-      // other refusals too, which strict clients of HMRC's would reject).
-      const { code, message: text, validationErrors } = validation.body;
-      throw code === 'SCHEMA_VALIDATION'
-        ? new ApiError(validation.status, code, text, { validationErrors })
-        : new HmrcError(validation.status, code, text);
-    }
+    if (!validation.ok) throw hmrcRefusal(validation.status, validation.body);
     message = validation.submission;
   }
   const eori = await actingEori(deps, principal, { movementType, movementId }, message);

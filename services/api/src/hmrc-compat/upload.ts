@@ -5,6 +5,7 @@ import { currentTraceCarrier } from '@ctc-hub/telemetry';
 import express, { Router, type Request, type Response } from 'express';
 import type { ApiDeps } from '../deps.js';
 import { validateSubmission, type SubmissionEndpoint } from '../submissions/validate.js';
+import { hmrcRefusal } from './refusals.js';
 
 /**
  * HMRC's large-message route, second step (reference §3.4), as the hub offers it. HMRC answers
@@ -103,7 +104,10 @@ export function uploadRoutes(deps: ApiDeps): Router {
           parser: deps.parser,
           maxBytes: uploadMaxBytes,
         });
-        if (!validation.ok) return void response.status(validation.status).json(validation.body);
+        if (!validation.ok) {
+          const refusal = hmrcRefusal(validation.status, validation.body);
+          return void response.status(refusal.status).json(refusal.body());
+        }
         const message = validation.submission;
         const body = Buffer.from(file.data);
         // Only into a form still open: initiated at HMRC, nothing uploaded yet.
