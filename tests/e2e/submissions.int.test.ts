@@ -413,7 +413,11 @@ describe('EORI scoping', () => {
     expect(list.totalCount).toBe(0);
     const movements = (await (
       await fetch(`${e2e.stack.apiUrl}/customs/transits/movements/departures`, {
-        headers: { authorization: `Bearer ${scopedKey}` },
+        // HMRC's read routes require HMRC's Accept (406 without it).
+        headers: {
+          authorization: `Bearer ${scopedKey}`,
+          accept: 'application/vnd.hmrc.2.1+json',
+        },
       })
     ).json()) as { totalCount: number };
     expect(movements.totalCount).toBe(0);
