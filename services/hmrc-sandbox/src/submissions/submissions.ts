@@ -104,7 +104,7 @@ export class Submissions {
       // transit-movements keeps a small body as text decoded from UTF-8 (xml/encoding.ts).
       body: storedBody(xml),
     });
-    this.answer(movement, info, outcome);
+    this.answer(movement, info, outcome, xml);
     return { movement, message };
   }
 
@@ -124,18 +124,25 @@ export class Submissions {
     }
   }
 
-  private answer(movement: Movement, info: XmlInfo, outcome: Outcome | undefined): void {
+  private answer(
+    movement: Movement,
+    info: XmlInfo,
+    outcome: Outcome | undefined,
+    xml: Buffer,
+  ): void {
     switch (info.messageType) {
       case 'IE015':
-        return this.simulator.afterDeclaration(movement, info, outcome);
+        return this.simulator.afterDeclaration(movement, info, outcome, xml);
       case 'IE013':
-        return this.simulator.afterAmendment(movement, info, outcome);
+        return this.simulator.afterAmendment(movement, info, outcome, xml);
       case 'IE014':
         return this.simulator.afterInvalidationRequest(movement, info, outcome);
+      case 'IE170':
+        return this.simulator.afterPresentation(movement, info, outcome, xml);
       case 'IE007':
-        return this.simulator.afterArrivalNotification(movement, info, outcome);
+        return this.simulator.afterArrivalNotification(movement, info, outcome, xml);
       case 'IE044':
-        return this.simulator.afterUnloadingRemarks(movement, info, outcome);
+        return this.simulator.afterUnloadingRemarks(movement, info, outcome, xml);
       default:
         return undefined;
     }
@@ -238,7 +245,7 @@ export class Submissions {
       code: 'SUCCESS',
       message: `The message ${message.id} for movement ${movement.id} was successfully processed`,
     });
-    this.answer(movement, info, upload.outcome);
+    this.answer(movement, info, upload.outcome, xml);
   }
 
   reset(): void {
