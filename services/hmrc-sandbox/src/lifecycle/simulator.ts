@@ -329,8 +329,10 @@ export class NctsSimulator {
       if (features.guarantees.length > 0)
         state.guaranteeErrors = guaranteeErrors(features, movement.officeOfDeparture);
     }
-    // The amendment re-opens the office's decision: a pending release waits for the IE004.
+    // The amendment re-opens the office's decision: a pending release waits for the IE004,
+    // and a hold the office put on the release (waiting for this amendment) ends.
     state.generation += 1;
+    state.officer.hold = false;
     this.schedule(movement, [
       () => {
         this.send(movement, 'IE004', this.params(movement, info));

@@ -9,7 +9,7 @@ export const officerActions = [
   'control-satisfactory',
   /** Control before release, then release refused (IE060 → IE051). */
   'control-unsatisfactory',
-  /** Hold the release decision (no IE029 until `release`). */
+  /** Hold the release decision (no IE029 until `release`, or the trader's amendment). */
   'hold',
   /** Lift a hold: release now. */
   'release',
