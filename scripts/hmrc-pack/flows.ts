@@ -89,6 +89,12 @@ export const knownFlowFaults: Readonly<Record<string, KnownFault>> = {
       'the name is copied from DSXI1; the scenario (release refused, guarantee check failed, ' +
       'GRN 20XI0000010000110) ends IE055 → IE051 as its GB and normal twins say',
   },
+  'XI/DNXI9/03- GET ALL IE015 > IE928 -> IE028 -> IE029': {
+    actually: ['IE015', 'IE928', 'IE028', 'IE029', 'IE009'],
+    reason:
+      'the name is copied from DNXI1; the scenario (cancellation by the office of departure after ' +
+      'release) ends with the IE009 its GB twin DNGB8 and DSXI8 name',
+  },
   'XI/ASXI1/05- GET IE928 > IE028 > IE029': {
     actually: ['IE015', 'IE928', 'IE028', 'IE029'],
     reason: 'the name leaves out the IE015 the movement starts with',
@@ -166,6 +172,7 @@ export const scriptFaults: Readonly<Record<string, string>> = {
   'GB/ASGB2/04- POST IE007 Simplified': LOCATION,
   'GB/ASGB2/06-IE044 (Unloading Remarks) - No stateOfSeals': LOCATION,
   'GB/ASGB2/06- Valid IE044 (Unloading Remarks)': LOCATION,
+  'XI/ASXI3/04- POST IE007 Simplified': LOCATION,
 };
 
 /**

@@ -28,6 +28,7 @@ import {
  */
 
 export interface PostmanItem {
+  id?: string;
   name: string;
   item?: PostmanItem[];
   request?: {
@@ -56,6 +57,8 @@ export interface FlowCheck {
 
 export interface Prepared {
   collection: PostmanCollection;
+  /** Item id (given by the runner) → the scenario folder's name. */
+  folderOfItem: Map<string, string>;
   flowChecks: FlowCheck[];
 }
 
@@ -76,7 +79,10 @@ export function rewriteUrl(url: string): { url: string; messageId: boolean } {
     '/arrivals/{{pack_arrivalId}}',
   );
   const messageId = new RegExp(`/messages/${hexId.source}`).test(result);
-  result = result.replace(new RegExp(`/messages/${hexId.source}`), '/messages/{{pack_firstMessageId}}');
+  result = result.replace(
+    new RegExp(`/messages/${hexId.source}`),
+    '/messages/{{pack_firstMessageId}}',
+  );
   return { url: result, messageId };
 }
 
@@ -134,6 +140,7 @@ export function prepareCollection(
 ): Prepared {
   const collection = structuredClone(source);
   const flowChecks: FlowCheck[] = [];
+  const folderOfItem = new Map<string, string>();
   let counter = 0;
   const visitFolder = (folder: PostmanItem, parents: string[]) => {
     const items = folder.item ?? [];
@@ -143,6 +150,8 @@ export function prepareCollection(
     const posted = new Map<string, number>();
     leaves.forEach((item, index) => {
       const request = item.request!;
+      item.id = `pack-${folderOfItem.size + 1}`;
+      folderOfItem.set(item.id, folder.name);
       item.event ??= [];
       const scripts = (listen: string) => {
         let event = item.event!.find((candidate) => candidate.listen === listen);
@@ -172,7 +181,7 @@ export function prepareCollection(
       }
       if (messageId) {
         scripts('prerequest').exec.unshift(
-          '// [runner] the movement\'s first message stands in for a message id HMRC recorded',
+          "// [runner] the movement's first message stands in for a message id HMRC recorded",
           ...pollScript(target, {
             until: 'return types.length > 0;',
             then: "pm.variables.set('pack_firstMessageId', seen.ids[0] || 'none');",
@@ -183,7 +192,7 @@ export function prepareCollection(
       // a new movement's 202 names its id.
       if (index === 0)
         scripts('prerequest').exec.unshift(
-          "// [runner] a new scenario: no movement yet",
+          '// [runner] a new scenario: no movement yet',
           "pm.variables.set('pack_departureId', 'none'); pm.variables.set('pack_arrivalId', 'none');",
         );
       if (request.method === 'POST' && /\/movements\/(departures|arrivals)$/.test(url))
@@ -235,7 +244,7 @@ export function prepareCollection(
         scripts('prerequest').exec.unshift(
           `// [runner] wait for the ${named.length} messages the name states, then record them`,
           ...pollScript(target, {
-            until: `return types.length >= ${Math.min(named.length, accepted.length)};`,
+            until: `return types.length >= ${accepted.length};`,
             then: `pm.variables.set('${variable}', JSON.stringify(types));`,
           }).split('\n'),
         );
@@ -247,8 +256,9 @@ export function prepareCollection(
         );
       }
     });
-    for (const child of items) if (child.item !== undefined) visitFolder(child, [...parents, folder.name]);
+    for (const child of items)
+      if (child.item !== undefined) visitFolder(child, [...parents, folder.name]);
   };
   for (const top of collection.item) visitFolder(top, []);
-  return { collection, flowChecks };
+  return { collection, flowChecks, folderOfItem };
 }

@@ -23,7 +23,7 @@ export interface Target {
 export const packEoris = ['GB953574106000', 'XI175521246821'] as const;
 
 export async function startTarget(kind: 'hub' | 'sandbox', stepMs: number): Promise<Target> {
-  const logger = createLogger({ name: 'hmrc-pack', level: process.env.LOG_LEVEL ?? 'warn' });
+  const logger = createLogger({ service: 'hmrc-pack', level: process.env.LOG_LEVEL ?? 'warn' });
   if (kind === 'sandbox') {
     const sandbox = await startSandbox(
       loadSandboxConfig({

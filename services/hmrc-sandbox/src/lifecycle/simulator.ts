@@ -134,7 +134,14 @@ export class NctsSimulator {
   }
 
   private send(movement: Movement, type: GeneratedMessageType, params: MessageParams): void {
-    this.inbound.deliver(movement, type, Buffer.from(buildMessage(type, params)));
+    this.deliver(movement, type, buildMessage(type, params));
+  }
+
+  /** A movement of API 3.0 gets phase 6 messages (the generated ones are valid under both). */
+  private deliver(movement: Movement, type: string, xml: string): void {
+    const body =
+      movement.phase === 'phase6' ? xml.replace(/PhaseID="NCTS5\.\d"/, 'PhaseID="NCTS6"') : xml;
+    this.inbound.deliver(movement, type, Buffer.from(body));
   }
 
   private reject(
@@ -306,7 +313,7 @@ export class NctsSimulator {
           '<initiatedByCustoms>0</initiatedByCustoms>',
           '<initiatedByCustoms>1</initiatedByCustoms>',
         );
-        this.inbound.deliver(movement, 'IE009', Buffer.from(ie009));
+        this.deliver(movement, 'IE009', ie009);
       },
     ]);
   }

@@ -88,6 +88,7 @@ export class Submissions {
     info: XmlInfo,
     target: Target,
     outcome: Outcome | undefined,
+    phase: SchemaPhase = 'phase5',
   ): { movement: Movement; message: StoredMessage } {
     const movement =
       target.kind === 'new'
@@ -97,6 +98,7 @@ export class Submissions {
             boxId: this.settings.boxConfigured ? this.settings.boxId : undefined,
           })
         : target.movement;
+    if (target.kind === 'new' && phase === 'phase6') movement.phase = 'phase6';
     this.applyInfo(movement, info, target);
     const message = this.store.addMessage(movement, {
       messageType: info.messageType,
@@ -239,6 +241,7 @@ export class Submissions {
       return;
     }
     this.applyInfo(movement, info, upload.target);
+    if (upload.target.kind === 'new' && upload.phase === 'phase6') movement.phase = 'phase6';
     message.messageType = info.messageType;
     message.status = 'Success';
     this.inbound.submissionOutcome(movement, message, {
