@@ -161,7 +161,7 @@ export async function runPack(
     { key: 'pack_sandbox', value: target.sandboxUrl },
     { key: 'pack_accept', value: `application/vnd.hmrc.${version}+json` },
     { key: 'pack_waitMs', value: String(Math.max(4000, stepMs * 40)) },
-    { key: 'pack_settleMs', value: String(Math.round(stepMs * 1.5)) },
+    { key: 'pack_settleMs', value: String(stepMs) },
   ];
   const { assertions, refusals } = await runNewman(
     {

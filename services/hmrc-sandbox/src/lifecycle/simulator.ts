@@ -54,7 +54,7 @@ export const outcomes: readonly Outcome[] = [
 ];
 
 /** Steps between the MRN (or the last amendment) and the office's release decision. */
-export const releaseSteps = 3;
+export const releaseSteps = 5;
 
 type Stage =
   | 'lodged'
