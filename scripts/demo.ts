@@ -96,7 +96,11 @@ const hex16 = () => randomBytes(8).toString('hex');
 
 async function api(path: string): Promise<any> {
   const response = await fetch(`${apiUrl}${path}`, {
-    headers: { authorization: `Bearer ${apiKey}` },
+    headers: {
+      authorization: `Bearer ${apiKey}`,
+      // HMRC's read paths answer only HMRC's Accept, as HMRC does.
+      ...(path.startsWith('/customs/') && { accept: 'application/vnd.hmrc.2.1+json' }),
+    },
   });
   if (!response.ok)
     throw new Error(`GET ${path} answered ${response.status}: ${await response.text()}`);
@@ -259,9 +263,8 @@ async function main(): Promise<void> {
     `\n${stored} of ${expected} NCTS messages stored. Movements as the read api shows them:\n\n`,
   );
   for (const movement of movements) {
-    const summary = await api(
-      `/customs/transits/movements/${collection(movement.kind)}/${movement.id}`,
-    );
+    // ctc-hub's own view: HMRC's fields plus the derived status.
+    const summary = await api(`/v1/${collection(movement.kind)}/${movement.id}`);
     const messages = await api(
       `/customs/transits/movements/${collection(movement.kind)}/${movement.id}/messages`,
     );
@@ -282,9 +285,10 @@ async function main(): Promise<void> {
 Look at:
   curl -H 'Authorization: Bearer ${apiKey}' ${apiUrl}/v1/submissions
   curl -H 'Authorization: Bearer ${apiKey}' ${apiUrl}/v1/submissions/<submissionId>
-  curl -H 'Authorization: Bearer ${apiKey}' ${apiUrl}/customs/transits/movements/departures
-  curl -H 'Authorization: Bearer ${apiKey}' ${apiUrl}/customs/transits/movements/departures/${large.id}/messages
-  curl -H 'Authorization: Bearer ${apiKey}' ${apiUrl}/customs/transits/movements/departures/${large.id}/messages/${release?.id ?? '<messageId>'}/body | head -c 400
+  curl -H 'Authorization: Bearer ${apiKey}' -H 'Accept: application/vnd.hmrc.2.1+json' ${apiUrl}/customs/transits/movements/departures
+  curl -H 'Authorization: Bearer ${apiKey}' -H 'Accept: application/vnd.hmrc.2.1+json' ${apiUrl}/customs/transits/movements/departures/${large.id}/messages
+  curl -H 'Authorization: Bearer ${apiKey}' -H 'Accept: application/vnd.hmrc.2.1+xml' ${apiUrl}/customs/transits/movements/departures/${large.id}/messages/${release?.id ?? '<messageId>'}/body | head -c 400
+  curl -H 'Authorization: Bearer ${apiKey}' ${apiUrl}/v1/departures/${large.id}
   curl -H 'Authorization: Bearer ${apiKey}' '${apiUrl}/v1/messages?messageType=IE029'
   curl ${apiUrl.replace(':8081', ':8082')}/metrics | grep ctc_ingest
 `);

@@ -6,7 +6,7 @@ import { badRequest, route } from '../http/errors.js';
 import { parsePaging, readPage } from '../http/paging.js';
 import { dateTimeParam, textParam, untilExclusive, uuidQuery, withQuery } from '../http/params.js';
 import { listLinkedMessages } from './message-queries.js';
-import { messageSummaryJson } from './present.js';
+import { hubMessageSummaryJson } from './present.js';
 
 /**
  * GET /v1/messages?boxId=&requestId=&messageType=&movementType=&receivedSince=&receivedUntil=
@@ -85,6 +85,6 @@ async function linkedMessageList(deps: ApiDeps, request: Request) {
   return {
     _links: { self: { href: self } },
     totalCount: page.totalCount,
-    messages: page.items.map(messageSummaryJson),
+    messages: page.items.map(hubMessageSummaryJson),
   };
 }
