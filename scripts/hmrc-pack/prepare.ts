@@ -105,7 +105,7 @@ function pollScript(
   function order(response) {
     if (!response || response.code !== 200) return { types: [], ids: [] };
     const messages = response.json().messages.slice().reverse();
-    messages.sort(function (a, b) { return a.received < b.received ? -1 : a.received > b.received ? 1 : 0; });
+    messages.sort(function (a, b) { return Date.parse(a.received) - Date.parse(b.received); });
     return { types: messages.map(function (m) { return m.type; }), ids: messages.map(function (m) { return m.id; }) };
   }
   function poll() {

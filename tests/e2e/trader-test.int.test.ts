@@ -58,7 +58,7 @@ const mrnOf = (movementId: string) => e2e.stack.sandbox!.controls.movement(movem
 async function flow(kind: Kind, movementId: string, count: number): Promise<string[]> {
   const messages = await e2e.waitForMessages(kind, movementId, count);
   return [...messages]
-    .sort((a, b) => (a.received < b.received ? -1 : a.received > b.received ? 1 : 0))
+    .sort((a, b) => Date.parse(a.received) - Date.parse(b.received))
     .map((message) => message.type as string);
 }
 
