@@ -45,5 +45,6 @@ declare module 'newman' {
   const newman: {
     run(options: NewmanRunOptions, callback: (error: Error | null) => void): NewmanRunEvents;
   };
+  // eslint-disable-next-line no-restricted-syntax -- describes newman's own CommonJS export
   export default newman;
 }
