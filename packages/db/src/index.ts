@@ -24,6 +24,7 @@ export {
   purgeDeadLetters,
   recordDeadLetters,
   resolveReplayedDeadLetters,
+  resolveSettledDeadLetters,
   type DeadLetterFacts,
 } from './dead-letters/letters.js';
 export type * from './inbound/types.js';
@@ -85,3 +86,5 @@ export {
   type QuarantineResolution,
   type ResolveResult,
 } from './connections/connections.js';
+export type * from './schema/relay.table.js';
+export * from './relay/index.js';

@@ -17,6 +17,7 @@ import { securityHeaders } from './http/security-headers.js';
 import { movementRoutes } from './movements/routes.js';
 import { notificationRoutes } from './notifications/routes.js';
 import { oauthRoutes } from './oauth/routes.js';
+import { ppnsAuth, relayRoutes } from './relay/routes.js';
 import { submissionRoutes } from './submissions/routes.js';
 
 export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessCheck>): Express {
@@ -65,6 +66,11 @@ export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessChec
   );
   app.use('/customs', authenticated);
   app.use('/v1', authenticated);
+  // The relay's PPNS pull API answers a missing or unknown key as HMRC's API platform does.
+  app.use(
+    '/misc',
+    [ppnsAuth(keys), rateLimit, concurrency].filter((handler) => handler !== undefined),
+  );
 
   // The connect flow authenticates itself: the callback by its single-use state, the start by
   // the API key as Bearer or as a browser's Basic password.
@@ -77,6 +83,7 @@ export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessChec
   app.use(deadLetterRoutes(deps));
   app.use(auditRoutes(deps));
   app.use(connectionRoutes(deps));
+  app.use(relayRoutes(deps));
   // Operator pages (authenticate themselves: browsers cannot send a Bearer header).
   app.use(adminRoutes(deps));
 

@@ -15,7 +15,9 @@ export type DeadLetterSubject =
   /** A submission that failed for good. */
   | { kind: 'submit'; submissionId: string }
   /** One feed event one webhook URL did not take. */
-  | { kind: 'webhook'; url: string; cursor: string };
+  | { kind: 'webhook'; url: string; cursor: string }
+  /** One notification a PPNS relay consumer did not take within the retry window. */
+  | { kind: 'relay'; consumerId: string; notificationId: string };
 
 export type DeadLetterKind = DeadLetterSubject['kind'];
 
@@ -32,5 +34,7 @@ export function deadLetterKey(subject: DeadLetterSubject): string {
     case 'webhook':
       // The URL is hashed: it may carry a token, and keys are shown to operators.
       return `webhook:${createHash('sha256').update(subject.url).digest('hex').slice(0, 16)}:${subject.cursor}`;
+    case 'relay':
+      return `relay:${subject.consumerId}:${subject.notificationId}`;
   }
 }
