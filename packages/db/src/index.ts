@@ -18,7 +18,12 @@ export type * from './schema/replay-items.table.js';
 export type * from './schema/guarantee-checks.table.js';
 export { storeIngestBatch, storeInTransaction } from './inbound/store.js';
 export { classifyStoreError, sqlStateOf, type StoreFailure } from './store-errors.js';
-export { deadLetterKey, type DeadLetterKind, type DeadLetterSubject } from './dead-letters/keys.js';
+export {
+  deadLetterKey,
+  deadLetterKinds,
+  type DeadLetterKind,
+  type DeadLetterSubject,
+} from './dead-letters/keys.js';
 export {
   markDeadLetterReplayed,
   purgeDeadLetters,

@@ -13,12 +13,14 @@ import { concurrencyPerKey } from './http/concurrency-limit.js';
 import { ApiError, errorHandler, sendError } from './http/errors.js';
 import { inputGuard } from './http/input-guard.js';
 import { rateLimitPerKey } from './http/rate-limit.js';
+import { requestMetrics } from './http/request-metrics.js';
 import { securityHeaders } from './http/security-headers.js';
 import { movementRoutes } from './movements/routes.js';
 import { notificationRoutes } from './notifications/routes.js';
 import { oauthRoutes } from './oauth/routes.js';
 import { ppnsAuth, relayRoutes } from './relay/routes.js';
 import { submissionRoutes } from './submissions/routes.js';
+import { traderRoutes } from './traders/routes.js';
 
 export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessCheck>): Express {
   const app = express();
@@ -34,6 +36,7 @@ export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessChec
     response.setHeader('x-request-id', requestId);
     next();
   });
+  app.use(requestMetrics(deps.telemetry?.meter));
   app.use(securityHeaders);
   // NUL bytes, unpaired surrogates and non-UTF-8 escapes in any query parameter or path segment:
   // 400 naming it, before a route hands it to PostgreSQL (which would answer with a 500).
@@ -83,6 +86,7 @@ export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessChec
   app.use(deadLetterRoutes(deps));
   app.use(auditRoutes(deps));
   app.use(connectionRoutes(deps));
+  app.use(traderRoutes(deps));
   app.use(relayRoutes(deps));
   // Operator pages (authenticate themselves: browsers cannot send a Bearer header).
   app.use(adminRoutes(deps));

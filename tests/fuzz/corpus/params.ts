@@ -307,6 +307,17 @@ export const routeCases: RouteCase[] = [
   },
   {
     method: 'GET',
+    route: '/v1/notifications',
+    query: [
+      { name: 'status' },
+      { name: 'boxId' },
+      { name: 'from', kind: 'date' },
+      { name: 'to', kind: 'date' },
+      ...paging,
+    ],
+  },
+  {
+    method: 'GET',
     route: '/v1/notifications/:notificationId',
     path: { notificationId: uuid },
     pathParams: [id('notificationId')],
@@ -350,6 +361,17 @@ export const routeCases: RouteCase[] = [
       return { method, route, path: { eori: 'GB123456789000' }, pathParams: [{ name: 'eori' }] };
     },
   ),
+  {
+    method: 'GET',
+    route: '/v1/traders',
+    query: [{ name: 'tokenState' }, { name: 'needsAction' }, ...paging],
+  },
+  {
+    method: 'GET',
+    route: '/v1/traders/:eori',
+    path: { eori: 'GB123456789000' },
+    pathParams: [{ name: 'eori' }],
+  },
   {
     method: 'POST',
     route: '/v1/connections/:eori/resolve',

@@ -21,6 +21,22 @@ export type DeadLetterSubject =
 
 export type DeadLetterKind = DeadLetterSubject['kind'];
 
+/**
+ * Every kind, for those who filter by it: the api refuses any other kind in a filter rather than
+ * match nothing. `satisfies` and the check below keep it equal to DeadLetterSubject's kinds.
+ */
+export const deadLetterKinds = [
+  'notification',
+  'fetch-message',
+  'submit',
+  'message',
+  'webhook',
+  'relay',
+] as const satisfies readonly DeadLetterKind[];
+type MissingKind = Exclude<DeadLetterKind, (typeof deadLetterKinds)[number]>;
+const everyKindListed: MissingKind extends never ? true : false = true;
+void everyKindListed;
+
 /** The one builder of dead-letter keys: stable per failing thing, so repeats update one row. */
 export function deadLetterKey(subject: DeadLetterSubject): string {
   switch (subject.kind) {

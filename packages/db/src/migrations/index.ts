@@ -12,6 +12,7 @@ import * as keyGuaranteeWindowsByEori from './2026_12_06_1000_key_guarantee_wind
 import * as indexWorkInFlightPerKey from './2026_12_06_1010_index_work_in_flight_per_key.js';
 import * as addSubmissionUploadState from './2026_12_06_1330_add_submission_upload_state.js';
 import * as createRelayTables from './2026_12_06_1400_create_relay_tables.js';
+import * as recordRefreshRefusal from './2026_12_06_1410_record_refresh_refusal.js';
 
 // Migrations are listed here rather than read from the directory so that they are bundled with
 // the services and run the same from source and from the production build.
@@ -29,6 +30,7 @@ const migrations: Record<string, Migration> = {
   '2026_12_06_1010_index_work_in_flight_per_key': indexWorkInFlightPerKey,
   '2026_12_06_1330_add_submission_upload_state': addSubmissionUploadState,
   '2026_12_06_1400_create_relay_tables': createRelayTables,
+  '2026_12_06_1410_record_refresh_refusal': recordRefreshRefusal,
 };
 
 export const migrationProvider: MigrationProvider = {

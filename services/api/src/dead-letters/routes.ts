@@ -15,6 +15,7 @@ import {
   withQuery,
 } from '../http/params.js';
 import { deadLetterActionRoutes } from './actions.js';
+import { deadLetterKind } from './filter.js';
 import {
   findDeadLetter,
   listDeadLetters,
@@ -66,7 +67,7 @@ function statusParam(request: Request): DeadLetterStatus | undefined {
 }
 
 async function deadLetterList(deps: ApiDeps, request: Request) {
-  const kind = textParam(request, 'kind');
+  const kind = deadLetterKind(textParam(request, 'kind'));
   const errorCode = textParam(request, 'errorCode');
   const from = dateTimeParam(request, 'from');
   const to = dateTimeParam(request, 'to');
@@ -121,8 +122,17 @@ function deadLetterSummaryJson(row: DeadLetterListRow): Record<string, unknown> 
     row.notification_id === null
       ? {}
       : { notification: { href: `/v1/notifications/${row.notification_id}` } };
+  // A submit letter is filed under `submit:<submission id>`: the declaration it stands for.
+  const submissionId = row.kind === 'submit' ? row.dedupe_key.slice('submit:'.length) : null;
+  const submissionLink =
+    submissionId === null ? {} : { submission: { href: `/v1/submissions/${submissionId}` } };
   return {
-    _links: { self: { href: `/v1/dead-letters/${row.id}` }, ...movementLink, ...notificationLink },
+    _links: {
+      self: { href: `/v1/dead-letters/${row.id}` },
+      ...movementLink,
+      ...notificationLink,
+      ...submissionLink,
+    },
     id: row.id,
     dedupeKey: row.dedupe_key,
     kind: row.kind,
@@ -131,6 +141,7 @@ function deadLetterSummaryJson(row: DeadLetterListRow): Record<string, unknown> 
     errorCode: row.error_code,
     errorMessage: row.error_message,
     notificationId: row.notification_id,
+    submissionId,
     boxId: row.box_id,
     eori: row.eori,
     movementType: row.movement_type,
