@@ -8,13 +8,16 @@ import {
   settleSubmission,
   storeInTransaction,
   type EnrollmentConflict,
+  type HmrcReply,
   type IngestRecord,
   type Submission,
   type SubmissionAttempt,
 } from '@ctc-hub/db';
 import {
   describeHmrcError,
+  hmrcReplyOf,
   submissionOutcome,
+  type CtcApiVersion,
   type HmrcError,
   type SubmissionAccepted,
 } from '@ctc-hub/hmrc-client';
@@ -182,6 +185,10 @@ async function send(
   submission: Submission,
   log: HmrcDeps['logger'],
 ): Promise<SubmitResult> {
+  // HMRC's large-message route offered to a client (the HMRC-compatible routes): HMRC opened the
+  // movement, the client has not uploaded the file to us yet. Nothing to do until it does (the
+  // api queues the job again then); the outbox relay's re-runs end here, without any HMRC call.
+  if (awaitingUpload(submission)) return waiting(submission);
   const attemptNumber = submission.attempt_count + 1;
   const started = Date.now();
   // Every HMRC call of this attempt (the check before resending, the send) shares one session:
@@ -313,24 +320,35 @@ async function sendWith(
   }
 
   await markSending(deps.db, submission.id);
+  // HMRC's own answer, kept for the HMRC-compatible routes, which hand it on as it came.
+  let reply: HmrcReply | undefined;
+  const onReply = (response: Parameters<typeof hmrcReplyOf>[0]) => {
+    reply = hmrcReplyOf(response);
+  };
+  const apiVersion = submission.api_version as CtcApiVersion;
   const post = (token: string) =>
     isResubmission(submission)
       ? deps.hmrc.ctc.resubmitArrival({
           arrivalId: submission.movement_id!,
           xml: submission.body,
           token,
+          onReply,
         })
       : submission.route === 'large'
         ? deps.hmrc.ctc.initiateLargeMessage({
             type: submission.movement_type,
             ...(isFollowUp(submission) ? { movementId: submission.movement_id! } : {}),
             token,
+            apiVersion,
+            onReply,
           })
         : deps.hmrc.ctc.submitMessage({
             type: submission.movement_type,
             ...(isFollowUp(submission) ? { movementId: submission.movement_id! } : {}),
             xml: submission.body,
             token,
+            apiVersion,
+            onReply,
           });
   const result = await session.call(post);
 
@@ -344,6 +362,7 @@ async function sendWith(
         started,
         log,
         connectionId,
+        reply,
       );
     }
     log.info(
@@ -355,7 +374,7 @@ async function sendWith(
       submission,
       result.accepted,
       attemptOf(attemptNumber, started, 'accepted', 202, null),
-      { connectionId },
+      { connectionId, ...(reply === undefined ? {} : { reply }) },
     );
   }
 
@@ -370,6 +389,7 @@ async function sendWith(
       settleSubmission(trx, submission, 'rejected', {
         attempt: attemptOf(attemptNumber, started, 'rejected', httpStatusOf(error), error.message),
         response: responseOf(error),
+        ...(reply === undefined ? {} : { reply }),
       }),
     );
     return { status: 'rejected' };
@@ -387,7 +407,11 @@ async function sendWith(
       httpStatusOf(error),
       describeHmrcError(error),
     ),
-    { outcomeUnknown: outcome === 'unknown', response: responseOf(error) },
+    {
+      outcomeUnknown: outcome === 'unknown',
+      response: responseOf(error),
+      ...(reply === undefined ? {} : { reply }),
+    },
   );
   log.warn({ outcome, error: describeHmrcError(error) }, 'submission attempt failed; will retry');
   throw new RetryLater(error.kind.toUpperCase(), describeHmrcError(error));
@@ -414,6 +438,7 @@ async function accept(
     hmrcStatus?: string;
     keepSending?: boolean;
     connectionId?: string | null;
+    reply?: HmrcReply;
   } = {},
 ): Promise<SubmitResult> {
   const requestId = movementPath(submission.movement_type, accepted.movementId);
@@ -439,6 +464,7 @@ async function accept(
       messageId: accepted.messageId ?? null,
       boxId: accepted.boxId ?? null,
       requestId,
+      ...(options.reply === undefined ? {} : { reply: options.reply }),
     };
     if (options.keepSending === true) {
       if (accepted.uploadRequest === undefined)
@@ -508,6 +534,7 @@ async function initiated(
   started: number,
   log: HmrcDeps['logger'],
   connectionId: string | null,
+  reply: HmrcReply | undefined,
 ): Promise<SubmitResult> {
   log.info(
     { movementId: accepted.movementId, messageId: accepted.messageId },
@@ -518,7 +545,12 @@ async function initiated(
     submission,
     accepted,
     attemptOf(attemptNumber, started, 'initiated', 202, null),
-    { hmrcStatus: 'Pending', keepSending: true, connectionId },
+    {
+      hmrcStatus: 'Pending',
+      keepSending: true,
+      connectionId,
+      ...(reply === undefined ? {} : { reply }),
+    },
   );
   const fresh = (await getSubmission(deps.db, submission.id))!;
   return uploadLarge(deps, fresh, attemptNumber + 1, log);
@@ -529,12 +561,24 @@ async function initiated(
  * never the initiation (that would open a second movement). The final status arrives with the
  * SUBMISSION_NOTIFICATION, which the ingest path settles.
  */
+const awaitingUpload = (submission: Submission) =>
+  submission.route === 'large' &&
+  submission.upload_state === 'initiated' &&
+  submission.body.length === 0;
+
+const waiting = (submission: Submission): SubmitResult => ({
+  status: 'sending',
+  movementId: submission.movement_id,
+  messageId: submission.hmrc_message_id,
+});
+
 async function uploadLarge(
   deps: HmrcDeps,
   submission: Submission,
   attemptNumber: number,
   log: HmrcDeps['logger'],
 ): Promise<SubmitResult> {
+  if (awaitingUpload(submission)) return waiting(submission);
   if (submission.upload_state === 'uploaded')
     return {
       status: 'sending',
