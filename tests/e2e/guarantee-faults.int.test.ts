@@ -3,7 +3,7 @@
 // calling HMRC again for the same GRN within the minute.
 import { randomBytes } from 'node:crypto';
 import { waitFor } from '@ctc-hub/testing';
-import { startE2E, traderEori, type E2E } from './support.js';
+import { refreshCount, startE2E, traderEori, type E2E } from './support.js';
 import { finishConnect, signInAtSandbox, startConnect } from '../../scripts/stack.js';
 
 const windowSeconds = 15;
@@ -140,14 +140,7 @@ it('answers 429 with Retry-After when HMRC throttles, and does not call again', 
 
 it('refreshes a token HMRC refused (401) once and retries within the same check', async () => {
   const grn = freshGuarantee('TK04', 42);
-  const refreshes = async () =>
-    (
-      await e2e.testDb.db
-        .selectFrom('oauth_tokens')
-        .select('refresh_count')
-        .where('subject', '=', traderEori)
-        .executeTakeFirstOrThrow()
-    ).refresh_count;
+  const refreshes = () => refreshCount(e2e, traderEori);
   const refreshedBefore = await refreshes();
   const before = balanceCalls();
   // HMRC forgets every access token; ours still looks valid for hours.

@@ -1,11 +1,11 @@
 // Risk retired: declarations sent through us reach HMRC exactly once and their outcome is
 // visible: validation before queueing, idempotency, HMRC rejections, retries with growing
 // delays, 429s without losing the submission, timeouts after sending without a second
-// declaration, token refresh on 401, EORI scoping, and the NCTS lifecycle linked back by push.
+// declaration, token refresh on 401 (also in the check before resending), EORI scoping, and the NCTS lifecycle linked back by push.
 import { randomUUID } from 'node:crypto';
 import { buildMessage } from '@ctc-hub/ncts-testkit';
 import { waitFor } from '@ctc-hub/testing';
-import { startE2E, traderEori, type E2E } from './support.js';
+import { refreshCount, startE2E, traderEori, type E2E } from './support.js';
 
 let e2e: E2E;
 const scopedKey = 'scoped-key-other-trader';
@@ -59,10 +59,42 @@ const settled = (id: string, timeoutMs = 20_000) =>
     { timeoutMs, what: `submission ${id} settled` },
   );
 
+/**
+ * Sends a declaration whose first attempt HMRC stores but whose answer is lost (`fault`), and
+ * waits until that attempt is recorded; the fault is still set.
+ */
+async function declareWithLostAnswer(
+  reference: string,
+  fault: 'acceptThenTimeoutRate' | 'acceptThenResetRate',
+) {
+  e2e.stack.sandbox!.controls.setFaults({
+    api: { paths: '^/customs/transits/movements/departures$', [fault]: 1 },
+  });
+  const created = await post('/v1/departures', declaration(reference));
+  await waitFor(
+    async () => {
+      const { body } = await e2e.api(`/v1/submissions/${created.body.submissionId}`);
+      return body.attempts.length >= 1 ? body : undefined;
+    },
+    { timeoutMs: 15_000, what: 'the lost first attempt' },
+  );
+  return created.body.submissionId as string;
+}
+
 const departuresAtHmrcWithLrn = (reference: string) =>
   e2e.stack
     .sandbox!.controls.movements()
     .filter((movement) => movement.type === 'departure' && movement.lrn === reference);
+
+/** Accepted after a lost answer: the next attempt found it at HMRC and sent nothing again. */
+function expectFoundNotResent(
+  done: { status: string; attempts: { outcome: string }[] },
+  reference: string,
+) {
+  expect(done.status).toBe('accepted');
+  expect(done.attempts.map((attempt) => attempt.outcome)).toEqual(['unknown', 'found-at-hmrc']);
+  expect(departuresAtHmrcWithLrn(reference)).toHaveLength(1);
+}
 
 describe('a declaration', () => {
   it('is queued, sent, accepted, and linked to every NCTS message that follows by push', async () => {
@@ -345,47 +377,52 @@ describe('retries', () => {
     'does not send a second declaration when HMRC stored it but the answer was lost (%s)',
     async (fault) => {
       const reference = lrn();
-      e2e.stack.sandbox!.controls.setFaults({
-        api: { paths: '^/customs/transits/movements/departures$', [fault]: 1 },
-      });
-      const created = await post('/v1/departures', declaration(reference));
-      await waitFor(
-        async () => {
-          const { body } = await e2e.api(`/v1/submissions/${created.body.submissionId}`);
-          return body.attempts.length >= 1 ? body : undefined;
-        },
-        { timeoutMs: 15_000, what: 'the lost first attempt' },
-      );
+      const submissionId = await declareWithLostAnswer(reference, fault);
       e2e.stack.sandbox!.controls.clearFaults();
-      const done = await settled(created.body.submissionId);
-      expect(done.status).toBe('accepted');
-      expect(done.attempts.map((attempt: { outcome: string }) => attempt.outcome)).toEqual([
-        'unknown',
-        'found-at-hmrc',
-      ]);
-      expect(departuresAtHmrcWithLrn(reference)).toHaveLength(1);
+      const done = await settled(submissionId);
+      expectFoundNotResent(done, reference);
       expect(done.movementId).toBe(departuresAtHmrcWithLrn(reference)[0]!.id);
     },
     30_000,
   );
 
   it('refreshes the token once when HMRC answers 401', async () => {
-    const before = await e2e.testDb.db
-      .selectFrom('oauth_tokens')
-      .select('refresh_count')
-      .where('subject', '=', traderEori)
-      .executeTakeFirstOrThrow();
+    const before = await refreshCount(e2e, traderEori);
     e2e.stack.sandbox!.controls.expireAccessTokens();
     const created = await post('/v1/departures', declaration());
     const done = await settled(created.body.submissionId);
     expect(done.status).toBe('accepted');
-    const after = await e2e.testDb.db
-      .selectFrom('oauth_tokens')
-      .select('refresh_count')
-      .where('subject', '=', traderEori)
-      .executeTakeFirstOrThrow();
-    expect(after.refresh_count).toBe(before.refresh_count + 1);
+    expect(await refreshCount(e2e, traderEori)).toBe(before + 1);
   });
+
+  it('refreshes the token once when the check before resending meets a 401, then finds the declaration', async () => {
+    // Nothing else may use the trader's token meanwhile (a fetch would refresh it first): no
+    // NCTS answers and no pushes for this declaration.
+    const sandbox = e2e.stack.sandbox!.controls;
+    const settings = sandbox.settings();
+    sandbox.configure({ lifecycleEnabled: false, boxConfigured: false });
+    await sandbox.settle();
+    try {
+      await checkBeforeResendAfterExpiry();
+    } finally {
+      sandbox.configure({
+        lifecycleEnabled: settings.lifecycleEnabled,
+        boxConfigured: settings.boxConfigured,
+      });
+    }
+  }, 30_000);
+
+  async function checkBeforeResendAfterExpiry() {
+    const reference = lrn();
+    const submissionId = await declareWithLostAnswer(reference, 'acceptThenTimeoutRate');
+    // HMRC has the declaration, our answer was lost, and now HMRC refuses the token we hold: the
+    // next attempt's look at HMRC must refresh it once and carry on, not fail the look.
+    const before = await refreshCount(e2e, traderEori);
+    e2e.stack.sandbox!.controls.expireAccessTokens();
+    e2e.stack.sandbox!.controls.clearFaults();
+    expectFoundNotResent(await settled(submissionId), reference);
+    expect(await refreshCount(e2e, traderEori)).toBe(before + 1);
+  }
 });
 
 describe('EORI scoping', () => {

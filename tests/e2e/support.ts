@@ -208,3 +208,13 @@ export async function startE2E(
 }
 
 export { hex16 };
+
+/** How many times the hub has refreshed the access token of `eori` (oauth_tokens.refresh_count). */
+export async function refreshCount(e2e: E2E, eori: string): Promise<number> {
+  const row = await e2e.testDb.db
+    .selectFrom('oauth_tokens')
+    .select('refresh_count')
+    .where('subject', '=', eori)
+    .executeTakeFirstOrThrow();
+  return row.refresh_count;
+}

@@ -92,5 +92,19 @@ export {
   type QuarantineResolution,
   type ResolveResult,
 } from './connections/connections.js';
+export {
+  addRecovered,
+  claimDueScopes,
+  ctcScope,
+  highWaterMark,
+  kindOfScope,
+  noteError,
+  ppnsScope,
+  recordRun,
+  releaseClaims,
+  type ClaimedScope,
+  type ReconcileKind,
+  type RunOutcome,
+} from './reconcile/state.js';
 export type * from './schema/relay.table.js';
 export * from './relay/index.js';

@@ -27,7 +27,6 @@ import {
 import type { OpsDeps } from './runtime/deps.js';
 import { createHmrcPacing } from './runtime/pacing.js';
 import { IngestStore } from './inbound/store.js';
-import { startOutboxRelay } from './submissions/outbox-relay.js';
 import { ingestMetrics, registerQueueMetrics } from './runtime/metrics.js';
 
 /**
@@ -86,7 +85,7 @@ export async function startWorker(
   await ensurePartitions(db).catch((error: unknown) =>
     logger.warn(
       { err: error, database: redactUrl(config.DATABASE_URL) },
-      'could not prepare partitions in the PostgreSQL of DATABASE_URL (will retry daily)',
+      'could not prepare partitions in the PostgreSQL of DATABASE_URL (will retry daily, housekeeping/partitions.ts)',
     ),
   );
   const parser = new NctsParser({
@@ -220,23 +219,6 @@ export async function startWorker(
     ),
   );
   const { server, port } = await listen(app, config.WORKER_PORT, config.HTTP_HOST);
-  const relay = startOutboxRelay({
-    db,
-    hmrcQueue,
-    logger,
-    submitAttempts: config.SUBMIT_MAX_ATTEMPTS,
-    intervalMs: config.OUTBOX_RELAY_SECONDS * 1000,
-    minAgeSeconds: config.OUTBOX_RELAY_SECONDS * 2,
-  });
-  const partitionTimer = setInterval(
-    () => {
-      ensurePartitions(db).catch((error: unknown) =>
-        logger.warn({ err: error }, 'could not prepare partitions'),
-      );
-    },
-    24 * 3600 * 1000,
-  );
-  partitionTimer.unref();
   const tasks: { name: string; stop: () => Promise<void> }[] = [];
   for (const task of backgroundTasks) {
     tasks.push({ name: task.name, ...(await task.start(opsDeps)) });
@@ -249,8 +231,6 @@ export async function startWorker(
   return {
     port,
     stop: async () => {
-      clearInterval(partitionTimer);
-      relay.stop();
       for (const task of tasks.reverse()) {
         await task
           .stop()

@@ -1,5 +1,7 @@
 import type { BackgroundTask } from './runtime/deps.js';
 import { operationalGaugesTask } from './housekeeping/operational-gauges.js';
+import { partitionsTask } from './housekeeping/partitions.js';
+import { outboxRelayTask } from './submissions/outbox-relay.js';
 import { reconcileSchedulerTask } from './reconciliation/scheduler.js';
 import { replayWatchdogTask } from './dead-letters/replay-watchdog.js';
 import { retentionTask } from './housekeeping/retention.js';
@@ -10,6 +12,8 @@ import { webhooksTask } from './webhooks/task.js';
 
 /** The worker's long-running tasks, started in this order and stopped in reverse. */
 export const backgroundTasks: readonly BackgroundTask[] = [
+  outboxRelayTask,
+  partitionsTask,
   reconcileSchedulerTask,
   webhooksTask,
   relayTask,

@@ -6,6 +6,12 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { sql } from 'kysely';
 import { connectionMayAct } from '../connections/verify.js';
 import type { HmrcDeps } from '../runtime/deps.js';
+import {
+  HmrcSession,
+  TokenUnavailable,
+  traderTokens,
+  type HeldToken,
+} from '../runtime/hmrc-session.js';
 
 /**
  * `guarantee-balance`: one call to HMRC's Guarantee Balance API for a guarantee_checks row that
@@ -147,8 +153,16 @@ async function callHmrc(
       errorMessage: accessCode.message,
     };
   }
-  let token = await deps.hmrc.tokens.getAccessToken(check.eori);
-  if (!token.ok) return tokenFailure(token.error);
+  // One HMRC session: the token, refreshed once on 401. A 401 comes from authentication, before
+  // HMRC's per-GRN lock, so the retry with a fresh token does not spend a second minute.
+  const session = new HmrcSession(deps, traderTokens(deps, check.eori));
+  let token: HeldToken;
+  try {
+    token = await session.begin();
+  } catch (error) {
+    if (error instanceof TokenUnavailable) return tokenFailure(error.tokenError);
+    throw error;
+  }
   // A token not yet shown to be this trader's could read another trader's guarantee: look first.
   const mayAct = await connectionMayAct(deps, check.eori, token);
   if (!mayAct.ok)
@@ -167,39 +181,25 @@ async function callHmrc(
         };
 
   progress.sent = true;
-  let result = await deps.hmrc.ctc.checkGuaranteeBalance(
-    check.grn,
-    accessCode.value,
-    token.accessToken,
-  );
-  if (!result.ok && result.error.kind === 'unauthorized') {
-    // 401 comes from authentication, before HMRC's per-GRN lock, so one retry with a fresh token
-    // does not spend a second minute.
-    log.info('HMRC refused the access token; refreshing it once');
-    const refreshed = await deps.hmrc.tokens.forceRefresh(check.eori, token.accessToken);
-    if (!refreshed.ok) return tokenFailure(refreshed.error);
-    token = refreshed;
-    result = await deps.hmrc.ctc.checkGuaranteeBalance(
-      check.grn,
-      accessCode.value,
-      token.accessToken,
+  let result: Awaited<ReturnType<HmrcDeps['hmrc']['ctc']['checkGuaranteeBalance']>>;
+  try {
+    // A 429 is HMRC's answer for this GRN (the check is never retried blindly); the queue still
+    // pauses for a platform Retry-After.
+    result = await session.callOnce(
+      (accessToken) =>
+        deps.hmrc.ctc.checkGuaranteeBalance(check.grn, accessCode.value, accessToken),
+      platformRetryAfterMaxMs,
     );
+  } catch (error) {
+    if (error instanceof TokenUnavailable) return tokenFailure(error.tokenError);
+    throw error;
   }
   if (result.ok)
     return { outcome: 'balance', spent: true, hmrcStatus: 200, balance: result.balance };
 
-  const settlement = classify(result.error);
-  if (
-    result.error.kind === 'rate-limited' &&
-    result.error.retryAfterMs <= platformRetryAfterMaxMs
-  ) {
-    log.warn(
-      { retryAfterMs: result.error.retryAfterMs },
-      'HMRC rate limit hit on a balance check; pausing the hmrc queue',
-    );
-    await deps.rateLimit(result.error.retryAfterMs);
-  }
-  return settlement;
+  if (result.error.kind === 'rate-limited')
+    log.warn({ retryAfterMs: result.error.retryAfterMs }, 'HMRC rate limit hit on a balance check');
+  return classify(result.error);
 }
 
 function classify(error: HmrcError): Settlement {

@@ -4,6 +4,7 @@ import type { Logger, Meter } from '@ctc-hub/telemetry';
 import { sql } from 'kysely';
 import type { OpsDeps } from '../runtime/deps.js';
 import type { BackgroundTask } from '../runtime/deps.js';
+import { startPeriodic } from '../runtime/periodic.js';
 
 /** Statuses a dead letter can have; a kind seen in any of them is reported in all (zeros included). */
 const deadLetterStatuses = ['open', 'replayed', 'resolved', 'purged'] as const;
@@ -269,18 +270,25 @@ export function startOperationalGauges(
   connectionGauge.addCallback(observeConnections);
   tokenGauge.addCallback(observeTokens);
 
-  void refresh();
-  void checkReconsent();
-  const refreshTimer = setInterval(() => void refresh(), refreshMs);
-  const reconsentTimer = setInterval(() => void checkReconsent(), reconsentCheckMs);
-  refreshTimer.unref();
-  reconsentTimer.unref();
+  const refreshing = startPeriodic({
+    firstRunDelayMs: 0,
+    intervalMs: refreshMs,
+    work: refresh,
+    logger: deps.logger,
+    failure: 'could not refresh the operational gauges',
+  });
+  const reconsentChecks = startPeriodic({
+    firstRunDelayMs: 0,
+    intervalMs: reconsentCheckMs,
+    work: checkReconsent,
+    logger: deps.logger,
+    failure: 'could not check tokens near re-consent',
+  });
 
   return {
     refresh,
     stop: async () => {
-      clearInterval(refreshTimer);
-      clearInterval(reconsentTimer);
+      await Promise.all([refreshing.stop(), reconsentChecks.stop()]);
       deadLetterGauge.removeCallback(observeDeadLetters);
       reconcileAgeGauge.removeCallback(observeReconcileAges);
       connectionGauge.removeCallback(observeConnections);

@@ -1,9 +1,10 @@
 import { fetchMessageData, type FetchMessageData } from '@ctc-hub/queue';
 import { SpanKind, withSpan } from '@ctc-hub/telemetry';
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { UnrecoverableError, type Job } from 'bullmq';
 import { historyEntry, messageFacts } from './records.js';
 import { recordFetchRecovery } from '../reconciliation/recovery.js';
 import { RetryLater, type HmrcDeps } from '../runtime/deps.js';
+import { failWith, HmrcSession, TokenUnavailable, traderTokens } from '../runtime/hmrc-session.js';
 
 /**
  * Whose token fetches this message: the EORI the notification named (HMRC's word; the sweep
@@ -59,62 +60,43 @@ export function createFetchProcessor(deps: HmrcDeps) {
             'no EORI is known for this movement and HMRC_DEFAULT_EORI is not set',
           );
         const eori = owner.eori;
-        let token = await deps.hmrc.tokens.getAccessToken(eori);
-        if (!token.ok)
-          throw new RetryLater(
-            'NO_TOKEN',
-            `no usable HMRC token for ${eori}: ${token.error.message}`,
-          );
-
         const started = process.hrtime.bigint();
-        let result = await deps.hmrc.ctc.fetchMessageBody({
-          messageUri: data.messageUri,
-          token: token.accessToken,
-          maxBytes: deps.config.MAX_MESSAGE_BYTES,
+        const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
+        // One token, refreshed once if HMRC refuses it; a 429 pauses the hmrc queue and the job
+        // comes back without spending an attempt.
+        const session = new HmrcSession(deps, traderTokens(deps, eori), {
+          onRateLimited: async (error) => {
+            deps.metrics.fetchDuration.record(elapsed(), { outcome: error.kind });
+            log.warn(
+              { retryAfterMs: error.retryAfterMs },
+              'HMRC rate limit hit; pausing the hmrc queue',
+            );
+          },
         });
-        if (!result.ok && result.error.kind === 'unauthorized') {
-          // The access token was revoked or expired early: refresh once and try again.
-          token = await deps.hmrc.tokens.forceRefresh(eori, token.accessToken);
-          if (!token.ok)
+        const result = await session
+          .call((token) =>
+            deps.hmrc.ctc.fetchMessageBody({
+              messageUri: data.messageUri,
+              token,
+              maxBytes: deps.config.MAX_MESSAGE_BYTES,
+            }),
+          )
+          .catch((error: unknown) => {
+            if (!(error instanceof TokenUnavailable)) throw error;
             throw new RetryLater(
               'NO_TOKEN',
-              `HMRC refused the token for ${eori} and refreshing failed: ${token.error.message}`,
+              `no usable HMRC token for ${eori}: ${error.tokenError.message}`,
             );
-          result = await deps.hmrc.ctc.fetchMessageBody({
-            messageUri: data.messageUri,
-            token: token.accessToken,
-            maxBytes: deps.config.MAX_MESSAGE_BYTES,
           });
-        }
-        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        const seconds = elapsed();
 
         if (!result.ok) {
           const error = result.error;
           deps.metrics.fetchDuration.record(seconds, { outcome: error.kind });
-          switch (error.kind) {
-            case 'rate-limited':
-              log.warn(
-                { retryAfterMs: error.retryAfterMs },
-                'HMRC rate limit hit; pausing the hmrc queue',
-              );
-              await deps.rateLimit(error.retryAfterMs);
-              throw Worker.RateLimitError();
-            case 'too-large':
-            case 'refused':
-              throw new UnrecoverableError(`${error.kind}: ${error.message}`);
-            case 'client-error':
-              // 404 may be HMRC not having the message visible yet: retried until attempts run out.
-              if (error.status === 404) throw new RetryLater('NOT_FOUND', error.message);
-              throw new UnrecoverableError(
-                `HMRC answered ${error.status} ${error.code ?? ''}: ${error.message}`,
-              );
-            case 'server-error':
-              if (!error.retryable)
-                throw new UnrecoverableError(`HMRC answered ${error.status}: ${error.message}`);
-              throw new RetryLater('HMRC_SERVER_ERROR', `HMRC answered ${error.status}`);
-            default:
-              throw new RetryLater(error.kind.toUpperCase(), error.message);
-          }
+          // 404 may be HMRC not having the message visible yet: retried until attempts run out.
+          if (error.kind === 'client-error' && error.status === 404)
+            throw new RetryLater('NOT_FOUND', error.message);
+          failWith(error, 'fetching the message');
         }
         deps.metrics.fetchDuration.record(seconds, { outcome: 'ok' });
         deps.metrics.fetchBytes.record(result.body.length);
@@ -172,10 +154,10 @@ export function createFetchProcessor(deps: HmrcDeps) {
           source: data.source,
           receivedAt: data.receivedAt !== null ? new Date(data.receivedAt) : new Date(),
           boxId: data.boxId,
-          // Filed under HMRC's word only; a token's label is a claim (see connection-check.ts).
+          // Filed under HMRC's word only; a token's label is a claim (see connections/verify.ts).
           enrollmentEori: eori,
           enrollmentVerified: owner.reported,
-          viaConnection: token.connectionId,
+          viaConnection: session.connectionId,
           apiVersion: deps.config.CTC_API_VERSION,
           claimedType: data.messageType,
         });

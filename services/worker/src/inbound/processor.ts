@@ -1,10 +1,10 @@
+import { ppnsScope } from '@ctc-hub/db';
 import type { NctsParser } from '@ctc-hub/ncts';
 import { addJob, ingestNotificationData, jobIds, jobs } from '@ctc-hub/queue';
 import { isSpanContextValid, SpanKind, withSpan, type Logger } from '@ctc-hub/telemetry';
 import { UnrecoverableError, type Job, type Queue } from 'bullmq';
 import type { IngestMetrics } from '../runtime/metrics.js';
 import { recordRecovery } from '../reconciliation/recovery.js';
-import { ppnsScope } from '../reconciliation/state.js';
 import { decideIngest } from './decide.js';
 import type { IngestStore } from './store.js';
 

@@ -23,8 +23,7 @@ import {
   TokenUnavailable,
   traderTokens,
 } from '../runtime/hmrc-session.js';
-import { ctcScope, noteError, recordRun } from './state.js';
-import { markConnectionVerified } from '@ctc-hub/db';
+import { markConnectionVerified, ctcScope, noteError, recordRun } from '@ctc-hub/db';
 import { foreignMovement, reportMismatch, withMismatchCounter } from '../connections/mismatch.js';
 import { RetryLater, type HmrcDeps } from '../runtime/deps.js';
 

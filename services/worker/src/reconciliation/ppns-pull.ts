@@ -1,3 +1,4 @@
+import { highWaterMark, ppnsScope, recordRun } from '@ctc-hub/db';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BoxNotifications, PpnsStatusFilter } from '@ctc-hub/hmrc-client';
 import type { PpnsEnvelope } from '@ctc-hub/ppns';
@@ -19,7 +20,6 @@ import {
   isRateLimitError,
   TokenUnavailable,
 } from '../runtime/hmrc-session.js';
-import { highWaterMark, ppnsScope, recordRun } from './state.js';
 import { RetryLater, type HmrcDeps } from '../runtime/deps.js';
 
 /** PPNS returns at most 100 notifications per call, and acknowledges at most 100 per PUT. */

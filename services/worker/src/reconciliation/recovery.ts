@@ -1,9 +1,8 @@
-import type { Db } from '@ctc-hub/db';
+import { type Db, addRecovered, ctcScope, ppnsScope } from '@ctc-hub/db';
 import type { MovementType } from '@ctc-hub/ppns';
 import type { FetchMessageData } from '@ctc-hub/queue';
 import type { Logger } from '@ctc-hub/telemetry';
 import type { IngestMetrics } from '../runtime/metrics.js';
-import { addRecovered, ctcScope, ppnsScope } from './state.js';
 
 /**
  * A recovery is a message that push had missed and reconciliation got stored: by the PPNS pull

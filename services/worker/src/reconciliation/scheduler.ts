@@ -1,6 +1,7 @@
 import { jobs } from '@ctc-hub/queue';
 import type { OpsDeps } from '../runtime/deps.js';
 import type { BackgroundTask } from '../runtime/deps.js';
+import { startPeriodic } from '../runtime/periodic.js';
 
 /**
  * The id of the one BullMQ job scheduler that runs `reconcile-tick`. It is stable, so every
@@ -23,8 +24,6 @@ export const reconcileSchedulerTask: BackgroundTask = {
   start: async (deps: OpsDeps) => {
     const { config, logger } = deps;
     const queue = deps.queues.ops;
-    let timer: NodeJS.Timeout | undefined;
-    let stopped = false;
 
     const apply = async (): Promise<void> => {
       if (!config.RECONCILE_ENABLED) {
@@ -59,22 +58,22 @@ export const reconcileSchedulerTask: BackgroundTask = {
       );
     };
 
-    const attempt = async (): Promise<void> => {
-      try {
-        await apply();
-      } catch (error) {
-        logger.error({ err: error }, 'could not set up the reconcile schedule; retrying');
-        if (stopped) return;
-        timer = setTimeout(() => void attempt(), retryMs);
-        timer.unref();
-      }
+    // Until the schedule is in Redis, try again every few seconds (then nothing is left to do).
+    let applied = false;
+    const applyOnce = async (): Promise<void> => {
+      if (applied) return;
+      await apply();
+      applied = true;
     };
-    await attempt();
-    return {
-      stop: async () => {
-        stopped = true;
-        clearTimeout(timer);
-      },
-    };
+    await applyOnce().catch((error: unknown) =>
+      logger.error({ err: error }, 'could not set up the reconcile schedule; retrying'),
+    );
+    return startPeriodic({
+      firstRunDelayMs: retryMs,
+      intervalMs: retryMs,
+      work: applyOnce,
+      logger,
+      failure: 'could not set up the reconcile schedule; retrying',
+    });
   },
 };

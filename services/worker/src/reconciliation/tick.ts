@@ -1,3 +1,4 @@
+import { claimDueScopes, ctcScope, ppnsScope, releaseClaims, type ClaimedScope } from '@ctc-hub/db';
 import type { MovementType } from '@ctc-hub/ppns';
 import {
   jobIds,
@@ -10,7 +11,6 @@ import {
 } from '@ctc-hub/queue';
 import type { Job } from 'bullmq';
 import { jobData, removedWhenFinished } from './jobs.js';
-import { claimDueScopes, ctcScope, ppnsScope, releaseClaims, type ClaimedScope } from './state.js';
 import type { OpsDeps } from '../runtime/deps.js';
 
 const movementTypes: readonly MovementType[] = ['departure', 'arrival'];

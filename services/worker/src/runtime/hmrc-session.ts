@@ -2,19 +2,19 @@ import type { AccessTokenResult, HmrcError, HmrcResult, TokenError } from '@ctc-
 import { UnrecoverableError, Worker } from 'bullmq';
 import { RetryLater, type HmrcDeps } from './deps.js';
 
-/** Where a reconciliation job gets its token: the application's (PPNS) or a trader's (CTC). */
+/** Where a job gets its token: the application's (PPNS) or a trader's (CTC). */
 export interface TokenSource {
   get: () => Promise<AccessTokenResult>;
   /** After a 401 to `rejected`; joins a refresh another job already started. */
   refresh: (rejected: string) => Promise<AccessTokenResult>;
 }
 
-export const applicationTokens = (deps: HmrcDeps): TokenSource => ({
+export const applicationTokens = (deps: Pick<HmrcDeps, 'hmrc'>): TokenSource => ({
   get: () => deps.hmrc.tokens.getApplicationToken(),
   refresh: (rejected) => deps.hmrc.tokens.forceApplicationRefresh(rejected),
 });
 
-export const traderTokens = (deps: HmrcDeps, eori: string): TokenSource => ({
+export const traderTokens = (deps: Pick<HmrcDeps, 'hmrc'>, eori: string): TokenSource => ({
   get: () => deps.hmrc.tokens.getAccessToken(eori),
   refresh: (rejected) => deps.hmrc.tokens.forceRefresh(eori, rejected),
 });
@@ -22,17 +22,39 @@ export const traderTokens = (deps: HmrcDeps, eori: string): TokenSource => ({
 /** No usable token. `retryable` is false when only a person can fix it (connect again, a key). */
 export class TokenUnavailable extends Error {
   readonly retryable: boolean;
-  constructor(readonly tokenError: TokenError) {
+  /**
+   * @param afterRefusal HMRC refused the token we held (401) and refreshing it failed: the
+   *   reason (invalid_grant: consent withdrawn, HMRC forgot the grant) is what a person acts on.
+   */
+  constructor(
+    readonly tokenError: TokenError,
+    readonly afterRefusal = false,
+  ) {
     super(`no usable HMRC token for ${tokenError.subject}: ${tokenError.message}`);
     this.name = 'TokenUnavailable';
     this.retryable = tokenError.kind === 'refresh-failed' && tokenError.retryable;
   }
 }
 
+/** A usable token as the token store hands it out. */
+export type HeldToken = Extract<AccessTokenResult, { ok: true }>;
+
+export interface SessionOptions {
+  /**
+   * Called when HMRC answered 429, before the queue pauses and the job ends without spending an
+   * attempt (a submission records the attempt, uncounted; a fetch records its metric).
+   */
+  onRateLimited?: (error: RateLimited) => Promise<void>;
+}
+
+type RateLimited = Extract<HmrcError, { kind: 'rate-limited' }>;
+
 /**
- * The HMRC calls of one reconciliation job: one token, refreshed once on 401, and a 429 pauses
- * the whole hmrc queue for Retry-After and ends the job with BullMQ's RateLimitError (retried
- * later without spending an attempt). Pacing itself is the RatePacer's, before every call.
+ * The one way a job calls HMRC: one token, refreshed once on 401 (joining a refresh another job
+ * already started); a 429 pauses the whole hmrc queue for Retry-After and ends the job with
+ * BullMQ's RateLimitError, retried later without spending an attempt. Pacing (the shared budget)
+ * is the RatePacer's, before every call the client makes. What an error means for the job is
+ * `failWith`'s, unless the capability has its own reading (a guarantee check's 429 is an answer).
  */
 export class HmrcSession {
   private token: string | undefined;
@@ -40,27 +62,69 @@ export class HmrcSession {
   connectionId: string | null = null;
 
   constructor(
-    private readonly deps: HmrcDeps,
+    private readonly deps: Pick<HmrcDeps, 'rateLimit'>,
     private readonly tokens: TokenSource,
+    private readonly options: SessionOptions = {},
   ) {}
 
+  /** Takes the token now (to look at its connection before the first call). */
+  async begin(): Promise<HeldToken> {
+    const token = await this.tokens.get();
+    if (!token.ok) throw new TokenUnavailable(token.error);
+    this.token = token.accessToken;
+    this.connectionId = token.connectionId;
+    return token;
+  }
+
+  /** One HMRC request; a 429 ends the job (see above). */
   async call<T>(request: (token: string) => Promise<HmrcResult<T>>): Promise<HmrcResult<T>> {
-    this.token ??= await this.acquire(this.tokens.get());
-    let result = await request(this.token);
-    if (!result.ok && result.error.kind === 'unauthorized') {
-      this.token = await this.acquire(this.tokens.refresh(this.token));
-      result = await request(this.token);
-    }
+    const result = await this.answer(request);
     if (!result.ok && result.error.kind === 'rate-limited') {
+      await this.options.onRateLimited?.(result.error);
       await this.deps.rateLimit(result.error.retryAfterMs);
       throw Worker.RateLimitError();
     }
     return result;
   }
 
-  private async acquire(pending: Promise<AccessTokenResult>): Promise<string> {
+  /**
+   * One HMRC request whose 429 is an answer for the caller to read, not a reason to retry the
+   * job (a guarantee check: HMRC locks the GRN for a minute whatever the answer). The queue
+   * still pauses for a Retry-After up to `pauseUpToMs` (the platform's own limit).
+   */
+  async callOnce<T>(
+    request: (token: string) => Promise<HmrcResult<T>>,
+    pauseUpToMs: number,
+  ): Promise<HmrcResult<T>> {
+    const result = await this.answer(request);
+    if (
+      !result.ok &&
+      result.error.kind === 'rate-limited' &&
+      result.error.retryAfterMs <= pauseUpToMs
+    )
+      await this.deps.rateLimit(result.error.retryAfterMs);
+    return result;
+  }
+
+  /** The request with the session's token, and once more with a fresh one after a 401. */
+  private async answer<T>(
+    request: (token: string) => Promise<HmrcResult<T>>,
+  ): Promise<HmrcResult<T>> {
+    this.token ??= (await this.begin()).accessToken;
+    let result = await request(this.token);
+    if (!result.ok && result.error.kind === 'unauthorized') {
+      this.token = await this.acquire(this.tokens.refresh(this.token), true);
+      result = await request(this.token);
+    }
+    return result;
+  }
+
+  private async acquire(
+    pending: Promise<AccessTokenResult>,
+    afterRefusal = false,
+  ): Promise<string> {
     const token = await pending;
-    if (!token.ok) throw new TokenUnavailable(token.error);
+    if (!token.ok) throw new TokenUnavailable(token.error, afterRefusal);
     this.connectionId = token.connectionId;
     return token.accessToken;
   }

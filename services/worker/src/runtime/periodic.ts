@@ -1,11 +1,45 @@
-import type { OpsDeps } from './deps.js';
-import type { BackgroundTask } from './deps.js';
+import type { Logger } from '@ctc-hub/telemetry';
+import type { BackgroundTask, OpsDeps } from './deps.js';
 
 /**
- * A task that runs `work` after `firstRunDelayMs`, then every `intervalMs`, never twice at once
- * in this process (replicas coordinate inside `work`, with locks). A failure is logged by `work`'s
- * caller here and retried at the next interval; stopping waits for a run in progress.
+ * The worker's one way of doing work on a timer in this process: `work` after `firstRunDelayMs`,
+ * then every `intervalMs`, never twice at once in this process. A failure is logged and retried
+ * at the next interval; stopping waits for a run in progress. Work that must run once across all
+ * replicas is a BullMQ job scheduler instead (reconciliation/scheduler.ts), or takes a lock
+ * inside `work`.
  */
+export function startPeriodic(options: {
+  firstRunDelayMs: number;
+  intervalMs: number;
+  work: () => Promise<unknown>;
+  logger: Pick<Logger, 'warn'>;
+  /** The log line when a run fails. */
+  failure: string;
+}): { stop: () => Promise<void> } {
+  let running: Promise<void> | undefined;
+  const run = () => {
+    running ??= options
+      .work()
+      .then(() => undefined)
+      .catch((error: unknown) => options.logger.warn({ err: error }, options.failure))
+      .finally(() => {
+        running = undefined;
+      });
+  };
+  const first = setTimeout(run, options.firstRunDelayMs);
+  const timer = setInterval(run, options.intervalMs);
+  first.unref();
+  timer.unref();
+  return {
+    stop: async () => {
+      clearTimeout(first);
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
+
+/** A periodic job as one of the worker's long-running tasks (tasks.ts). */
 export function periodicTask(options: {
   name: string;
   firstRunDelayMs: number;
@@ -16,27 +50,13 @@ export function periodicTask(options: {
 }): BackgroundTask {
   return {
     name: options.name,
-    start: async (deps: OpsDeps) => {
-      let running: Promise<void> | undefined;
-      const run = () => {
-        running ??= options
-          .work(deps)
-          .catch((error: unknown) => deps.logger.warn({ err: error }, options.failure))
-          .finally(() => {
-            running = undefined;
-          });
-      };
-      const first = setTimeout(run, options.firstRunDelayMs);
-      const timer = setInterval(run, options.intervalMs);
-      first.unref();
-      timer.unref();
-      return {
-        stop: async () => {
-          clearTimeout(first);
-          clearInterval(timer);
-          await running;
-        },
-      };
-    },
+    start: async (deps: OpsDeps) =>
+      startPeriodic({
+        firstRunDelayMs: options.firstRunDelayMs,
+        intervalMs: options.intervalMs,
+        work: () => options.work(deps),
+        logger: deps.logger,
+        failure: options.failure,
+      }),
   };
 }

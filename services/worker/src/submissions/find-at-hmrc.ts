@@ -3,6 +3,7 @@ import type { HmrcError } from '@ctc-hub/hmrc-client';
 import { parseNctsMessage } from '@ctc-hub/ncts';
 import { movementPath } from '@ctc-hub/ppns';
 import type { HmrcDeps } from '../runtime/deps.js';
+import type { HmrcSession } from '../runtime/hmrc-session.js';
 
 export type FindResult =
   | { ok: true; found: { movementId: string; messageId: string } | null; calls: number }
@@ -19,11 +20,14 @@ const skewMs = 2 * 60_000;
  *  - IE007: arrivals with this MRN created since the submission, then their IE007;
  *  - follow-ups: the movement's messages of that type received since the submission.
  * A candidate is ours only if its messageIdentification (unique per message) matches ours.
+ *
+ * Every call goes through the submission's HMRC session: a 401 refreshes the token once and
+ * asks again, and a 429 ends the job without spending an attempt.
  */
 export async function findAtHmrc(
   deps: HmrcDeps,
   submission: Submission,
-  token: string,
+  session: HmrcSession,
 ): Promise<FindResult> {
   let calls = 0;
   const v1 = submission.api_version === '1.0';
@@ -40,21 +44,25 @@ export async function findAtHmrc(
   ): Promise<{ ok: true; messageId: string | null } | { ok: false; error: HmrcError }> => {
     await call();
     // API 1.0 takes no count (and has no paging); 2.x pages at up to 500.
-    const messages = await deps.hmrc.ctc.listMessages(
-      type,
-      movementId,
-      v1 ? { receivedSince: since } : { receivedSince: since, count: 500 },
-      token,
+    const messages = await session.call((token) =>
+      deps.hmrc.ctc.listMessages(
+        type,
+        movementId,
+        v1 ? { receivedSince: since } : { receivedSince: since, count: 500 },
+        token,
+      ),
     );
     if (!messages.ok) return messages;
     for (const candidate of messages.list.messages) {
       if (candidate.type !== undefined && candidate.type !== submission.message_type) continue;
       if (submission.message_identification === null) return { ok: true, messageId: candidate.id };
       await call();
-      const message = await deps.hmrc.ctc.getMessage({
-        messageUri: `${movementPath(type, movementId)}/messages/${candidate.id}`,
-        token,
-      });
+      const message = await session.call((token) =>
+        deps.hmrc.ctc.getMessage({
+          messageUri: `${movementPath(type, movementId)}/messages/${candidate.id}`,
+          token,
+        }),
+      );
       if (!message.ok) return message;
       const body = message.message.body;
       if (typeof body !== 'string') continue;
@@ -95,13 +103,15 @@ export async function findAtHmrc(
         : undefined;
   if (reference === undefined) return { ok: true, found: null, calls };
   calls += 1;
-  const movements = await deps.hmrc.ctc.listMovements({
-    type,
-    token,
-    updatedSince: since,
-    ...(v1 ? {} : { count: 500 }),
-    ...reference,
-  });
+  const movements = await session.call((token) =>
+    deps.hmrc.ctc.listMovements({
+      type,
+      token,
+      updatedSince: since,
+      ...(v1 ? {} : { count: 500 }),
+      ...reference,
+    }),
+  );
   if (!movements.ok) return { ok: false, error: movements.error, calls };
   for (const movement of movements.list.movements) {
     if (movement.created !== undefined && new Date(movement.created).getTime() < since.getTime())

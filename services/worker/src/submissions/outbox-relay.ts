@@ -2,6 +2,8 @@ import { submissionsToRelay, type Db } from '@ctc-hub/db';
 import { addJob, jobIds, jobs } from '@ctc-hub/queue';
 import type { Logger } from '@ctc-hub/telemetry';
 import type { Queue } from 'bullmq';
+import type { BackgroundTask } from '../runtime/deps.js';
+import { startPeriodic } from '../runtime/periodic.js';
 
 /**
  * The api answers 202 once a submission is in Postgres; queueing its job can still fail (Redis
@@ -16,7 +18,7 @@ export function startOutboxRelay(options: {
   submitAttempts: number;
   intervalMs?: number;
   minAgeSeconds?: number;
-}): { stop: () => void; runOnce: () => Promise<number> } {
+}): { stop: () => Promise<void>; runOnce: () => Promise<number> } {
   const { db, hmrcQueue, logger } = options;
   const runOnce = async (): Promise<number> => {
     const candidates = await submissionsToRelay(db, options.minAgeSeconds ?? 30);
@@ -36,16 +38,26 @@ export function startOutboxRelay(options: {
       logger.warn({ added }, 'outbox relay re-queued submissions whose job was missing');
     return added;
   };
-  let running = false;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = true;
-    runOnce()
-      .catch((error: unknown) => logger.warn({ err: error }, 'outbox relay failed; will try again'))
-      .finally(() => {
-        running = false;
-      });
-  }, options.intervalMs ?? 15_000);
-  timer.unref();
-  return { stop: () => clearInterval(timer), runOnce };
+  const periodic = startPeriodic({
+    firstRunDelayMs: options.intervalMs ?? 15_000,
+    intervalMs: options.intervalMs ?? 15_000,
+    work: runOnce,
+    logger,
+    failure: 'outbox relay failed; will try again',
+  });
+  return { stop: periodic.stop, runOnce };
 }
+
+/** The relay as one of the worker's tasks, every OUTBOX_RELAY_SECONDS. */
+export const outboxRelayTask: BackgroundTask = {
+  name: 'outbox-relay',
+  start: async (deps) =>
+    startOutboxRelay({
+      db: deps.db,
+      hmrcQueue: deps.queues.hmrc,
+      logger: deps.logger,
+      submitAttempts: deps.config.SUBMIT_MAX_ATTEMPTS,
+      intervalMs: deps.config.OUTBOX_RELAY_SECONDS * 1000,
+      minAgeSeconds: deps.config.OUTBOX_RELAY_SECONDS * 2,
+    }),
+};

@@ -25,12 +25,13 @@ import { deriveMovementStatus, parseNctsMessage } from '@ctc-hub/ncts';
 import { movementPath } from '@ctc-hub/ppns';
 import { submitData } from '@ctc-hub/queue';
 import { SpanKind, withSpan } from '@ctc-hub/telemetry';
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { UnrecoverableError, type Job } from 'bullmq';
 import { reportMismatch, withMismatchCounter } from '../connections/mismatch.js';
 import { messageFacts } from '../inbound/records.js';
 import { connectionMayAct } from '../connections/verify.js';
 import { findAtHmrc } from './find-at-hmrc.js';
 import { RetryLater, type HmrcDeps } from '../runtime/deps.js';
+import { HmrcSession, TokenUnavailable, traderTokens } from '../runtime/hmrc-session.js';
 
 /** The trader's connection may not be used (a person must act): fail now, do not retry. */
 class ConnectionRefused extends Error {
@@ -190,21 +191,64 @@ async function send(
   if (awaitingUpload(submission)) return waiting(submission);
   const attemptNumber = submission.attempt_count + 1;
   const started = Date.now();
-  const tokenResult = await deps.hmrc.tokens.getAccessToken(submission.eori);
-  if (!tokenResult.ok && tokenResult.error.kind === 'mismatched')
-    throw new ConnectionRefused('CONNECTION_MISMATCHED', tokenResult.error.message);
-  if (!tokenResult.ok) {
+  // Every HMRC call of this attempt (the check before resending, the send) shares one session:
+  // one token, refreshed once on 401; a 429 records the attempt uncounted and ends the job.
+  const session = new HmrcSession(deps, traderTokens(deps, submission.eori), {
+    onRateLimited: (error) =>
+      recordAttempt(
+        deps.db,
+        submission.id,
+        attemptOf(
+          attemptNumber,
+          started,
+          'rate-limited',
+          429,
+          `Retry-After ${error.retryAfterMs} ms`,
+        ),
+        { counts: false },
+      ),
+  });
+  try {
+    return await sendWith(deps, submission, session, attemptNumber, started, log);
+  } catch (error) {
+    if (!(error instanceof TokenUnavailable)) throw error;
+    const tokenError = error.tokenError;
+    if (tokenError.kind === 'mismatched')
+      throw new ConnectionRefused('CONNECTION_MISMATCHED', tokenError.message);
+    if (error.afterRefusal) {
+      // HMRC refused the token (401), in the send or in the check before a resend, and it could
+      // not be replaced: why (invalid_grant after HMRC forgot the grant) is what someone must
+      // act on, not the 401.
+      const described = `HMRC refused the access token (401); refreshing the token failed: ${tokenError.message}`;
+      await recordAttempt(
+        deps.db,
+        submission.id,
+        attemptOf(attemptNumber, started, 'retry', 401, described),
+      );
+      log.warn({ error: described }, 'submission attempt failed; will retry');
+      throw new RetryLater('RECONSENT_REQUIRED', described);
+    }
     await recordAttempt(
       deps.db,
       submission.id,
-      attemptOf(attemptNumber, started, 'no-token', null, tokenResult.error.message),
+      attemptOf(attemptNumber, started, 'no-token', null, tokenError.message),
     );
     throw new RetryLater(
       'NO_TOKEN',
-      `no usable HMRC token for ${submission.eori}: ${tokenResult.error.message}`,
+      `no usable HMRC token for ${submission.eori}: ${tokenError.message}`,
     );
   }
-  let token = tokenResult.accessToken;
+}
+
+async function sendWith(
+  deps: HmrcDeps,
+  submission: Submission,
+  session: HmrcSession,
+  attemptNumber: number,
+  started: number,
+  log: HmrcDeps['logger'],
+): Promise<SubmitResult> {
+  const tokenResult = await session.begin();
   const connectionId = tokenResult.connectionId;
 
   // Until HMRC's answers have shown whose token this is, look before each declaration: a token
@@ -236,35 +280,23 @@ async function send(
   const outcomeUnknown =
     submission.outcome_unknown || (submission.status === 'sending' && submission.route === 'small');
   if (outcomeUnknown) {
-    let found = await findAtHmrc(deps, submission, token);
-    // HMRC refused the token: refresh it once, as for the send itself; when that fails too,
-    // its reason (invalid_grant after a sandbox restart) is what the attempt must show.
-    let refreshFailure: string | undefined;
-    if (!found.ok && found.error.kind === 'unauthorized') {
-      const refreshed = await deps.hmrc.tokens.forceRefresh(submission.eori, token);
-      if (refreshed.ok) {
-        token = refreshed.accessToken;
-        found = await findAtHmrc(deps, submission, token);
-      } else {
-        refreshFailure = refreshed.error.message;
-      }
-    }
+    const found = await findAtHmrc(deps, submission, session);
     if (!found.ok) {
-      if (found.error.kind === 'rate-limited')
-        return rateLimited(deps, submission, attemptNumber, started, found.error);
-      const described =
-        refreshFailure === undefined
-          ? describeHmrcError(found.error)
-          : `${describeHmrcError(found.error)}; refreshing the token failed: ${refreshFailure}`;
       await recordAttempt(
         deps.db,
         submission.id,
-        attemptOf(attemptNumber, started, 'check-failed', httpStatusOf(found.error), described),
+        attemptOf(
+          attemptNumber,
+          started,
+          'check-failed',
+          httpStatusOf(found.error),
+          describeHmrcError(found.error),
+        ),
         { outcomeUnknown: true },
       );
       throw new RetryLater(
-        refreshFailure === undefined ? 'CHECK_FAILED' : 'RECONSENT_REQUIRED',
-        `could not check whether HMRC has the submission: ${described}`,
+        'CHECK_FAILED',
+        `could not check whether HMRC has the submission: ${describeHmrcError(found.error)}`,
       );
     }
     if (found.found !== null) {
@@ -294,7 +326,7 @@ async function send(
     reply = hmrcReplyOf(response);
   };
   const apiVersion = submission.api_version as CtcApiVersion;
-  const post = () =>
+  const post = (token: string) =>
     isResubmission(submission)
       ? deps.hmrc.ctc.resubmitArrival({
           arrivalId: submission.movement_id!,
@@ -318,18 +350,7 @@ async function send(
             apiVersion,
             onReply,
           });
-  let result = await post();
-  /** Why the token HMRC refused could not be replaced, when it could not. */
-  let refreshFailure: string | undefined;
-  if (!result.ok && result.error.kind === 'unauthorized') {
-    const refreshed = await deps.hmrc.tokens.forceRefresh(submission.eori, token);
-    if (refreshed.ok) {
-      token = refreshed.accessToken;
-      result = await post();
-    } else {
-      refreshFailure = refreshed.error.message;
-    }
-  }
+  const result = await session.call(post);
 
   if (result.ok) {
     if (submission.route === 'large') {
@@ -358,8 +379,6 @@ async function send(
   }
 
   const error = result.error;
-  if (error.kind === 'rate-limited')
-    return rateLimited(deps, submission, attemptNumber, started, error);
   const outcome = submissionOutcome(error);
   if (outcome === 'rejected' && error.kind !== 'unauthorized') {
     log.warn(
@@ -376,12 +395,8 @@ async function send(
     return { status: 'rejected' };
   }
   // Transient (5xx, timeout, reset, a second 401): retry later, checking HMRC first if the
-  // request may have arrived. A 401 whose token could not be refreshed says why (invalid_grant
-  // after a sandbox restart): that, not the 401, is what someone must act on.
-  const described =
-    refreshFailure === undefined
-      ? describeHmrcError(error)
-      : `${describeHmrcError(error)}; refreshing the token failed: ${refreshFailure}`;
+  // request may have arrived. (A 401 whose token could not be refreshed ends in `send`, which
+  // records why: invalid_grant, not the 401, is what someone must act on.)
   await recordAttempt(
     deps.db,
     submission.id,
@@ -390,7 +405,7 @@ async function send(
       started,
       outcome === 'unknown' ? 'unknown' : 'retry',
       httpStatusOf(error),
-      described,
+      describeHmrcError(error),
     ),
     {
       outcomeUnknown: outcome === 'unknown',
@@ -398,11 +413,8 @@ async function send(
       ...(reply === undefined ? {} : { reply }),
     },
   );
-  log.warn({ outcome, error: described }, 'submission attempt failed; will retry');
-  throw new RetryLater(
-    refreshFailure === undefined ? error.kind.toUpperCase() : 'RECONSENT_REQUIRED',
-    described,
-  );
+  log.warn({ outcome, error: describeHmrcError(error) }, 'submission attempt failed; will retry');
+  throw new RetryLater(error.kind.toUpperCase(), describeHmrcError(error));
 }
 
 const isFollowUp = (submission: Submission) =>
@@ -411,23 +423,6 @@ const isFollowUp = (submission: Submission) =>
 /** API 1.0's PUT /arrivals/{arrivalId}: an IE007 sent again for an existing arrival. */
 const isResubmission = (submission: Submission) =>
   submission.message_type === 'IE007' && submission.movement_id !== null;
-
-async function rateLimited(
-  deps: HmrcDeps,
-  submission: Submission,
-  attemptNumber: number,
-  started: number,
-  error: Extract<HmrcError, { kind: 'rate-limited' }>,
-): Promise<never> {
-  await recordAttempt(
-    deps.db,
-    submission.id,
-    attemptOf(attemptNumber, started, 'rate-limited', 429, `Retry-After ${error.retryAfterMs} ms`),
-    { counts: false },
-  );
-  await deps.rateLimit(error.retryAfterMs);
-  throw Worker.RateLimitError();
-}
 
 /**
  * Accepted: settle the submission and record the movement and our outbound message (HMRC's

@@ -1,6 +1,6 @@
-import type { Db } from '@ctc-hub/db';
-import type { MovementType } from '@ctc-hub/ppns';
 import { sql } from 'kysely';
+import type { Db } from '../connection.js';
+import type { MovementType } from '../schema/movements.table.js';
 
 /**
  * reconcile_state: one row per scope, `ppns:<boxId>` (PPNS pull) or `ctc:<eori>:<type>` (the CTC
