@@ -368,4 +368,8 @@ export const routesWithoutParams = [
   'GET /ops/assets/ops.js',
   'GET /ops/assets/favicon.svg',
   'GET /v1/connections',
+  'GET /',
+  'GET /openapi.json',
+  'GET /docs',
+  'GET /docs/assets/redoc.standalone.js',
 ];
