@@ -10,12 +10,16 @@ import {
   type TestRedis,
 } from '@ctc-hub/testing';
 import { connectEori, startStack, type Stack } from '../../scripts/stack.js';
+import { responseProblems } from '../../services/api/src/test-support/openapi-validator.js';
 
 export interface E2E {
   stack: Stack;
   testDb: TestDatabase;
   redis: TestRedis;
-  /** GET on our api with the API key; returns status and parsed JSON (or text). */
+  /**
+   * GET on our api with the API key; returns status and parsed JSON (or text). A JSON answer
+   * that /openapi.json does not describe fails the test.
+   */
   api: (path: string) => Promise<{ status: number; body: any; headers: Headers; bytes: Buffer }>;
   /** Makes the sandbox's NCTS send a message on a movement; returns its ids. */
   inject: (
@@ -79,7 +83,13 @@ export async function startE2E(
     const bytes = Buffer.from(await response.arrayBuffer());
     const text = bytes.toString('utf8');
     let body: unknown = text;
-    if ((response.headers.get('content-type') ?? '').includes('json')) body = JSON.parse(text);
+    if ((response.headers.get('content-type') ?? '').includes('json')) {
+      body = JSON.parse(text);
+      // Every JSON answer a test reads must be one /openapi.json describes.
+      const problems = responseProblems('GET', path, response.status, body);
+      if (problems.length > 0)
+        throw new Error(`GET ${path} does not match /openapi.json:\n${problems.join('\n')}`);
+    }
     return { status: response.status, body, headers: response.headers, bytes };
   };
 

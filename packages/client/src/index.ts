@@ -6,7 +6,7 @@ import type { paths } from './schema.js';
  * OpenAPI document (schema.ts, `pnpm client:generate`). Every path, parameter and answer is
  * checked by the compiler against what the api documents:
  *
- *   const hub = createHubClient({ baseUrl: 'http://localhost:3000', apiKey });
+ *   const hub = createHubClient({ baseUrl: 'http://localhost:8081', apiKey });
  *   const { data, error } = await hub.GET('/v1/submissions', { params: { query: { status: 'failed' } } });
  */
 
@@ -14,7 +14,7 @@ export type { paths, components } from './schema.js';
 export type HubClient = Client<paths>;
 
 export interface HubClientOptions extends Omit<ClientOptions, 'baseUrl'> {
-  /** Where the api listens, e.g. http://localhost:3000 (CTC_HUB_URL). */
+  /** Where the api listens, e.g. http://localhost:8081 (CTC_HUB_URL). */
   baseUrl: string;
   /** An API key from API_KEYS (CTC_HUB_API_KEY), sent as `Authorization: Bearer`. */
   apiKey?: string;
@@ -32,10 +32,10 @@ export function createHubClient(options: HubClientOptions): HubClient {
   });
 }
 
-/** The client configured from CTC_HUB_URL (default http://localhost:3000) and CTC_HUB_API_KEY. */
+/** The client configured from CTC_HUB_URL (default http://localhost:8081) and CTC_HUB_API_KEY. */
 export function hubClientFromEnv(env: NodeJS.ProcessEnv = process.env): HubClient {
   return createHubClient({
-    baseUrl: env.CTC_HUB_URL ?? 'http://localhost:3000',
+    baseUrl: env.CTC_HUB_URL ?? 'http://localhost:8081',
     ...(env.CTC_HUB_API_KEY !== undefined && { apiKey: env.CTC_HUB_API_KEY }),
   });
 }

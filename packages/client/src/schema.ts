@@ -1534,15 +1534,13 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Queues, dead letters, connections, HMRC budget */
+                /** @description Queues, throughput, dead letters, reconciliation, HMRC budget, connections */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            [key: string]: unknown;
-                        };
+                        "application/json": components["schemas"]["OpsData"];
                     };
                 };
                 /** @description No API key, or an unknown one */
@@ -2704,13 +2702,13 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Nothing to replay (resolved or purged) */
+                /** @description Nothing to replay (resolved or purged): replayId null, and why */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["ReplayNoop"];
+                        "application/json": components["schemas"]["ReplayStarted"];
                     };
                 };
                 /** @description Replay queued (Location: the replay) */
@@ -2816,7 +2814,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["BulkPurge"];
+                        "application/json": components["schemas"]["BulkAnswer"];
                     };
                 };
                 /** @description A parameter or the body is invalid; the message names it */
@@ -2904,7 +2902,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["BulkReplay"];
+                        "application/json": components["schemas"]["BulkAnswer"];
                     };
                 };
                 /** @description Replay queued */
@@ -2913,7 +2911,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["BulkReplayStarted"];
+                        "application/json": components["schemas"]["BulkAnswer"];
                     };
                 };
                 /** @description A parameter or the body is invalid; the message names it */
@@ -3983,16 +3981,30 @@ export interface components {
         BalanceRequest: {
             accessCode: string;
         };
-        /** @description Dry run: count, byKind, confirmation, expiresAt. Done: purged, or replayId null */
-        BulkPurge: {
-            [key: string]: unknown;
-        };
-        /** @description Dry run: count, byKind, confirmation, expiresAt. Done: purged, or replayId null */
-        BulkReplay: {
-            [key: string]: unknown;
-        };
-        /** @description replayId, total, status */
-        BulkReplayStarted: {
+        BulkAnswer: {
+            /** @enum {string} */
+            action: "replay" | "purge";
+            /** Format: date-time */
+            asOf?: string;
+            byKind?: {
+                [key: string]: number;
+            };
+            /** @description Send it back to act */
+            confirmation?: string;
+            /** @description Dry run: letters matching */
+            count?: number;
+            dryRun?: boolean;
+            /** Format: date-time */
+            expiresAt?: string;
+            filter: {
+                [key: string]: unknown;
+            };
+            purged?: number;
+            /** Format: uuid */
+            replayId?: string | null;
+            status?: string;
+            total?: number;
+        } & {
             [key: string]: unknown;
         };
         Connection: {
@@ -4252,6 +4264,47 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        OpsData: {
+            connections: {
+                attention: ({
+                    eori: string;
+                } & {
+                    [key: string]: unknown;
+                })[];
+            } & {
+                [key: string]: unknown;
+            };
+            deadLetters: {
+                open: number;
+            } & {
+                [key: string]: unknown;
+            };
+            generatedAt: string;
+            hmrcBudget: {
+                budgetPerMinute: number;
+                limitPerSecond: number;
+                minutes: {
+                    count: number;
+                    minute: string;
+                }[];
+                pacedPerMinute: number;
+                /** @description Busiest minute of the hour, 0..1+ */
+                peakUse: number;
+            } & {
+                [key: string]: unknown;
+            };
+            queues: ({
+                counts: {
+                    [key: string]: number;
+                };
+                name: string;
+                oldestWaitingAgeSeconds: number;
+            } & {
+                [key: string]: unknown;
+            })[];
+        } & {
+            [key: string]: unknown;
+        };
         /** @description deadLetterId, status, previousStatus, purged */
         PurgeOne: {
             [key: string]: unknown;
@@ -4286,15 +4339,23 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
-        /** @description replayId null, and why */
-        ReplayNoop: {
-            [key: string]: unknown;
-        };
         ReplayOne: {
             force?: boolean;
         };
-        /** @description replayId, total, status */
         ReplayStarted: {
+            _links?: {
+                self: components["schemas"]["Link"];
+            } & {
+                [key: string]: unknown;
+            };
+            /** Format: uuid */
+            deadLetterId?: string;
+            message?: string;
+            /** Format: uuid */
+            replayId: string | null;
+            status: string;
+            total?: number;
+        } & {
             [key: string]: unknown;
         };
         ResolveConnection: {
@@ -4323,7 +4384,7 @@ export interface components {
             apiVersion: string;
             attemptCount: number;
             /** @description Every attempt to send it to HMRC */
-            attempts: unknown[];
+            attempts: components["schemas"]["SubmissionAttempt"][];
             boxId: string | null;
             /** Format: date-time */
             completedAt: string | null;
@@ -4394,6 +4455,19 @@ export interface components {
             status: "queued" | "sending" | "accepted" | "rejected" | "failed";
             /** Format: uuid */
             submissionId: string;
+        };
+        SubmissionAttempt: {
+            /** Format: date-time */
+            at: string;
+            attempt: number;
+            durationMs: number;
+            error: string | null;
+            /** @description HMRC's HTTP status */
+            httpStatus: number | null;
+            /** @description accepted, rejected, retry, unknown, rate-limited, found-at-hmrc, not-at-hmrc, uploaded */
+            outcome: string;
+        } & {
+            [key: string]: unknown;
         };
         SubmissionList: {
             _links: {

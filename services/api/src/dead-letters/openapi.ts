@@ -97,6 +97,38 @@ const replayProgress = z
 const anyObject = (id: string, description: string) =>
   z.object({}).loose().meta({ id, description });
 
+/** What a replay request answers: the replay started, or why there was nothing to replay. */
+const replayStarted = z
+  .object({
+    replayId: uuid.nullable(),
+    deadLetterId: uuid.optional(),
+    total: z.number().int().optional(),
+    status: z.string(),
+    message: z.string().optional(),
+    _links: z.object({ self: link }).loose().optional(),
+  })
+  .loose()
+  .meta({ id: 'ReplayStarted' });
+
+/** A bulk action's answer: the dry run, or what was done. */
+const bulkAnswer = z
+  .object({
+    dryRun: z.boolean().optional(),
+    action: z.enum(['replay', 'purge']),
+    filter: z.record(z.string(), z.unknown()),
+    count: z.number().int().optional().meta({ description: 'Dry run: letters matching' }),
+    byKind: z.record(z.string(), z.number().int()).optional(),
+    asOf: isoTime.optional(),
+    confirmation: z.string().optional().meta({ description: 'Send it back to act' }),
+    expiresAt: isoTime.optional(),
+    purged: z.number().int().optional(),
+    replayId: uuid.nullable().optional(),
+    total: z.number().int().optional(),
+    status: z.string().optional(),
+  })
+  .loose()
+  .meta({ id: 'BulkAnswer' });
+
 export function describeDeadLetters(registry: Registry): void {
   registry.registerPath({
     method: 'get',
@@ -155,14 +187,8 @@ export function describeDeadLetters(registry: Registry): void {
       body: { required: false, content: { 'application/json': { schema: singleReplayBody } } },
     },
     responses: {
-      200: ok(
-        'Nothing to replay (resolved or purged)',
-        anyObject('ReplayNoop', 'replayId null, and why'),
-      ),
-      202: ok(
-        'Replay queued (Location: the replay)',
-        anyObject('ReplayStarted', 'replayId, total, status'),
-      ),
+      200: ok('Nothing to replay (resolved or purged): replayId null, and why', replayStarted),
+      202: ok('Replay queued (Location: the replay)', replayStarted),
       ...authErrors(404, 409, 503),
     },
   });
@@ -186,16 +212,8 @@ export function describeDeadLetters(registry: Registry): void {
         },
       },
       responses: {
-        200: ok(
-          'The dry run, or the action done',
-          anyObject(
-            `Bulk${action === 'replay' ? 'Replay' : 'Purge'}`,
-            'Dry run: count, byKind, confirmation, expiresAt. Done: purged, or replayId null',
-          ),
-        ),
-        ...(action === 'replay' && {
-          202: ok('Replay queued', anyObject('BulkReplayStarted', 'replayId, total, status')),
-        }),
+        200: ok('The dry run, or the action done', bulkAnswer),
+        ...(action === 'replay' && { 202: ok('Replay queued', bulkAnswer) }),
         ...authErrors(409, 503),
       },
     });

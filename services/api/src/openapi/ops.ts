@@ -60,7 +60,37 @@ export function describeOps(registry: Registry, queuesPath: string): void {
     summary: 'The data behind /ops, refreshed by the page',
     security: operatorKey,
     responses: {
-      200: ok('Queues, dead letters, connections, HMRC budget', z.object({}).loose()),
+      200: ok(
+        'Queues, throughput, dead letters, reconciliation, HMRC budget, connections',
+        z
+          .object({
+            generatedAt: z.string(),
+            queues: z.array(
+              z
+                .object({
+                  name: z.string(),
+                  counts: z.record(z.string(), z.number()),
+                  oldestWaitingAgeSeconds: z.number(),
+                })
+                .loose(),
+            ),
+            deadLetters: z.object({ open: z.number() }).loose(),
+            hmrcBudget: z
+              .object({
+                limitPerSecond: z.number(),
+                budgetPerMinute: z.number(),
+                pacedPerMinute: z.number(),
+                peakUse: z.number().meta({ description: 'Busiest minute of the hour, 0..1+' }),
+                minutes: z.array(z.object({ minute: z.string(), count: z.number() })),
+              })
+              .loose(),
+            connections: z
+              .object({ attention: z.array(z.object({ eori: z.string() }).loose()) })
+              .loose(),
+          })
+          .loose()
+          .meta({ id: 'OpsData' }),
+      ),
       ...errors(401, 403),
     },
   });

@@ -62,7 +62,24 @@ const submission = submissionSummary
     apiVersion: z.string(),
     boxId: z.string().nullable(),
     requestId: z.string().nullable(),
-    attempts: z.array(z.unknown()).meta({ description: 'Every attempt to send it to HMRC' }),
+    attempts: z
+      .array(
+        z
+          .object({
+            attempt: z.number().int(),
+            at: isoTime,
+            durationMs: z.number(),
+            httpStatus: z.number().int().nullable().meta({ description: "HMRC's HTTP status" }),
+            outcome: z.string().meta({
+              description:
+                'accepted, rejected, retry, unknown, rate-limited, found-at-hmrc, not-at-hmrc, uploaded',
+            }),
+            error: z.string().nullable(),
+          })
+          .loose()
+          .meta({ id: 'SubmissionAttempt' }),
+      )
+      .meta({ description: 'Every attempt to send it to HMRC' }),
     hmrcResponse: z.unknown().meta({ description: "HMRC's answer, when it gave one" }),
     movement: z
       .object({
