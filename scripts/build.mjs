@@ -14,6 +14,7 @@
 //   dist/<service>/bin/validate-worker.js
 //   dist/xsd/{phase5,phase6}/…           NCTS schemas ('../../xsd/' from a bin directory)
 //   dist/migrate/bin/main.js             `node dist/migrate/bin/main.js` applies migrations
+//   dist/cli/bin/main.js                 the operator CLI (`ctc-hub` in the image)
 //   dist-sandbox/hmrc-sandbox/bin/…, dist-sandbox/xsd/   the same layout for the sandbox
 import { cpSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -29,7 +30,10 @@ const production = {
   worker: 'services/worker/src/main.ts',
   api: 'services/api/src/main.ts',
   migrate: 'packages/db/src/migrate-cli.ts',
+  // The operator CLI (`ctc-hub` in the image): an HTTP client of the api, no worker threads.
+  cli: 'packages/cli/src/main.ts',
 };
+const withoutWorkers = new Set(['cli']);
 const sandbox = { 'hmrc-sandbox': 'services/hmrc-sandbox/src/main.ts' };
 const services = options.sandbox ? sandbox : production;
 const workers = {
@@ -40,7 +44,7 @@ const workers = {
 rmSync(outdir, { recursive: true, force: true });
 for (const [name, entry] of Object.entries(services)) {
   await build({
-    entryPoints: { main: entry, ...workers },
+    entryPoints: { main: entry, ...(withoutWorkers.has(name) ? {} : workers) },
     outdir: `${outdir}/${name}/bin`,
     bundle: true,
     platform: 'node',
