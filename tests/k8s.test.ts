@@ -65,7 +65,10 @@ const secretKeys = Object.keys(
 const dockerfile = readFileSync(`${repoRoot}infra/Dockerfile`, 'utf8');
 const runService = readFileSync(`${repoRoot}packages/telemetry/src/run-service.ts`, 'utf8');
 const receiverStart = readFileSync(`${repoRoot}services/receiver/src/start.ts`, 'utf8');
-const workerMetricsSource = readFileSync(`${repoRoot}services/worker/src/metrics.ts`, 'utf8');
+const workerMetricsSource = readFileSync(
+  `${repoRoot}services/worker/src/runtime/metrics.ts`,
+  'utf8',
+);
 
 // ------------------------------------------------------------------------------------------------
 // The services and their configuration

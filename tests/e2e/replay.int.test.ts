@@ -136,8 +136,7 @@ it('stores a notification the database had refused once it is replayed', async (
         },
         notificationRef: null,
         deadLetter: {
-          dedupeKey: key,
-          kind: 'notification',
+          subject: { kind: 'notification', notificationId },
           queue: 'ingest',
           jobId: null,
           errorCode: 'STORE_REFUSED',

@@ -16,23 +16,38 @@ export type * from './schema/submissions.table.js';
 export type * from './schema/operations.table.js';
 export type * from './schema/replay-items.table.js';
 export type * from './schema/guarantee-checks.table.js';
-export { storeIngestBatch, storeInTransaction } from './queries/ingest.js';
+export { storeIngestBatch, storeInTransaction } from './inbound/store.js';
 export { classifyStoreError, sqlStateOf, type StoreFailure } from './store-errors.js';
-export { resolveReplayedDeadLetters } from './queries/dead-letters.js';
-export type * from './queries/ingest-types.js';
+export { deadLetterKey, type DeadLetterKind, type DeadLetterSubject } from './dead-letters/keys.js';
+export {
+  markDeadLetterReplayed,
+  purgeDeadLetters,
+  recordDeadLetters,
+  resolveReplayedDeadLetters,
+  type DeadLetterFacts,
+} from './dead-letters/letters.js';
+export type * from './inbound/types.js';
 export {
   createSubmission,
   getSubmission,
   implicitDedupeHours,
-  insertSubmissionEvent,
-  markSending,
-  recordAttempt,
-  settleSubmission,
   submissionsToRelay,
   type CreateSubmissionResult,
   type NewSubmissionInput,
-} from './queries/submissions.js';
-export { applyRetention, type RetentionReport } from './queries/retention.js';
+} from './submissions/submissions.js';
+export { insertSubmissionEvent } from './submissions/events.js';
+export {
+  failSubmission,
+  markSending,
+  recordAttempt,
+  recordInitiated,
+  recordUploaded,
+  requeueFailedSubmission,
+  settleSubmission,
+  transitionsFrom,
+  type HmrcAcceptance,
+} from './submissions/transitions.js';
+export { applyRetention, type RetentionReport } from './retention/retention.js';
 export {
   comparePositions,
   decodeCursor,
@@ -40,7 +55,7 @@ export {
   feedStart,
   positionBelow,
   type FeedPosition,
-} from './queries/event-cursor.js';
+} from './feed/cursor.js';
 export {
   feedHorizon,
   latestFeedPosition,
@@ -49,16 +64,15 @@ export {
   type FeedEvent,
   type FeedPage,
   type ReadFeedOptions,
-} from './queries/event-feed.js';
-export { feedEventJson, type FeedEventJson } from './queries/event-json.js';
+} from './feed/read.js';
+export { feedEventJson, type FeedEventJson } from './feed/json.js';
 export {
   advanceWebhookCursor,
   ensureWebhookCursor,
-  upsertWebhookDeadLetter,
-  webhookDedupeKey,
+  recordWebhookDeadLetter,
   type CursorAdvance,
   type WebhookDeadLetter,
-} from './queries/webhooks.js';
+} from './webhooks/cursors.js';
 export {
   listConnections,
   markConnectionMismatched,
@@ -70,4 +84,4 @@ export {
   type MismatchResult,
   type QuarantineResolution,
   type ResolveResult,
-} from './queries/connections.js';
+} from './connections/connections.js';

@@ -75,7 +75,7 @@ export const guaranteeBalanceData = z.object({
 
 /**
  * Check a trader connection against HMRC right after its connect flow: which EORI do the
- * movements HMRC lists for the token name? (services/worker/src/hmrc/connection-check.ts)
+ * movements HMRC lists for the token name? (services/worker/src/connections/verify.ts)
  */
 export const verifyConnectionData = z.object({
   eori: z.string(),

@@ -15,22 +15,27 @@ import {
 import { createLogger, initTelemetry, listen, opsRoutes, type Logger } from '@ctc-hub/telemetry';
 import { Worker } from 'bullmq';
 import express from 'express';
-import { isFinalFailure, recordFinalFailure } from './failures.js';
-import { backgroundTasks } from './background/index.js';
-import { createHmrcProcessor } from './hmrc/index.js';
-import { createHmrcPacing } from './hmrc/pacing.js';
-import { createOpsProcessor, opsConcurrency, type OpsDeps } from './ops/index.js';
-import { createIngestProcessor } from './ingest/processor.js';
-import { IngestStore } from './ingest/store.js';
-import { startOutboxRelay } from './outbox-relay.js';
-import { ingestMetrics, registerQueueMetrics } from './metrics.js';
+import { isFinalFailure, recordFinalFailure } from './dead-letters/final-failures.js';
+import { backgroundTasks } from './tasks.js';
+import {
+  createHmrcProcessor,
+  createOpsProcessor,
+  ingestHandlers,
+  opsConcurrency,
+  processorOf,
+} from './handlers.js';
+import type { OpsDeps } from './runtime/deps.js';
+import { createHmrcPacing } from './runtime/pacing.js';
+import { IngestStore } from './inbound/store.js';
+import { startOutboxRelay } from './submissions/outbox-relay.js';
+import { ingestMetrics, registerQueueMetrics } from './runtime/metrics.js';
 
 /**
  * The shared HMRC budget is enforced twice, both globally through Redis:
  *  - every call books a slot from the RatePacer ((1000 + 50) / N ms apart, and no two actual
  *    departures closer than (1000 + 25) / N, a departure being the moment the request's bytes
  *    leave), so no sliding second ever holds more than N calls, even when a job makes two (a 401
- *    retry, the check before resending) or a call leaves late (hmrc/pacing.ts);
+ *    retry, the check before resending) or a call leaves late (runtime/pacing.ts);
  *  - BullMQ's limiter starts at most one hmrc job per 0.9 slot, so jobs do not pile up waiting
  *    for slots while holding their locks. A fixed window of N jobs per 1000 ms would not do: HMRC's
  *    gateway may count a sliding second, and two windows' worth could land in one.
@@ -120,15 +125,18 @@ export async function startWorker(
   const opsConnection = createRedis(config, 'worker');
   const ingestWorker = new Worker(
     queueNames.ingest,
-    createIngestProcessor({
-      parser,
-      store,
-      hmrcQueue,
-      logger,
-      metrics,
-      apiVersion: config.CTC_API_VERSION,
-      fetchAttempts: config.FETCH_MAX_ATTEMPTS,
-    }),
+    processorOf(
+      queueNames.ingest,
+      ingestHandlers({
+        parser,
+        store,
+        hmrcQueue,
+        logger,
+        metrics,
+        apiVersion: config.CTC_API_VERSION,
+        fetchAttempts: config.FETCH_MAX_ATTEMPTS,
+      }),
+    ),
     {
       connection: ingestConnection,
       prefix: config.QUEUE_PREFIX,

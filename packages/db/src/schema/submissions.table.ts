@@ -2,6 +2,15 @@ import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 export type SubmissionStatus = 'queued' | 'sending' | 'accepted' | 'rejected' | 'failed';
 
+/** The large route's steps at HMRC: initiated (HMRC gave an upload form), then uploaded. */
+export type SubmissionUploadState = 'initiated' | 'uploaded';
+
+/** HMRC's upload form for a large declaration (the `uploadRequest` of its 202). */
+export interface SubmissionUploadRequest {
+  href: string;
+  fields: Record<string, string>;
+}
+
 /** One try at sending a submission, as kept in `submissions.attempts`. */
 export interface SubmissionAttempt {
   attempt: number;
@@ -39,6 +48,9 @@ export interface SubmissionsTable {
   /** HMRC's answer: the 202 body, or the error `{ code, message, validationErrors }`. */
   hmrc_response: ColumnType<Record<string, unknown> | null, string | null, string | null>;
   hmrc_message_id: string | null;
+  /** Large route only: NULL until HMRC initiated the movement. */
+  upload_state: ColumnType<SubmissionUploadState | null, never, SubmissionUploadState>;
+  upload_request: ColumnType<SubmissionUploadRequest | null, never, string>;
   box_id: string | null;
   request_id: string | null;
   created_at: Generated<Date>;

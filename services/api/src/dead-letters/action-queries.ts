@@ -1,4 +1,10 @@
-import type { Database, Db, Replay, ReplayItemState } from '@ctc-hub/db';
+import {
+  purgeDeadLetters,
+  type Database,
+  type Db,
+  type Replay,
+  type ReplayItemState,
+} from '@ctc-hub/db';
 import { sql, type Transaction } from 'kysely';
 import { deadLetterQuery, type DeadLetterFilter } from './queries.js';
 
@@ -135,15 +141,7 @@ export async function purgeLetters(
       : (await snapshot(trx, letters.filter, letters.asOf).select('id').execute()).map(
           (row) => row.id,
         );
-  if (ids.length === 0) return [];
-  const purged = await trx
-    .updateTable('dead_letters')
-    .set({ status: 'purged', payload: 'null', updated_at: sql`now()` })
-    .where('id', 'in', ids)
-    .where('status', '<>', 'purged')
-    .returning('id')
-    .execute();
-  return purged.map((row) => row.id);
+  return purgeDeadLetters(trx, ids);
 }
 
 export interface ReplayProblem {

@@ -43,7 +43,7 @@ import { findDeadLetter, type DeadLetterRow } from './queries.js';
 
 /**
  * Kinds refused up front, with the reason. What can be replayed is decided by the worker's
- * registry (ops/replayers.ts); a kind it does not know is counted there as failed.
+ * table (services/worker/src/handlers.ts, `replayers`); a kind it does not know is counted as failed.
  */
 const notReplayable: Record<string, string> = {
   message:

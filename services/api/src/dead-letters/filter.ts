@@ -93,7 +93,7 @@ export function queryFilter(filter: CanonicalFilter, principal: ApiPrincipal): D
 
 /**
  * A key's share of the replay pacer: every running replay gets an equal turn at
- * REPLAY_RATE_PER_SECOND (services/worker/src/ops/replay.ts), so a key allowed any number of
+ * REPLAY_RATE_PER_SECOND (services/worker/src/dead-letters/replay.ts), so a key allowed any number of
  * replays could take nearly all of it. 429 because the limit is the client's own; the replays
  * already running end by themselves, GET /v1/replays/{id} shows how far they are.
  */

@@ -14,7 +14,7 @@ import {
 } from '@ctc-hub/db';
 import { createLogger } from '@ctc-hub/telemetry';
 import { createTestDatabase, waitFor, type TestDatabase } from '@ctc-hub/testing';
-import type { OpsDeps } from '../ops/deps.js';
+import type { OpsDeps } from '../runtime/deps.js';
 import { startWebhookDispatcher, type WebhookDispatcher } from './dispatcher.js';
 import type { DeliveryOutcome } from './metrics.js';
 import { replayWebhook } from './replay.js';

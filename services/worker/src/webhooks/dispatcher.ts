@@ -6,7 +6,7 @@ import {
   feedEventJson,
   feedStart,
   readEventFeed,
-  upsertWebhookDeadLetter,
+  recordWebhookDeadLetter,
   type Db,
   type FeedEvent,
 } from '@ctc-hub/db';
@@ -207,7 +207,7 @@ async function deadLetter(
       error: `${last.code}: ${last.message}`,
     });
     if (!moved) return false;
-    await upsertWebhookDeadLetter(trx, {
+    await recordWebhookDeadLetter(trx, {
       url,
       event: feedEventJson(event),
       errorCode: last.code,

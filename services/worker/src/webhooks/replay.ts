@@ -1,11 +1,10 @@
 import {
   resolveReplayedDeadLetters,
-  upsertWebhookDeadLetter,
+  recordWebhookDeadLetter,
   type FeedEventJson,
 } from '@ctc-hub/db';
 import { z } from 'zod';
-// Type only: replayers.ts imports this module, and a value import back would be a cycle.
-import type { Replayer } from '../ops/replayers.js';
+import type { Replayer } from '../dead-letters/replay-plan.js';
 import { postWebhook, webhookBody } from './deliver.js';
 import { webhookKey } from './signature.js';
 
@@ -42,10 +41,12 @@ export const replayWebhook: Replayer = (letter, attempt, deps) => {
         signal: new AbortController().signal,
       });
       if (result.ok) {
-        await resolveReplayedDeadLetters(current.db, [letter.dedupe_key]);
+        await resolveReplayedDeadLetters(current.db, [
+          { kind: 'webhook', url, cursor: event.cursor },
+        ]);
         return;
       }
-      await upsertWebhookDeadLetter(current.db, {
+      await recordWebhookDeadLetter(current.db, {
         url,
         event,
         errorCode: result.code,

@@ -1,0 +1,17 @@
+import type { BackgroundTask } from './runtime/deps.js';
+import { operationalGaugesTask } from './housekeeping/operational-gauges.js';
+import { reconcileSchedulerTask } from './reconciliation/scheduler.js';
+import { replayWatchdogTask } from './dead-letters/replay-watchdog.js';
+import { retentionTask } from './housekeeping/retention.js';
+import { tokenReencryptionTask } from './connections/token-reencryption.js';
+import { webhooksTask } from './webhooks/task.js';
+
+/** The worker's long-running tasks, started in this order and stopped in reverse. */
+export const backgroundTasks: readonly BackgroundTask[] = [
+  reconcileSchedulerTask,
+  webhooksTask,
+  retentionTask,
+  operationalGaugesTask,
+  replayWatchdogTask,
+  tokenReencryptionTask,
+];
