@@ -77,7 +77,10 @@ browserTest(
       "Start connecting a trader's EORI to HMRC",
       'Liveness: the process serves HTTP',
     ])
-      await page.getByText(summary, { exact: true }).first().waitFor({ timeout: 10_000 });
+      await page
+        .locator('h2', { hasText: summary })
+        .first()
+        .waitFor({ state: 'attached', timeout: 10_000 });
 
     mkdirSync(`${repoRoot}test-output`, { recursive: true });
     await page.screenshot({ path: `${repoRoot}test-output/docs.png` });

@@ -266,7 +266,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Messages of a arrival
+         * Messages of an arrival
          * @description Newest first, paged, without bodies.
          */
         get: {
@@ -353,7 +353,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * One message of a arrival, its XML body as a string
+         * One message of an arrival, its XML body as a string
          * @description HMRC's `application/vnd.hmrc.2.1+json-xml` form, whatever the Accept header; asking only for the converted JSON form is 406 (messages are never converted).
          */
         get: {
@@ -442,7 +442,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The XML of a message of a arrival, byte for byte
+         * The XML of a message of an arrival, byte for byte
          * @description With an ETag (SHA-256 of the bytes); If-None-Match gives 304.
          */
         get: {

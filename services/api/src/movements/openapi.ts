@@ -65,6 +65,7 @@ export const movementQuery = (movementType: 'departure' | 'arrival') =>
 export function describeMovements(registry: Registry): void {
   for (const movementType of ['departure', 'arrival'] as const) {
     const plural = `${movementType}s`;
+    const a = movementType === 'arrival' ? 'an' : 'a';
     const idName = movementType === 'departure' ? 'departureId' : 'arrivalId';
     const base = `/customs/transits/movements/${plural}`;
     const id = { [idName]: hmrcIdPath(idName, `The ${movementType}'s HMRC movement id`) };
@@ -99,7 +100,7 @@ export function describeMovements(registry: Registry): void {
       method: 'get',
       path: `${base}/{${idName}}/messages`,
       tags: [hmrcTag],
-      summary: `Messages of a ${movementType}`,
+      summary: `Messages of ${a} ${movementType}`,
       description: 'Newest first, paged, without bodies.',
       security: apiKey,
       request: {
@@ -120,7 +121,7 @@ export function describeMovements(registry: Registry): void {
       method: 'get',
       path: `${base}/{${idName}}/messages/{messageId}`,
       tags: [hmrcTag],
-      summary: `One message of a ${movementType}, its XML body as a string`,
+      summary: `One message of ${a} ${movementType}, its XML body as a string`,
       description:
         "HMRC's `application/vnd.hmrc.2.1+json-xml` form, whatever the Accept header; asking " +
         'only for the converted JSON form is 406 (messages are never converted).',
@@ -132,7 +133,7 @@ export function describeMovements(registry: Registry): void {
       method: 'get',
       path: `${base}/{${idName}}/messages/{messageId}/body`,
       tags: [hmrcTag],
-      summary: `The XML of a message of a ${movementType}, byte for byte`,
+      summary: `The XML of a message of ${a} ${movementType}, byte for byte`,
       description: 'With an ETag (SHA-256 of the bytes); If-None-Match gives 304.',
       security: apiKey,
       request: { params: messageParams },

@@ -29,7 +29,6 @@ export function openApiDocument(): OpenApiDocument {
 function generate(): OpenApiDocument {
   const registry = new OpenAPIRegistry();
   registerSecurity(registry);
-  describeOps(registry, queuesPath);
   describeMovements(registry);
   describeNotifications(registry);
   describeSubmissions(registry);
@@ -39,6 +38,7 @@ function generate(): OpenApiDocument {
   describeAudit(registry);
   describeConnections(registry);
   describeOAuth(registry);
+  describeOps(registry, queuesPath);
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
     info: {

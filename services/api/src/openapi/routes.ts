@@ -13,12 +13,20 @@ import { openApiDocument } from './document.js';
 
 const redocPath = '/docs/assets/redoc.standalone.js';
 
+/**
+ * Redoc's sidebar shows its maker's logo from their CDN; offline (and under our CSP) that is a
+ * blocked request and a console error, so the bundle is served with a blank image instead.
+ */
+const redocLogo = 'https://cdn.redoc.ly/redoc/logo-mini.svg';
+const blankImage = 'data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7';
+
 /** Read on first use: a process that never serves /docs never reads the 1 MB bundle. */
-let redocBundle: Buffer | undefined;
-function redoc(): Buffer {
+let redocBundle: string | undefined;
+function redoc(): string {
   redocBundle ??= readFileSync(
     createRequire(import.meta.url).resolve('redoc/bundles/redoc.standalone.js'),
-  );
+    'utf8',
+  ).replaceAll(redocLogo, blankImage);
   return redocBundle;
 }
 
