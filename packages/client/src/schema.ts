@@ -3259,7 +3259,7 @@ export interface paths {
                     /** @description A cursor returned by this feed (`next`, or an event id), or `now` */
                     after?: string;
                     /** @description Events per page, 1 or more (default 100, at most 1000) */
-                    limit?: string;
+                    limit?: number;
                 };
                 header?: never;
                 path?: never;

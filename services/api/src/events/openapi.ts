@@ -7,6 +7,18 @@ const cursor = z
   .string()
   .meta({ description: 'A cursor returned by this feed (`next`, or an event id), or `now`' });
 
+const limitMessage = 'The limit parameter must be a positive number';
+/** `limit`: 1 or more (default 100); above 1000 it is read as 1000. */
+export const limitQuery = z
+  .string()
+  .regex(/^\d{1,9}$/, limitMessage)
+  .refine((value) => Number(value) >= 1, limitMessage)
+  .meta({
+    type: 'integer',
+    minimum: 1,
+    description: 'Events per page, 1 or more (default 100, at most 1000)',
+  });
+
 const feedEvent = z
   .object({
     cursor: z.string(),
@@ -35,10 +47,7 @@ export function describeEvents(registry: Registry): void {
     request: {
       query: z.object({
         after: cursor.optional(),
-        limit: z
-          .string()
-          .optional()
-          .meta({ description: 'Events per page, 1 or more (default 100, at most 1000)' }),
+        limit: limitQuery.optional(),
       }),
     },
     responses: {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { apiKey, authErrors, isoTime, ok, type Registry } from '../openapi/common.js';
-import { grnPattern } from './request.js';
+import { grnPath } from './request.js';
 
 /** POST /v1/guarantees/{grn}/balance (routes.ts; the input is checked in request.ts). */
 export function describeGuarantees(registry: Registry): void {
@@ -15,10 +15,7 @@ export function describeGuarantees(registry: Registry): void {
     security: apiKey,
     request: {
       params: z.object({
-        grn: z
-          .string()
-          .regex(grnPattern)
-          .meta({ description: 'Guarantee reference number', examples: ['24GB0000010000001'] }),
+        grn: grnPath,
       }),
       headers: z.object({
         'X-Trader-EORI': z.string().meta({ description: 'Whose HMRC authority to use' }),
