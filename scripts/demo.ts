@@ -95,7 +95,11 @@ const scenarios: Scenario[] = [
 const collection = (kind: Kind) => (kind === 'departure' ? 'departures' : 'arrivals');
 const hex16 = () => randomBytes(8).toString('hex');
 
-/** Our api, through the typed client generated from its OpenAPI document. */
+/**
+ * Our api, through the typed client generated from its OpenAPI document. Movements are read
+ * through ctc-hub's own views (/v1/{departures|arrivals}/{id}: HMRC's fields plus the derived
+ * status, any Accept header).
+ */
 const hub = createHubClient({ baseUrl: apiUrl, apiKey });
 
 /** The data of a typed call, or an error naming the call and the api's answer. */
@@ -119,13 +123,13 @@ function movementView(kind: Kind, id: string) {
   return kind === 'departure'
     ? data(
         `GET departure ${id}`,
-        hub.GET('/customs/transits/movements/departures/{departureId}', {
+        hub.GET('/v1/departures/{departureId}', {
           params: { path: { departureId: id } },
         }),
       )
     : data(
         `GET arrival ${id}`,
-        hub.GET('/customs/transits/movements/arrivals/{arrivalId}', {
+        hub.GET('/v1/arrivals/{arrivalId}', {
           params: { path: { arrivalId: id } },
         }),
       );
@@ -135,13 +139,13 @@ function movementMessages(kind: Kind, id: string) {
   return kind === 'departure'
     ? data(
         `GET departure ${id} messages`,
-        hub.GET('/customs/transits/movements/departures/{departureId}/messages', {
+        hub.GET('/v1/departures/{departureId}/messages', {
           params: { path: { departureId: id } },
         }),
       )
     : data(
         `GET arrival ${id} messages`,
-        hub.GET('/customs/transits/movements/arrivals/{arrivalId}/messages', {
+        hub.GET('/v1/arrivals/{arrivalId}/messages', {
           params: { path: { arrivalId: id } },
         }),
       );
@@ -315,9 +319,10 @@ async function main(): Promise<void> {
 Look at:
   curl -H 'Authorization: Bearer ${apiKey}' ${apiUrl}/v1/submissions
   curl -H 'Authorization: Bearer ${apiKey}' ${apiUrl}/v1/submissions/<submissionId>
-  curl -H 'Authorization: Bearer ${apiKey}' ${apiUrl}/customs/transits/movements/departures
-  curl -H 'Authorization: Bearer ${apiKey}' ${apiUrl}/customs/transits/movements/departures/${large.id}/messages
-  curl -H 'Authorization: Bearer ${apiKey}' ${apiUrl}/customs/transits/movements/departures/${large.id}/messages/${release?.id ?? '<messageId>'}/body | head -c 400
+  curl -H 'Authorization: Bearer ${apiKey}' -H 'Accept: application/vnd.hmrc.2.1+json' ${apiUrl}/customs/transits/movements/departures
+  curl -H 'Authorization: Bearer ${apiKey}' -H 'Accept: application/vnd.hmrc.2.1+json' ${apiUrl}/customs/transits/movements/departures/${large.id}/messages
+  curl -H 'Authorization: Bearer ${apiKey}' -H 'Accept: application/vnd.hmrc.2.1+xml' ${apiUrl}/customs/transits/movements/departures/${large.id}/messages/${release?.id ?? '<messageId>'}/body | head -c 400
+  curl -H 'Authorization: Bearer ${apiKey}' ${apiUrl}/v1/departures/${large.id}
   curl -H 'Authorization: Bearer ${apiKey}' '${apiUrl}/v1/messages?messageType=IE029'
   curl ${apiUrl.replace(':8081', ':8082')}/metrics | grep ctc_ingest
 `);

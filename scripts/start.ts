@@ -81,7 +81,7 @@ const lines = [
   ...redisLines,
   '',
   'Try:',
-  `  curl -H 'Authorization: Bearer ${stack.apiKey}' ${stack.apiUrl}/customs/transits/movements/departures`,
+  `  curl -H 'Authorization: Bearer ${stack.apiKey}' -H 'Accept: application/vnd.hmrc.2.1+json' ${stack.apiUrl}/customs/transits/movements/departures`,
   '  pnpm demo        (in another terminal: drives departures and arrivals through the sandbox)',
   '',
 ];

@@ -146,7 +146,12 @@ async function runOne(args: {
   const probe = async (message: Sent) => {
     const url = `${args.apiUrl}/customs/transits/movements/departures/${message.movementId}/messages/${message.messageId}`;
     while (Date.now() < runDeadline) {
-      const response = await fetch(url, { headers: { authorization: `Bearer ${args.apiKey}` } });
+      const response = await fetch(url, {
+        headers: {
+          authorization: `Bearer ${args.apiKey}`,
+          accept: 'application/vnd.hmrc.2.1+json-xml',
+        },
+      });
       await response.arrayBuffer();
       if (response.status === 200) {
         message.pushVisibleAt = Date.now();

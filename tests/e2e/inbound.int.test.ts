@@ -54,28 +54,34 @@ it('stores a pushed NCTS message, parsed and byte-identical, linked to its movem
   const departureId = hex16();
   const injected = await e2e.inject('departure', departureId, { messageType: 'IE028' });
   const [listed] = await e2e.waitForMessages('departure', departureId, 1);
-  expect(listed).toMatchObject({
+  expect(listed).toMatchObject({ id: injected.messageId, departureId, type: 'IE028' });
+  // ctc-hub's own fields are in its /v1 views, not in HMRC's shapes.
+  const ourList = await e2e.api(`/v1/departures/${departureId}/messages`);
+  expect(ourList.body.messages[0]).toMatchObject({
     id: injected.messageId,
-    departureId,
-    type: 'IE028',
     boxId: boxId(),
     requestId: `/customs/transits/movements/departures/${departureId}`,
   });
 
   const movement = await e2e.api(`/customs/transits/movements/departures/${departureId}`);
-  expect(movement.body).toMatchObject({
-    id: departureId,
-    enrollmentEORINumber: traderEori,
-    status: 'mrn_allocated',
-  });
+  expect(movement.body).toMatchObject({ id: departureId, enrollmentEORINumber: traderEori });
   expect(movement.body.movementReferenceNumber).toMatch(/^\d{2}[A-Z]{2}[A-Z0-9]{14}$/);
+  const ours = await e2e.api(`/v1/departures/${departureId}`);
+  expect(ours.body).toMatchObject({ id: departureId, status: 'mrn_allocated' });
 
-  const ours = await e2e.api(
+  // The converted JSON form HMRC's clients may ask for.
+  const converted = await e2e.api(
+    `/customs/transits/movements/departures/${departureId}/messages/${injected.messageId}`,
+    'application/vnd.hmrc.2.1+json',
+  );
+  expect(Object.keys(converted.body.body)).toEqual(['n1:CC028C']);
+
+  const body = await e2e.api(
     `/customs/transits/movements/departures/${departureId}/messages/${injected.messageId}/body`,
   );
-  expect(ours.status).toBe(200);
-  expect(ours.headers.get('content-type')).toMatch(/^application\/xml/);
-  expect(ours.bytes.equals(await e2e.hmrcBody('departure', departureId, injected.messageId))).toBe(
+  expect(body.status).toBe(200);
+  expect(body.headers.get('content-type')).toMatch(/^application\/xml/);
+  expect(body.bytes.equals(await e2e.hmrcBody('departure', departureId, injected.messageId))).toBe(
     true,
   );
 
@@ -123,7 +129,7 @@ it('derives "released" when IE029 arrives before IE028', async () => {
   await e2e.waitForMessages('departure', departureId, 2);
   const movement = await waitFor(
     async () => {
-      const { body } = await e2e.api(`/customs/transits/movements/departures/${departureId}`);
+      const { body } = await e2e.api(`/v1/departures/${departureId}`);
       return body.status === 'released' ? body : undefined;
     },
     { what: 'status released' },

@@ -5,6 +5,7 @@ import {
   createTestDatabase,
   createTestRedis,
   hex16,
+  validateHmrcResponse,
   waitFor,
   type TestDatabase,
   type TestRedis,
@@ -17,10 +18,13 @@ export interface E2E {
   testDb: TestDatabase;
   redis: TestRedis;
   /**
-   * GET on our api with the API key; returns status and parsed JSON (or text). A JSON answer
-   * that /openapi.json does not describe fails the test.
+   * GET from the api; HMRC's read paths get HMRC's Accept and their answers HMRC's OAS check,
+   * every other JSON answer is checked against our /openapi.json.
    */
-  api: (path: string) => Promise<{ status: number; body: any; headers: Headers; bytes: Buffer }>;
+  api: (
+    path: string,
+    accept?: string,
+  ) => Promise<{ status: number; body: any; headers: Headers; bytes: Buffer }>;
   /** Makes the sandbox's NCTS send a message on a movement; returns its ids. */
   inject: (
     type: 'departure' | 'arrival',
@@ -76,16 +80,42 @@ export async function startE2E(
   const collection = (type: 'departure' | 'arrival') =>
     type === 'departure' ? 'departures' : 'arrivals';
 
-  const api: E2E['api'] = async (path) => {
+  const api: E2E['api'] = async (path, accept) => {
+    // HMRC's read paths want HMRC's Accept: the XML of a body, JSON otherwise (the caller may
+    // choose another representation).
+    const hmrcPath = path.startsWith('/customs/transits/movements/');
+    const acceptHeader =
+      accept ??
+      (hmrcPath
+        ? `application/vnd.hmrc.2.1+${path.endsWith('/body') ? 'xml' : 'json'}`
+        : undefined);
     const response = await fetch(`${stack.apiUrl}${path}`, {
-      headers: { authorization: `Bearer ${stack.apiKey}` },
+      headers: {
+        authorization: `Bearer ${stack.apiKey}`,
+        ...(acceptHeader !== undefined && { accept: acceptHeader }),
+      },
     });
     const bytes = Buffer.from(await response.arrayBuffer());
     const text = bytes.toString('utf8');
     let body: unknown = text;
-    if ((response.headers.get('content-type') ?? '').includes('json')) {
-      body = JSON.parse(text);
-      // Every JSON answer a test reads must be one /openapi.json describes.
+    if ((response.headers.get('content-type') ?? '').includes('json')) body = JSON.parse(text);
+    if (hmrcPath) {
+      // Issue 12: every answer of the HMRC-compatible routes in the e2e tests is one HMRC's
+      // OAS (2.1/3.0, with HMRC's code's known differences) admits.
+      const version = /vnd\.hmrc\.3\.0/.test(acceptHeader ?? '') ? '3.0' : '2.1';
+      const problems = validateHmrcResponse({
+        version,
+        method: 'GET',
+        path: new URL(path, 'http://x').pathname,
+        status: response.status,
+        contentType: response.headers.get('content-type'),
+        body,
+        ...(acceptHeader !== undefined && { accept: acceptHeader }),
+      });
+      if (problems.length > 0)
+        throw new Error(`GET ${path} answered outside HMRC's OAS: ${problems.join('; ')}`);
+    } else if ((response.headers.get('content-type') ?? '').includes('json')) {
+      // Issue 13: every other JSON answer a test reads must be one /openapi.json describes.
       const problems = responseProblems('GET', path, response.status, body);
       if (problems.length > 0)
         throw new Error(`GET ${path} does not match /openapi.json:\n${problems.join('\n')}`);

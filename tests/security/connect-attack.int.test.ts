@@ -61,7 +61,12 @@ const as = (key: string): Pick<Stack, 'apiUrl' | 'apiKey'> => ({
 async function call(key: string, path: string, init: RequestInit = {}) {
   const response = await fetch(`${e2e.stack.apiUrl}${path}`, {
     ...init,
-    headers: { authorization: `Bearer ${key}`, ...(init.headers ?? {}) },
+    headers: {
+      authorization: `Bearer ${key}`,
+      // HMRC's read paths answer only HMRC's Accept.
+      ...(path.startsWith('/customs/') && { accept: 'application/vnd.hmrc.2.1+json' }),
+      ...(init.headers ?? {}),
+    },
   });
   const text = await response.text();
   return { status: response.status, body: text === '' ? null : JSON.parse(text) };

@@ -104,25 +104,28 @@ export interface paths {
         };
         /**
          * List arrivals
-         * @description Newest first, paged; as HMRC lists them, from our database.
+         * @description Newest first, paged; answered as HMRC answers, from our database.
          */
         get: {
             parameters: {
                 query?: {
-                    /** @description Items per page (default 25; more than 500 is read as 500). */
+                    /** @description Items per page (default 25; above 500 read as 500) */
                     count?: number;
                     /** @description EORI of the movement */
                     movementEORI?: string;
                     /** @description MRN */
                     movementReferenceNumber?: string;
-                    /** @description Page number, from 1 (default 1). A page past the end of a non-empty list is 404. */
+                    /** @description Page number, from 1 (default 1) */
                     page?: number;
                     /** @description Movements updated at or before */
                     receivedUntil?: string;
                     /** @description Movements updated at or after */
                     updatedSince?: string;
                 };
-                header?: never;
+                header: {
+                    /** @description HMRC's media types, as HMRC requires them (any other is HMRC's 406); 3.0 in place of 2.1 for API 3.0 */
+                    Accept: "application/vnd.hmrc.2.1+json" | "application/vnd.hmrc.3.0+json";
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -164,6 +167,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description The Accept header asks only for a representation this route does not serve */
+                406: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description Too many requests, or the key's limit reached; see Retry-After */
                 429: {
                     headers: {
@@ -194,9 +206,12 @@ export interface paths {
         get: {
             parameters: {
                 query?: never;
-                header?: never;
+                header: {
+                    /** @description HMRC's media types, as HMRC requires them (any other is HMRC's 406); 3.0 in place of 2.1 for API 3.0 */
+                    Accept: "application/vnd.hmrc.2.1+json" | "application/vnd.hmrc.3.0+json";
+                };
                 path: {
-                    /** @description The arrival's HMRC movement id */
+                    /** @description The arrival's HMRC movement id (16 hex characters) */
                     arrivalId: string;
                 };
                 cookie?: never;
@@ -209,7 +224,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Movement"];
+                        "application/json": components["schemas"]["HmrcMovement"];
                     };
                 };
                 /** @description A parameter or the body is invalid; the message names it */
@@ -232,6 +247,15 @@ export interface paths {
                 };
                 /** @description Not found, or not visible to this API key */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The Accept header asks only for a representation this route does not serve */
+                406: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -272,18 +296,21 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /** @description Items per page (default 25; more than 500 is read as 500). */
+                    /** @description Items per page (default 25; above 500 read as 500) */
                     count?: number;
-                    /** @description Page number, from 1 (default 1). A page past the end of a non-empty list is 404. */
+                    /** @description Page number, from 1 (default 1) */
                     page?: number;
                     /** @description Received at or after */
                     receivedSince?: string;
                     /** @description Received at or before */
                     receivedUntil?: string;
                 };
-                header?: never;
+                header: {
+                    /** @description HMRC's media types, as HMRC requires them (any other is HMRC's 406); 3.0 in place of 2.1 for API 3.0 */
+                    Accept: "application/vnd.hmrc.2.1+json" | "application/vnd.hmrc.3.0+json";
+                };
                 path: {
-                    /** @description The arrival's HMRC movement id */
+                    /** @description The arrival's HMRC movement id (16 hex characters) */
                     arrivalId: string;
                 };
                 cookie?: never;
@@ -296,7 +323,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["MessageList"];
+                        "application/json": components["schemas"]["HmrcMessageList"];
                     };
                 };
                 /** @description A parameter or the body is invalid; the message names it */
@@ -319,6 +346,15 @@ export interface paths {
                 };
                 /** @description Not found, or not visible to this API key */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The Accept header asks only for a representation this route does not serve */
+                406: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -353,15 +389,18 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * One message of an arrival, its XML body as a string
-         * @description HMRC's `application/vnd.hmrc.2.1+json-xml` form, whatever the Accept header; asking only for the converted JSON form is 406 (messages are never converted).
+         * One message of an arrival, with its body
+         * @description `+json-xml`: the XML as a string; `+json`: converted to JSON as HMRC converts it.
          */
         get: {
             parameters: {
                 query?: never;
-                header?: never;
+                header: {
+                    /** @description HMRC's media types, as HMRC requires them (any other is HMRC's 406); 3.0 in place of 2.1 for API 3.0 */
+                    Accept: "application/vnd.hmrc.2.1+json-xml" | "application/vnd.hmrc.2.1+json" | "application/vnd.hmrc.3.0+json-xml" | "application/vnd.hmrc.3.0+json";
+                };
                 path: {
-                    /** @description The arrival's HMRC movement id */
+                    /** @description The arrival's HMRC movement id (16 hex characters) */
                     arrivalId: string;
                     /** @description The message id */
                     messageId: string;
@@ -376,7 +415,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Message"];
+                        "application/json": components["schemas"]["HmrcMessage"];
                     };
                 };
                 /** @description A parameter or the body is invalid; the message names it */
@@ -442,15 +481,18 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The XML of a message of an arrival, byte for byte
-         * @description With an ETag (SHA-256 of the bytes); If-None-Match gives 304.
+         * The body of a message of an arrival
+         * @description `+xml`: the stored XML, byte for byte; `+json`: converted to JSON.
          */
         get: {
             parameters: {
                 query?: never;
-                header?: never;
+                header: {
+                    /** @description HMRC's media types, as HMRC requires them (any other is HMRC's 406); 3.0 in place of 2.1 for API 3.0 */
+                    Accept: "application/vnd.hmrc.2.1+xml" | "application/vnd.hmrc.2.1+json" | "application/vnd.hmrc.3.0+xml" | "application/vnd.hmrc.3.0+json";
+                };
                 path: {
-                    /** @description The arrival's HMRC movement id */
+                    /** @description The arrival's HMRC movement id (16 hex characters) */
                     arrivalId: string;
                     /** @description The message id */
                     messageId: string;
@@ -459,12 +501,13 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description The stored XML */
+                /** @description The body */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        "application/json": unknown;
                         "application/xml": string;
                     };
                 };
@@ -539,12 +582,12 @@ export interface paths {
         };
         /**
          * List departures
-         * @description Newest first, paged; as HMRC lists them, from our database.
+         * @description Newest first, paged; answered as HMRC answers, from our database.
          */
         get: {
             parameters: {
                 query?: {
-                    /** @description Items per page (default 25; more than 500 is read as 500). */
+                    /** @description Items per page (default 25; above 500 read as 500) */
                     count?: number;
                     /** @description LRN */
                     localReferenceNumber?: string;
@@ -552,14 +595,17 @@ export interface paths {
                     movementEORI?: string;
                     /** @description MRN */
                     movementReferenceNumber?: string;
-                    /** @description Page number, from 1 (default 1). A page past the end of a non-empty list is 404. */
+                    /** @description Page number, from 1 (default 1) */
                     page?: number;
                     /** @description Movements updated at or before */
                     receivedUntil?: string;
                     /** @description Movements updated at or after */
                     updatedSince?: string;
                 };
-                header?: never;
+                header: {
+                    /** @description HMRC's media types, as HMRC requires them (any other is HMRC's 406); 3.0 in place of 2.1 for API 3.0 */
+                    Accept: "application/vnd.hmrc.2.1+json" | "application/vnd.hmrc.3.0+json";
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -601,6 +647,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description The Accept header asks only for a representation this route does not serve */
+                406: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description Too many requests, or the key's limit reached; see Retry-After */
                 429: {
                     headers: {
@@ -631,9 +686,12 @@ export interface paths {
         get: {
             parameters: {
                 query?: never;
-                header?: never;
+                header: {
+                    /** @description HMRC's media types, as HMRC requires them (any other is HMRC's 406); 3.0 in place of 2.1 for API 3.0 */
+                    Accept: "application/vnd.hmrc.2.1+json" | "application/vnd.hmrc.3.0+json";
+                };
                 path: {
-                    /** @description The departure's HMRC movement id */
+                    /** @description The departure's HMRC movement id (16 hex characters) */
                     departureId: string;
                 };
                 cookie?: never;
@@ -646,7 +704,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Movement"];
+                        "application/json": components["schemas"]["HmrcMovement"];
                     };
                 };
                 /** @description A parameter or the body is invalid; the message names it */
@@ -669,6 +727,15 @@ export interface paths {
                 };
                 /** @description Not found, or not visible to this API key */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The Accept header asks only for a representation this route does not serve */
+                406: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -709,18 +776,21 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /** @description Items per page (default 25; more than 500 is read as 500). */
+                    /** @description Items per page (default 25; above 500 read as 500) */
                     count?: number;
-                    /** @description Page number, from 1 (default 1). A page past the end of a non-empty list is 404. */
+                    /** @description Page number, from 1 (default 1) */
                     page?: number;
                     /** @description Received at or after */
                     receivedSince?: string;
                     /** @description Received at or before */
                     receivedUntil?: string;
                 };
-                header?: never;
+                header: {
+                    /** @description HMRC's media types, as HMRC requires them (any other is HMRC's 406); 3.0 in place of 2.1 for API 3.0 */
+                    Accept: "application/vnd.hmrc.2.1+json" | "application/vnd.hmrc.3.0+json";
+                };
                 path: {
-                    /** @description The departure's HMRC movement id */
+                    /** @description The departure's HMRC movement id (16 hex characters) */
                     departureId: string;
                 };
                 cookie?: never;
@@ -733,7 +803,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["MessageList"];
+                        "application/json": components["schemas"]["HmrcMessageList"];
                     };
                 };
                 /** @description A parameter or the body is invalid; the message names it */
@@ -756,6 +826,15 @@ export interface paths {
                 };
                 /** @description Not found, or not visible to this API key */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The Accept header asks only for a representation this route does not serve */
+                406: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -790,15 +869,18 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * One message of a departure, its XML body as a string
-         * @description HMRC's `application/vnd.hmrc.2.1+json-xml` form, whatever the Accept header; asking only for the converted JSON form is 406 (messages are never converted).
+         * One message of a departure, with its body
+         * @description `+json-xml`: the XML as a string; `+json`: converted to JSON as HMRC converts it.
          */
         get: {
             parameters: {
                 query?: never;
-                header?: never;
+                header: {
+                    /** @description HMRC's media types, as HMRC requires them (any other is HMRC's 406); 3.0 in place of 2.1 for API 3.0 */
+                    Accept: "application/vnd.hmrc.2.1+json-xml" | "application/vnd.hmrc.2.1+json" | "application/vnd.hmrc.3.0+json-xml" | "application/vnd.hmrc.3.0+json";
+                };
                 path: {
-                    /** @description The departure's HMRC movement id */
+                    /** @description The departure's HMRC movement id (16 hex characters) */
                     departureId: string;
                     /** @description The message id */
                     messageId: string;
@@ -813,7 +895,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Message"];
+                        "application/json": components["schemas"]["HmrcMessage"];
                     };
                 };
                 /** @description A parameter or the body is invalid; the message names it */
@@ -879,15 +961,18 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The XML of a message of a departure, byte for byte
-         * @description With an ETag (SHA-256 of the bytes); If-None-Match gives 304.
+         * The body of a message of a departure
+         * @description `+xml`: the stored XML, byte for byte; `+json`: converted to JSON.
          */
         get: {
             parameters: {
                 query?: never;
-                header?: never;
+                header: {
+                    /** @description HMRC's media types, as HMRC requires them (any other is HMRC's 406); 3.0 in place of 2.1 for API 3.0 */
+                    Accept: "application/vnd.hmrc.2.1+xml" | "application/vnd.hmrc.2.1+json" | "application/vnd.hmrc.3.0+xml" | "application/vnd.hmrc.3.0+json";
+                };
                 path: {
-                    /** @description The departure's HMRC movement id */
+                    /** @description The departure's HMRC movement id (16 hex characters) */
                     departureId: string;
                     /** @description The message id */
                     messageId: string;
@@ -896,12 +981,13 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description The stored XML */
+                /** @description The body */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
+                        "application/json": unknown;
                         "application/xml": string;
                     };
                 };
@@ -1759,7 +1845,66 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** ctc-hub's view of an arrival: HMRC's fields plus box, request id, status */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The arrival's HMRC movement id (or the decimal id of an API 1.0 movement) */
+                    arrivalId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The arrival */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Movement"];
+                    };
+                };
+                /** @description A parameter or the body is invalid; the message names it */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No API key, or an unknown one */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found, or not visible to this API key */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many requests, or the key's limit reached; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         /** Resubmit an arrival notification (CTC API 1.0 only; 405 otherwise) */
         put: {
             parameters: {
@@ -1907,7 +2052,75 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Messages of an arrival, with box and request id */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Items per page (default 25; more than 500 is read as 500). */
+                    count?: number;
+                    /** @description Page number, from 1 (default 1). A page past the end of a non-empty list is 404. */
+                    page?: number;
+                    /** @description Received at or after */
+                    receivedSince?: string;
+                    /** @description Received at or before */
+                    receivedUntil?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description The arrival's HMRC movement id (or the decimal id of an API 1.0 movement) */
+                    arrivalId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of messages */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MessageList"];
+                    };
+                };
+                /** @description A parameter or the body is invalid; the message names it */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No API key, or an unknown one */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found, or not visible to this API key */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many requests, or the key's limit reached; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         put?: never;
         /** Send a message for an arrival (IE044) */
         post: {
@@ -2033,6 +2246,90 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/arrivals/{arrivalId}/messages/{messageId}/body": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The stored XML of a message of an arrival */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The arrival's HMRC movement id (or the decimal id of an API 1.0 movement) */
+                    arrivalId: string;
+                    /** @description The message id */
+                    messageId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The stored XML, byte for byte (ETag: its SHA-256; If-None-Match gives 304) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/xml": string;
+                    };
+                };
+                /** @description Not modified */
+                304: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description A parameter or the body is invalid; the message names it */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No API key, or an unknown one */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found, or not visible to this API key */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many requests, or the key's limit reached; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -3103,6 +3400,81 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/departures/{departureId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ctc-hub's view of a departure: HMRC's fields plus box, request id, status */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The departure's HMRC movement id (or the decimal id of an API 1.0 movement) */
+                    departureId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The departure */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Movement"];
+                    };
+                };
+                /** @description A parameter or the body is invalid; the message names it */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No API key, or an unknown one */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found, or not visible to this API key */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many requests, or the key's limit reached; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/departures/{departureId}/messages": {
         parameters: {
             query?: never;
@@ -3110,7 +3482,75 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Messages of a departure, with box and request id */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Items per page (default 25; more than 500 is read as 500). */
+                    count?: number;
+                    /** @description Page number, from 1 (default 1). A page past the end of a non-empty list is 404. */
+                    page?: number;
+                    /** @description Received at or after */
+                    receivedSince?: string;
+                    /** @description Received at or before */
+                    receivedUntil?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description The departure's HMRC movement id (or the decimal id of an API 1.0 movement) */
+                    departureId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of messages */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MessageList"];
+                    };
+                };
+                /** @description A parameter or the body is invalid; the message names it */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No API key, or an unknown one */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found, or not visible to this API key */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many requests, or the key's limit reached; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         put?: never;
         /** Send a message for a departure (IE013, IE014, IE170) */
         post: {
@@ -3236,6 +3676,90 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/departures/{departureId}/messages/{messageId}/body": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The stored XML of a message of a departure */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The departure's HMRC movement id (or the decimal id of an API 1.0 movement) */
+                    departureId: string;
+                    /** @description The message id */
+                    messageId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The stored XML, byte for byte (ETag: its SHA-256; If-None-Match gives 304) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/xml": string;
+                    };
+                };
+                /** @description Not modified */
+                304: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description A parameter or the body is invalid; the message names it */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No API key, or an unknown one */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found, or not visible to this API key */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many requests, or the key's limit reached; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -3947,8 +4471,10 @@ export interface components {
             } & {
                 [key: string]: unknown;
             };
-            arrivals: components["schemas"]["Movement"][];
+            arrivals: components["schemas"]["HmrcMovement"][];
             totalCount: number;
+        } & {
+            [key: string]: unknown;
         };
         AuditPage: {
             _links: {
@@ -4134,8 +4660,10 @@ export interface components {
             } & {
                 [key: string]: unknown;
             };
-            departures: components["schemas"]["Movement"][];
+            departures: components["schemas"]["HmrcMovement"][];
             totalCount: number;
+        } & {
+            [key: string]: unknown;
         };
         /** @description An error, in the shape HMRC answers its own errors in */
         Error: {
@@ -4172,6 +4700,74 @@ export interface components {
             movementType: string | null;
             submissionId: string | null;
         };
+        HmrcMessage: {
+            _links: {
+                self: components["schemas"]["Link"];
+            } & {
+                [key: string]: unknown;
+            };
+            arrivalId?: string;
+            /** @description +json-xml: the NCTS XML as a string; +json: the message converted to JSON as HMRC converts it */
+            body?: unknown;
+            departureId?: string;
+            id: string;
+            /** Format: date-time */
+            received: string;
+            status: string | null;
+            /** @description IE code; absent while Pending */
+            type?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        HmrcMessageList: {
+            _links: {
+                self: components["schemas"]["Link"];
+            } & {
+                [key: string]: unknown;
+            };
+            messages: components["schemas"]["HmrcMessageSummary"][];
+            totalCount: number;
+        } & {
+            [key: string]: unknown;
+        };
+        HmrcMessageSummary: {
+            _links: {
+                self: components["schemas"]["Link"];
+            } & {
+                [key: string]: unknown;
+            };
+            arrivalId?: string;
+            departureId?: string;
+            id: string;
+            /** Format: date-time */
+            received: string;
+            status: string | null;
+            /** @description IE code; absent while Pending */
+            type?: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description HMRC's fields only, as HMRC writes them */
+        HmrcMovement: {
+            _links: {
+                messages: components["schemas"]["Link"];
+                self: components["schemas"]["Link"];
+            } & {
+                [key: string]: unknown;
+            };
+            /** Format: date-time */
+            created: string;
+            enrollmentEORINumber: string | null;
+            id: string;
+            /** @description null on arrivals */
+            localReferenceNumber: string | null;
+            movementEORINumber: string | null;
+            movementReferenceNumber: string | null;
+            /** Format: date-time */
+            updated: string;
+        } & {
+            [key: string]: unknown;
+        };
         Index: {
             links: {
                 [key: string]: {
@@ -4185,27 +4781,6 @@ export interface components {
         Link: {
             href: string;
         };
-        Message: {
-            _links: {
-                self: components["schemas"]["Link"];
-            } & {
-                [key: string]: unknown;
-            };
-            arrivalId?: string;
-            /** @description The NCTS XML, as a string */
-            body?: string;
-            boxId: string | null;
-            departureId?: string;
-            id: string;
-            /** Format: date-time */
-            received: string;
-            requestId: string | null;
-            status: string | null;
-            /** @description IE code; absent while Pending */
-            type?: string;
-        } & {
-            [key: string]: unknown;
-        };
         MessageList: {
             _links: {
                 self: components["schemas"]["Link"];
@@ -4214,6 +4789,8 @@ export interface components {
             };
             messages: components["schemas"]["MessageSummary"][];
             totalCount: number;
+        } & {
+            [key: string]: unknown;
         };
         MessageSummary: {
             _links: {
@@ -4230,7 +4807,7 @@ export interface components {
             requestId: string | null;
             status: string | null;
             /** @description IE code; absent while Pending */
-            type?: string;
+            type?: string | null;
         } & {
             [key: string]: unknown;
         };
@@ -4244,12 +4821,12 @@ export interface components {
             boxId: string | null;
             /** Format: date-time */
             created: string;
-            enrollmentEORINumber?: string;
+            enrollmentEORINumber: string | null;
             id: string;
-            /** @description Departures only */
-            localReferenceNumber?: string;
-            movementEORINumber?: string;
-            movementReferenceNumber?: string;
+            /** @description null on arrivals */
+            localReferenceNumber: string | null;
+            movementEORINumber: string | null;
+            movementReferenceNumber: string | null;
             requestId: string | null;
             /** @description Our reading of the movement's state */
             status: string | null;

@@ -14,3 +14,9 @@ export {
   type XsdValidatorOptions,
   schemaPhaseForApiVersion,
 } from './validate/index.js';
+export {
+  jsonPhaseForApiVersion,
+  nctsXmlToHmrcJson,
+  nctsXmlToHmrcJsonText,
+  type SchemaPhase,
+} from './json/convert.js';

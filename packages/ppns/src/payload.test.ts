@@ -44,6 +44,38 @@ describe('parseCtcPayload', () => {
     });
   });
 
+  it.each([
+    ['a v2 movement id in upper case', { departureId: '62FB8F33D233578E' }, 'movement id'],
+    ['a v2 movement id of 15 characters', { departureId: '62fb8f33d233578' }, 'movement id'],
+    ['a v2 decimal movement id', { departureId: '12' }, 'movement id'],
+    ['a v2 message id that is not hex', { messageId: 'zzzzzzzzzzzzzzzz' }, 'message id'],
+  ])('refuses %s: the HMRC read routes could never serve it back', (_label, change, what) => {
+    const message = { ...v2, ...change };
+    const departureId = message.departureId;
+    message.messageUri = `/customs/transits/movements/departures/${departureId}/messages/${message.messageId}`;
+    const result = parseCtcPayload(message);
+    expect(result).toEqual({
+      ok: false,
+      error: {
+        code: 'INVALID_PAYLOAD',
+        message: expect.stringContaining(`the ${what}`),
+      },
+    });
+  });
+
+  it('refuses a v1 (API 1.0) id that is not decimal', () => {
+    const message = {
+      ...v1,
+      arrivalId: '62fb8f33d233578e',
+      requestId: '/customs/transits/movements/arrivals/62fb8f33d233578e',
+      messageUri: '/customs/transits/movements/arrivals/62fb8f33d233578e/messages/3',
+    };
+    expect(parseCtcPayload(message)).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_PAYLOAD' },
+    });
+  });
+
   it('treats a missing messageBody as "fetch by URI"', () => {
     const { messageBody: _body, ...large } = v2;
     const result = parseCtcPayload(

@@ -151,6 +151,9 @@ export function parseCtcPayload(message: string | Record<string, unknown>): Payl
     messageType: normaliseMessageType(record.messageType),
   };
 
+  const idProblem = unservableIds(looksV1 && !looksV2 ? 'v1' : 'v2', movementId, uri.messageId);
+  if (idProblem !== undefined) return invalid(idProblem);
+
   if (looksV1 && !looksV2) {
     return {
       ok: true,
@@ -243,6 +246,23 @@ function unstorableField(
       }
     }
   }
+  return undefined;
+}
+
+/**
+ * Ids in the forms the read API serves, so nothing is stored that no client could read back:
+ * CTC 2.x/3.0 ids are 16 lower-case hex characters (HMRC's path binder refuses anything else,
+ * and so do our HMRC-compatible routes); API 1.0 ids were small decimal numbers (read through
+ * the /v1 movement views).
+ */
+const servableId = { v2: /^[0-9a-f]{16}$/, v1: /^[0-9]{1,16}$/ } as const;
+
+function unservableIds(version: 'v1' | 'v2', movementId: string, messageId: string) {
+  const pattern = servableId[version];
+  const form =
+    version === 'v2' ? '16 lower-case hexadecimal characters' : 'a decimal number (API 1.0)';
+  if (!pattern.test(movementId)) return `the movement id ${movementId} is not ${form}`;
+  if (!pattern.test(messageId)) return `the message id ${messageId} is not ${form}`;
   return undefined;
 }
 

@@ -23,3 +23,9 @@ export {
 export { openEventStream, type SseConnection, type SseEvent } from './sse.js';
 export { freePort } from './ports.js';
 export { durableRedisConfig, RedisServer } from './redis-server.js';
+export {
+  hmrcOasDeviations,
+  validateHmrcResponse,
+  type HmrcAnswer,
+  type HmrcApiVersion,
+} from './hmrc-oas.js';

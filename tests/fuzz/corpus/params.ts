@@ -137,31 +137,68 @@ const paging: Param[] = [
 ];
 const id = (name: string, named?: RegExp): Param => ({ name, kind: 'id', ...(named && { named }) });
 
+/**
+ * HMRC's read routes: every case sends HMRC's Accept header; the movement id is named as HMRC's
+ * routes name it (`movementId`), and a year-0 date gets HMRC's own "Year cannot be negative".
+ */
+const hmrcAcceptHeader = { Accept: 'application/vnd.hmrc.2.1+json' };
+const hmrcDate = (name: string): Param => ({
+  name,
+  kind: 'date',
+  named: new RegExp(`${name}|Year cannot be negative`),
+});
+
 const movementRoutes = (type: 'departure' | 'arrival'): RouteCase[] => {
   const base = `/customs/transits/movements/${type}s`;
   const idName = `${type}Id`;
+  // HMRC's binder says movementId; the input guard (before it) names the Express parameter.
+  const movementId = id(idName, new RegExp(`movementId|${idName}`));
   return [
     {
       method: 'GET',
       route: base,
+      baseHeaders: hmrcAcceptHeader,
       query: [
-        { name: 'updatedSince', kind: 'date' },
-        { name: 'receivedUntil', kind: 'date' },
+        hmrcDate('updatedSince'),
+        hmrcDate('receivedUntil'),
         { name: 'movementEORI' },
         { name: 'movementReferenceNumber' },
-        ...(type === 'departure' ? [{ name: 'localReferenceNumber' }] : []),
+        { name: 'localReferenceNumber' },
         ...paging,
       ],
     },
     {
       method: 'GET',
       route: `${base}/:${idName}`,
+      baseHeaders: hmrcAcceptHeader,
+      path: { [idName]: hmrcId },
+      pathParams: [movementId],
+    },
+    {
+      method: 'GET',
+      route: `${base}/:${idName}/messages`,
+      baseHeaders: hmrcAcceptHeader,
+      path: { [idName]: hmrcId },
+      pathParams: [movementId],
+      query: [hmrcDate('receivedSince'), hmrcDate('receivedUntil'), ...paging],
+    },
+    ...['', '/body'].map((tail): RouteCase => ({
+      method: 'GET',
+      route: `${base}/:${idName}/messages/:messageId${tail}`,
+      baseHeaders: hmrcAcceptHeader,
+      path: { [idName]: hmrcId, messageId: otherHmrcId },
+      pathParams: [movementId, id('messageId')],
+    })),
+    // ctc-hub's own views of the same movements (movements/hub-routes.ts).
+    {
+      method: 'GET',
+      route: `/v1/${type}s/:${idName}`,
       path: { [idName]: hmrcId },
       pathParams: [id(idName)],
     },
     {
       method: 'GET',
-      route: `${base}/:${idName}/messages`,
+      route: `/v1/${type}s/:${idName}/messages`,
       path: { [idName]: hmrcId },
       pathParams: [id(idName)],
       query: [
@@ -170,12 +207,12 @@ const movementRoutes = (type: 'departure' | 'arrival'): RouteCase[] => {
         ...paging,
       ],
     },
-    ...['', '/body'].map((tail): RouteCase => ({
+    {
       method: 'GET',
-      route: `${base}/:${idName}/messages/:messageId${tail}`,
+      route: `/v1/${type}s/:${idName}/messages/:messageId/body`,
       path: { [idName]: hmrcId, messageId: otherHmrcId },
       pathParams: [id(idName), id('messageId')],
-    })),
+    },
   ];
 };
 

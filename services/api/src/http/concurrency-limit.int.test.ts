@@ -26,7 +26,9 @@ function stalledDownload(path: string, key: string): Promise<Socket> {
     const socket = connect({ host: '127.0.0.1', port: Number(port) });
     socket.on('error', reject);
     socket.on('connect', () => {
-      socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\n\r\n`);
+      socket.write(
+        `GET ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nAccept: application/vnd.hmrc.2.1+xml\r\n\r\n`,
+      );
       // No 'data' listener: the socket stays paused and the server's writes back up.
       resolve(socket);
     });
@@ -60,7 +62,10 @@ it('answers 429 to a key with its share of requests in progress, and to that key
     });
 
     // Another key is served, a whole large body included.
-    const other = await api.get(bodyPath, { key: keys.all });
+    const other = await api.get(bodyPath, {
+      key: keys.all,
+      headers: { accept: 'application/vnd.hmrc.2.1+xml' },
+    });
     expect(other.status).toBe(200);
     expect((await other.arrayBuffer()).byteLength).toBe(body.length);
   } finally {

@@ -16,6 +16,11 @@ export class ApiError extends Error {
     super(message);
     this.name = 'ApiError';
   }
+
+  /** The JSON body sent for this error (HmrcError overrides it with HMRC's exact shapes). */
+  body(): Record<string, unknown> {
+    return { code: this.code, message: this.message, ...this.extra };
+  }
 }
 
 export const badRequest = (message: string, extra?: Record<string, unknown>) =>
@@ -25,7 +30,7 @@ export const forbidden = (message: string) => new ApiError(403, 'FORBIDDEN', mes
 
 export function sendError(response: Response, error: ApiError): void {
   for (const [name, value] of Object.entries(error.headers)) response.setHeader(name, value);
-  response.status(error.status).json({ code: error.code, message: error.message, ...error.extra });
+  response.status(error.status).json(error.body());
 }
 
 /** Last middleware: ApiError → its status; body-parser errors → 400/413/415; anything else → 500. */

@@ -105,8 +105,9 @@ export const eoriValue = (message: string, description = 'An EORI such as GB1234
     .meta({ description, pattern: eoriPattern.source, examples: ['GB123456789000'] });
 
 /**
- * HMRC ids are 16 lower-case hex characters (Bindings.scala); movements recorded from the retired
- * v1 API carry small decimal integers, which we also accept so they stay readable.
+ * Ids in ctc-hub's own routes (/v1 movement views, submissions): HMRC's 16 lower-case hex
+ * characters, or the small decimal integers of movements recorded from the retired API 1.0.
+ * HMRC's read paths accept only the former, with HMRC's error (movements/hmrc-params.ts).
  */
 export const hmrcIdPattern = /^(?:[0-9a-f]{16}|[0-9]{1,16})$/;
 

@@ -7,7 +7,7 @@ import { dateTimeParam, textParam, untilExclusive, uuidQuery, withQuery } from '
 import { checked } from '../http/schemas.js';
 import { listLinkedMessages } from './message-queries.js';
 import { linkedMessageQuery } from './openapi.js';
-import { messageSummaryJson } from './present.js';
+import { hubMessageSummaryJson } from './present.js';
 
 /**
  * GET /v1/messages?boxId=&requestId=&messageType=&movementType=&receivedSince=&receivedUntil=
@@ -73,6 +73,6 @@ async function linkedMessageList(deps: ApiDeps, request: Request) {
   return {
     _links: { self: { href: self } },
     totalCount: page.totalCount,
-    messages: page.items.map(messageSummaryJson),
+    messages: page.items.map(hubMessageSummaryJson),
   };
 }

@@ -32,6 +32,8 @@ export interface MessageListRow {
 }
 
 export interface MessageRow extends MessageListRow {
+  /** PhaseID of the stored XML (NCTS5.1, NCTS6, …); null when it had none. */
+  phase: string | null;
   body: Buffer;
   sha256: Buffer;
   size_bytes: number;
@@ -103,7 +105,7 @@ export async function findMessage(
 ): Promise<MessageRow | undefined> {
   const row = await db
     .selectFrom('messages')
-    .select([...messageListColumns, 'body', 'sha256', 'size_bytes'])
+    .select([...messageListColumns, 'phase', 'body', 'sha256', 'size_bytes'])
     .where('movement_month', '=', movement.retention_month)
     .where('movement_type', '=', movement.movement_type)
     .where('movement_id', '=', movement.movement_id)
@@ -122,6 +124,7 @@ export const INLINE_BODY_MAX_BYTES = 1024 * 1024;
 export const BODY_CHUNK_BYTES = 256 * 1024;
 
 export interface MessageHeadRow extends MessageListRow {
+  phase: string | null;
   sha256: Buffer;
   size_bytes: number;
   /** octet_length(body): what the body endpoint serves. */
@@ -142,7 +145,7 @@ export async function findMessageHead(
 ): Promise<MessageHeadRow | undefined> {
   const row = await db
     .selectFrom('messages')
-    .select([...messageListColumns, 'sha256', 'size_bytes'])
+    .select([...messageListColumns, 'phase', 'sha256', 'size_bytes'])
     .select(sql<number>`octet_length(body)`.as('body_bytes'))
     .select(
       sql<Buffer | null>`CASE WHEN octet_length(body) <= ${INLINE_BODY_MAX_BYTES} THEN body END`.as(

@@ -95,27 +95,30 @@ const summary = (messageId: string, fields: Record<string, unknown>) => ({
   id: messageId,
   departureId: 'abcdef0123456789',
   ...fields,
-  boxId,
-  requestId: movementUrl,
 });
 
+// HMRC's fields only, `received` as HMRC writes times (no trailing zeros in the fraction).
 const expected = {
-  pending: summary(ids.pending, { received: '2026-11-10T12:00:00.000Z', status: 'Pending' }),
+  pending: summary(ids.pending, { received: '2026-11-10T12:00:00Z', status: 'Pending' }),
   release: summary(ids.release, {
-    received: '2026-11-10T11:30:00.250Z',
+    received: '2026-11-10T11:30:00.25Z',
     type: 'IE029',
     status: 'Received',
   }),
   unknownType: summary(ids.unknownType, {
-    received: '2026-11-10T10:00:00.000Z',
+    received: '2026-11-10T10:00:00Z',
+    type: null,
     status: 'Received',
   }),
   declaration: summary(ids.declaration, {
-    received: '2026-11-10T09:00:00.000Z',
+    received: '2026-11-10T09:00:00Z',
     type: 'IE015',
     status: 'Success',
   }),
 };
+
+const xmlAccept = { accept: 'application/vnd.hmrc.2.1+xml' };
+const jsonXmlAccept = { accept: 'application/vnd.hmrc.2.1+json-xml' };
 
 describe('GET …/{departureId}/messages', () => {
   it('lists the messages newest first, without bodies, in HMRC shape', async () => {
@@ -124,7 +127,7 @@ describe('GET …/{departureId}/messages', () => {
     expect(await response.json()).toEqual({
       _links: { self: { href: `${movementUrl}/messages` }, departure: { href: movementUrl } },
       totalCount: 4,
-      // `type` is left out while Pending (as HMRC does) and when we could not recognise it.
+      // `type` is left out while Pending and null when unknown, as HMRC writes it.
       messages: [expected.pending, expected.release, expected.unknownType, expected.declaration],
     });
   });
@@ -135,7 +138,7 @@ describe('GET …/{departureId}/messages', () => {
     );
     const body = await range.json();
     expect(body._links.self.href).toBe(
-      `${movementUrl}/messages?receivedSince=2026-11-10T10%3A00%3A00Z&receivedUntil=2026-11-10T11%3A30%3A00.250Z`,
+      `${movementUrl}/messages?receivedSince=2026-11-10T10%3A00%3A00Z&receivedUntil=2026-11-10T11%3A30%3A00.25Z`,
     );
     expect(body.totalCount).toBe(2);
     expect(body.messages).toEqual([expected.release, expected.unknownType]);
@@ -168,11 +171,20 @@ describe('GET …/{departureId}/messages', () => {
       },
       id: '20000000000000a1',
       arrivalId: '00000000000000aa',
-      received: '2024-01-16T09:00:00.000Z',
+      received: '2024-01-16T09:00:00Z',
       type: 'IE043',
       status: 'Received',
-      boxId: null,
-      requestId: '/customs/transits/movements/arrivals/00000000000000aa',
+    });
+  });
+
+  it('keeps boxId and requestId in the /v1 view of the same list', async () => {
+    const body = await (await api.get('/v1/departures/abcdef0123456789/messages')).json();
+    expect(body.totalCount).toBe(4);
+    expect(body.messages[1]).toEqual({
+      ...expected.release,
+      received: '2026-11-10T11:30:00.250Z',
+      boxId,
+      requestId: movementUrl,
     });
   });
 
@@ -194,48 +206,88 @@ describe('GET …/{departureId}/messages', () => {
     const response = await api.get(`${movementUrl}/messages?count=0`);
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({
-      code: 'BAD_REQUEST',
       message: 'The count parameter must be a positive number',
+      code: 'BAD_REQUEST',
     });
   });
 });
 
 describe('GET …/messages/{messageId}', () => {
   it.each([
-    ['no Accept header', undefined],
     ['+json-xml', 'application/vnd.hmrc.2.1+json-xml'],
     ['+json+xml', 'application/vnd.hmrc.2.1+json+xml'],
-    ['application/json', 'application/json'],
-    ['*/*', '*/*'],
+    ['3.0 +json-xml', 'application/vnd.hmrc.3.0+JSON-XML'],
   ])('returns metadata and the XML as a string (%s)', async (_label, accept) => {
-    const response = await api.get(
-      messageUrl(ids.release),
-      accept === undefined ? {} : { headers: { accept } },
-    );
+    const response = await api.get(messageUrl(ids.release), { headers: { accept } });
     expect(response.status).toBe(200);
-    expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(response.headers.get('content-type')).toBe('application/json');
     expect(await response.json()).toEqual({ ...expected.release, body: release.toString('utf8') });
   });
 
+  it('returns the XML converted to JSON as HMRC converts it with +json', async () => {
+    const response = await api.get(messageUrl(ids.release), {
+      headers: { accept: 'application/vnd.hmrc.2.1+json' },
+    });
+    expect(response.status).toBe(200);
+    const body = await response.json();
+    expect({ ...body, body: undefined }).toEqual({ ...expected.release, body: undefined });
+    const root = body.body['n1:CC029C'];
+    expect(Object.keys(body.body)).toEqual(['n1:CC029C']);
+    // Numbers per the XSD types, repeating elements always arrays, codes as strings.
+    expect(typeof root.Consignment.grossMass).toBe('number');
+    expect(Array.isArray(root.Consignment.HouseConsignment)).toBe(true);
+    expect(typeof root.Consignment.HouseConsignment[0].sequenceNumber).toBe('number');
+    expect(typeof root.TransitOperation.security).toBe('string');
+    expect(root['@PhaseID']).toMatch(/^NCTS5/);
+  });
+
+  it("refuses messages it cannot serve in the representation asked for, with HMRC's 406", async () => {
+    for (const accept of [
+      'application/vnd.hmrc.2.1+xml',
+      'application/json',
+      'application/vnd.hmrc.2.0+json-xml',
+    ]) {
+      const response = await api.get(messageUrl(ids.release), { headers: { accept } });
+      expect(response.status).toBe(406);
+      expect((await response.json()).code).toBe('NOT_ACCEPTABLE');
+    }
+  });
+
+  it('converts an NCTS phase 6 message only for 3.0 readers (the 2.1 converter cannot read it)', async () => {
+    const phase6 = await seedMovement(api.db, { movementId: '00000000000006aa' });
+    await seedMessage(api.db, phase6, {
+      messageId: '60000000000000a1',
+      messageType: 'IE015',
+      body: Buffer.from(
+        declaration.toString('utf8').replace(/PhaseID="NCTS5\.\d"/, 'PhaseID="NCTS6"'),
+      ),
+      phase: 'NCTS6',
+      receivedAt: new Date('2026-11-10T09:00:00.000Z'),
+    });
+    const url = '/customs/transits/movements/departures/00000000000006aa/messages/60000000000000a1';
+    const old = await api.get(url, { headers: { accept: 'application/vnd.hmrc.2.1+json' } });
+    expect(old.status).toBe(406);
+    expect(await old.json()).toEqual({
+      message: expect.stringContaining('application/vnd.hmrc.3.0+json'),
+      code: 'NOT_ACCEPTABLE',
+    });
+    const current = await api.get(url, { headers: { accept: 'application/vnd.hmrc.3.0+json' } });
+    expect(current.status).toBe(200);
+    expect((await current.json()).body['n1:CC015C']['@PhaseID']).toBe('NCTS6');
+    // The XML itself is served to either version.
+    const asXml = await api.get(url, { headers: jsonXmlAccept });
+    expect(asXml.status).toBe(200);
+  });
+
   it('keeps unusual characters of the body intact in the JSON string', async () => {
-    const body = await (await api.get(messageUrl(ids.unknownType))).json();
+    const body = await (
+      await api.get(messageUrl(ids.unknownType), { headers: jsonXmlAccept })
+    ).json();
     expect(Buffer.from(body.body, 'utf8').equals(awkward)).toBe(true);
   });
 
   it('leaves out type and body of a pending submission', async () => {
     expect(await (await api.get(messageUrl(ids.pending))).json()).toEqual(expected.pending);
-  });
-
-  it('refuses the converted-JSON form with 406 rather than answering another shape', async () => {
-    const response = await api.get(messageUrl(ids.release), {
-      headers: { accept: 'application/vnd.hmrc.2.1+json' },
-    });
-    expect(response.status).toBe(406);
-    expect(await response.json()).toEqual({
-      code: 'NOT_ACCEPTABLE',
-      message:
-        'Messages are kept as NCTS XML and not converted to JSON: ask for application/vnd.hmrc.2.1+json-xml (the XML body as a JSON string)',
-    });
   });
 
   it('answers 404 in HMRC words for a missing message or a movement the key may not see', async () => {
@@ -248,8 +300,8 @@ describe('GET …/messages/{messageId}', () => {
       expect(response.status).toBe(404);
       const messageId = path.split('/').pop();
       expect(await response.json()).toEqual({
-        code: 'NOT_FOUND',
         message: `Message with ID ${messageId} for movement abcdef0123456789 was not found`,
+        code: 'NOT_FOUND',
       });
     }
   });
@@ -258,8 +310,9 @@ describe('GET …/messages/{messageId}', () => {
     const response = await api.get(messageUrl('zz'));
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({
-      code: 'BAD_REQUEST',
       message: 'messageId: Value zz is not a 16 character hexadecimal string',
+      statusCode: 400,
+      code: 'BAD_REQUEST',
     });
   });
 });
@@ -272,7 +325,7 @@ describe('GET …/messages/{messageId}/body', () => {
     ['an outbound IE015', ids.declaration, declaration],
     ['a body with BOM, CRLF and non-ASCII', ids.unknownType, awkward],
   ])('serves %s byte for byte', async (_label, messageId, bytes) => {
-    const response = await api.get(`${messageUrl(messageId)}/body`);
+    const response = await api.get(`${messageUrl(messageId)}/body`, { headers: xmlAccept });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('application/xml');
     expect(response.headers.get('content-length')).toBe(String(bytes.length));
@@ -281,51 +334,57 @@ describe('GET …/messages/{messageId}/body', () => {
     expect(received.equals(bytes)).toBe(true);
   });
 
-  it('accepts the +xml and plain XML media types', async () => {
-    for (const accept of [
-      'application/vnd.hmrc.2.1+xml',
-      'application/xml',
-      'application/vnd.hmrc.2.1+json, */*',
-    ]) {
+  it('accepts +xml of either version and refuses what HMRC refuses', async () => {
+    for (const accept of ['application/vnd.hmrc.2.1+xml', 'application/vnd.hmrc.3.0+XML']) {
       const response = await api.get(`${messageUrl(ids.release)}/body`, { headers: { accept } });
       expect(response.status).toBe(200);
       expect(Buffer.from(await response.arrayBuffer()).equals(release)).toBe(true);
+    }
+    for (const accept of ['application/xml', 'application/vnd.hmrc.2.1+json-xml']) {
+      const response = await api.get(`${messageUrl(ids.release)}/body`, { headers: { accept } });
+      expect(response.status).toBe(406);
     }
   });
 
   it('answers 304 when the client already has these bytes', async () => {
     const response = await api.get(`${messageUrl(ids.release)}/body`, {
-      headers: { 'if-none-match': `"${sha256(release)}"` },
+      headers: { ...xmlAccept, 'if-none-match': `"${sha256(release)}"` },
     });
     expect(response.status).toBe(304);
     expect(response.headers.get('etag')).toBe(`"${sha256(release)}"`);
     expect((await response.arrayBuffer()).byteLength).toBe(0);
     const stale = await api.get(`${messageUrl(ids.release)}/body`, {
-      headers: { 'if-none-match': '"0000"' },
+      headers: { ...xmlAccept, 'if-none-match': '"0000"' },
     });
     expect(stale.status).toBe(200);
   });
 
-  it('refuses the converted-JSON body with 406', async () => {
-    const response = await api.get(`${messageUrl(ids.release)}/body`, {
-      headers: { accept: 'application/vnd.hmrc.2.1+json' },
+  it('serves the body converted to JSON with +json', async () => {
+    const response = await api.get(`${messageUrl(ids.declaration)}/body`, {
+      headers: { accept: 'application/vnd.hmrc.3.0+json' },
     });
-    expect(response.status).toBe(406);
-    expect((await response.json()).code).toBe('NOT_ACCEPTABLE');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/json');
+    const body = await response.json();
+    expect(Object.keys(body)).toEqual(['n1:CC015C']);
+    expect(Array.isArray(body['n1:CC015C'].Guarantee)).toBe(true);
   });
 
   it('answers 404 for a message without a body, a missing message and a hidden movement', async () => {
-    const noBody = await api.get(`${messageUrl(ids.pending)}/body`);
+    const noBody = await api.get(`${messageUrl(ids.pending)}/body`, { headers: xmlAccept });
     expect(noBody.status).toBe(404);
     expect(await noBody.json()).toEqual({
-      code: 'NOT_FOUND',
       message: `Body for message id ${ids.pending} does not exist`,
+      code: 'NOT_FOUND',
     });
-    const hidden = await api.get(`${messageUrl(ids.release)}/body`, { key: keys.b });
+    const hidden = await api.get(`${messageUrl(ids.release)}/body`, {
+      key: keys.b,
+      headers: xmlAccept,
+    });
     expect(hidden.status).toBe(404);
     expect(await hidden.json()).toEqual({
-      code: 'NOT_FOUND',
       message: `Message with ID ${ids.release} for movement abcdef0123456789 was not found`,
+      code: 'NOT_FOUND',
     });
   });
 
@@ -346,6 +405,7 @@ describe('GET …/messages/{messageId}/body', () => {
     });
     const response = await api.get(
       '/customs/transits/movements/departures/00000000000000bb/messages/30000000000000b1/body',
+      { headers: xmlAccept },
     );
     expect(response.status).toBe(200);
     expect(response.headers.get('content-length')).toBe(String(bytes.length));

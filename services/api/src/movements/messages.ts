@@ -1,12 +1,16 @@
 import { movementPath } from '@ctc-hub/ppns';
 import type { MovementType } from '@ctc-hub/db';
+import { jsonPhaseForApiVersion, nctsXmlToHmrcJsonText } from '@ctc-hub/ncts';
 import { Router, type Request, type Response } from 'express';
 import type { ApiDeps } from '../deps.js';
 import { eoriFilter, principalOf } from '../http/auth.js';
-import { ApiError, notFound, route } from '../http/errors.js';
+import { route } from '../http/errors.js';
 import { messagesPath, movementIdField, movementsPath } from '../http/hateoas.js';
-import { parsePaging, readPage } from '../http/paging.js';
-import { dateTimeParam, hmrcIdParam, untilExclusive, withQuery } from '../http/params.js';
+import { hmrcNotAcceptable, hmrcNotFound } from '../http/hmrc-errors.js';
+import { readPage } from '../http/paging.js';
+import { untilExclusive } from '../http/params.js';
+import { hmrcAccept, servedMediaTypes, type HmrcAccept } from './hmrc-accept.js';
+import { hmrcDateTime, hmrcHref, hmrcPaging, hmrcPathId } from './hmrc-params.js';
 import {
   BODY_CHUNK_BYTES,
   findMessage,
@@ -16,29 +20,28 @@ import {
   type MessageHeadRow,
   type MovementKey,
 } from './message-queries.js';
-import { messageJson, messageSummaryJson } from './present.js';
+import { hmrcMessageSummaryJson } from './present.js';
 import { findMovement } from './queries.js';
-import { visibleMovement } from './visibility.js';
+import { messageNotFound, visibleMovement } from './visibility.js';
 
 /**
- * A movement's messages, HMRC-compatible:
+ * A movement's messages, as HMRC's MovementsController serves them:
  *   GET …/{movementId}/messages                      newest first, paged, no bodies
- *   GET …/{movementId}/messages/{messageId}          JSON, `body` = the XML as a string
- *   GET …/{movementId}/messages/{messageId}/body     the stored XML, byte for byte
+ *   GET …/{movementId}/messages/{messageId}          the message with its body
+ *   GET …/{movementId}/messages/{messageId}/body     the body alone
  *
- * Representations. HMRC serves a message as `+json-xml` (XML in a JSON string) or `+json` (the
- * XML converted to JSON), and a body as `+xml` or `+json`. We keep the XML exactly as NCTS wrote
- * it and never convert it, so:
- *  - the message endpoint always answers the `+json-xml` form, whether the client asked for
- *    `application/vnd.hmrc.2.1+json-xml`, `application/json`, `*\/*` or nothing;
- *  - the body endpoint always answers `application/xml`;
- *  - a client that asks *only* for HMRC's converted form (`application/vnd.hmrc.X.Y+json`) gets
- *    406 rather than a body of a different shape than it expects.
+ * Representations, chosen by the Accept header as HMRC chooses them (hmrc-accept.ts):
+ *  - a message: `+json` puts the XML converted to JSON in `body` (HMRC's converter, in
+ *    @ctc-hub/ncts), `+json-xml` / `+json+xml` the XML as a JSON string;
+ *  - a body: `+xml` the stored bytes unchanged, `+json` the converted JSON alone.
+ * HMRC converts only messages up to its small-message limit (5,000,000 bytes) to JSON; larger
+ * ones answer 406 with its words.
  */
 export function movementMessageRoutes(deps: ApiDeps): Router {
   const router = Router();
   for (const movementType of ['departure', 'arrival'] as const) {
-    const movementRoute = `${movementsPath(movementType)}/:${movementIdField(movementType)}`;
+    const idName = movementIdField(movementType);
+    const movementRoute = `${movementsPath(movementType)}/:${idName}`;
 
     router.get(
       `${movementRoute}/messages`,
@@ -50,36 +53,130 @@ export function movementMessageRoutes(deps: ApiDeps): Router {
     router.get(
       `${movementRoute}/messages/:messageId`,
       route(async (request, response) => {
-        const { message } = await visibleMessage(deps, movementType, request, findMessage, {
-          refuse: convertedJson,
-          hint: 'application/vnd.hmrc.2.1+json-xml (the XML body as a JSON string)',
-        });
-        response.json(messageJson(message));
+        const { movementId, messageId } = pathIds(request, idName);
+        const accept = hmrcAccept(request, servedMediaTypes.message);
+        const movement = await scopedMovement(deps, movementType, request, movementId, messageId);
+        const message = await findMessage(deps.db, movement, messageId);
+        if (message === undefined) throw messageNotFound(movementId, messageId);
+        const summary = JSON.stringify(hmrcMessageSummaryJson(message));
+        if (message.body.length === 0) {
+          sendJsonText(response, summary);
+          return;
+        }
+        let body: string;
+        if (accept.mediaType === 'json') {
+          if (message.body.length > smallMessageSizeLimit)
+            throw hmrcNotAcceptable('Large messages cannot be returned as json');
+          body = convertedJson(message.body, message.phase, accept);
+        } else {
+          body = JSON.stringify(message.body.toString('utf8'));
+        }
+        sendJsonText(response, `${summary.slice(0, -1)},"body":${body}}`);
       }),
     );
 
     router.get(
       `${movementRoute}/messages/:messageId/body`,
       route(async (request, response) => {
-        const { movement, message } = await visibleMessage(
-          deps,
-          movementType,
-          request,
-          findMessageHead,
-          { refuse: convertedJson, hint: 'application/vnd.hmrc.2.1+xml' },
-        );
-        await sendXmlBody(deps, request, response, movement, message);
+        const { movementId, messageId } = pathIds(request, idName);
+        const accept = hmrcAccept(request, servedMediaTypes.body);
+        const movement = await scopedMovement(deps, movementType, request, movementId, messageId);
+        const message = await findMessageHead(deps.db, movement, messageId);
+        if (message === undefined) throw messageNotFound(movementId, messageId);
+        const total = Number(message.body_bytes);
+        // A submission whose file never arrived has no body, as in HMRC's "Body for message id …".
+        if (total === 0) throw hmrcNotFound(`Body for message id ${messageId} does not exist`);
+        if (accept.mediaType === 'xml') {
+          await sendXmlBody(deps, request, response, movement, message);
+          return;
+        }
+        if (total > smallMessageSizeLimit) {
+          throw hmrcNotAcceptable(
+            `Messages larger than ${smallMessageSizeLimit} bytes cannot be retrieved in JSON`,
+          );
+        }
+        const xml = message.body ?? (await readWholeBody(deps, movement, message));
+        sendJsonText(response, convertedJson(xml, message.phase, accept));
       }),
     );
   }
   return router;
 }
 
+/** HMRC's smallMessageSizeLimit: above it, no JSON conversion. */
+export const smallMessageSizeLimit = 5_000_000;
+
+function pathIds(request: Request, idName: string) {
+  return {
+    movementId: hmrcPathId(request, idName, 'movementId'),
+    messageId: hmrcPathId(request, 'messageId', 'messageId'),
+  };
+}
+
+/**
+ * The movement of a message request. HMRC answers "Message with ID … was not found" both when
+ * the message is missing and when the movement is not the caller's; so do we.
+ */
+async function scopedMovement(
+  deps: ApiDeps,
+  movementType: MovementType,
+  request: Request,
+  movementId: string,
+  messageId: string,
+): Promise<MovementKey> {
+  const eoris = eoriFilter(principalOf(request));
+  const movement = await findMovement(deps.db, movementType, movementId, eoris);
+  if (movement === undefined) throw messageNotFound(movementId, messageId);
+  return movement;
+}
+
+/**
+ * The JSON HMRC's converter makes of a message. Its schema set is the API version's (2.1 →
+ * phase 5, 3.0 → phase 6); the phase 5 set cannot read a phase 6 message (HMRC's converter
+ * fails with a 500 there), so a 2.1 client asking for an NCTS6 message as JSON gets a 406
+ * naming the version that can convert it.
+ */
+function convertedJson(xml: Buffer, phase: string | null, accept: HmrcAccept): string {
+  if (accept.version === '2.1' && phase !== null && /^\s*NCTS6/.test(phase)) {
+    throw hmrcNotAcceptable(
+      `This message is NCTS phase 6 (${phase}): ask for it with application/vnd.hmrc.3.0+json`,
+    );
+  }
+  const text = nctsXmlToHmrcJsonText(xml.toString('utf8'), jsonPhaseForApiVersion(accept.version));
+  if (text === undefined) throw new Error('stored message has no XML root element');
+  return text;
+}
+
+function sendJsonText(response: Response, text: string): void {
+  response.status(200);
+  response.setHeader('Content-Type', 'application/json');
+  response.end(text);
+}
+
+async function readWholeBody(
+  deps: ApiDeps,
+  movement: MovementKey,
+  message: MessageHeadRow,
+): Promise<Buffer> {
+  const total = Number(message.body_bytes);
+  const chunks: Buffer[] = [];
+  for (let offset = 0; offset < total; offset += BODY_CHUNK_BYTES) {
+    const length = Math.min(BODY_CHUNK_BYTES, total - offset);
+    const chunk = await readBodyChunk(deps.db, movement, message.message_id, offset, length);
+    if (chunk === undefined) throw messageNotFound(movement.movement_id, message.message_id);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
 async function messageList(deps: ApiDeps, movementType: MovementType, request: Request) {
-  const receivedSince = dateTimeParam(request, 'receivedSince');
-  const receivedUntil = dateTimeParam(request, 'receivedUntil');
-  const paging = parsePaging(request);
-  const movement = await visibleMovement(deps, movementType, request);
+  const movementId = hmrcPathId(request, movementIdField(movementType), 'movementId');
+  const receivedSince = hmrcDateTime(request, 'receivedSince');
+  const paging = hmrcPaging(request);
+  const receivedUntil = hmrcDateTime(request, 'receivedUntil');
+  hmrcAccept(request, servedMediaTypes.jsonOnly);
+  paging.ensurePositive();
+  const movement = await visibleMovement(deps, movementType, movementId, request);
   const page = await readPage(paging, (limit, offset) =>
     listMovementMessages(
       deps.db,
@@ -93,11 +190,11 @@ async function messageList(deps: ApiDeps, movementType: MovementType, request: R
     ),
   );
 
-  const self = withQuery(messagesPath(movementType, movement.movement_id), [
-    ['receivedSince', receivedSince?.raw],
+  const self = hmrcHref(messagesPath(movementType, movement.movement_id), [
+    ['receivedSince', receivedSince?.unbound],
     ['page', paging.pageGiven],
     ['count', paging.countGiven],
-    ['receivedUntil', receivedUntil?.raw],
+    ['receivedUntil', receivedUntil?.unbound],
   ]);
   return {
     _links: {
@@ -105,60 +202,8 @@ async function messageList(deps: ApiDeps, movementType: MovementType, request: R
       [movementType]: { href: movementPath(movementType, movement.movement_id) },
     },
     totalCount: page.totalCount,
-    messages: page.items.map(messageSummaryJson),
+    messages: page.items.map(hmrcMessageSummaryJson),
   };
-}
-
-/** HMRC's converted-JSON media type, e.g. application/vnd.hmrc.2.1+json. */
-const convertedJson = /^application\/vnd\.hmrc\.\d+\.\d+\+json$/;
-
-/** Media types listed in Accept, lower-case, without parameters (q=…, charset=…). */
-function acceptedMediaTypes(request: Request): string[] {
-  const header = request.headers.accept;
-  if (header === undefined) return [];
-  return header
-    .split(',')
-    .map((part) => (part.split(';')[0] ?? '').trim().toLowerCase())
-    .filter((type) => type !== '');
-}
-
-interface AcceptRule {
-  /** Refuse with 406 when every listed media type matches this. */
-  refuse: RegExp;
-  /** What to ask for instead, for the 406 message. */
-  hint: string;
-}
-
-const messageNotFound = (movementId: string, messageId: string) =>
-  notFound(`Message with ID ${messageId} for movement ${movementId} was not found`);
-
-/**
- * The message named in the path, with its body. HMRC answers "Message with ID … was not found"
- * both when the message is missing and when the movement is not the caller's; so do we.
- */
-async function visibleMessage<Row>(
-  deps: ApiDeps,
-  movementType: MovementType,
-  request: Request,
-  find: (db: ApiDeps['db'], movement: MovementKey, messageId: string) => Promise<Row | undefined>,
-  accept: AcceptRule,
-): Promise<{ movement: MovementKey; message: Row }> {
-  const movementId = hmrcIdParam(request, movementIdField(movementType));
-  const messageId = hmrcIdParam(request, 'messageId');
-  const types = acceptedMediaTypes(request);
-  if (types.length > 0 && types.every((type) => accept.refuse.test(type))) {
-    throw new ApiError(
-      406,
-      'NOT_ACCEPTABLE',
-      `Messages are kept as NCTS XML and not converted to JSON: ask for ${accept.hint}`,
-    );
-  }
-  const eoris = eoriFilter(principalOf(request));
-  const movement = await findMovement(deps.db, movementType, movementId, eoris);
-  if (movement === undefined) throw messageNotFound(movementId, messageId);
-  const message = await find(deps.db, movement, messageId);
-  if (message === undefined) throw messageNotFound(movementId, messageId);
-  return { movement, message };
 }
 
 /**
@@ -173,7 +218,7 @@ async function visibleMessage<Row>(
  * for hundreds of ms decoding hex. A body that can no longer be read (the message's partition
  * dropped meanwhile) cuts the connection: the client sees fewer bytes than Content-Length.
  */
-async function sendXmlBody(
+export async function sendXmlBody(
   deps: ApiDeps,
   request: Request,
   response: Response,
@@ -181,10 +226,6 @@ async function sendXmlBody(
   message: MessageHeadRow,
 ): Promise<void> {
   const total = Number(message.body_bytes);
-  if (total === 0) {
-    // A submission whose file never arrived has no body, as in HMRC's "Body for message id …".
-    throw notFound(`Body for message id ${message.message_id} does not exist`);
-  }
   const etag = `"${message.sha256.toString('hex')}"`;
   response.setHeader('ETag', etag);
   response.setHeader('X-Content-Type-Options', 'nosniff');

@@ -1,50 +1,53 @@
 import { movementPath } from '@ctc-hub/ppns';
 import { iso, messagePath, messagesPath, movementIdField } from '../http/hateoas.js';
-import type { MessageListRow, MessageRow } from './message-queries.js';
+import type { MessageListRow } from './message-queries.js';
 import type { MovementRow } from './queries.js';
 
 /**
- * Response bodies in the shape of HMRC's CTC Traders API v2.1 (`models/responses/hateoas/*` in
- * common-transit-convention-traders, reference §3.3), plus our own fields (`boxId`, `requestId`,
- * and the derived movement `status`), which HMRC clients ignore as unknown fields.
- *
- * Optional HMRC fields (movementReferenceNumber before an MRN is allocated, localReferenceNumber,
- * movementEORINumber, a message `type` we could not recognise) are omitted when we have no value,
- * as HMRC's documentation describes ("MRN only after it has been allocated"); our own fields are
- * always present and null when unknown.
+ * Response bodies of the HMRC-compatible routes, exactly as HMRC's CTC Traders API writes them
+ * (`models/responses/hateoas/*` in common-transit-convention-traders): the same fields in the
+ * same order, optional fields HMRC holds as Option written as JSON null when unknown (Play writes
+ * None as null: `movementReferenceNumber` before the MRN, `localReferenceNumber` on every
+ * arrival, `movementEORINumber`, a message `type` we could not recognise), and nothing else:
+ * strict deserialisers generated from HMRC's OAS reject unknown fields. Our own fields (`boxId`,
+ * `requestId`, the derived movement `status`, `apiVersion`) are in the /v1 views (hubMovementJson,
+ * hubMessageSummaryJson), which carry the HMRC fields too.
  */
 
 const href = (path: string) => ({ href: path });
 
-/** Adds `key: value` only when value is not null, keeping HMRC's field order. */
-const optional = <T>(key: string, value: T | null): Record<string, T> =>
-  value === null ? {} : { [key]: value };
+/**
+ * A time as HMRC writes it: Play's ISO_OFFSET_DATE_TIME of a millisecond instant in UTC, i.e.
+ * without trailing zeros in the fraction and without the fraction when it is zero
+ * (2024-05-01T10:12:03.45Z, 2024-05-01T10:12:03Z).
+ */
+export const hmrcTimestamp = (date: Date): string =>
+  date
+    .toISOString()
+    .replace(/\.(\d*?)0*Z$/, (_match, digits: string) => (digits === '' ? 'Z' : `.${digits}Z`));
 
-export function movementJson(row: MovementRow): Record<string, unknown> {
+export function hmrcMovementJson(row: MovementRow): Record<string, unknown> {
   return {
     _links: {
       self: href(movementPath(row.movement_type, row.movement_id)),
       messages: href(messagesPath(row.movement_type, row.movement_id)),
     },
     id: row.movement_id,
-    ...optional('movementReferenceNumber', row.mrn),
-    // Arrivals have no LRN in HMRC's responses.
-    ...(row.movement_type === 'departure' ? optional('localReferenceNumber', row.lrn) : {}),
-    created: iso(row.created_at),
-    updated: iso(row.updated_at),
-    ...optional('enrollmentEORINumber', row.enrollment_eori),
-    ...optional('movementEORINumber', row.movement_eori),
-    boxId: row.box_id,
-    requestId: row.request_id,
-    status: row.status,
+    movementReferenceNumber: row.mrn,
+    // Arrivals carry no LRN; HMRC still writes the field, as null.
+    localReferenceNumber: row.movement_type === 'departure' ? row.lrn : null,
+    created: hmrcTimestamp(row.created_at),
+    updated: hmrcTimestamp(row.updated_at),
+    enrollmentEORINumber: row.enrollment_eori,
+    movementEORINumber: row.movement_eori,
   };
 }
 
 /**
- * One message without its body, as in HMRC's message list. HMRC leaves `type` out while a
- * submission is `Pending` (HateoasMovementMessageIdsResponse); so do we.
+ * One message without its body, as in HMRC's message list (HateoasMovementMessageIdsResponse):
+ * no `type` while a submission is `Pending`, `type: null` when HMRC would know none.
  */
-export function messageSummaryJson(row: MessageListRow): Record<string, unknown> {
+export function hmrcMessageSummaryJson(row: MessageListRow): Record<string, unknown> {
   return {
     _links: {
       self: href(messagePath(row.movement_type, row.movement_id, row.message_id)),
@@ -52,21 +55,30 @@ export function messageSummaryJson(row: MessageListRow): Record<string, unknown>
     },
     id: row.message_id,
     [movementIdField(row.movement_type)]: row.movement_id,
-    received: iso(row.received_at),
-    ...(row.hmrc_status === 'Pending' ? {} : optional('type', row.message_type)),
+    received: hmrcTimestamp(row.received_at),
+    ...(row.hmrc_status === 'Pending' ? {} : { type: row.message_type }),
     status: row.hmrc_status,
-    boxId: row.box_id,
-    requestId: row.request_id,
   };
 }
 
-/**
- * One message with its body as an XML string (HMRC's `application/vnd.hmrc.2.1+json-xml` form).
- * The stored bytes are UTF-8 (NCTS XML); `/body` serves them unchanged for byte-exact needs.
- */
-export function messageJson(row: MessageRow): Record<string, unknown> {
+/** ctc-hub's own view of a movement (/v1): HMRC's fields plus ours. */
+export function hubMovementJson(row: MovementRow): Record<string, unknown> {
   return {
-    ...messageSummaryJson(row),
-    ...(row.body.length === 0 ? {} : { body: row.body.toString('utf8') }),
+    ...hmrcMovementJson(row),
+    created: iso(row.created_at),
+    updated: iso(row.updated_at),
+    boxId: row.box_id,
+    requestId: row.request_id,
+    status: row.status,
+  };
+}
+
+/** ctc-hub's own view of a message in a list (/v1/messages): HMRC's fields plus ours. */
+export function hubMessageSummaryJson(row: MessageListRow): Record<string, unknown> {
+  return {
+    ...hmrcMessageSummaryJson(row),
+    received: iso(row.received_at),
+    boxId: row.box_id,
+    requestId: row.request_id,
   };
 }

@@ -1,4 +1,5 @@
 import type { Db, MovementType } from '@ctc-hub/db';
+import { sql } from 'kysely';
 import { countedPage, type Page } from '../http/paging.js';
 import { movementVisible, type EoriScope } from '../http/scope.js';
 
@@ -44,6 +45,11 @@ export interface MovementListFilter {
   movementEori?: string;
   mrn?: string;
   lrn?: string;
+  /**
+   * Only movements with HMRC 2.1/3.0 ids (16 lower-case hex): HMRC's lists never show the
+   * retired API 1.0's decimal ids, which its paths could not serve.
+   */
+  hexIdsOnly?: boolean;
 }
 
 /**
@@ -61,7 +67,14 @@ export function movementListQuery(db: Db, filter: MovementListFilter) {
   if (filter.movementEori !== undefined)
     query = query.where('movement_eori', '=', filter.movementEori);
   if (filter.mrn !== undefined) query = query.where('mrn', '=', filter.mrn);
-  if (filter.lrn !== undefined) query = query.where('lrn', '=', filter.lrn);
+  if (filter.lrn !== undefined) {
+    // Arrivals carry no LRN at HMRC, so an LRN filter on arrivals matches none (as HMRC's does).
+    query =
+      filter.movementType === 'arrival'
+        ? query.where(sql<boolean>`false`)
+        : query.where('lrn', '=', filter.lrn);
+  }
+  if (filter.hexIdsOnly === true) query = query.where(sql<boolean>`movement_id ~ '^[0-9a-f]{16}$'`);
   return query;
 }
 

@@ -1,6 +1,7 @@
 // Risk retired: clients written for HMRC's CTC Traders API v2.1 can list and read movements from
 // us unchanged (paths, parameters, paging rules, JSON fields, error bodies), and an API key
 // limited to some EORIs never sees another trader's movements.
+import { get as httpGet } from 'node:http';
 import { sql } from 'kysely';
 import {
   eoriA,
@@ -18,7 +19,6 @@ let newest: SeededMovement; // eoriA, MRN allocated
 let middle: SeededMovement; // eoriA, no MRN yet, updated_at with microseconds
 let otherTrader: SeededMovement; // eoriB
 let declaredForA: SeededMovement; // enrolled by someone else, declaration names eoriA
-let oldest: SeededMovement; // eoriA
 let arrival: SeededMovement;
 
 beforeAll(async () => {
@@ -56,7 +56,8 @@ beforeAll(async () => {
     createdAt: new Date('2026-11-01T07:00:00.000Z'),
     updatedAt: new Date('2026-11-03T09:00:00.000Z'),
   });
-  oldest = await seedMovement(api.db, {
+  // An API 1.0 movement (decimal id): served by /v1 only, never in HMRC's lists.
+  await seedMovement(api.db, {
     movementId: '12',
     lrn: 'LRN-V1',
     createdAt: new Date('2026-10-01T08:00:00.000Z'),
@@ -79,7 +80,7 @@ afterAll(async () => {
 
 const departure = (id: string) => `/customs/transits/movements/departures/${id}`;
 
-/** What HMRC's list item looks like for a departure, plus our boxId/requestId/status. */
+/** What HMRC's list item looks like for a departure: HMRC's fields only, times as HMRC writes them. */
 const newestJson = () => ({
   _links: {
     self: { href: departure(newest.movementId) },
@@ -88,13 +89,10 @@ const newestJson = () => ({
   id: 'aaaaaaaaaaaaaaa1',
   movementReferenceNumber: '24GB00000000000AA1',
   localReferenceNumber: 'LRN-NEWEST',
-  created: '2026-11-02T08:00:00.000Z',
-  updated: '2026-11-05T12:00:00.000Z',
+  created: '2026-11-02T08:00:00Z',
+  updated: '2026-11-05T12:00:00Z',
   enrollmentEORINumber: eoriA,
   movementEORINumber: eoriA,
-  boxId,
-  requestId: departure('aaaaaaaaaaaaaaa1'),
-  status: 'released',
 });
 
 const ids = (body: { departures?: { id: string }[]; arrivals?: { id: string }[] }) =>
@@ -107,29 +105,28 @@ describe('GET /customs/transits/movements/departures', () => {
     expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
     const body = await response.json();
     expect(body._links).toEqual({ self: { href: '/customs/transits/movements/departures' } });
-    expect(body.totalCount).toBe(5);
+    // The API 1.0 movement (decimal id) is not HMRC 2.1's to list: /v1/departures/12 serves it.
+    expect(body.totalCount).toBe(4);
     expect(ids(body)).toEqual([
       newest.movementId,
       middle.movementId,
       otherTrader.movementId,
       declaredForA.movementId,
-      oldest.movementId,
     ]);
     expect(body.departures[0]).toEqual(newestJson());
-    // No MRN allocated yet and no declaration EORI: the fields are absent, as at HMRC.
+    // No MRN allocated yet and no declaration EORI: null, as HMRC writes an empty Option.
     expect(body.departures[1]).toEqual({
       _links: {
         self: { href: departure(middle.movementId) },
         messages: { href: `${departure(middle.movementId)}/messages` },
       },
       id: middle.movementId,
+      movementReferenceNumber: null,
       localReferenceNumber: 'LRN-MIDDLE',
-      created: '2026-11-03T08:00:00.000Z',
+      created: '2026-11-03T08:00:00Z',
       updated: '2026-11-04T10:00:00.123Z',
       enrollmentEORINumber: eoriA,
-      boxId: null,
-      requestId: departure(middle.movementId),
-      status: 'submitted',
+      movementEORINumber: null,
     });
   });
 
@@ -138,15 +135,10 @@ describe('GET /customs/transits/movements/departures', () => {
     expect(second.status).toBe(200);
     const body = await second.json();
     expect(body._links.self.href).toBe('/customs/transits/movements/departures?page=2&count=2');
-    expect(body.totalCount).toBe(5);
+    expect(body.totalCount).toBe(4);
     expect(ids(body)).toEqual([otherTrader.movementId, declaredForA.movementId]);
 
-    const third = await (
-      await api.get('/customs/transits/movements/departures?page=3&count=2')
-    ).json();
-    expect(ids(third)).toEqual([oldest.movementId]);
-
-    const past = await api.get('/customs/transits/movements/departures?page=4&count=2');
+    const past = await api.get('/customs/transits/movements/departures?page=3&count=2');
     expect(past.status).toBe(404);
     expect(await past.json()).toEqual({
       code: 'NOT_FOUND',
@@ -171,10 +163,18 @@ describe('GET /customs/transits/movements/departures', () => {
   it.each([
     ['count=0', 'The count parameter must be a positive number'],
     ['count=-3', 'The count parameter must be a positive number'],
-    ['count=ten', 'The count parameter must be a positive number'],
-    ['count=', 'The count parameter must be a positive number'],
     ['page=0', 'The page parameter must be a positive number'],
-    ['page=1.5', 'The page parameter must be a positive number'],
+  ])('rejects %s with 400 in the shape of HMRC controllers', async (query, message) => {
+    const response = await api.get(`/customs/transits/movements/departures?${query}`);
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ message, code: 'BAD_REQUEST' });
+  });
+
+  it.each([
+    ['count=ten', 'Cannot parse parameter count as Long: For input string: "ten"'],
+    ['count=', 'Cannot parse parameter count as Long: For input string: ""'],
+    ['page=1.5', 'Cannot parse parameter page as Long: For input string: "1.5"'],
+    ['updatedSince=0000-01-01T00:00:00Z', 'Year cannot be negative'],
     [
       'updatedSince=yesterday',
       'Cannot parse parameter updatedSince as a valid ISO 8601 timestamp, e.g. 2015-09-08T01:55:28+00:00',
@@ -187,10 +187,21 @@ describe('GET /customs/transits/movements/departures', () => {
       'updatedSince=2026-11-01T00:00:00',
       'Cannot parse parameter updatedSince as a valid ISO 8601 timestamp, e.g. 2015-09-08T01:55:28+00:00',
     ],
-  ])('rejects %s with 400', async (query, message) => {
+  ])('rejects %s with 400 in the shape of Play binders (no code)', async (query, message) => {
     const response = await api.get(`/customs/transits/movements/departures?${query}`);
     expect(response.status).toBe(400);
-    expect(await response.json()).toEqual({ code: 'BAD_REQUEST', message });
+    expect(await response.json()).toEqual({ statusCode: 400, message });
+  });
+
+  it('checks the query before the Accept header, and page > 0 after it, as HMRC does', async () => {
+    const badDate = await api.get('/customs/transits/movements/departures?updatedSince=x', {
+      headers: { accept: 'text/html' },
+    });
+    expect(badDate.status).toBe(400);
+    const zeroPage = await api.get('/customs/transits/movements/departures?page=0', {
+      headers: { accept: 'text/html' },
+    });
+    expect(zeroPage.status).toBe(406);
   });
 
   it('filters by updatedSince (inclusive) and receivedUntil (inclusive, to the millisecond shown)', async () => {
@@ -207,7 +218,6 @@ describe('GET /customs/transits/movements/departures', () => {
       middle.movementId,
       otherTrader.movementId,
       declaredForA.movementId,
-      oldest.movementId,
     ]);
 
     // Offsets are honoured: 11:00+01:00 is 10:00Z. Percent-encoded as HMRC asks…
@@ -226,6 +236,16 @@ describe('GET /customs/transits/movements/departures', () => {
     expect(rawBody._links.self.href).toBe(encoded._links.self.href);
     expect(encoded._links.self.href).toBe(
       '/customs/transits/movements/departures?updatedSince=2026-11-04T11%3A00%3A00.124%2B01%3A00',
+    );
+    // The self link is HMRC's reverse route: the parsed value written back (no trailing zeros,
+    // Z for UTC), every parameter in HMRC's order.
+    const rewritten = await (
+      await api.get(
+        '/customs/transits/movements/departures?count=2&receivedUntil=2026-12-01T00:00:00.500%2B00:00&updatedSince=2026-11-04T10:00Z&page=1',
+      )
+    ).json();
+    expect(rewritten._links.self.href).toBe(
+      '/customs/transits/movements/departures?updatedSince=2026-11-04T10%3A00%3A00Z&page=1&count=2&receivedUntil=2026-12-01T00%3A00%3A00.5Z',
     );
   });
 
@@ -256,20 +276,15 @@ describe('GET /customs/transits/movements/departures', () => {
     expect(response.status).toBe(200);
     const body = await response.json();
     expect(body._links.self.href).toBe('/customs/transits/movements/departures?count=100000');
-    expect(ids(body)).toHaveLength(5);
+    expect(ids(body)).toHaveLength(4);
   });
 
   it('shows a scoped key only movements enrolled by or declared for its EORIs', async () => {
     const forA = await (
       await api.get('/customs/transits/movements/departures', { key: keys.a })
     ).json();
-    expect(forA.totalCount).toBe(4);
-    expect(ids(forA)).toEqual([
-      newest.movementId,
-      middle.movementId,
-      declaredForA.movementId,
-      oldest.movementId,
-    ]);
+    expect(forA.totalCount).toBe(3);
+    expect(ids(forA)).toEqual([newest.movementId, middle.movementId, declaredForA.movementId]);
     const forB = await (
       await api.get('/customs/transits/movements/departures', { key: keys.b })
     ).json();
@@ -293,10 +308,72 @@ describe('GET /customs/transits/movements/departures/{departureId}', () => {
     expect(await response.json()).toEqual(newestJson());
   });
 
-  it('serves movements recorded from the v1 API by their integer id', async () => {
-    const response = await api.get(departure('12'));
+  it('serves movements recorded from the v1 API by their integer id under /v1 only', async () => {
+    const response = await api.get('/v1/departures/12');
     expect(response.status).toBe(200);
     expect((await response.json()).localReferenceNumber).toBe('LRN-V1');
+    const hmrc = await api.get(departure('12'));
+    expect(hmrc.status).toBe(400);
+  });
+
+  it("keeps ctc-hub's own fields in the /v1 view", async () => {
+    const response = await api.get(`/v1/departures/${newest.movementId}`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({
+      ...newestJson(),
+      created: '2026-11-02T08:00:00.000Z',
+      updated: '2026-11-05T12:00:00.000Z',
+      boxId,
+      requestId: departure('aaaaaaaaaaaaaaa1'),
+      status: 'released',
+    });
+    expect((await api.get(`/v1/departures/${newest.movementId}`, { key: keys.b })).status).toBe(
+      404,
+    );
+  });
+
+  it.each([
+    [undefined, 'The Accept header is missing.'],
+    ['application/json', 'Invalid accept header: application/json'],
+    ['*/*', 'Invalid accept header: */*'],
+    ['application/vnd.hmrc.2.1+json, */*', 'The Accept header is missing or invalid.'],
+    ['application/vnd.hmrc.2.0+json', 'Invalid version provided'],
+    ['application/vnd.hmrc.1.0+json', 'Invalid version provided'],
+    ['application/vnd.hmrc.2.1+xml', 'The Accept header is missing or invalid.'],
+    ['application/vnd.hmrc.3.0+json-xml', 'The Accept header is missing or invalid.'],
+  ])("refuses Accept %s with HMRC's 406", async (accept, message) => {
+    // node:http, not fetch: fetch sends `Accept: */*` when given none.
+    const { status, body } = await new Promise<{ status: number; body: unknown }>(
+      (resolve, reject) => {
+        const request = httpGet(
+          `${api.baseUrl}${departure(newest.movementId)}`,
+          {
+            headers: {
+              authorization: `Bearer ${keys.all}`,
+              ...(accept === undefined ? {} : { accept }),
+            },
+          },
+          (response) => {
+            let text = '';
+            response.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+            response.on('end', () =>
+              resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) }),
+            );
+          },
+        );
+        request.on('error', reject);
+      },
+    );
+    expect(status).toBe(406);
+    expect(body).toEqual({ message, code: 'NOT_ACCEPTABLE' });
+  });
+
+  it('serves the same movement to 2.1 and 3.0 readers, as HMRC does', async () => {
+    for (const accept of ['application/vnd.hmrc.2.1+json', 'application/vnd.hmrc.3.0+JSON']) {
+      const response = await api.get(departure(newest.movementId), { headers: { accept } });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual(newestJson());
+    }
   });
 
   it('answers 404 in HMRC words for an unknown id, a wrong type, or another trader', async () => {
@@ -325,7 +402,7 @@ describe('GET /customs/transits/movements/departures/{departureId}', () => {
     for (const [path, key, message] of cases) {
       const response = await api.get(path, key === undefined ? {} : { key });
       expect(response.status).toBe(404);
-      expect(await response.json()).toEqual({ code: 'NOT_FOUND', message });
+      expect(await response.json()).toEqual({ message, code: 'NOT_FOUND' });
     }
     expect((await api.get(departure(otherTrader.movementId), { key: keys.b })).status).toBe(200);
     expect((await api.get(departure(declaredForA.movementId), { key: keys.a })).status).toBe(200);
@@ -334,9 +411,11 @@ describe('GET /customs/transits/movements/departures/{departureId}', () => {
   it('rejects a malformed id with 400', async () => {
     const response = await api.get(departure('NOT-AN-ID'));
     expect(response.status).toBe(400);
+    // HMRC's route names the parameter movementId for departures and arrivals alike.
     expect(await response.json()).toEqual({
+      message: 'movementId: Value NOT-AN-ID is not a 16 character hexadecimal string',
+      statusCode: 400,
       code: 'BAD_REQUEST',
-      message: 'departureId: Value NOT-AN-ID is not a 16 character hexadecimal string',
     });
   });
 });
@@ -349,24 +428,33 @@ describe('arrivals', () => {
     },
     id: arrival.movementId,
     movementReferenceNumber: '24GB00000000000DD1',
-    created: '2026-11-04T08:00:00.000Z',
-    updated: '2026-11-06T08:00:00.000Z',
+    localReferenceNumber: null,
+    created: '2026-11-04T08:00:00Z',
+    updated: '2026-11-06T08:00:00Z',
     enrollmentEORINumber: eoriA,
     movementEORINumber: eoriA,
-    boxId: null,
-    requestId: `/customs/transits/movements/arrivals/${arrival.movementId}`,
-    status: 'submitted',
   });
 
-  it('lists arrivals under `arrivals`, without localReferenceNumber, ignoring an LRN filter', async () => {
-    const response = await api.get(
-      '/customs/transits/movements/arrivals?localReferenceNumber=LRN-B',
-    );
+  it('lists arrivals under `arrivals`, localReferenceNumber always null', async () => {
+    const response = await api.get('/customs/transits/movements/arrivals');
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({
       _links: { self: { href: '/customs/transits/movements/arrivals' } },
       totalCount: 1,
       arrivals: [arrivalJson()],
+    });
+    // HMRC filters arrivals by LRN too, and arrivals have none: nothing matches.
+    const byLrn = await (
+      await api.get('/customs/transits/movements/arrivals?localReferenceNumber=SHOULD-NOT-SHOW')
+    ).json();
+    expect(byLrn).toEqual({
+      _links: {
+        self: {
+          href: '/customs/transits/movements/arrivals?localReferenceNumber=SHOULD-NOT-SHOW',
+        },
+      },
+      totalCount: 0,
+      arrivals: [],
     });
   });
 
@@ -377,13 +465,14 @@ describe('arrivals', () => {
     const missing = await api.get(`/customs/transits/movements/arrivals/${newest.movementId}`);
     expect(missing.status).toBe(404);
     expect(await missing.json()).toEqual({
-      code: 'NOT_FOUND',
       message: `Arrival movement with ID ${newest.movementId} was not found`,
+      code: 'NOT_FOUND',
     });
     const badId = await api.get('/customs/transits/movements/arrivals/ABCDEF0123456789');
     expect(await badId.json()).toEqual({
+      message: 'movementId: Value ABCDEF0123456789 is not a 16 character hexadecimal string',
+      statusCode: 400,
       code: 'BAD_REQUEST',
-      message: 'arrivalId: Value ABCDEF0123456789 is not a 16 character hexadecimal string',
     });
   });
 });

@@ -2,9 +2,7 @@ import type { MovementType } from '@ctc-hub/db';
 import type { Request } from 'express';
 import type { ApiDeps } from '../deps.js';
 import { eoriFilter, principalOf } from '../http/auth.js';
-import { notFound } from '../http/errors.js';
-import { movementIdField } from '../http/hateoas.js';
-import { hmrcIdParam } from '../http/params.js';
+import { hmrcNotFound } from '../http/hmrc-errors.js';
 import { findMovement, type MovementRow } from './queries.js';
 
 const capitalised = (movementType: MovementType) =>
@@ -12,18 +10,23 @@ const capitalised = (movementType: MovementType) =>
 
 /** HMRC's words (ConvertError.scala): "Departure movement with ID … was not found". */
 export const movementNotFound = (movementType: MovementType, movementId: string) =>
-  notFound(`${capitalised(movementType)} movement with ID ${movementId} was not found`);
+  hmrcNotFound(`${capitalised(movementType)} movement with ID ${movementId} was not found`);
+
+/** HMRC's words for a message that is missing or not the caller's. */
+export const messageNotFound = (movementId: string, messageId: string) =>
+  hmrcNotFound(`Message with ID ${messageId} for movement ${movementId} was not found`);
 
 /**
- * The movement named in the path, if this API key may see it; 404 otherwise. A scoped key learns
- * nothing about movements of other traders, not even that they exist (HMRC answers 404 too).
+ * The movement `movementId` (already validated by the caller) if this API key may see it; 404
+ * otherwise. A scoped key learns nothing about movements of other traders, not even that they
+ * exist (HMRC answers 404 too).
  */
 export async function visibleMovement(
   deps: ApiDeps,
   movementType: MovementType,
+  movementId: string,
   request: Request,
 ): Promise<MovementRow> {
-  const movementId = hmrcIdParam(request, movementIdField(movementType));
   const eoris = eoriFilter(principalOf(request));
   const movement = await findMovement(deps.db, movementType, movementId, eoris);
   if (movement === undefined) throw movementNotFound(movementType, movementId);

@@ -46,7 +46,10 @@ export interface TestApi {
   /** The api's general Redis connection (the HMRC pacer's counts live there). */
   redis: Redis;
   prefix: string;
-  /** GET with `Authorization: Bearer <key>` (keys.all unless given). */
+  /**
+   * GET with `Authorization: Bearer <key>` (keys.all unless given); HMRC's read paths also get
+   * HMRC's `Accept: application/vnd.hmrc.2.1+json` unless the caller gives another.
+   */
   get: (
     path: string,
     options?: { key?: string; headers?: Record<string, string> },
@@ -98,7 +101,13 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
     prefix: testRedis.prefix,
     get: (path, options = {}) =>
       fetch(`${baseUrl}${path}`, {
-        headers: { authorization: `Bearer ${options.key ?? keys.all}`, ...options.headers },
+        headers: {
+          authorization: `Bearer ${options.key ?? keys.all}`,
+          ...(path.startsWith('/customs/transits/movements/') && {
+            accept: 'application/vnd.hmrc.2.1+json',
+          }),
+          ...options.headers,
+        },
       }) as Promise<TestResponse>,
     close: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

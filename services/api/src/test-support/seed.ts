@@ -88,6 +88,8 @@ export interface MessageSeed {
   source?: MessageSource;
   boxId?: string | null;
   notificationId?: string | null;
+  /** PhaseID of the body (NCTS5.0 unless given). */
+  phase?: string | null;
 }
 
 export interface SeededMessage {
@@ -112,7 +114,7 @@ export async function seedMessage(
       message_id: messageId,
       message_type: messageType,
       root_element: messageType === null ? null : `CC${messageType.slice(2)}C`,
-      phase: 'NCTS5.0',
+      phase: seed.phase === undefined ? 'NCTS5.0' : seed.phase,
       direction: seed.direction ?? 'inbound',
       known_type: messageType !== null,
       received_at: seed.receivedAt,

@@ -16,15 +16,19 @@ export interface CtcAccept {
 const acceptPattern = /^application\/vnd\.hmrc\.(\d*\.\d*)\+(.+)$/;
 const versions = new Set(['2.1', '3.0']);
 
+const suffixes = new Set(['json', 'xml', 'json-xml', 'json+xml']);
+
+/** In the order and with the words of HMRC's ValidateAcceptRefiner. */
 export function ctcAccept(request: Request, allowed: readonly AcceptSuffix[]): CtcAccept {
   const header = request.headers.accept;
-  if (header === undefined || header.trim() === '')
-    throw notAcceptable('The Accept header is missing.');
-  const match = acceptPattern.exec(header.trim());
-  if (match === null) throw notAcceptable();
-  const [, version, suffix] = match as unknown as [string, string, string];
-  if (!versions.has(version) || !(allowed as readonly string[]).includes(suffix))
-    throw notAcceptable();
+  if (header === undefined) throw notAcceptable('The Accept header is missing.');
+  const match = acceptPattern.exec(header);
+  if (match === null) throw notAcceptable(`Invalid accept header: ${header}`);
+  const [, version, rawSuffix] = match as unknown as [string, string, string];
+  const suffix = rawSuffix.toLowerCase();
+  if (!suffixes.has(suffix)) throw notAcceptable();
+  if (!versions.has(version)) throw notAcceptable('Invalid version provided');
+  if (!(allowed as readonly string[]).includes(suffix)) throw notAcceptable();
   return { version: version as CtcAccept['version'], suffix: suffix as AcceptSuffix };
 }
 

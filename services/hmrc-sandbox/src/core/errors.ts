@@ -32,8 +32,32 @@ export const throttled = (retryAfterSeconds: number) =>
     { 'retry-after': String(retryAfterSeconds) },
   );
 
+/**
+ * Errors Play answers before HMRC's controller runs (CustomJsonErrorHandler): a path id that
+ * fails the binder, `{message, statusCode, code}`; a query parameter that fails it,
+ * bootstrap's `{statusCode, message}`.
+ */
+export class BinderError extends HmrcError {
+  constructor(
+    message: string,
+    readonly where: 'path' | 'query',
+  ) {
+    super(400, 'BAD_REQUEST', message);
+  }
+}
+
 export function sendError(response: Response, error: HmrcError): void {
   for (const [name, value] of Object.entries(error.headers)) response.setHeader(name, value);
+  if (error instanceof BinderError) {
+    response
+      .status(400)
+      .json(
+        error.where === 'path'
+          ? { message: error.message, statusCode: 400, code: 'BAD_REQUEST' }
+          : { statusCode: 400, message: error.message },
+      );
+    return;
+  }
   response.status(error.status).json({ code: error.code, message: error.message, ...error.extra });
 }
 

@@ -46,6 +46,8 @@ describe('POST /customs/guarantees/{grn}/balance', () => {
     });
     const locked = await balance('24GB0000010000001', { accessCode: 'AC01' });
     expect(locked.status).toBe(429);
+    // HMRC's lock answers without Retry-After.
+    expect(locked.headers.get('retry-after')).toBeNull();
     expect(await locked.json()).toEqual({
       code: 'MESSAGE_THROTTLED_OUT',
       message: 'The request for the API is throttled as you have exceeded your quota.',
@@ -71,7 +73,17 @@ describe('POST /customs/guarantees/{grn}/balance', () => {
       ).status,
     ).toBe(406);
     expect((await balance('24GB0000010000001', '{"accessCode":')).status).toBe(400);
+    // A body without an access code is refused before the lock, as HMRC reads the request first…
+    expect((await balance('24GB0000010000001', {})).status).toBe(400);
+    expect((await balance('24GB0000010000001', { accessCode: 7 })).status).toBe(400);
     expect((await balance('24GB0000010000001', { accessCode: 'AC01' })).status).toBe(200);
+  });
+
+  it('spends the minute on a malformed access code, as HMRC validates it after locking', async () => {
+    sandbox.controls.clearBalanceLocks();
+    expect((await balance('24GB0000020000002', { accessCode: 'ABCDE' })).status).toBe(400);
+    expect((await balance('24GB0000020000002', { accessCode: 'AC02' })).status).toBe(429);
+    sandbox.controls.clearBalanceLocks();
   });
 
   it('answers 400 INVALID_GUARANTEE_TYPE for unsupported guarantee types', async () => {

@@ -2,14 +2,16 @@ import { createHash } from 'node:crypto';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { exactAccept } from '../core/accept.js';
-import { badRequest, HmrcError, notFound, route, throttled, param } from '../core/errors.js';
+import { badRequest, HmrcError, notFound, route, param } from '../core/errors.js';
 import type { SandboxStats } from '../core/stats.js';
 import { authOf, type Authenticators } from '../oauth/auth.js';
 
 /**
- * CTC Guarantee Balance API v2.0 (reference §5). The per-user+GRN lock is taken after the
- * Accept and JSON checks but before the access code is checked, and is never released early:
- * a wrong code or unknown GRN still burns the window, as HMRC's RequestLockingService does.
+ * CTC Guarantee Balance API v2.0 (reference §5), in the order of HMRC's
+ * GuaranteeBalanceController: Accept, the body read as a request (an access code must be
+ * there), the per-user+GRN lock, the access code's format, then the lookup. The lock is never
+ * released early: a malformed or wrong code or an unknown GRN still burns the window, as HMRC's
+ * RequestLockingService does; its 429 carries no Retry-After.
  */
 
 export const guaranteeSchema = z.object({
@@ -106,15 +108,24 @@ export function guaranteeRoutes(
         throw badRequest('The guarantee reference number is not in the correct format.');
       if (response.locals.badJson === true)
         throw badRequest('The request body could not be parsed as JSON.');
+      // HMRC reads the body as a BalanceRequest before it locks: a body without an access code
+      // (or not a string) is 400 and spends nothing.
+      const accessCode = (request.body as { accessCode?: unknown } | undefined)?.accessCode;
+      if (typeof accessCode !== 'string') throw badRequest('The access code was not supplied.');
       const token = authOf(response);
       if (!guarantees.lock(`${token.clientId}:${token.eori}`, grn)) {
         stats.throttle('balanceLock');
-        throw throttled(60);
+        // HMRC's RequestLockingService answers 429 without Retry-After: the client must know
+        // the minute from the documentation.
+        throw new HmrcError(
+          429,
+          'MESSAGE_THROTTLED_OUT',
+          'The request for the API is throttled as you have exceeded your quota.',
+        );
       }
-      const accessCode = (request.body as { accessCode?: unknown } | undefined)?.accessCode;
-      if (accessCode === undefined || accessCode === null)
-        throw badRequest('The access code was not supplied.');
-      if (typeof accessCode !== 'string' || !/^[A-Za-z0-9]{4}$/.test(accessCode)) {
+      // Then the lock, then the access code's format (HMRC's ValidationService), then whether it
+      // matches (HMRC's router): a malformed or wrong code spends the minute.
+      if (!/^[A-Za-z0-9]{4}$/.test(accessCode)) {
         throw badRequest(`Access code ${String(accessCode)} must be four alphanumeric characters.`);
       }
       const guarantee = guarantees.get(grn);

@@ -1,6 +1,5 @@
 import {
   collectionOf,
-  isoTime,
   type Movement,
   type MovementType,
   type StoredMessage,
@@ -20,6 +19,12 @@ export const messageHref = (type: MovementType, movementId: string, messageId: s
   `${messagesHref(type, movementId)}/${messageId}`;
 const idField = (type: MovementType) => (type === 'departure' ? 'departureId' : 'arrivalId');
 
+/** A time as HMRC writes it (Play's ISO_OFFSET_DATE_TIME of a millisecond UTC instant). */
+export const hmrcTime = (epochMs: number): string =>
+  new Date(epochMs)
+    .toISOString()
+    .replace(/\.(\d*?)0*Z$/, (_match, digits: string) => (digits === '' ? 'Z' : `.${digits}Z`));
+
 export function movementSummary(movement: Movement): Record<string, unknown> {
   return {
     _links: {
@@ -27,12 +32,11 @@ export function movementSummary(movement: Movement): Record<string, unknown> {
       messages: { href: messagesHref(movement.type, movement.id) },
     },
     id: movement.id,
-    ...(movement.mrn === undefined ? {} : { movementReferenceNumber: movement.mrn }),
-    ...(movement.type === 'departure' && movement.lrn !== undefined
-      ? { localReferenceNumber: movement.lrn }
-      : {}),
-    created: isoTime(movement.created),
-    updated: isoTime(movement.updated),
+    // HMRC writes an empty Option as null, and every arrival's LRN as null.
+    movementReferenceNumber: movement.mrn ?? null,
+    localReferenceNumber: movement.type === 'departure' ? (movement.lrn ?? null) : null,
+    created: hmrcTime(movement.created),
+    updated: hmrcTime(movement.updated),
     enrollmentEORINumber: movement.enrollmentEori,
     movementEORINumber: movement.movementEori,
   };
@@ -42,9 +46,10 @@ export function movementList(
   type: MovementType,
   totalCount: number,
   movements: Movement[],
+  self: string,
 ): Record<string, unknown> {
   return {
-    _links: { self: { href: `${base}/${collectionOf(type)}` } },
+    _links: { self: { href: self } },
     totalCount,
     [collectionOf(type)]: movements.map(movementSummary),
   };
@@ -61,11 +66,9 @@ export function messageSummary(
     },
     id: message.id,
     [idField(movement.type)]: movement.id,
-    received: isoTime(message.received),
-    // HMRC omits the type while an upload is pending.
-    ...(message.status === 'Pending' || message.messageType === undefined
-      ? {}
-      : { type: message.messageType }),
+    received: hmrcTime(message.received),
+    // HMRC omits the type while an upload is pending, and writes null when it has none.
+    ...(message.status === 'Pending' ? {} : { type: message.messageType ?? null }),
     status: message.status,
   };
 }
@@ -74,10 +77,11 @@ export function messageList(
   movement: Movement,
   totalCount: number,
   messages: StoredMessage[],
+  self: string,
 ): Record<string, unknown> {
   return {
     _links: {
-      self: { href: messagesHref(movement.type, movement.id) },
+      self: { href: self },
       [movement.type]: { href: movementHref(movement.type, movement.id) },
     },
     totalCount,

@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { ctcAccept } from '../core/accept.js';
-import { badRequest, HmrcError, notFound, route, param } from '../core/errors.js';
+import { BinderError, HmrcError, notFound, route, param } from '../core/errors.js';
 import {
   hexIdPattern,
   movementTypeOf,
@@ -12,7 +12,7 @@ import {
 import { authOf, type Authenticators } from '../oauth/auth.js';
 import { xmlToJson } from '../xml/json.js';
 import { messageList, messageSummary, movementList, movementSummary } from './hateoas.js';
-import { dateTimeParam, pageOf, paging, stringParam } from './paging.js';
+import { dateTimeParam, pageOf, paging, selfHref, stringParam } from './paging.js';
 
 /**
  * Read endpoints of the CTC Traders API v2.1/3.0 (reference §3.2-3.3). Every movement is
@@ -27,7 +27,12 @@ const label = (type: MovementType) => (type === 'departure' ? 'Departure' : 'Arr
 /** HMRC binds ids with `^[0-9a-f]{16}$`; anything else is 400 before the controller runs. */
 export function checkId(name: string, value: string | undefined): string {
   if (value === undefined || !hexIdPattern.test(value)) {
-    throw badRequest(`${name}: Value ${value ?? ''} is not a 16 character hexadecimal string`);
+    // HMRC's routes name the movement parameter movementId for both movement types.
+    const routeName = name === 'messageId' ? 'messageId' : 'movementId';
+    throw new BinderError(
+      `${routeName}: Value ${value ?? ''} is not a 16 character hexadecimal string`,
+      'path',
+    );
   }
   return value;
 }
@@ -54,27 +59,42 @@ export function movementReadRoutes(store: MovementStore, auth: Authenticators): 
       base,
       auth.ctc,
       route((request: Request, response: Response) => {
-        ctcAccept(request, ['json']);
+        // Play binds the query before HMRC's controller checks the Accept header.
         const query = request.query as Record<string, unknown>;
-        const { page, count } = paging(query);
         const updatedSince = dateTimeParam(query, 'updatedSince');
-        const receivedUntil = dateTimeParam(query, 'receivedUntil');
         const movementEori = stringParam(query, 'movementEORI');
         const mrn = stringParam(query, 'movementReferenceNumber');
-        const lrn = type === 'departure' ? stringParam(query, 'localReferenceNumber') : undefined;
+        const paged = paging(query);
+        const receivedUntil = dateTimeParam(query, 'receivedUntil');
+        // HMRC filters arrivals by LRN too; arrivals have none, so nothing matches.
+        const lrn = stringParam(query, 'localReferenceNumber');
+        ctcAccept(request, ['json']);
+        paged.ensurePositive();
         const matching = store
           .list(type, authOf(response).eori!)
           .filter(
             (movement) =>
-              (updatedSince === undefined || movement.updated >= updatedSince) &&
-              (receivedUntil === undefined || movement.updated <= receivedUntil) &&
+              (updatedSince === undefined || movement.updated >= updatedSince.time) &&
+              (receivedUntil === undefined || movement.updated <= receivedUntil.time) &&
               (movementEori === undefined || movement.movementEori === movementEori) &&
               (mrn === undefined || movement.mrn === mrn) &&
-              (lrn === undefined || movement.lrn === lrn),
+              (lrn === undefined || (movement.type === 'departure' && movement.lrn === lrn)),
           )
           // Most recently updated first, as transit-movements sorts.
           .sort((a, b) => b.updated - a.updated || b.created - a.created);
-        response.json(movementList(type, matching.length, pageOf(matching, page, count)));
+        // HMRC's self link keeps the query (its reverse route, in its parameter order).
+        const self = selfHref(base, [
+          ['updatedSince', updatedSince?.unbound],
+          ['movementEORI', movementEori],
+          ['movementReferenceNumber', mrn],
+          ['page', paged.pageGiven],
+          ['count', paged.countGiven],
+          ['receivedUntil', receivedUntil?.unbound],
+          ['localReferenceNumber', lrn],
+        ]);
+        response.json(
+          movementList(type, matching.length, pageOf(matching, paged.page, paged.count), self),
+        );
       }),
     );
 
@@ -99,11 +119,12 @@ export function movementReadRoutes(store: MovementStore, auth: Authenticators): 
       auth.ctc,
       route((request: Request, response: Response) => {
         checkId(idName, param(request, 'movementId'));
-        ctcAccept(request, ['json']);
         const query = request.query as Record<string, unknown>;
-        const { page, count } = paging(query);
         const receivedSince = dateTimeParam(query, 'receivedSince');
+        const paged = paging(query);
         const receivedUntil = dateTimeParam(query, 'receivedUntil');
+        ctcAccept(request, ['json']);
+        paged.ensurePositive();
         const movement = findMovement(
           store,
           type,
@@ -113,11 +134,19 @@ export function movementReadRoutes(store: MovementStore, auth: Authenticators): 
         const matching = movement.messages
           .filter(
             (message) =>
-              (receivedSince === undefined || message.received >= receivedSince) &&
-              (receivedUntil === undefined || message.received <= receivedUntil),
+              (receivedSince === undefined || message.received >= receivedSince.time) &&
+              (receivedUntil === undefined || message.received <= receivedUntil.time),
           )
           .sort((a, b) => b.received - a.received);
-        response.json(messageList(movement, matching.length, pageOf(matching, page, count)));
+        const self = selfHref(`${base}/${movement.id}/messages`, [
+          ['receivedSince', receivedSince?.unbound],
+          ['page', paged.pageGiven],
+          ['count', paged.countGiven],
+          ['receivedUntil', receivedUntil?.unbound],
+        ]);
+        response.json(
+          messageList(movement, matching.length, pageOf(matching, paged.page, paged.count), self),
+        );
       }),
     );
 
@@ -150,7 +179,10 @@ export function movementReadRoutes(store: MovementStore, auth: Authenticators): 
         if (accept.suffix === 'json') {
           if (message.body.length > jsonBodyLimit)
             throw new HmrcError(406, 'NOT_ACCEPTABLE', 'Large messages cannot be returned as json');
-          response.json({ ...summary, body: xmlToJson(message.body.toString('utf8')) });
+          response.json({
+            ...summary,
+            body: xmlToJson(message.body.toString('utf8'), accept.version),
+          });
           return;
         }
         response.json({ ...summary, body: message.body.toString('utf8') });
@@ -186,7 +218,7 @@ export function movementReadRoutes(store: MovementStore, auth: Authenticators): 
         }
         if (message.body.length > jsonBodyLimit)
           throw new HmrcError(406, 'NOT_ACCEPTABLE', 'Large messages cannot be returned as json');
-        response.json(xmlToJson(message.body.toString('utf8')));
+        response.json(xmlToJson(message.body.toString('utf8'), accept.version));
       }),
     );
   }

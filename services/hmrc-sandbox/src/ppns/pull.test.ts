@@ -133,6 +133,7 @@ describe('GET …/notifications', () => {
     ['?count=abc', 400, 'INVALID_REQUEST_PAYLOAD'],
     ['?colour=blue', 400, 'INVALID_REQUEST_PAYLOAD'],
     ['?fromDate=2025-01-02T00:00:00&toDate=2025-01-01T00:00:00', 400, 'BAD_REQUEST'],
+    ['?fromDate=2025-01-01T00:00:00&toDate=2025-01-01T00:00:00', 400, 'BAD_REQUEST'],
   ])('answers %s with %d %s', async (query, status, code) => {
     const response = await pull(query);
     expect(response.status).toBe(status);

@@ -61,7 +61,9 @@ export function ppnsPullRoutes(
       if (status !== undefined && !statuses.has(status)) throw invalidPayload('Invalid status');
       const from = parseDate('fromDate', query.fromDate);
       const to = parseDate('toDate', query.toDate);
-      if (from !== undefined && to !== undefined && from > to) {
+      // PPNS requires fromDate strictly before toDate (validateToDateIsAfterFromDate): equal
+      // bounds are refused too, with PPNS's own (inverted) words.
+      if (from !== undefined && to !== undefined && from >= to) {
         throw new HmrcError(400, 'BAD_REQUEST', 'fromDate parameter is before toDateParameter');
       }
       let count = 100;

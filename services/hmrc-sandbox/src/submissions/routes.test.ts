@@ -73,7 +73,8 @@ describe('POST /movements/departures', () => {
       localReferenceNumber: 'LRN-ACCEPT-1',
       enrollmentEORINumber: 'GB123456789000',
     });
-    expect(movement.movementReferenceNumber).toBeUndefined();
+    // No MRN yet: null, as HMRC writes an empty Option.
+    expect(movement.movementReferenceNumber).toBeNull();
   });
 
   it('omits boxId when the application has no box', async () => {

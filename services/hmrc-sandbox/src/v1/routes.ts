@@ -278,7 +278,7 @@ export function v1Routes(context: SandboxContext, auth: Authenticators): Router 
         );
         const movements = store
           .list(type, authOf(response).eori!, '1.0')
-          .filter((movement) => updatedSince === undefined || movement.updated >= updatedSince)
+          .filter((movement) => updatedSince === undefined || movement.updated >= updatedSince.time)
           .sort((a, b) => b.updated - a.updated || b.created - a.created);
         response.json(v1MovementList(type, movements));
       }),
@@ -309,7 +309,7 @@ export function v1Routes(context: SandboxContext, auth: Authenticators): Router 
         const movement = findV1(type, id, response);
         // Oldest first, as the phase-4 backends kept them.
         const messages = movement.messages.filter(
-          (message) => receivedSince === undefined || message.received >= receivedSince,
+          (message) => receivedSince === undefined || message.received >= receivedSince.time,
         );
         response.json(v1MessageList(movement, messages));
       }),

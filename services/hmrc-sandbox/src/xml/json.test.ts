@@ -3,7 +3,7 @@ import { readXmlInfo } from './info.js';
 import { jsonToXml, xmlToJson } from './json.js';
 
 describe('XML ⇄ JSON (HMRC converter shape)', () => {
-  it('uses an n1: root key, @ attributes, string values and arrays for repeating groups', () => {
+  it('uses an n1: root key, @ attributes, numbers per the XSD types and arrays for repeating groups', () => {
     const json = xmlToJson(
       buildIE056({
         lrn: 'L1',
@@ -23,6 +23,15 @@ describe('XML ⇄ JSON (HMRC converter shape)', () => {
     expect(root.FunctionalError).toEqual([
       { errorPointer: '/a', errorCode: '12', errorReason: 'R1' },
     ]);
+  });
+
+  it('writes numeric XSD types as JSON numbers, not strings (as HMRC’s converter does)', () => {
+    const json = xmlToJson(buildIE015({ lrn: 'NUM-1', goodsItemCount: 2 }), '3.0');
+    const root = json['n1:CC015C'] as Record<string, any>;
+    const house = root.Consignment.HouseConsignment[0];
+    expect(house.sequenceNumber).toEqual(expect.any(Number));
+    expect(house.ConsignmentItem.map((item: any) => item.goodsItemNumber)).toEqual([1, 2]);
+    expect(typeof root.TransitOperation.security).toBe('string');
   });
 
   it('round-trips a declaration to XML with the same fields', () => {

@@ -1,62 +1,14 @@
-import { XMLParser } from 'fast-xml-parser';
+import { jsonPhaseForApiVersion, nctsXmlToHmrcJson } from '@ctc-hub/ncts';
 import { escapeXml } from './escape.js';
 
 /**
- * The XML ⇄ JSON mapping of HMRC's transit-movements-converter, as far as clients see it:
- * one root key `n1:CC015C`, attributes as `@PhaseID`, elements as keys, repeating groups as
- * arrays (chosen from the XSDs' maxOccurs > 1), every value a string.
+ * The XML ⇄ JSON mapping of HMRC's transit-movements-converter. XML → JSON is the converter
+ * ctc-hub's api uses too (@ctc-hub/ncts: one root key `n1:CC015C`, `@PhaseID`, numbers where
+ * the NCTS XSD types are numeric, repeating elements always arrays), with the schema set of the
+ * API version the client asked for.
  */
-
-// Elements with maxOccurs > 1 in the phase 5 message XSDs the sandbox serves.
-const repeating = new Set([
-  'ActiveBorderTransportMeans',
-  'AdditionalInformation',
-  'AdditionalReference',
-  'AdditionalSupplyChainActor',
-  'Authorisation',
-  'ConsignmentItem',
-  'CountryOfRoutingOfConsignment',
-  'CustomsOfficeOfExitForTransitDeclared',
-  'CustomsOfficeOfTransitDeclared',
-  'DangerousGoods',
-  'DepartureTransportMeans',
-  'FunctionalError',
-  'GoodsReference',
-  'Guarantee',
-  'GuaranteeReference',
-  'HouseConsignment',
-  'Incident',
-  'InvalidGuaranteeReason',
-  'Packaging',
-  'PreviousDocument',
-  'RequestedDocument',
-  'Seal',
-  'SupportingDocument',
-  'TransportDocument',
-  'TransportEquipment',
-  'TypeOfControls',
-]);
-
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: true,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-  processEntities: true,
-  isArray: (name) => repeating.has(name),
-});
-
-export function xmlToJson(xml: string): Record<string, unknown> {
-  const parsed = parser.parse(xml) as Record<string, unknown>;
-  const rootKey = Object.keys(parsed).find((key) => !key.startsWith('?') && !key.startsWith('#'));
-  if (rootKey === undefined) return {};
-  const root = { ...(parsed[rootKey] as Record<string, unknown>) };
-  for (const key of Object.keys(root)) if (key.startsWith('@xmlns')) delete root[key];
-  const localName = rootKey.includes(':') ? rootKey.slice(rootKey.indexOf(':') + 1) : rootKey;
-  return { [`n1:${localName}`]: root };
+export function xmlToJson(xml: string, apiVersion: '2.1' | '3.0' = '2.1'): Record<string, unknown> {
+  return nctsXmlToHmrcJson(xml, jsonPhaseForApiVersion(apiVersion)) ?? {};
 }
 
 const namePattern = /^[A-Za-z_][\w.-]*$/;
