@@ -362,7 +362,8 @@ describe('EORI scoping', () => {
     expect(list.totalCount).toBe(0);
     const movements = (await (
       await fetch(`${e2e.stack.apiUrl}/customs/transits/movements/departures`, {
-        headers: { authorization: `Bearer ${scopedKey}` },
+        // HMRC's read paths answer only HMRC's Accept (406 otherwise), as HMRC does.
+        headers: { authorization: `Bearer ${scopedKey}`, accept: 'application/vnd.hmrc.2.1+json' },
       })
     ).json()) as { totalCount: number };
     expect(movements.totalCount).toBe(0);

@@ -1,13 +1,15 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { Router, type Response } from 'express';
 import { openApiDocument } from './document.js';
 
 /**
  * GET /             an index of where things are (JSON; a small HTML page for browsers)
  * GET /openapi.json the OpenAPI 3.1 document (document.ts)
- * GET /docs         the reference page: Redoc's standalone bundle, served from our own
- *                   node_modules, rendering /openapi.json; nothing is loaded from elsewhere
+ * GET /docs         the reference page: Redoc's standalone bundle, served by us (from
+ *                   node_modules, or shipped beside the production bundle), rendering
+ *                   /openapi.json; nothing is loaded from elsewhere
  * None needs an API key: they describe the API, they hold no trader's data.
  */
 
@@ -20,13 +22,21 @@ const redocPath = '/docs/assets/redoc.standalone.js';
 const redocLogo = 'https://cdn.redoc.ly/redoc/logo-mini.svg';
 const blankImage = 'data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7';
 
+/**
+ * The production build ships the bundle beside the api (dist/api/assets, scripts/build.mjs), so
+ * the image installs none of redoc's dependencies; from source it comes from node_modules.
+ */
+function redocFile(): string {
+  const shipped = fileURLToPath(new URL('../assets/redoc.standalone.js', import.meta.url));
+  return existsSync(shipped)
+    ? shipped
+    : createRequire(import.meta.url).resolve('redoc/bundles/redoc.standalone.js');
+}
+
 /** Read on first use: a process that never serves /docs never reads the 1 MB bundle. */
 let redocBundle: string | undefined;
 function redoc(): string {
-  redocBundle ??= readFileSync(
-    createRequire(import.meta.url).resolve('redoc/bundles/redoc.standalone.js'),
-    'utf8',
-  ).replaceAll(redocLogo, blankImage);
+  redocBundle ??= readFileSync(redocFile(), 'utf8').replaceAll(redocLogo, blankImage);
   return redocBundle;
 }
 
