@@ -1096,7 +1096,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The reference page renderer (Redoc), served from our own node_modules */
+        /** The reference page renderer (Redoc), served by the api itself (nothing loaded from elsewhere) */
         get: {
             parameters: {
                 query?: never;

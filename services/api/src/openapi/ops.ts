@@ -162,7 +162,8 @@ export function describeOps(registry: Registry, queuesPath: string): void {
     method: 'get',
     path: '/docs/assets/redoc.standalone.js',
     tags: docs,
-    summary: 'The reference page renderer (Redoc), served from our own node_modules',
+    summary:
+      'The reference page renderer (Redoc), served by the api itself (nothing loaded from elsewhere)',
     responses: {
       200: { description: 'JavaScript', content: { 'text/javascript': { schema: z.string() } } },
     },
