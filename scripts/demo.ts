@@ -325,6 +325,8 @@ Look at:
   curl -H 'Authorization: Bearer ${apiKey}' ${apiUrl}/v1/departures/${large.id}
   curl -H 'Authorization: Bearer ${apiKey}' '${apiUrl}/v1/messages?messageType=IE029'
   curl ${apiUrl.replace(':8081', ':8082')}/metrics | grep ctc_ingest
+  ${apiUrl}/docs in a browser: every route, from ${apiUrl}/openapi.json
+  CTC_HUB_URL=${apiUrl} CTC_HUB_API_KEY=${apiKey} pnpm ctc submissions list
 `);
   if (stored < expected) process.exit(1);
 }
