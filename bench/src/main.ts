@@ -1,7 +1,7 @@
 /**
  * `pnpm bench` runs every benchmark, each in its own process one after another (so none of them
  * shares a CPU with another), and writes the reports to bench/results/<date>[-quick].json and a
- * Markdown summary next to it. `pnpm bench:quick` is the < 60 s smoke that CI runs: same code
+ * Markdown summary next to it. `pnpm bench:quick` is the smoke that CI runs (a few minutes): same code
  * paths and correctness checks, small counts; its figures are not the published ones.
  *
  *   pnpm bench [--quick] [receiver ingest …]   (ids: the file names in bench/src)
@@ -22,6 +22,9 @@ export const benchmarks = [
   'large-messages',
   'submissions',
   'xsd-validation',
+  'scale',
+  'footprint',
+  'catch-up',
 ] as const;
 
 const quick = process.argv.includes('--quick');

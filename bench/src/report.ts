@@ -7,7 +7,7 @@
  * progress goes to stderr.
  *
  * Quick mode (`--quick`) is the CI smoke: the same code paths and the same correctness checks,
- * with counts and durations cut so the whole set stays under 60 s. Its figures are not used for
+ * with counts and durations cut so the whole set takes a few minutes. Its figures are not used for
  * the targets. A benchmark throws (exit 1) only when a correctness check fails (a lost or
  * duplicated row, a body not served back byte-identical, an unexpected 5xx); a missed speed
  * target is reported (`met: false`), never thrown.

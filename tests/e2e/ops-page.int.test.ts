@@ -109,7 +109,8 @@ browserTest(
     await queues.waitFor();
     for (const name of ['ingest', 'hmrc', 'ops'])
       expect(await queues.locator(`tr[data-queue="${name}"]`).count()).toBe(1);
-    expect(await queues.locator('tbody tr').first().locator('td').count()).toBe(7);
+    // Six states, the oldest waiting and oldest delayed job, retrying and next due.
+    expect(await queues.locator('tbody tr').first().locator('td').count()).toBe(10);
 
     expect(await page.locator('#dead-letters-open').textContent()).toBe(String(openLetters));
     expect(

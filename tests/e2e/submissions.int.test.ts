@@ -111,6 +111,13 @@ describe('a declaration', () => {
     expect(
       full.messages.find((message: { type: string }) => message.type === 'IE015'),
     ).toMatchObject({ direction: 'outbound' });
+    // HMRC gave the movement its MRN (IE028): the submission shows it, in full and in the list.
+    expect(full.movement.movementReferenceNumber).toMatch(/^\d{2}GB/);
+    expect(full.movementReferenceNumber).toBe(full.movement.movementReferenceNumber);
+    const listed = await e2e.api(`/v1/submissions?lrn=${reference}`);
+    expect(listed.body.submissions[0].movementReferenceNumber).toBe(
+      full.movement.movementReferenceNumber,
+    );
 
     const stored = await e2e.testDb.db
       .selectFrom('messages')
@@ -134,7 +141,11 @@ describe('a declaration', () => {
     const wrongRoot = await post('/v1/departures', buildMessage('IE007', { eori: traderEori }));
     expect(wrongRoot).toMatchObject({
       status: 400,
-      body: { code: 'BAD_REQUEST', message: 'IE007 is not a valid message type' },
+      body: {
+        code: 'BAD_REQUEST',
+        message:
+          'IE007 is not a valid message type on POST /v1/departures: send it to POST /v1/arrivals',
+      },
     });
 
     const schema = await post(
@@ -149,8 +160,10 @@ describe('a declaration', () => {
     expect(schema.body.validationErrors[0]).toEqual({
       lineNumber: expect.any(Number),
       columnNumber: expect.any(Number),
-      message: expect.any(String),
+      elementPath: '/CC015C/TransitOperation/LRN',
+      message: expect.stringMatching(/^Element 'LRN'/),
     });
+    expect(schema.body.validationErrors[0].columnNumber).toBeGreaterThan(0);
 
     const recipient = await post(
       '/v1/departures',
@@ -262,6 +275,44 @@ describe('retries', () => {
             attempt.httpStatus === 503 || attempt.httpStatus === null,
         ),
     ).toBe(true);
+  }, 60_000);
+
+  it('files a dead letter that names the submission and the cause when the attempts run out', async () => {
+    e2e.stack.sandbox!.controls.setFaults({
+      api: {
+        paths: '^/customs/transits/movements/departures$',
+        errorRate: 1,
+        errorStatuses: [503],
+      },
+    });
+    const created = await post('/v1/departures', declaration());
+    const failed = await settled(created.body.submissionId, 45_000);
+    e2e.stack.sandbox!.controls.clearFaults();
+    expect(failed).toMatchObject({ status: 'failed', attemptCount: 6 });
+
+    // Asked for as operators say it ("submission") or as it is filed ("submit").
+    for (const kind of ['submission', 'submit']) {
+      const { status, body } = await e2e.api(`/v1/dead-letters?kind=${kind}`);
+      expect(status).toBe(200);
+      const letter = body.deadLetters.find(
+        (entry: { submissionId: string | null }) =>
+          entry.submissionId === created.body.submissionId,
+      );
+      expect(letter).toMatchObject({
+        kind: 'submit',
+        submissionId: created.body.submissionId,
+        // The cause of the last attempt (after a 503 we first ask HMRC whether it has the
+        // declaration, and that list answers 503 too), not a generic RETRIES_EXHAUSTED.
+        errorCode: expect.stringMatching(/^(HMRC_SERVER_ERROR|CHECK_FAILED)$/),
+        errorMessage: expect.stringMatching(/^gave up after 6 attempts: .*503/),
+        _links: { submission: { href: `/v1/submissions/${created.body.submissionId}` } },
+      });
+    }
+    const unknown = await e2e.api('/v1/dead-letters?kind=submissions-please');
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.message).toMatch(
+      /^The kind parameter must be one of notification, fetch-message, submit, message, webhook, relay/,
+    );
   }, 60_000);
 
   it('waits out 429s without spending attempts or losing the submission', async () => {

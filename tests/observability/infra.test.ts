@@ -71,6 +71,14 @@ describe('infra/prometheus/alerts.yml', () => {
     expect(uses('hmrc_token_refresh_failures_total').length).toBeGreaterThan(0);
     expect(uses('hmrc_tokens_near_reconsent').length).toBeGreaterThan(0);
     expect(rules.some((rule) => /hmrc_requests_total\{status="429"\}/.test(rule.expr!))).toBe(true);
+    // Issue 13: broken connections, declarations failing or slow, API errors and latency,
+    // webhook lag.
+    expect(uses('ctc_trader_tokens')).toEqual(['CtcTraderConnectionBroken']);
+    expect(uses('ctc_submissions_total')).toEqual(['CtcSubmissionsFailing']);
+    expect(uses('ctc_submission_answer_seconds_bucket')).toEqual(['CtcSubmissionsSlow']);
+    expect(uses('ctc_api_request_duration_seconds_count')).toEqual(['CtcApiErrors']);
+    expect(uses('ctc_api_request_duration_seconds_bucket')).toEqual(['CtcApiSlow']);
+    expect(uses('ctc_webhook_lag_seconds')).toEqual(['CtcWebhookLagging']);
   });
 });
 
@@ -140,8 +148,21 @@ describe('infra/grafana/ctc-hub.json', () => {
       'ctc_reconcile_last_success_age_seconds',
       'hmrc_tokens_near_reconsent',
       'ctc_webhook_deliveries_total',
+      // Issue 13: declarations, API requests, webhook lag and traders' connections.
+      'ctc_submissions_total',
+      'ctc_submission_attempts_bucket',
+      'ctc_submission_answer_seconds_bucket',
+      'ctc_api_request_duration_seconds_count',
+      'ctc_api_request_duration_seconds_bucket',
+      'ctc_webhook_lag_seconds',
+      'ctc_trader_tokens',
     ])
       expect([metric, used.has(metric)]).toEqual([metric, true]);
+  });
+
+  it('groups traders, declarations and the API in rows of their own', () => {
+    const rows = dashboard.panels.filter((panel) => panel.type === 'row').map((row) => row.title);
+    expect(rows).toEqual(expect.arrayContaining(['Traders', 'Declarations', 'API']));
   });
 });
 

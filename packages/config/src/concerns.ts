@@ -284,6 +284,38 @@ export const workerConcern = z.object({
   REPLAY_RATE_PER_SECOND: positiveInt(20),
 });
 
+/**
+ * The PPNS relay (issue 12 §3): notifications re-pushed to trader software that consumes PPNS,
+ * with PPNS's own retry rules. Read by the worker (delivery) and the api (callback validation).
+ */
+export const relayConcern = z.object({
+  /**
+   * How long a failed push waits before the next attempt. PPNS's retry job runs every 5 minutes
+   * and re-pushes every PENDING notification whose retry time has passed; so do we.
+   */
+  RELAY_RETRY_INTERVAL_MS: positiveInt(300_000),
+  /**
+   * How long a notification is retried before it is marked FAILED and becomes a `relay` dead
+   * letter: PPNS gives up 6 hours after the notification was created.
+   */
+  RELAY_RETRY_WINDOW_SECONDS: positiveInt(21_600),
+  /** How long one push may take before it counts as failed. */
+  RELAY_PUSH_TIMEOUT_MS: positiveInt(30_000),
+  /** Pushes in flight at once per worker process (PPNS's retry job runs 10 in parallel). */
+  RELAY_PARALLELISM: positiveInt(10),
+  /** How often the worker looks for new notifications to relay and for retries that are due. */
+  RELAY_POLL_MS: positiveInt(500),
+  /** Relayed notifications (and their PENDING/ACKNOWLEDGED/FAILED status) are kept this long. */
+  RELAY_RETENTION_DAYS: positiveInt(30),
+  /** How long a consumer's callback may take to answer PPNS's challenge (PPNS allows 20 s). */
+  RELAY_CHALLENGE_TIMEOUT_MS: positiveInt(20_000),
+  /**
+   * Accept relay callback URLs on plain http. PPNS accepts only https, and notifications carry
+   * trade data; true only for a consumer on a network you trust (or tests).
+   */
+  RELAY_CALLBACK_ALLOW_HTTP: bool(false),
+});
+
 export const apiConcern = z.object({
   API_PORT: port(8081),
   /**

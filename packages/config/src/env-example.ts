@@ -60,6 +60,12 @@ export const configSections: EnvExampleSection[] = [
     source: concernsFile,
   },
   { title: 'Worker', schema: concerns.workerConcern, name: 'workerConcern', source: concernsFile },
+  {
+    title: 'PPNS relay (worker, api)',
+    schema: concerns.relayConcern,
+    name: 'relayConcern',
+    source: concernsFile,
+  },
   { title: 'Api', schema: concerns.apiConcern, name: 'apiConcern', source: concernsFile },
 ];
 

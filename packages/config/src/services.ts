@@ -7,6 +7,7 @@ import {
   ppnsConcern,
   receiverConcern,
   redisConcern,
+  relayConcern,
   telemetryConcern,
   workerConcern,
 } from './concerns.js';
@@ -74,6 +75,7 @@ export const receiverConfigSchema = base
 
 export const workerConfigSchema = base
   .extend(workerConcern.shape)
+  .extend(relayConcern.shape)
   .extend(ppnsConcern.shape)
   .extend(hmrcConcern.shape)
   .superRefine((config, ctx) => {
@@ -114,6 +116,7 @@ export const workerConfigSchema = base
 
 export const apiConfigSchema = base
   .extend(apiConcern.shape)
+  .extend(relayConcern.shape)
   .extend(hmrcConcern.shape)
   .superRefine(checkHmrc);
 
@@ -134,7 +137,13 @@ export const loadApiConfig = (env: Env = process.env): ApiConfig => parseEnv(api
 export const serviceEnvNames = {
   receiver: Object.keys(base.extend(ppnsConcern.shape).extend(receiverConcern.shape).shape),
   worker: Object.keys(
-    base.extend(workerConcern.shape).extend(ppnsConcern.shape).extend(hmrcConcern.shape).shape,
+    base
+      .extend(workerConcern.shape)
+      .extend(relayConcern.shape)
+      .extend(ppnsConcern.shape)
+      .extend(hmrcConcern.shape).shape,
   ),
-  api: Object.keys(base.extend(apiConcern.shape).extend(hmrcConcern.shape).shape),
+  api: Object.keys(
+    base.extend(apiConcern.shape).extend(relayConcern.shape).extend(hmrcConcern.shape).shape,
+  ),
 } as const;

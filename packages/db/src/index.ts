@@ -18,12 +18,18 @@ export type * from './schema/replay-items.table.js';
 export type * from './schema/guarantee-checks.table.js';
 export { storeIngestBatch, storeInTransaction } from './inbound/store.js';
 export { classifyStoreError, sqlStateOf, type StoreFailure } from './store-errors.js';
-export { deadLetterKey, type DeadLetterKind, type DeadLetterSubject } from './dead-letters/keys.js';
+export {
+  deadLetterKey,
+  deadLetterKinds,
+  type DeadLetterKind,
+  type DeadLetterSubject,
+} from './dead-letters/keys.js';
 export {
   markDeadLetterReplayed,
   purgeDeadLetters,
   recordDeadLetters,
   resolveReplayedDeadLetters,
+  resolveSettledDeadLetters,
   type DeadLetterFacts,
 } from './dead-letters/letters.js';
 export type * from './inbound/types.js';
@@ -85,3 +91,5 @@ export {
   type QuarantineResolution,
   type ResolveResult,
 } from './connections/connections.js';
+export type * from './schema/relay.table.js';
+export * from './relay/index.js';

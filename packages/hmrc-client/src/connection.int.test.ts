@@ -22,6 +22,7 @@ async function stored(row: {
   kind?: 'user' | 'application';
   verification?: 'unverified' | 'verified' | 'mismatched';
   vouched?: boolean;
+  refusedAgo?: string;
 }): Promise<string> {
   next += 1;
   const eori = `GB${next}`;
@@ -38,6 +39,9 @@ async function stored(row: {
       refreshed_at: null,
       verification: row.verification ?? 'verified',
       vouched: row.vouched ?? false,
+      refresh_refused_at:
+        row.refusedAgo === undefined ? null : sql<Date>`now() - ${row.refusedAgo}::interval`,
+      refresh_error: row.refusedAgo === undefined ? null : 'invalid_grant',
     })
     .execute();
   return eori;
@@ -87,6 +91,18 @@ it('is refresh-refused when HMRC refused the refresh token (none stored) and acc
     accessExpiresIn: '-1 minute',
     consentedAgo: '1 month',
     refreshToken: false,
+  });
+  expect(await eoriConnection(testDb.db, eori)).toEqual({ state: 'refresh-refused', eori });
+});
+
+it('is refresh-refused once HMRC refused a refresh, even while the access token has not expired', async () => {
+  // After a sandbox restart HMRC refuses the access token (401), the forced refresh gets
+  // invalid_grant: the access token's own expiry says nothing any more.
+  const eori = await stored({
+    accessExpiresIn: '3 hours',
+    consentedAgo: '1 month',
+    refreshToken: false,
+    refusedAgo: '1 minute',
   });
   expect(await eoriConnection(testDb.db, eori)).toEqual({ state: 'refresh-refused', eori });
 });

@@ -38,38 +38,83 @@ export type EoriConnection =
 
 export type EoriConnectionState = EoriConnection['state'];
 
+/** What the stored authority row says, as eoriConnection and the traders view read it. */
+export interface StoredAuthority {
+  eori: string;
+  kind: 'user' | 'application';
+  consentedAt: Date;
+  accessExpiresAt: Date;
+  hasRefreshToken: boolean;
+  /** When HMRC refused the refresh token (invalid_grant); null when it never did. */
+  refreshRefusedAt: Date | null;
+  verification: 'unverified' | 'verified' | 'mismatched';
+  vouched: boolean;
+}
+
+/**
+ * When HMRC stops refreshing an authority granted at `consentedAt` (18 months on), the day
+ * clamped to the month's last as PostgreSQL's interval arithmetic does (31 Aug + 18 months is
+ * 28 Feb, not 3 March).
+ */
+export function reconsentByOf(consentedAt: Date): Date {
+  const result = new Date(consentedAt);
+  const day = result.getUTCDate();
+  result.setUTCDate(1);
+  result.setUTCMonth(result.getUTCMonth() + reconsentMonths);
+  const lastDay = new Date(
+    Date.UTC(result.getUTCFullYear(), result.getUTCMonth() + 1, 0),
+  ).getUTCDate();
+  result.setUTCDate(Math.min(day, lastDay));
+  return result;
+}
+
+/** The state of a stored authority at `now` (the rules eoriConnection applies). */
+export function connectionStateOf(row: StoredAuthority | undefined, now: Date): EoriConnection {
+  if (row === undefined || row.kind !== 'user')
+    return { state: 'not-connected', eori: row?.eori ?? '' };
+  const { eori } = row;
+  if (row.verification === 'mismatched') return { state: 'mismatched', eori };
+  // HMRC refused a refresh: it was tried because the access token had expired or HMRC had
+  // refused it (after a sandbox restart, say), so that access token is of no use either.
+  if (row.refreshRefusedAt !== null) return { state: 'refresh-refused', eori };
+  const unverified = row.verification === 'unverified' && !row.vouched;
+  // The worker uses a valid access token as it is, whatever the state of its refresh token.
+  if (row.accessExpiresAt.getTime() > now.getTime())
+    return unverified ? { state: 'unverified', eori } : { state: 'connected', eori };
+  if (!row.hasRefreshToken) return { state: 'refresh-refused', eori };
+  const reconsentBy = reconsentByOf(row.consentedAt);
+  if (reconsentBy.getTime() <= now.getTime())
+    return { state: 'consent-expired', eori, consentedAt: row.consentedAt, reconsentBy };
+  return unverified ? { state: 'unverified', eori } : { state: 'connected', eori };
+}
+
 export async function eoriConnection(db: Db, eori: string): Promise<EoriConnection> {
-  const reconsentBy = sql<Date>`consented_at + make_interval(months => ${reconsentMonths})`;
   const row = await db
     .selectFrom('oauth_tokens')
     .select([
       'kind',
       'consented_at',
-      reconsentBy.as('reconsent_by'),
+      'access_expires_at',
       sql<boolean>`refresh_token IS NOT NULL`.as('refreshable'),
-      sql<boolean>`access_expires_at > now()`.as('access_valid'),
-      sql<boolean>`${reconsentBy} <= now()`.as('consent_expired'),
+      'refresh_refused_at',
       'verification',
       'vouched',
+      sql<Date>`now()`.as('now'),
     ])
     .where('subject', '=', eori)
     .executeTakeFirst();
-  if (row === undefined || row.kind !== 'user') return { state: 'not-connected', eori };
-  if (row.verification === 'mismatched') return { state: 'mismatched', eori };
-  // The worker uses a valid access token as it is, whatever the state of its refresh token.
-  if (row.access_valid)
-    return row.verification === 'unverified' && !row.vouched
-      ? { state: 'unverified', eori }
-      : { state: 'connected', eori };
-  if (!row.refreshable) return { state: 'refresh-refused', eori };
-  if (row.consent_expired) {
-    return {
-      state: 'consent-expired',
+  if (row === undefined) return { state: 'not-connected', eori };
+  return connectionStateOf(
+    {
       eori,
+      kind: row.kind,
       consentedAt: row.consented_at,
-      reconsentBy: row.reconsent_by,
-    };
-  }
-  if (row.verification === 'unverified' && !row.vouched) return { state: 'unverified', eori };
-  return { state: 'connected', eori };
+      accessExpiresAt: row.access_expires_at,
+      hasRefreshToken: row.refreshable,
+      refreshRefusedAt: row.refresh_refused_at,
+      verification: row.verification,
+      vouched: row.vouched,
+    },
+    row.now,
+  );
 }

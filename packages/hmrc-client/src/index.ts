@@ -7,7 +7,14 @@ export {
   type TokenKey,
 } from './token-crypto.js';
 export { tokenContext } from './token-rows.js';
-export { eoriConnection, type EoriConnection, type EoriConnectionState } from './connection.js';
+export {
+  connectionStateOf,
+  eoriConnection,
+  reconsentByOf,
+  type EoriConnection,
+  type EoriConnectionState,
+  type StoredAuthority,
+} from './connection.js';
 export {
   OAuthClient,
   ctcUserScope,

@@ -241,7 +241,11 @@ it('surfaces invalid_grant as reconsent-required and stops calling HMRC', async 
     ok: false,
     error: { kind: 'reconsent-required', reason: 'invalid_grant', subject: eori },
   });
-  expect((await row()).refresh_token).toBeNull();
+  expect(await row()).toMatchObject({
+    refresh_token: null,
+    refresh_error: 'invalid_grant',
+    refresh_refused_at: expect.any(Date),
+  });
   expect(await store.getAccessToken(eori)).toMatchObject({
     ok: false,
     error: { kind: 'reconsent-required', reason: 'no-refresh-token' },

@@ -172,6 +172,8 @@ export class TokenStore {
         mismatch_detail: null,
         connected_by: options.connectedBy ?? null,
         vouched: options.vouched ?? false,
+        refresh_refused_at: null,
+        refresh_error: null,
       };
       await trx
         .insertInto('oauth_tokens')
@@ -390,7 +392,12 @@ export class TokenStore {
       // instead of spending HMRC's rate budget on a refusal. Committed with this transaction.
       await trx
         .updateTable('oauth_tokens')
-        .set({ refresh_token: null, updated_at: new Date(this.now()) })
+        .set({
+          refresh_token: null,
+          refresh_refused_at: new Date(this.now()),
+          refresh_error: 'invalid_grant',
+          updated_at: new Date(this.now()),
+        })
         .where('subject', '=', eori)
         .execute();
       this.metrics.refreshFailures.add(1, { kind: 'user', reason: 'invalid_grant' });

@@ -14,6 +14,7 @@ export {
   type XsdValidatorOptions,
   schemaPhaseForApiVersion,
 } from './validate/index.js';
+export { elementByPath, locateIssues, type ElementPosition } from './validate/locate.js';
 export {
   jsonPhaseForApiVersion,
   nctsXmlToHmrcJson,

@@ -114,6 +114,8 @@ export interface ValidationIssue {
   lineNumber: number;
   columnNumber: number;
   message: string;
+  /** Where the element is, e.g. /CC015C/TransitOperation/LRN (schema and business errors). */
+  elementPath?: string;
 }
 
 export type ValidationResult = { ok: true } | { ok: false; errors: ValidationIssue[] };

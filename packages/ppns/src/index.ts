@@ -25,3 +25,9 @@ export {
   type V2MessageReceived,
   type V2SubmissionNotification,
 } from './payload.js';
+export {
+  challengeUrl,
+  ppnsNotificationJson,
+  relayedNotification,
+  type PpnsNotification,
+} from './relay.js';

@@ -16,7 +16,8 @@ import { fixturePath } from './paths.js';
  * other validation keyword rather than ignoring it, so no dependency is needed.
  */
 
-export type HmrcApiVersion = '2.1' | '3.0';
+/** A CTC Traders API version, or PPNS's pull API (the relay's boxes). */
+export type HmrcApiVersion = '2.1' | '3.0' | 'ppns-1.0';
 
 /** Differences between HMRC's OAS and what HMRC's code answers, applied by the validator. */
 export const hmrcOasDeviations = [
@@ -58,7 +59,14 @@ function oasOf(version: HmrcApiVersion): Oas {
   let oas = cache.get(version);
   if (oas === undefined) {
     oas = JSON.parse(
-      readFileSync(fixturePath(`hmrc-oas/ctc-traders-${version}.oas.json`), 'utf8'),
+      readFileSync(
+        fixturePath(
+          version === 'ppns-1.0'
+            ? 'hmrc-oas/ppns-1.0.oas.json'
+            : `hmrc-oas/ctc-traders-${version}.oas.json`,
+        ),
+        'utf8',
+      ),
     ) as Oas;
     cache.set(version, oas);
   }

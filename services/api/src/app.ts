@@ -13,12 +13,15 @@ import { concurrencyPerKey } from './http/concurrency-limit.js';
 import { ApiError, errorHandler, sendError } from './http/errors.js';
 import { inputGuard } from './http/input-guard.js';
 import { rateLimitPerKey } from './http/rate-limit.js';
+import { requestMetrics } from './http/request-metrics.js';
 import { securityHeaders } from './http/security-headers.js';
 import { movementRoutes } from './movements/routes.js';
 import { notificationRoutes } from './notifications/routes.js';
 import { oauthRoutes } from './oauth/routes.js';
 import { openApiRoutes } from './openapi/routes.js';
+import { ppnsAuth, relayRoutes } from './relay/routes.js';
 import { submissionRoutes } from './submissions/routes.js';
+import { traderRoutes } from './traders/routes.js';
 
 export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessCheck>): Express {
   const app = express();
@@ -34,6 +37,7 @@ export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessChec
     response.setHeader('x-request-id', requestId);
     next();
   });
+  app.use(requestMetrics(deps.telemetry?.meter));
   app.use(securityHeaders);
   // NUL bytes, unpaired surrogates and non-UTF-8 escapes in any query parameter or path segment:
   // 400 naming it, before a route hands it to PostgreSQL (which would answer with a 500).
@@ -68,6 +72,11 @@ export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessChec
   );
   app.use('/customs', authenticated);
   app.use('/v1', authenticated);
+  // The relay's PPNS pull API answers a missing or unknown key as HMRC's API platform does.
+  app.use(
+    '/misc',
+    [ppnsAuth(keys), rateLimit, concurrency].filter((handler) => handler !== undefined),
+  );
 
   // The connect flow authenticates itself: the callback by its single-use state, the start by
   // the API key as Bearer or as a browser's Basic password.
@@ -80,6 +89,8 @@ export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessChec
   app.use(deadLetterRoutes(deps));
   app.use(auditRoutes(deps));
   app.use(connectionRoutes(deps));
+  app.use(traderRoutes(deps));
+  app.use(relayRoutes(deps));
   // Operator pages (authenticate themselves: browsers cannot send a Bearer header).
   app.use(adminRoutes(deps));
 

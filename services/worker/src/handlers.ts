@@ -15,6 +15,7 @@ import { createPpnsPullProcessor } from './reconciliation/ppns-pull.js';
 import { createReconcileTickProcessor } from './reconciliation/tick.js';
 import type { HmrcDeps } from './runtime/deps.js';
 import type { OpsDeps } from './runtime/deps.js';
+import { replayRelay } from './relay/replay.js';
 import { replaySubmission } from './submissions/replayer.js';
 import { createSubmitProcessor } from './submissions/submit.js';
 import { replayWebhook } from './webhooks/replay.js';
@@ -67,6 +68,7 @@ export const replayers: Replayers = {
   message: replayMessage,
   submit: replaySubmission,
   webhook: replayWebhook,
+  relay: replayRelay,
 };
 
 /** Background work that never calls HMRC itself. */

@@ -4,14 +4,18 @@ import { reconcileSchedulerTask } from './reconciliation/scheduler.js';
 import { replayWatchdogTask } from './dead-letters/replay-watchdog.js';
 import { retentionTask } from './housekeeping/retention.js';
 import { tokenReencryptionTask } from './connections/token-reencryption.js';
+import { relaySecretReencryptionTask } from './relay/secrets.js';
+import { relayTask } from './relay/task.js';
 import { webhooksTask } from './webhooks/task.js';
 
 /** The worker's long-running tasks, started in this order and stopped in reverse. */
 export const backgroundTasks: readonly BackgroundTask[] = [
   reconcileSchedulerTask,
   webhooksTask,
+  relayTask,
   retentionTask,
   operationalGaugesTask,
   replayWatchdogTask,
   tokenReencryptionTask,
+  relaySecretReencryptionTask,
 ];

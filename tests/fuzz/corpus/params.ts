@@ -25,7 +25,7 @@ export interface Param {
 }
 
 export interface RouteCase {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** As registered, with `:name` path parameters. */
   route: string;
   /** Valid values of the path parameters, used when another parameter is the hostile one. */
@@ -228,7 +228,67 @@ const deadLetterFilter: Param[] = [
 
 const eoriHeader: Param = { name: 'X-Trader-EORI' };
 
+/**
+ * The PPNS relay. Operators' consumer routes: callbackUrl is left out, since null is a valid
+ * value (a consumer that only pulls) and any real URL is challenged. The PPNS pull API answers
+ * with PPNS's own messages ("Invalid Status parameter provided", "Unparsable DateValue Param
+ * provided"); count takes any int, negative included, as PPNS's does, so it is plain text here.
+ */
+const ppnsHeaders = { Accept: 'application/vnd.hmrc.1.0+json' };
+const boxIdParam: Param = { name: 'boxId', kind: 'id', named: /Box ID|boxId/ };
+const consumerFields: Param[] = [
+  { name: 'name' },
+  { name: 'secret' },
+  { name: 'eoris' },
+  { name: 'enabled' },
+];
+const relayRoutes: RouteCase[] = [
+  {
+    method: 'POST',
+    route: '/v1/relay/consumers',
+    json: { base: { name: 'fuzz', eoris: '*' }, fields: [...consumerFields, { name: 'boxId' }] },
+  },
+  ...(['GET', 'DELETE'] as const).map((method): RouteCase => ({
+    method,
+    route: '/v1/relay/consumers/:consumerId',
+    path: { consumerId: uuid },
+    pathParams: [id('consumerId')],
+  })),
+  {
+    method: 'PATCH',
+    route: '/v1/relay/consumers/:consumerId',
+    path: { consumerId: uuid },
+    pathParams: [id('consumerId')],
+    json: { base: {}, fields: consumerFields },
+  },
+  {
+    method: 'GET',
+    route: '/misc/push-pull-notification/box/:boxId/notifications',
+    path: { boxId: uuid },
+    pathParams: [boxIdParam],
+    baseHeaders: ppnsHeaders,
+    query: [
+      { name: 'status' },
+      { name: 'fromDate', named: /DateValue|fromDate/ },
+      { name: 'toDate', named: /DateValue|toDate/ },
+      { name: 'count' },
+    ],
+  },
+  {
+    method: 'PUT',
+    route: '/misc/push-pull-notification/box/:boxId/notifications/acknowledge',
+    path: { boxId: uuid },
+    pathParams: [boxIdParam],
+    baseHeaders: ppnsHeaders,
+    json: {
+      base: { notificationIds: [uuid] },
+      fields: [{ name: 'notificationIds', named: /JSON body/ }],
+    },
+  },
+];
+
 export const routeCases: RouteCase[] = [
+  ...relayRoutes,
   ...movementRoutes('departure'),
   ...movementRoutes('arrival'),
   {
@@ -242,6 +302,17 @@ export const routeCases: RouteCase[] = [
       { name: 'movementType' },
       { name: 'receivedSince', kind: 'date' },
       { name: 'receivedUntil', kind: 'date' },
+      ...paging,
+    ],
+  },
+  {
+    method: 'GET',
+    route: '/v1/notifications',
+    query: [
+      { name: 'status' },
+      { name: 'boxId' },
+      { name: 'from', kind: 'date' },
+      { name: 'to', kind: 'date' },
       ...paging,
     ],
   },
@@ -290,6 +361,17 @@ export const routeCases: RouteCase[] = [
       return { method, route, path: { eori: 'GB123456789000' }, pathParams: [{ name: 'eori' }] };
     },
   ),
+  {
+    method: 'GET',
+    route: '/v1/traders',
+    query: [{ name: 'tokenState' }, { name: 'needsAction' }, ...paging],
+  },
+  {
+    method: 'GET',
+    route: '/v1/traders/:eori',
+    path: { eori: 'GB123456789000' },
+    pathParams: [{ name: 'eori' }],
+  },
   {
     method: 'POST',
     route: '/v1/connections/:eori/resolve',
@@ -409,4 +491,5 @@ export const routesWithoutParams = [
   'GET /openapi.json',
   'GET /docs',
   'GET /docs/assets/redoc.standalone.js',
+  'GET /v1/relay/consumers',
 ];

@@ -142,6 +142,12 @@ export interface ConnectionRow {
   accessExpiresAt: Date;
   /** False once HMRC refused the refresh token (the trader must connect again). */
   hasRefreshToken: boolean;
+  /** When HMRC refused the refresh token, and its OAuth error (invalid_grant). */
+  refreshRefusedAt: Date | null;
+  refreshError: string | null;
+  /** The last successful refresh, and how many there have been since the consent. */
+  refreshedAt: Date | null;
+  refreshCount: number;
   quarantinedMovements: number;
 }
 
@@ -165,6 +171,10 @@ export async function listConnections(
       't.consented_at',
       't.access_expires_at',
       sql<boolean>`(t.refresh_token IS NOT NULL)`.as('has_refresh_token'),
+      't.refresh_refused_at',
+      't.refresh_error',
+      't.refreshed_at',
+      't.refresh_count',
       sql<number>`(SELECT count(*) FROM movements m
         WHERE m.via_connection = t.connection_id AND m.quarantined_at IS NOT NULL)::int`.as(
         'quarantined_movements',
@@ -188,6 +198,10 @@ export async function listConnections(
     consentedAt: row.consented_at,
     accessExpiresAt: row.access_expires_at,
     hasRefreshToken: row.has_refresh_token,
+    refreshRefusedAt: row.refresh_refused_at,
+    refreshError: row.refresh_error,
+    refreshedAt: row.refreshed_at,
+    refreshCount: Number(row.refresh_count),
     quarantinedMovements: row.quarantined_movements,
   }));
 }

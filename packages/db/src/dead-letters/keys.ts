@@ -15,9 +15,27 @@ export type DeadLetterSubject =
   /** A submission that failed for good. */
   | { kind: 'submit'; submissionId: string }
   /** One feed event one webhook URL did not take. */
-  | { kind: 'webhook'; url: string; cursor: string };
+  | { kind: 'webhook'; url: string; cursor: string }
+  /** One notification a PPNS relay consumer did not take within the retry window. */
+  | { kind: 'relay'; consumerId: string; notificationId: string };
 
 export type DeadLetterKind = DeadLetterSubject['kind'];
+
+/**
+ * Every kind, for those who filter by it: the api refuses any other kind in a filter rather than
+ * match nothing. `satisfies` and the check below keep it equal to DeadLetterSubject's kinds.
+ */
+export const deadLetterKinds = [
+  'notification',
+  'fetch-message',
+  'submit',
+  'message',
+  'webhook',
+  'relay',
+] as const satisfies readonly DeadLetterKind[];
+type MissingKind = Exclude<DeadLetterKind, (typeof deadLetterKinds)[number]>;
+const everyKindListed: MissingKind extends never ? true : false = true;
+void everyKindListed;
 
 /** The one builder of dead-letter keys: stable per failing thing, so repeats update one row. */
 export function deadLetterKey(subject: DeadLetterSubject): string {
@@ -32,5 +50,7 @@ export function deadLetterKey(subject: DeadLetterSubject): string {
     case 'webhook':
       // The URL is hashed: it may carry a token, and keys are shown to operators.
       return `webhook:${createHash('sha256').update(subject.url).digest('hex').slice(0, 16)}:${subject.cursor}`;
+    case 'relay':
+      return `relay:${subject.consumerId}:${subject.notificationId}`;
   }
 }

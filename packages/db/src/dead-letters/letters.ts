@@ -114,6 +114,25 @@ export async function resolveReplayedDeadLetters(
   return Number(result.numUpdatedRows);
 }
 
+/**
+ * Letters whose failure the work's owner has since settled by other means (a PPNS relay consumer
+ * pulled and acknowledged the notification its pushes failed to deliver) become `resolved`,
+ * whether they were replayed or not; a purged one stays purged.
+ */
+export async function resolveSettledDeadLetters(
+  db: Executor,
+  subjects: readonly DeadLetterSubject[],
+): Promise<number> {
+  if (subjects.length === 0) return 0;
+  const result = await db
+    .updateTable('dead_letters')
+    .set({ status: 'resolved', updated_at: sql`now()` })
+    .where('dedupe_key', 'in', [...new Set(subjects.map(deadLetterKey))].sort())
+    .where('status', 'in', ['open', 'replayed'])
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
 /** A replay claimed the letter: `replayed`, with its replay count. */
 export async function markDeadLetterReplayed(
   trx: Transaction<Database>,

@@ -1,5 +1,6 @@
 import { sql, type Transaction } from 'kysely';
 import type { Db } from '../connection.js';
+import { queueForRelay, relayableNotifications } from '../relay/outbox.js';
 import type { Database } from '../schema/database.js';
 import type { MovementType } from '../schema/movements.table.js';
 import type { NotificationStatus } from '../schema/notifications.table.js';
@@ -105,6 +106,7 @@ export async function storeInTransaction(
 
   await insertNotifications(trx, records, outcomes, ownsInsert);
   await completeQueuedNotifications(trx, records, outcomes);
+  await queueForRelay(trx, relayableNotifications(records, outcomes));
   await settleLargeSubmissions(trx, records, outcomes, movements);
   await upsertDeadLetters(trx, records);
   await resolveReplayedDeadLetters(trx, deadLettersSettledBy(records));

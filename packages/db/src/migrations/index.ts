@@ -11,6 +11,8 @@ import * as addConnectionVerification from './2026_12_06_1200_add_connection_ver
 import * as keyGuaranteeWindowsByEori from './2026_12_06_1000_key_guarantee_windows_by_eori.js';
 import * as indexWorkInFlightPerKey from './2026_12_06_1010_index_work_in_flight_per_key.js';
 import * as addSubmissionUploadState from './2026_12_06_1330_add_submission_upload_state.js';
+import * as createRelayTables from './2026_12_06_1400_create_relay_tables.js';
+import * as recordRefreshRefusal from './2026_12_06_1410_record_refresh_refusal.js';
 
 // Migrations are listed here rather than read from the directory so that they are bundled with
 // the services and run the same from source and from the production build.
@@ -27,6 +29,8 @@ const migrations: Record<string, Migration> = {
   '2026_12_06_1000_key_guarantee_windows_by_eori': keyGuaranteeWindowsByEori,
   '2026_12_06_1010_index_work_in_flight_per_key': indexWorkInFlightPerKey,
   '2026_12_06_1330_add_submission_upload_state': addSubmissionUploadState,
+  '2026_12_06_1400_create_relay_tables': createRelayTables,
+  '2026_12_06_1410_record_refresh_refusal': recordRefreshRefusal,
 };
 
 export const migrationProvider: MigrationProvider = {

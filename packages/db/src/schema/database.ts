@@ -5,6 +5,11 @@ import type { MessagesTable } from './messages.table.js';
 import type { MovementsTable } from './movements.table.js';
 import type { NotificationsTable } from './notifications.table.js';
 import type { OauthStatesTable, OauthTokensTable } from './oauth.table.js';
+import type {
+  RelayConsumersTable,
+  RelayNotificationsTable,
+  RelayOutboxTable,
+} from './relay.table.js';
 import type { ReplayItemsTable } from './replay-items.table.js';
 import type { SubmissionsTable } from './submissions.table.js';
 import type {
@@ -30,4 +35,7 @@ export interface Database {
   webhook_cursors: WebhookCursorsTable;
   guarantee_checks: GuaranteeChecksTable;
   guarantee_windows: GuaranteeWindowsTable;
+  relay_consumers: RelayConsumersTable;
+  relay_outbox: RelayOutboxTable;
+  relay_notifications: RelayNotificationsTable;
 }

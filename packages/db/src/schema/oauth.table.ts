@@ -35,6 +35,10 @@ export interface OauthTokensTable {
    * operator confirmed it): it may be used while HMRC's answers cannot yet confirm its EORI.
    */
   vouched: Generated<boolean>;
+  /** When HMRC refused the refresh token (its OAuth error in refresh_error); null otherwise. */
+  refresh_refused_at: Date | null;
+  /** HMRC's OAuth error code for that refusal, e.g. invalid_grant. */
+  refresh_error: string | null;
 }
 
 export type ConnectionVerification = 'unverified' | 'verified' | 'mismatched';

@@ -42,25 +42,29 @@ describe('XsdValidator', () => {
     }
   });
 
-  it('reports every error with its line, and libxml2 messages without trailing newlines', async () => {
+  it('reports every error with its line, column and element path, and libxml2 messages without trailing newlines', async () => {
     const result = await validator.validate(example('cc015c-realistic.xml'), 'phase5');
     expect(result.ok ? [] : result.errors).toHaveLength(52);
     expect(result.ok ? [] : result.errors.slice(0, 3)).toEqual([
       {
         lineNumber: 27,
-        columnNumber: 0,
+        columnNumber: 7,
+        elementPath: '/CC015C/HolderOfTheTransitProcedure/Address/country',
         message:
           "Element 'country': [facet 'pattern'] The value 'Gh' is not accepted by the pattern '[A-Z]{2}'.",
       },
       {
         lineNumber: 36,
-        columnNumber: 0,
+        columnNumber: 5,
+        elementPath: '/CC015C/Guarantee/guaranteeType',
         message:
           "Element 'guaranteeType': [facet 'pattern'] The value 'f' is not accepted by the pattern '[A-Z0-9]*'.",
       },
       {
         lineNumber: 45,
-        columnNumber: 0,
+        columnNumber: 9,
+        elementPath:
+          '/CC015C/Consignment/HouseConsignment/ConsignmentItem/declarationGoodsItemNumber',
         message:
           "Element 'declarationGoodsItemNumber': [facet 'maxInclusive'] The value '31271' is greater than the maximum value allowed ('1999').",
       },
@@ -143,7 +147,8 @@ describe('XsdValidator', () => {
     const arrival = await validator.validate(example('cc007c-valid.xml'), 'phase6');
     expect(arrival.ok ? undefined : arrival.errors[0]).toEqual({
       lineNumber: 12,
-      columnNumber: 0,
+      columnNumber: expect.any(Number),
+      elementPath: '/CC007C/TransitOperation/incidentFlag',
       message: expect.stringMatching(/^Element 'incidentFlag': This element is not expected/),
     });
   });

@@ -4,6 +4,7 @@ import { workerData } from 'node:worker_threads';
 import type * as LibxmlModule from 'libxml2-wasm';
 import type { ErrorDetail, XmlDocument, XsdValidator as LibxmlSchema } from 'libxml2-wasm';
 import { MAX_ATTRIBUTE_CHARS, scanXml } from '../parse/scan.js';
+import { locateIssues } from './locate.js';
 import type { SchemaPhase, ValidationIssue, ValidationResult } from '../types.js';
 
 // Worker-thread entry of XsdValidator. Each thread owns one libxml2 (WASM) instance, compiles a
@@ -165,7 +166,8 @@ export async function validateTask(task: ValidateTask): Promise<ValidationResult
     schema.validate(document);
     return { ok: true };
   } catch (error) {
-    if (error instanceof XmlLibError) return failed(issuesOf(error.details));
+    // libxml2 gives schema errors a line only: add the column and path of the element named.
+    if (error instanceof XmlLibError) return failed(locateIssues(text, issuesOf(error.details)));
     throw error;
   } finally {
     document.dispose();

@@ -1,4 +1,4 @@
-import type { MinuteCount } from './ops-data.js';
+import type { MinuteCount } from './ops-types.js';
 
 /** Escapes text for HTML element content and double-quoted attributes. */
 export const escapeHtml = (text: string): string =>

@@ -3,83 +3,30 @@ import { pacerKey, RatePacer, spacingFor } from '@ctc-hub/queue';
 import type { Queue } from 'bullmq';
 import { sql } from 'kysely';
 import type { ApiDeps } from '../deps.js';
+import { queueStates, type OpsData, type QueueOverview, type QueueState } from './ops-types.js';
+import { verdictOf } from './ops-verdict.js';
+import {
+  ingestLatency,
+  openDeadLettersByCode,
+  submissionsOverview,
+  tradersNeedingAction,
+} from './ops-work.js';
 
-/** The states the worker's ctc_queue_jobs gauge reports, in the same order. */
-export const queueStates = [
-  'waiting',
-  'prioritized',
-  'active',
-  'delayed',
-  'failed',
-  'completed',
-] as const;
-export type QueueState = (typeof queueStates)[number];
-
-export interface QueueOverview {
-  name: string;
-  counts: Record<QueueState, number>;
-  /** Age of the oldest job waiting to run; 0 when none waits. */
-  oldestWaitingAgeSeconds: number;
-}
-
-export interface MinuteCount {
-  /** Start of the minute, ISO 8601 UTC. */
-  minute: string;
-  count: number;
-}
-
-export interface ReconcileScope {
-  scope: string;
-  kind: string;
-  lastRunAt: string | null;
-  lastSuccessAt: string | null;
-  /** Seconds since the last success; null when the scope never succeeded. */
-  lastSuccessAgeSeconds: number | null;
-  lastError: string | null;
-  runs: number;
-  recovered: number;
-}
-
-/** What /ops shows and /ops/data returns. */
-export interface OpsData {
-  generatedAt: string;
-  queues: QueueOverview[];
-  /** Messages stored per minute over the last hour (events `message.received`), oldest first. */
-  throughput: { minutes: MinuteCount[]; total: number };
-  deadLetters: { byKind: { kind: string; status: string; count: number }[]; open: number };
-  reconciliation: { scopes: ReconcileScope[]; total: number; recovered: number };
-  hmrcBudget: {
-    limitPerSecond: number;
-    /** HMRC's allowance: limitPerSecond × 60. */
-    budgetPerMinute: number;
-    /** What the pacer hands out at most (its spacing keeps a 5% margin under the allowance). */
-    pacedPerMinute: number;
-    /** HMRC calls per minute over the last hour (the last minute is still running). */
-    minutes: MinuteCount[];
-    /** The busiest minute of the hour, as a share of budgetPerMinute (0..1+). */
-    peakUse: number;
-  };
-  /** Trader connections an operator must act on: mismatched, or unverified with nobody vouching. */
-  connections: {
-    attention: {
-      eori: string;
-      verification: string;
-      observedEori: string | null;
-      since: string;
-      quarantinedMovements: number;
-    }[];
-    total: number;
-  };
-}
+export { queueStates, type OpsData, type QueueOverview, type QueueState } from './ops-types.js';
 
 const reconcileScopeLimit = 100;
 
+const delayedSample = 100;
+
 async function queueOverview(queue: Queue): Promise<QueueOverview> {
-  const [counts, oldest] = await Promise.all([
+  const [counts, oldest, delayed] = await Promise.all([
     queue.getJobCounts(...queueStates),
     queue.getJobs(['wait', 'prioritized'], 0, 0, true),
+    queue.getJobs(['delayed'], 0, delayedSample - 1, true),
   ]);
+  const now = Date.now();
   const oldestAt = Math.min(...oldest.map((job) => job.timestamp));
+  const dues = delayed.map((job) => job.timestamp + job.delay).filter((due) => due > now);
   return {
     name: queue.name,
     counts: Object.fromEntries(queueStates.map((state) => [state, counts[state] ?? 0])) as Record<
@@ -87,8 +34,45 @@ async function queueOverview(queue: Queue): Promise<QueueOverview> {
       number
     >,
     oldestWaitingAgeSeconds:
-      oldest.length === 0 ? 0 : Math.max(0, Math.round((Date.now() - oldestAt) / 1000)),
+      oldest.length === 0 ? 0 : Math.max(0, Math.round((now - oldestAt) / 1000)),
+    delayed: {
+      oldestAgeSeconds:
+        delayed.length === 0
+          ? 0
+          : Math.max(
+              0,
+              Math.round((now - Math.min(...delayed.map((job) => job.timestamp))) / 1000),
+            ),
+      retrying: delayed.filter((job) => job.attemptsMade > 0).length,
+      nextDueInSeconds: dues.length === 0 ? null : Math.round((Math.min(...dues) - now) / 1000),
+    },
   };
+}
+
+/** How long /ops waits for Redis before saying it cannot read the queues. */
+const queueReadTimeoutMs = 2000;
+
+async function queueOverviews(
+  deps: ApiDeps,
+): Promise<{ queues: QueueOverview[]; queueError: string | null }> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const queues = await Promise.race([
+      Promise.all([deps.ingestQueue, deps.hmrcQueue, deps.opsQueue].map(queueOverview)),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no answer from Redis within ${queueReadTimeoutMs} ms`)),
+          queueReadTimeoutMs,
+        );
+      }),
+    ]);
+    return { queues, queueError: null };
+  } catch (error) {
+    deps.logger.warn({ err: error }, '/ops could not read the queues');
+    return { queues: [], queueError: error instanceof Error ? error.message : String(error) };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Per-minute counts for the hour ending with the database's current minute, gaps filled with 0. */
@@ -113,6 +97,7 @@ async function throughput(deps: ApiDeps): Promise<OpsData['throughput']> {
 }
 
 async function deadLetters(deps: ApiDeps): Promise<OpsData['deadLetters']> {
+  const byCode = openDeadLettersByCode(deps);
   const rows = await deps.db
     .selectFrom('dead_letters')
     .select(['kind', 'status', sql<number>`count(*)::int`.as('count')])
@@ -123,6 +108,7 @@ async function deadLetters(deps: ApiDeps): Promise<OpsData['deadLetters']> {
   const byKind = rows.map((row) => ({ ...row, count: Number(row.count) }));
   return {
     byKind,
+    byCode: await byCode,
     open: byKind.filter((row) => row.status === 'open').reduce((sum, row) => sum + row.count, 0),
   };
 }
@@ -209,22 +195,42 @@ async function connections(deps: ApiDeps): Promise<OpsData['connections']> {
 }
 
 export async function collectOpsData(deps: ApiDeps): Promise<OpsData> {
-  const [queues, hourly, letters, reconcile, budget, traders] = await Promise.all([
-    Promise.all([deps.ingestQueue, deps.hmrcQueue, deps.opsQueue].map(queueOverview)),
-    throughput(deps),
-    deadLetters(deps),
-    reconciliation(deps),
-    hmrcBudget(deps),
-    connections(deps),
-  ]);
-  return {
+  const [queues, hourly, letters, reconcile, budget, traders, submissions, latency, attention] =
+    await Promise.all([
+      queueOverviews(deps),
+      throughput(deps),
+      deadLetters(deps),
+      reconciliation(deps),
+      hmrcBudget(deps).catch(() => emptyBudget(deps)),
+      connections(deps),
+      submissionsOverview(deps),
+      ingestLatency(deps),
+      tradersNeedingAction(deps),
+    ]);
+  const data = {
     generatedAt: new Date().toISOString(),
-    queues,
+    ...queues,
+    submissions,
+    ingestLatency: latency,
+    traders: attention,
     throughput: hourly,
     deadLetters: letters,
     reconciliation: reconcile,
     hmrcBudget: budget,
     connections: traders,
+  };
+  return { ...data, verdict: verdictOf(data) };
+}
+
+/** The budget without its per-minute counts, when Redis (where the pacer counts) cannot be read. */
+function emptyBudget(deps: ApiDeps): OpsData['hmrcBudget'] {
+  const limitPerSecond = deps.config.HMRC_RATE_LIMIT_PER_SECOND;
+  return {
+    limitPerSecond,
+    budgetPerMinute: limitPerSecond * 60,
+    pacedPerMinute: Math.floor(60_000 / spacingFor(limitPerSecond)),
+    minutes: [],
+    peakUse: 0,
   };
 }
 

@@ -1,37 +1,55 @@
 import { barChart, escapeHtml, minuteTable } from './ops-chart.js';
 import { queueStates, type OpsData } from './ops-data.js';
+import {
+  cell,
+  deadLetterCodesTable,
+  formatAge,
+  latencySection,
+  submissionsSection,
+  time,
+  tradersSection,
+  verdictSection,
+} from './ops-sections.js';
 
-/** Seconds as an operator reads them: 42 s, 7 min, 3.5 h, 2.1 d. */
-export function formatAge(seconds: number | null): string {
-  if (seconds === null) return 'never';
-  if (seconds < 120) return `${Math.round(seconds)} s`;
-  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
-  if (seconds < 172_800) return `${(seconds / 3600).toFixed(1)} h`;
-  return `${(seconds / 86_400).toFixed(1)} d`;
-}
-
-const time = (iso: string | null) =>
-  iso === null ? '—' : `<time datetime="${iso}">${iso.slice(0, 19).replace('T', ' ')}</time>`;
+export { formatAge } from './ops-sections.js';
 
 function queuesSection(data: OpsData): string {
   const head = queueStates.map((state) => `<th scope="col" class="num">${state}</th>`).join('');
   const rows = data.queues
     .map(
       (queue) =>
-        `<tr data-queue="${escapeHtml(queue.name)}"><th scope="row">${escapeHtml(queue.name)}</th>` +
+        `<tr data-queue="${escapeHtml(queue.name)}"><th scope="row" data-label="Queue">${escapeHtml(queue.name)}</th>` +
         queueStates
           .map(
             (state) =>
-              `<td class="num${state === 'failed' && queue.counts.failed > 0 ? ' warn' : ''}" data-state="${state}">${queue.counts[state]}</td>`,
+              `<td data-label="${state}" class="num${state === 'failed' && queue.counts.failed > 0 ? ' warn' : ''}" data-state="${state}">${queue.counts[state]}</td>`,
           )
           .join('') +
-        `<td class="num" data-state="oldest-waiting">${formatAge(queue.oldestWaitingAgeSeconds)}</td></tr>`,
+        `<td data-label="Oldest waiting" class="num" data-state="oldest-waiting">${formatAge(queue.oldestWaitingAgeSeconds)}</td>` +
+        `<td data-label="Oldest delayed" class="num${queue.delayed.retrying > 0 ? ' warn' : ''}" data-state="oldest-delayed">${queue.counts.delayed === 0 ? '—' : formatAge(queue.delayed.oldestAgeSeconds)}</td>` +
+        cell(
+          'Retrying',
+          queue.delayed.retrying,
+          `num${queue.delayed.retrying > 0 ? ' warn' : ''}`,
+        ) +
+        cell(
+          'Next due',
+          queue.delayed.nextDueInSeconds === null
+            ? '—'
+            : `in ${formatAge(queue.delayed.nextDueInSeconds)}`,
+          'num',
+        ) +
+        '</tr>',
     )
     .join('');
+  const body =
+    data.queueError !== null
+      ? `<p class="warn" id="queue-error">The queues cannot be read: ${escapeHtml(data.queueError)}</p>`
+      : `<table id="queues" class="stack compact"><caption>Jobs per queue and state; how long the oldest waiting and the oldest delayed job (a retry waiting out its backoff) have existed</caption>
+<thead><tr><th scope="col">Queue</th>${head}<th scope="col" class="num">Oldest waiting</th><th scope="col" class="num">Oldest delayed</th><th scope="col" class="num">Retrying</th><th scope="col" class="num">Next due</th></tr></thead>
+<tbody>${rows}</tbody></table>`;
   return `<section aria-labelledby="queues-heading"><h2 id="queues-heading">Queues</h2>
-<table id="queues"><caption>Jobs per queue and state, and how long the oldest waiting job has waited</caption>
-<thead><tr><th scope="col">Queue</th>${head}<th scope="col" class="num">Oldest waiting</th></tr></thead>
-<tbody>${rows}</tbody></table>
+${body}
 <p><a href="/admin/queues">Open the queues in bull-board</a> to see individual jobs.</p></section>`;
 }
 
@@ -53,14 +71,16 @@ function deadLettersSection(data: OpsData): string {
   const rows = data.deadLetters.byKind
     .map(
       (row) =>
-        `<tr data-kind="${escapeHtml(row.kind)}" data-status="${escapeHtml(row.status)}"><th scope="row">${escapeHtml(row.kind)}</th>` +
-        `<td>${escapeHtml(row.status)}</td><td class="num${row.status === 'open' ? ' warn' : ''}">${row.count}</td></tr>`,
+        `<tr data-kind="${escapeHtml(row.kind)}" data-status="${escapeHtml(row.status)}"><th scope="row" data-label="Kind">${escapeHtml(row.kind)}</th>` +
+        cell('Status', escapeHtml(row.status)) +
+        cell('Count', row.count, `num${row.status === 'open' ? ' warn' : ''}`) +
+        '</tr>',
     )
     .join('');
   const body =
     rows === ''
       ? '<p>No dead letters.</p>'
-      : `<table id="dead-letters"><caption>Dead letters by kind and status</caption>
+      : `${deadLetterCodesTable(data)}<table id="dead-letters" class="stack"><caption>Dead letters by kind and status</caption>
 <thead><tr><th scope="col">Kind</th><th scope="col">Status</th><th scope="col" class="num">Count</th></tr></thead>
 <tbody>${rows}</tbody></table>`;
   return `<section aria-labelledby="dead-letters-heading"><h2 id="dead-letters-heading">Dead letters</h2>
@@ -73,16 +93,27 @@ function reconciliationSection(data: OpsData): string {
   const rows = scopes
     .map(
       (scope) =>
-        `<tr><th scope="row">${escapeHtml(scope.scope)}</th><td>${escapeHtml(scope.kind)}</td>` +
-        `<td>${time(scope.lastSuccessAt)}</td><td class="num">${formatAge(scope.lastSuccessAgeSeconds)}</td>` +
-        `<td>${time(scope.lastRunAt)}</td><td class="num">${scope.runs}</td><td class="num">${scope.recovered}</td>` +
-        `<td>${scope.lastError === null ? '' : `<span class="warn">${escapeHtml(scope.lastError.slice(0, 200))}</span>`}</td></tr>`,
+        `<tr><th scope="row" data-label="Scope" class="id">${escapeHtml(scope.scope)}</th>` +
+        cell('Kind', escapeHtml(scope.kind)) +
+        cell('Last success (UTC)', time(scope.lastSuccessAt)) +
+        cell('Age', formatAge(scope.lastSuccessAgeSeconds), 'num') +
+        cell('Last run (UTC)', time(scope.lastRunAt)) +
+        cell('Runs', scope.runs, 'num') +
+        cell('Recovered', scope.recovered, 'num') +
+        cell(
+          'Last error',
+          scope.lastError === null
+            ? ''
+            : `<span class="warn">${escapeHtml(scope.lastError.slice(0, 200))}</span>`,
+          'cause',
+        ) +
+        '</tr>',
     )
     .join('');
   const body =
     total === 0
       ? '<p>Reconciliation has not run yet.</p>'
-      : `<table id="reconciliation"><caption>Reconciliation scopes, stalest first${total > scopes.length ? ` (${scopes.length} of ${total})` : ''}</caption>
+      : `<table id="reconciliation" class="stack"><caption>Reconciliation scopes, stalest first${total > scopes.length ? ` (${scopes.length} of ${total})` : ''}</caption>
 <thead><tr><th scope="col">Scope</th><th scope="col">Kind</th><th scope="col">Last success (UTC)</th><th scope="col" class="num">Age</th><th scope="col">Last run (UTC)</th><th scope="col" class="num">Runs</th><th scope="col" class="num">Recovered</th><th scope="col">Last error</th></tr></thead>
 <tbody>${rows}</tbody></table>`;
   return `<section aria-labelledby="reconciliation-heading"><h2 id="reconciliation-heading">Reconciliation</h2>
@@ -106,43 +137,17 @@ ${barChart(budget.minutes, {
 ${minuteTable('budget-table', budget.minutes, 'HMRC calls per minute', 'Calls')}</section>`;
 }
 
-function connectionsSection(data: OpsData): string {
-  const { attention, total } = data.connections;
-  const rows = attention
-    .map((row) => {
-      const what =
-        row.verification === 'mismatched'
-          ? `<span class="warn">Mismatched: HMRC shows the token is ${escapeHtml(row.observedEori ?? 'another EORI')}'s</span>`
-          : 'Unverified: HMRC lists no movement for it and no operator vouches for it';
-      const fix =
-        row.verification === 'mismatched'
-          ? `Resolve: <code>POST /v1/connections/${escapeHtml(row.eori)}/resolve</code>, then connect again signing in as ${escapeHtml(row.eori)}`
-          : `Confirm: <code>POST /v1/connections/${escapeHtml(row.eori)}/confirm</code>`;
-      return (
-        `<tr data-eori="${escapeHtml(row.eori)}" data-verification="${escapeHtml(row.verification)}"><th scope="row">${escapeHtml(row.eori)}</th>` +
-        `<td>${what}</td><td>${time(row.since)}</td><td class="num">${row.quarantinedMovements}</td><td>${fix}</td></tr>`
-      );
-    })
-    .join('');
-  const body =
-    rows === ''
-      ? '<p>No connection needs attention.</p>'
-      : `<table id="connections"><caption>Trader connections needing an operator</caption>
-<thead><tr><th scope="col">EORI</th><th scope="col">Problem</th><th scope="col">Since (UTC)</th><th scope="col" class="num">Quarantined movements</th><th scope="col">What to do</th></tr></thead>
-<tbody>${rows}</tbody></table>`;
-  return `<section aria-labelledby="connections-heading"><h2 id="connections-heading">Trader connections</h2>
-<p>${total} connected; <strong id="connections-attention">${attention.length}</strong> need attention. Details at <code>GET /v1/connections</code>.</p>
-${body}</section>`;
-}
-
 /** The overview's <main>; the page script swaps it for a fresh one on each refresh. */
 export function renderOpsMain(data: OpsData): string {
   return `<main id="main">
 <p class="generated">Data as of ${time(data.generatedAt)} UTC.</p>
+${verdictSection(data)}
+${submissionsSection(data)}
+${tradersSection(data)}
 ${queuesSection(data)}
-${throughputSection(data)}
-${connectionsSection(data)}
+${latencySection(data)}
 ${deadLettersSection(data)}
+${throughputSection(data)}
 ${reconciliationSection(data)}
 ${budgetSection(data)}
 </main>`;

@@ -99,6 +99,8 @@ describe('admin authentication', () => {
       expect(page.headers.get('content-type')).toMatch(/text\/html/);
       const html = await page.text();
       expect(html).toContain('<base href="/admin/queues/"');
+      // Nothing is loaded from elsewhere: bull-board's Google Fonts link is stripped.
+      expect(html).not.toMatch(/https?:\/\//);
       // The UI's own bundle is served under the same path and authentication.
       const script = /src="(static\/js\/main\.[^"]+\.js)"/.exec(html)![1]!;
       const asset = await request(api, `/admin/queues/${script}`, { authorization });

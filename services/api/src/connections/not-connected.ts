@@ -23,7 +23,7 @@ export const connectHint = (eori: string): string =>
   `Connect it at GET ${connectPath(eori)} (with an API key allowed for that EORI) and sign in ` +
   'at HMRC as that trader.';
 
-function reasonText(connection: UnusableConnection): string {
+export function reasonText(connection: UnusableConnection): string {
   const { eori } = connection;
   switch (connection.state) {
     case 'not-connected':

@@ -1,4 +1,4 @@
-import type { DeadLetterStatus } from '@ctc-hub/db';
+import { deadLetterKinds, type DeadLetterKind, type DeadLetterStatus } from '@ctc-hub/db';
 import { z } from 'zod';
 import type { Request } from 'express';
 import { eoriFilter, type ApiPrincipal } from '../http/auth.js';
@@ -58,13 +58,32 @@ function isoField(name: string, value: string | undefined): string | undefined {
   return date.toISOString();
 }
 
+/** Names people reach for, mapped to the kind the pipeline files (the API calls them submissions). */
+const kindAliases: Record<string, DeadLetterKind> = { submission: 'submit' };
+
+/**
+ * A `kind` filter as the pipeline files it: a known kind or an alias of one; anything else is a
+ * 400 listing the kinds, since a misspelt kind would otherwise match nothing (or, in a bulk action,
+ * act on nothing) without a word.
+ */
+export function deadLetterKind(value: string | undefined): DeadLetterKind | undefined {
+  if (value === undefined) return undefined;
+  const lower = value.toLowerCase();
+  const kind = deadLetterKinds.find((candidate) => candidate === lower) ?? kindAliases[lower];
+  if (kind === undefined)
+    throw badRequest(
+      `The kind parameter must be one of ${deadLetterKinds.join(', ')} (submission is taken for submit); got ${JSON.stringify(value.slice(0, 50))}`,
+    );
+  return kind;
+}
+
 /** Validates and normalises a filter; `status` defaults to open. */
 export function canonicalFilter(body: BulkActionBody): CanonicalFilter {
   if (body.boxId !== undefined && !isUuid(body.boxId)) throw badRequest('boxId must be a UUID');
   const from = isoField('from', body.from);
   const to = isoField('to', body.to);
   const entries: [keyof CanonicalFilter, string | undefined][] = [
-    ['kind', body.kind],
+    ['kind', deadLetterKind(body.kind)],
     ['errorCode', body.errorCode],
     ['from', from],
     ['to', to],

@@ -1,3 +1,4 @@
+import { deadLetterKinds } from '@ctc-hub/db';
 import { z } from 'zod';
 import { dateTimeQuery, enumQuery, textQuery, uuidPath, uuidQuery } from '../http/schemas.js';
 import {
@@ -20,7 +21,7 @@ const tag = 'Dead letters';
 export const deadLetterStatuses = ['open', 'replayed', 'resolved', 'purged'] as const;
 
 export const deadLetterListQuery = z.object({
-  kind: textQuery('kind', 'What failed: ingest, fetch, submit, …').optional(),
+  kind: textQuery('kind', `What failed: one of ${deadLetterKinds.join(', ')}`).optional(),
   errorCode: textQuery('errorCode', 'The error code recorded').optional(),
   from: dateTimeQuery('from', 'Created at or after').optional(),
   to: dateTimeQuery('to', 'Created at or before').optional(),

@@ -78,6 +78,7 @@ const quarantineSummary = () => ({
   errorCode: 'UNKNOWN_PAYLOAD',
   errorMessage: 'message matches neither the CTC v2 nor the v1 notification',
   notificationId,
+  submissionId: null,
   boxId,
   eori: eoriA,
   movementType: 'departure',
@@ -145,6 +146,10 @@ describe('GET /v1/dead-letters', () => {
       'Cannot parse parameter from as a valid ISO 8601 timestamp, e.g. 2015-09-08T01:55:28+00:00',
     ],
     ['boxId=123', 'The boxId parameter must be a UUID'],
+    [
+      'kind=notifications-please',
+      'The kind parameter must be one of notification, fetch-message, submit, message, webhook, relay (submission is taken for submit); got "notifications-please"',
+    ],
     ['page=-1', 'The page parameter must be a positive number'],
   ])('rejects %s with 400', async (query, message) => {
     const response = await api.get(`/v1/dead-letters?${query}`);

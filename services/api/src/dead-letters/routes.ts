@@ -16,6 +16,7 @@ import {
 } from '../http/params.js';
 import { checked } from '../http/schemas.js';
 import { deadLetterActionRoutes } from './actions.js';
+import { deadLetterKind } from './filter.js';
 import { deadLetterListQuery } from './openapi.js';
 import {
   findDeadLetter,
@@ -61,7 +62,7 @@ function statusParam(request: Request): DeadLetterStatus | undefined {
 }
 
 async function deadLetterList(deps: ApiDeps, request: Request) {
-  const kind = textParam(request, 'kind');
+  const kind = deadLetterKind(textParam(request, 'kind'));
   const errorCode = textParam(request, 'errorCode');
   const from = dateTimeParam(request, 'from');
   const to = dateTimeParam(request, 'to');
@@ -116,8 +117,17 @@ function deadLetterSummaryJson(row: DeadLetterListRow): Record<string, unknown> 
     row.notification_id === null
       ? {}
       : { notification: { href: `/v1/notifications/${row.notification_id}` } };
+  // A submit letter is filed under `submit:<submission id>`: the declaration it stands for.
+  const submissionId = row.kind === 'submit' ? row.dedupe_key.slice('submit:'.length) : null;
+  const submissionLink =
+    submissionId === null ? {} : { submission: { href: `/v1/submissions/${submissionId}` } };
   return {
-    _links: { self: { href: `/v1/dead-letters/${row.id}` }, ...movementLink, ...notificationLink },
+    _links: {
+      self: { href: `/v1/dead-letters/${row.id}` },
+      ...movementLink,
+      ...notificationLink,
+      ...submissionLink,
+    },
     id: row.id,
     dedupeKey: row.dedupe_key,
     kind: row.kind,
@@ -126,6 +136,7 @@ function deadLetterSummaryJson(row: DeadLetterListRow): Record<string, unknown> 
     errorCode: row.error_code,
     errorMessage: row.error_message,
     notificationId: row.notification_id,
+    submissionId,
     boxId: row.box_id,
     eori: row.eori,
     movementType: row.movement_type,

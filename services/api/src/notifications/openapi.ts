@@ -1,9 +1,43 @@
 import { z } from 'zod';
-import { uuidPath } from '../http/schemas.js';
-import { apiKey, authErrors, ok, type Registry } from '../openapi/common.js';
+import { dateTimeQuery, enumQuery, uuidPath, uuidQuery } from '../http/schemas.js';
+import { apiKey, authErrors, link, ok, paging, type Registry } from '../openapi/common.js';
 
 /** What became of a PPNS notification (routes.ts). */
 export function describeNotifications(registry: Registry): void {
+  registry.registerPath({
+    method: 'get',
+    path: '/v1/notifications',
+    tags: ['Messages'],
+    summary: 'PPNS notifications received, newest first',
+    security: apiKey,
+    request: {
+      query: z.object({
+        status: enumQuery(
+          'status',
+          ['stored', 'duplicate', 'quarantined', 'queued'],
+          'What became of them',
+        ).optional(),
+        boxId: uuidQuery('boxId', 'PPNS box').optional(),
+        from: dateTimeQuery('from', 'Received at or after').optional(),
+        to: dateTimeQuery('to', 'Received at or before').optional(),
+        ...paging,
+      }),
+    },
+    responses: {
+      200: ok(
+        'A page of notifications',
+        z
+          .object({
+            _links: z.object({ self: link }).loose(),
+            totalCount: z.number().int(),
+            notifications: z.array(z.object({}).loose()),
+          })
+          .loose()
+          .meta({ id: 'NotificationList' }),
+      ),
+      ...authErrors(404),
+    },
+  });
   registry.registerPath({
     method: 'get',
     path: '/v1/notifications/{notificationId}',

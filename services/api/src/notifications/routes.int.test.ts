@@ -182,6 +182,63 @@ describe('GET /v1/notifications/{notificationId}', () => {
   });
 });
 
+describe('GET /v1/notifications', () => {
+  const ids = async (path: string, key?: string) => {
+    const response = await api.get(path, key === undefined ? {} : { key });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as {
+      totalCount: number;
+      notifications: { notificationId: string; _links: { self: { href: string } } }[];
+    };
+    return body;
+  };
+
+  it('lists stored notifications newest first, each linking to its status', async () => {
+    const body = await ids('/v1/notifications');
+    expect(body.notifications.map((n) => n.notificationId)).toEqual([
+      noEoriNotification,
+      quarantined,
+      stored,
+    ]);
+    expect(body.totalCount).toBe(3);
+    expect(body.notifications[2]).toMatchObject({
+      _links: { self: { href: `/v1/notifications/${stored}` } },
+      status: 'stored',
+      movement: { id: 'abcdef0123456789' },
+    });
+  });
+
+  it('is scoped like a single notification: a key sees only its EORIs', async () => {
+    expect(
+      (await ids('/v1/notifications', keys.a)).notifications.map((n) => n.notificationId),
+    ).toEqual([stored]);
+    expect(
+      (await ids('/v1/notifications', keys.b)).notifications.map((n) => n.notificationId),
+    ).toEqual([noEoriNotification]);
+  });
+
+  it('filters by status and time, pages, and refuses an unknown status', async () => {
+    expect(
+      (await ids('/v1/notifications?status=quarantined')).notifications.map(
+        (n) => n.notificationId,
+      ),
+    ).toEqual([quarantined]);
+    expect(
+      (
+        await ids('/v1/notifications?from=2026-11-20T10:30:00Z&to=2026-11-20T11:30:00Z')
+      ).notifications.map((n) => n.notificationId),
+    ).toEqual([quarantined]);
+    const second = await ids('/v1/notifications?count=2&page=2');
+    expect(second.notifications.map((n) => n.notificationId)).toEqual([stored]);
+    const refused = await api.get('/v1/notifications?status=lost');
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toEqual({
+      code: 'BAD_REQUEST',
+      message: 'The status parameter must be one of stored, duplicate, quarantined, queued',
+    });
+  });
+});
+
 /** A PPNS envelope as the receiver queues it: the CTC payload is a JSON string inside. */
 function envelopeFor(notificationId: string, eori: string): string {
   return JSON.stringify({

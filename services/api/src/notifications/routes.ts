@@ -4,11 +4,31 @@ import { ingestNotificationData, jobIds } from '@ctc-hub/queue';
 import type { Job } from 'bullmq';
 import { Router, type Request } from 'express';
 import type { ApiDeps } from '../deps.js';
-import { canSeeEori, isOperator, principalOf, type ApiPrincipal } from '../http/auth.js';
-import { ApiError, notFound, route } from '../http/errors.js';
+import {
+  canSeeEori,
+  eoriFilter,
+  isOperator,
+  principalOf,
+  type ApiPrincipal,
+} from '../http/auth.js';
+import { ApiError, badRequest, notFound, route } from '../http/errors.js';
 import { iso, messagePath, messagesPath } from '../http/hateoas.js';
-import { parseIsoDateTime, uuidParam } from '../http/params.js';
-import { findNotification, movementEoris, type NotificationRow } from './queries.js';
+import { parsePaging, readPage } from '../http/paging.js';
+import {
+  dateTimeParam,
+  parseIsoDateTime,
+  textParam,
+  untilExclusive,
+  uuidParam,
+  uuidQuery,
+  withQuery,
+} from '../http/params.js';
+import {
+  findNotification,
+  listNotifications,
+  movementEoris,
+  type NotificationRow,
+} from './queries.js';
 
 /**
  * GET /v1/notifications/{notificationId}: what became of a PPNS notification.
@@ -19,9 +39,19 @@ import { findNotification, movementEoris, type NotificationRow } from './queries
  *    state and attempts;
  *  - neither → 404.
  * Scoped API keys see a notification only when its EORI (or its movement's) is theirs.
+ *
+ * GET /v1/notifications?status=&boxId=&from=&to=&page=&count=: the stored notifications, newest
+ * first by PPNS createdDateTime (from/to bound it), scoped the same way. Those still queued in
+ * Redis are not listed (ask for one by id, or see /ops).
  */
 export function notificationRoutes(deps: ApiDeps): Router {
   const router = Router();
+  router.get(
+    '/v1/notifications',
+    route(async (request, response) => {
+      response.json(await notificationList(deps, request));
+    }),
+  );
   router.get(
     '/v1/notifications/:notificationId',
     route(async (request, response) => {
@@ -92,6 +122,57 @@ async function readQueue<T>(
   }
 }
 
+const listStatuses: readonly NotificationRow['status'][] = [
+  'stored',
+  'duplicate',
+  'quarantined',
+  'queued',
+];
+
+async function notificationList(deps: ApiDeps, request: Request) {
+  const rawStatus = textParam(request, 'status');
+  const status = listStatuses.find((candidate) => candidate === rawStatus);
+  if (rawStatus !== undefined && status === undefined)
+    throw badRequest(`The status parameter must be one of ${listStatuses.join(', ')}`);
+  const boxId = uuidQuery(request, 'boxId');
+  const from = dateTimeParam(request, 'from');
+  const to = dateTimeParam(request, 'to');
+  const paging = parsePaging(request);
+  const page = await readPage(paging, (limit, offset) =>
+    listNotifications(
+      deps.db,
+      {
+        eoris: eoriFilter(principalOf(request)),
+        ...(status !== undefined && { status }),
+        ...(boxId !== undefined && { boxId }),
+        ...(from && { from: from.date }),
+        ...(to && { before: untilExclusive(to.date) }),
+      },
+      limit,
+      offset,
+    ),
+  );
+  return {
+    _links: {
+      self: {
+        href: withQuery('/v1/notifications', [
+          ['status', status],
+          ['boxId', boxId],
+          ['from', from?.raw],
+          ['to', to?.raw],
+          ['page', paging.pageGiven],
+          ['count', paging.countGiven],
+        ]),
+      },
+    },
+    totalCount: page.totalCount,
+    notifications: page.items.map((row) => ({
+      _links: { self: { href: `/v1/notifications/${row.notification_id}` } },
+      ...notificationJson(row),
+    })),
+  };
+}
+
 async function visibleRow(
   deps: ApiDeps,
   principal: ApiPrincipal,
@@ -104,6 +185,14 @@ async function visibleRow(
   if (!(await maySee(deps, principal, row.enrollment_eori, movement))) {
     throw notificationNotFound(row.notification_id);
   }
+  return notificationJson(row);
+}
+
+function notificationJson(row: NotificationRow): Record<string, unknown> {
+  const movement =
+    row.movement_type !== null && row.movement_id !== null
+      ? { type: row.movement_type, id: row.movement_id }
+      : undefined;
   return {
     notificationId: row.notification_id,
     boxId: row.box_id,

@@ -9,6 +9,8 @@ import { describeMovements } from '../movements/openapi.js';
 import { describeNotifications } from '../notifications/openapi.js';
 import { describeOAuth } from '../oauth/openapi.js';
 import { describeSubmissions } from '../submissions/openapi.js';
+import { describeRelay } from '../relay/openapi.js';
+import { describeTraders } from '../traders/openapi.js';
 import { describeOps } from './ops.js';
 import { registerSecurity } from './common.js';
 
@@ -38,6 +40,8 @@ function generate(): OpenApiDocument {
   describeAudit(registry);
   describeConnections(registry);
   describeOAuth(registry);
+  describeTraders(registry);
+  describeRelay(registry);
   describeOps(registry, queuesPath);
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',

@@ -18,7 +18,13 @@ const businessError = (...messages: string[]) => ({
   status: 400,
   code: 'BUSINESS_VALIDATION_ERROR',
   message: messages[0],
-  validationErrors: messages.map((message) => ({ lineNumber: 0, columnNumber: 0, message })),
+  // Each at the element it is about: a line, a column and a path in the document.
+  validationErrors: messages.map((message) => ({
+    lineNumber: expect.any(Number),
+    columnNumber: expect.any(Number),
+    elementPath: expect.stringMatching(/^\/CC\d{3}C\//),
+    message,
+  })),
 });
 
 describe('HMRC business rules', () => {

@@ -38,12 +38,26 @@ export interface BusinessRuleContext {
   phase4: boolean;
 }
 
+/** A business error and the element it is about (a path suffix, for elementByPath). */
+export interface BusinessRuleIssue {
+  message: string;
+  element: string;
+}
+
 /** Every business error in `summary`, in HMRC's order; empty when the message passes. */
 export function businessRuleErrors(
   summary: MessageSummary,
   context: BusinessRuleContext,
 ): string[] {
-  const errors: string[] = [];
+  return businessRuleIssues(summary, context).map((issue) => issue.message);
+}
+
+/** businessRuleErrors with the element each error is about, to locate it in the document. */
+export function businessRuleIssues(
+  summary: MessageSummary,
+  context: BusinessRuleContext,
+): BusinessRuleIssue[] {
+  const errors: BusinessRuleIssue[] = [];
   const officeNode = routingOffice[context.movementType];
   // For arrival messages the summary's officeOfDestination is the actual office: IE007 and
   // IE044 have no declared one.
@@ -52,28 +66,39 @@ export function businessRuleErrors(
 
   const officeValid = office !== null && ukOffice.test(office);
   if (!officeValid) {
-    errors.push(
-      `The customs office specified for ${officeNode} must be a customs office located in the United Kingdom (${office ?? ''} was specified)`,
-    );
+    errors.push({
+      message: `The customs office specified for ${officeNode} must be a customs office located in the United Kingdom (${office ?? ''} was specified)`,
+      element: `${officeNode}/referenceNumber`,
+    });
   }
   if (context.phase4) return errors;
 
   const recipient = summary.header.messageRecipient;
   const recipientValid = recipient === 'NTA.GB' || recipient === 'NTA.XI';
   if (!recipientValid) {
-    errors.push(
-      `The message recipient must be either NTA.GB or NTA.XI (${recipient ?? ''} was specified)`,
-    );
+    errors.push({
+      message: `The message recipient must be either NTA.GB or NTA.XI (${recipient ?? ''} was specified)`,
+      element: 'messageRecipient',
+    });
   }
   if (officeValid && recipientValid && office.slice(0, 2) !== recipient.slice(4)) {
-    errors.push(`The message recipient country must match the country of the ${officeNode}`);
+    errors.push({
+      message: `The message recipient country must match the country of the ${officeNode}`,
+      element: 'messageRecipient',
+    });
   }
 
   if (summary.messageType === 'IE013') {
     if (summary.lrn === null && summary.mrn === null) {
-      errors.push('A LRN or MRN must be specified, neither were found (rule C0467)');
+      errors.push({
+        message: 'A LRN or MRN must be specified, neither were found (rule C0467)',
+        element: 'TransitOperation',
+      });
     } else if (summary.lrn !== null && summary.mrn !== null) {
-      errors.push('Only an LRN or MRN must be specified, both were found (rule C0467)');
+      errors.push({
+        message: 'Only an LRN or MRN must be specified, both were found (rule C0467)',
+        element: 'TransitOperation/MRN',
+      });
     }
   }
   return errors;

@@ -4,6 +4,7 @@ import { fixturePath } from '@ctc-hub/testing';
 import {
   CountingValidator,
   endpointFor,
+  routeOf,
   errorOf,
   example,
   examplesDir,
@@ -147,8 +148,9 @@ describe('validateSubmission on the phase 5 examples', () => {
           code: 'BUSINESS_VALIDATION_ERROR',
           message: expected.errors[0],
           validationErrors: expected.errors.map((message) => ({
-            lineNumber: 0,
-            columnNumber: 0,
+            lineNumber: expect.any(Number),
+            columnNumber: expect.any(Number),
+            elementPath: expect.stringMatching(/^\/CC\d{3}C\//),
             message,
           })),
         });
@@ -157,7 +159,7 @@ describe('validateSubmission on the phase 5 examples', () => {
         expect(errorOf(result)).toEqual({
           status: 400,
           code: 'BAD_REQUEST',
-          message: expected.message,
+          message: `${expected.message} on ${routeOf[endpointFor(parsed.summary.messageType ?? '').kind]}: no route takes it (it is a message NCTS sends to traders)`,
         });
         return;
     }

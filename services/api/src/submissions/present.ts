@@ -10,7 +10,9 @@ const movementPathOf = (submission: Pick<Submission, 'movement_type' | 'movement
     : movementPath(submission.movement_type, submission.movement_id);
 
 /** The list form: what a client needs to find a submission and see where it stands. */
-export function submissionSummaryJson(submission: Submission): Record<string, unknown> {
+export function submissionSummaryJson(
+  submission: Submission & { movement_mrn?: string | null },
+): Record<string, unknown> {
   const movementHref = movementPathOf(submission);
   return {
     submissionId: submission.id,
@@ -19,7 +21,8 @@ export function submissionSummaryJson(submission: Submission): Record<string, un
     movementType: submission.movement_type,
     messageType: submission.message_type,
     localReferenceNumber: submission.lrn,
-    movementReferenceNumber: submission.mrn,
+    // The declaration's own (IE013, IE014, IE007 carry one), else the one HMRC gave its movement.
+    movementReferenceNumber: submission.mrn ?? submission.movement_mrn ?? null,
     movementId: submission.movement_id,
     messageId: submission.hmrc_message_id,
     attemptCount: submission.attempt_count,
@@ -50,13 +53,16 @@ export interface LinkedMovement {
 
 /** The full view: every attempt, HMRC's answer, the linked movement and what NCTS said since. */
 export function submissionJson(
-  submission: Submission,
+  submission: Submission & { movement_mrn?: string | null },
   movement: LinkedMovement | undefined,
   messages: readonly LinkedMessage[],
 ): Record<string, unknown> {
   const movementHref = movementPathOf(submission);
   return {
-    ...submissionSummaryJson(submission),
+    ...submissionSummaryJson({
+      ...submission,
+      movement_mrn: submission.movement_mrn ?? movement?.mrn ?? null,
+    }),
     messageIdentification: submission.message_identification,
     idempotencyKey: submission.idempotency_key,
     route: submission.route,

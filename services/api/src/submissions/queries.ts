@@ -1,5 +1,5 @@
 import type { Database, Db, Submission, SubmissionStatus } from '@ctc-hub/db';
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { EoriScope } from '../http/scope.js';
 import type { LinkedMessage, LinkedMovement } from './present.js';
 
@@ -11,8 +11,24 @@ export interface SubmissionFilter {
   scope: EoriScope;
 }
 
-export function findSubmission(db: Db, id: string): Promise<Submission | undefined> {
-  return db.selectFrom('submissions').selectAll().where('id', '=', id).executeTakeFirst();
+/**
+ * A submission with the MRN its movement has been given since: HMRC assigns it in the IE028 that
+ * follows an IE015, and the submission row keeps only what was in the declaration. A quarantined
+ * movement's MRN is not shown (its messages are someone else's until an operator resolves it).
+ */
+export type SubmissionView = Submission & { movement_mrn: string | null };
+
+const movementMrn = sql<string | null>`(SELECT m.mrn FROM movements m
+  WHERE m.movement_type = submissions.movement_type AND m.movement_id = submissions.movement_id
+    AND m.quarantined_at IS NULL)`.as('movement_mrn');
+
+export function findSubmission(db: Db, id: string): Promise<SubmissionView | undefined> {
+  return db
+    .selectFrom('submissions')
+    .selectAll()
+    .select(movementMrn)
+    .where('id', '=', id)
+    .executeTakeFirst();
 }
 
 export async function listSubmissions(
@@ -20,7 +36,7 @@ export async function listSubmissions(
   filter: SubmissionFilter,
   count: number,
   offset: number,
-): Promise<{ totalCount: number; items: Submission[] }> {
+): Promise<{ totalCount: number; items: SubmissionView[] }> {
   let query = db.selectFrom('submissions');
   if (filter.status !== undefined) query = query.where('status', '=', filter.status);
   if (filter.eori !== undefined) query = query.where('eori', '=', filter.eori);
@@ -33,6 +49,7 @@ export async function listSubmissions(
     query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
     query
       .selectAll()
+      .select(movementMrn)
       .orderBy('created_at', 'desc')
       .orderBy('id')
       .limit(count)

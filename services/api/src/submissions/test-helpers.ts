@@ -32,6 +32,14 @@ export const endpointKinds = [
   'arrival-message',
 ] as const satisfies readonly SubmissionEndpoint['kind'][];
 
+/** The route of each endpoint, as error messages name it. */
+export const routeOf: Record<SubmissionEndpoint['kind'], string> = {
+  'new-departure': 'POST /v1/departures',
+  'departure-message': 'POST /v1/departures/{departureId}/messages',
+  'new-arrival': 'POST /v1/arrivals',
+  'arrival-message': 'POST /v1/arrivals/{arrivalId}/messages',
+};
+
 /** The endpoint a trader would POST this message type to. */
 export function endpointFor(messageType: string): SubmissionEndpoint {
   switch (messageType) {

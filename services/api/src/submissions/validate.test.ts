@@ -3,6 +3,7 @@ import { buildMessage, type GeneratedMessageType } from '@ctc-hub/ncts-testkit';
 import {
   CountingValidator,
   endpointFor,
+  routeOf,
   endpointKinds,
   errorOf,
   example,
@@ -289,7 +290,7 @@ describe('validateSubmission', () => {
       expect(errorOf(result)).toEqual({
         status: 400,
         code: 'BAD_REQUEST',
-        message: `${type} is not a valid message type`,
+        message: `${type} is not a valid message type on ${routeOf[kind]}: send it to ${routeOf[endpointFor(type).kind]}`,
       });
       expect(validator.calls).toEqual([]);
     });
@@ -302,7 +303,9 @@ describe('validateSubmission', () => {
       ['IE057', 'new-arrival'],
     ] as const)('refuses %s, an NCTS → trader message, on %s', async (type, kind) => {
       const result = await submit(validator, buildMessage(type), { kind });
-      expect(errorOf(result)).toMatchObject({ message: `${type} is not a valid message type` });
+      expect(errorOf(result)).toMatchObject({
+        message: `${type} is not a valid message type on ${routeOf[kind]}: no route takes it (it is a message NCTS sends to traders)`,
+      });
     });
 
     it('names an unknown root element as written', async () => {
@@ -334,12 +337,24 @@ describe('validateSubmission', () => {
       ],
     };
 
-    it('refuses a messageType other than the root, before the XSD', async () => {
+    it('refuses a messageType other than the root, before the XSD, pointing at it', async () => {
       const xml = buildMessage('IE015').replace(
         '<messageType>CC015C</messageType>',
         '<messageType>CC013C</messageType>',
       );
-      expect(errorOf(await submit(validator, xml, newDeparture))).toEqual(mismatch);
+      const lines = xml.split('\n');
+      const line = lines.findIndex((text) => text.includes('<messageType>')) + 1;
+      expect(errorOf(await submit(validator, xml, newDeparture))).toEqual({
+        ...mismatch,
+        validationErrors: [
+          {
+            lineNumber: line,
+            columnNumber: lines[line - 1]!.indexOf('<messageType>') + 1,
+            elementPath: '/CC015C/messageType',
+            message: "Root node doesn't match with the messageType",
+          },
+        ],
+      });
       expect(validator.calls).toEqual([]);
     });
 
@@ -360,7 +375,7 @@ describe('validateSubmission', () => {
   });
 
   describe('schema (400 SCHEMA_VALIDATION)', () => {
-    it('returns every schema error with its position', async () => {
+    it('returns every schema error with its line, column and element path', async () => {
       const result = await submit(validator, example('cc015c-realistic.xml'), newDeparture);
       const error = errorOf(result);
       expect(error).toMatchObject({
@@ -371,7 +386,8 @@ describe('validateSubmission', () => {
       expect(error.validationErrors).toHaveLength(52);
       expect(error.validationErrors?.[0]).toEqual({
         lineNumber: 27,
-        columnNumber: 0,
+        columnNumber: 7,
+        elementPath: '/CC015C/HolderOfTheTransitProcedure/Address/country',
         message:
           "Element 'country': [facet 'pattern'] The value 'Gh' is not accepted by the pattern '[A-Z]{2}'.",
       });
@@ -479,7 +495,9 @@ describe('validateSubmission', () => {
         await submit(validator, truncated, newDeparture),
       );
       const wrong = await submit(validator, example('cc007c-valid.xml'), newDeparture, { parser });
-      expect(errorOf(wrong).message).toBe('IE007 is not a valid message type');
+      expect(errorOf(wrong).message).toBe(
+        'IE007 is not a valid message type on POST /v1/departures: send it to POST /v1/arrivals',
+      );
     });
   });
 });

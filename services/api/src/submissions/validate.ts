@@ -1,5 +1,6 @@
 import {
   catalogueByRoot,
+  elementByPath,
   parseNctsMessage,
   schemaPhaseForApiVersion,
   type MessageSummary,
@@ -9,7 +10,11 @@ import {
   type SchemaPhase,
   type XsdValidator,
 } from '@ctc-hub/ncts';
-import { businessRuleErrors, messageTypeMismatch } from './business-rules.js';
+import {
+  businessRuleIssues,
+  messageTypeMismatch,
+  type BusinessRuleIssue,
+} from './business-rules.js';
 import { encodingIssue } from './encoding.js';
 
 /**
@@ -53,6 +58,8 @@ export interface SubmissionIssue {
   lineNumber: number;
   columnNumber: number;
   message: string;
+  /** The element it is about, e.g. /CC015C/TransitOperation/LRN, when it is about one. */
+  elementPath?: string;
 }
 
 export interface SubmissionErrorBody {
@@ -98,6 +105,22 @@ const endpoints: Record<
   'new-arrival': { movementType: 'arrival', messageTypes: ['IE007'] },
   'arrival-message': { movementType: 'arrival', messageTypes: ['IE044'] },
 };
+
+/** The route of each endpoint, to tell a trader where a message goes. */
+const endpointRoutes: Record<SubmissionEndpoint['kind'], string> = {
+  'new-departure': 'POST /v1/departures',
+  'departure-message': 'POST /v1/departures/{departureId}/messages',
+  'new-arrival': 'POST /v1/arrivals',
+  'arrival-message': 'POST /v1/arrivals/{arrivalId}/messages',
+};
+
+/** The route that takes a message type, when one does. */
+function routeTaking(messageType: string): string | undefined {
+  const kind = (Object.keys(endpoints) as SubmissionEndpoint['kind'][]).find((candidate) =>
+    endpoints[candidate].messageTypes.includes(messageType),
+  );
+  return kind === undefined ? undefined : endpointRoutes[kind];
+}
 
 /** Which message types each endpoint accepts (reference §3.2, §4.1). */
 export function acceptedMessageTypes(endpoint: SubmissionEndpoint): readonly string[] {
@@ -169,7 +192,19 @@ export async function validateSubmission(input: SubmissionInput): Promise<Submis
     (phase4 ? entry.phase4Roots.includes(summary.rootElement) : entry.root === summary.rootElement);
   if (!rootOfThisPhase || !messageTypes.includes(entry.code)) {
     const named = rootOfThisPhase ? entry.code : summary.rootElement;
-    return failure(400, { code: 'BAD_REQUEST', message: `${named} is not a valid message type` });
+    const where = rootOfThisPhase ? routeTaking(entry.code) : undefined;
+    return failure(400, {
+      code: 'BAD_REQUEST',
+      // HMRC's text, then which of our routes takes it, if any: a trader who posted an IE007 to
+      // the departures route learns where it goes.
+      message:
+        `${named} is not a valid message type` +
+        (where === undefined
+          ? rootOfThisPhase
+            ? ` on ${endpointRoutes[input.endpoint.kind]}: no route takes it (it is a message NCTS sends to traders)`
+            : ''
+          : ` on ${endpointRoutes[input.endpoint.kind]}: send it to ${where}`),
+    });
   }
 
   // 5. messageType element = root (HMRC trims the value). Phase 4 senders put their country
@@ -180,7 +215,8 @@ export async function validateSubmission(input: SubmissionInput): Promise<Submis
       declaredType.length === summary.rootElement.length &&
       declaredType.slice(2) === summary.rootElement.slice(2)
     : declaredType === summary.rootElement;
-  if (!typeMatches) return businessFailure([messageTypeMismatch]);
+  if (!typeMatches)
+    return businessFailure(input.xml, [{ message: messageTypeMismatch, element: 'messageType' }]);
 
   // 6. XSD, in the validator's worker threads. API 1.0 is phase 4, whose schemas we do not ship
   // (and HMRC retired the version), so its messages get no schema check; the business rules
@@ -197,8 +233,8 @@ export async function validateSubmission(input: SubmissionInput): Promise<Submis
   }
 
   // 7. HMRC's business rules.
-  const errors = businessRuleErrors(summary, { movementType, phase4 });
-  if (errors.length > 0) return businessFailure(errors);
+  const errors = businessRuleIssues(summary, { movementType, phase4 });
+  if (errors.length > 0) return businessFailure(input.xml, errors);
 
   return { ok: true, submission: submissionOf(summary, entry.code, movementType, phase4) };
 }
@@ -261,14 +297,21 @@ const malformed = (validationErrors: SubmissionIssue[]) =>
 
 /**
  * HMRC's body carries its first business error as the message; validationErrors (our addition)
- * lists every one found, without positions since the summary does not keep them.
+ * lists every one found, each at the element it is about (0/0 when the element is absent).
  */
-const businessFailure = (errors: string[]) =>
-  failure(400, {
+function businessFailure(xml: Buffer, errors: BusinessRuleIssue[]): SubmissionValidation {
+  const text = xml.toString('utf8');
+  return failure(400, {
     code: 'BUSINESS_VALIDATION_ERROR',
-    message: errors[0] ?? messageTypeMismatch,
-    validationErrors: errors.map((message) => issue(message)),
+    message: errors[0]?.message ?? messageTypeMismatch,
+    validationErrors: errors.map(({ message, element }) => {
+      const at = elementByPath(text, element);
+      return at === undefined
+        ? issue(message)
+        : { ...issue(message, at.line, at.column), elementPath: at.path };
+    }),
   });
+}
 
 /** parseNctsMessage reports the position inside the text: "… (line 3, column 14)". */
 function issueOfParseError(error: ParseError): SubmissionIssue {

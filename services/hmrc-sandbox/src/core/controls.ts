@@ -103,6 +103,11 @@ export interface SandboxControls {
     clientId?: string;
   }): TokenResponse;
   expireAccessTokens(): void;
+  /**
+   * Forgets every token and authorization code, as a sandbox restart does: access tokens then
+   * answer 401 and refresh tokens invalid_grant.
+   */
+  forgetTokens(): void;
   /** "NCTS sends a message" (see the test-support endpoint); creates unknown movements. */
   injectMessage(
     type: MovementType,
@@ -165,6 +170,7 @@ export function createControls(context: SandboxContext): SandboxControls {
       return tokens.issueUserTokens(clientId, options.eori ?? 'GB123456789000', scopes);
     },
     expireAccessTokens: () => tokens.expireAccessTokens(),
+    forgetTokens: () => tokens.reset(),
     injectMessage: (type, movementId, input) => {
       const result = injectMessage(store, context.inbound, settings, type, movementId, input);
       return {

@@ -99,6 +99,13 @@ beforeAll(async () => {
     .values([
       token('GB000000000001', new Date(months(18).getTime() + 10 * day)), // 10 days left
       token('GB000000000002', months(1)),
+      // HMRC refused its refresh (invalid_grant), its access token has time left: broken.
+      {
+        ...token('GB000000000003', months(2)),
+        refresh_token: null,
+        refresh_refused_at: new Date(now - 60_000),
+        refresh_error: 'invalid_grant',
+      },
     ])
     .execute();
 
@@ -161,6 +168,15 @@ it('exports the age of the stalest active reconciliation scope per kind', async 
 it('reports traders within 30 days of the 18-month re-consent limit', async () => {
   const text = await scrape();
   expect(sample(text, 'hmrc_tokens_near_reconsent', 'days="30"')).toBe(1);
+});
+
+it('reports connected traders by whether their authority works, broken ones included', async () => {
+  const text = await scrape();
+  // Verification defaults to unverified and nobody vouched: they read but do not act.
+  expect(sample(text, 'ctc_trader_tokens', 'state="unverified"')).toBe(2);
+  expect(sample(text, 'ctc_trader_tokens', 'state="refresh-refused"')).toBe(1);
+  expect(sample(text, 'ctc_trader_tokens', 'state="consent-expired"')).toBe(0);
+  expect(sample(text, 'ctc_trader_tokens', 'state="connected"')).toBe(0);
 });
 
 it('answers scrapes from the cache, without querying the database', async () => {

@@ -1,5 +1,5 @@
 import type { Db } from '@ctc-hub/db';
-import type { TokenStore } from '@ctc-hub/hmrc-client';
+import { connectionStateOf, type EoriConnectionState, type TokenStore } from '@ctc-hub/hmrc-client';
 import type { Logger, Meter } from '@ctc-hub/telemetry';
 import { sql } from 'kysely';
 import type { OpsDeps } from '../runtime/deps.js';
@@ -41,7 +41,22 @@ interface Snapshot {
   deadLetters: { kind: string; status: string; count: number }[];
   scopes: ScopeState[];
   connections: { verification: string; count: number }[];
+  /** Connected traders by whether their authority works (connectionStateOf). */
+  tokenStates: Map<EoriConnectionState, number>;
 }
+
+/**
+ * ctc_trader_tokens{state}: every state reported, zeros included. refresh-refused (HMRC answered
+ * invalid_grant) and consent-expired are broken connections: nothing is sent or fetched for the
+ * trader until it connects again.
+ */
+const tokenStateNames: readonly Exclude<EoriConnectionState, 'not-connected'>[] = [
+  'connected',
+  'unverified',
+  'refresh-refused',
+  'consent-expired',
+  'mismatched',
+];
 
 /** Every verification state is reported (zeros included), so alerts can rely on the series. */
 const connectionStates = ['unverified', 'verified', 'mismatched'] as const;
@@ -100,7 +115,7 @@ export function startOperationalGauges(
     snapshot !== undefined && now() - snapshot.at <= 4 * refreshMs ? snapshot : undefined;
 
   const load = async () => {
-    const [deadLetters, scopes, connections] = await Promise.all([
+    const [deadLetters, scopes, connections, tokens] = await Promise.all([
       deps.db
         .selectFrom('dead_letters')
         .select(['kind', 'status', sql<number>`count(*)::int`.as('count')])
@@ -118,7 +133,38 @@ export function startOperationalGauges(
         .where('kind', '=', 'user')
         .groupBy('verification')
         .execute(),
+      deps.db
+        .selectFrom('oauth_tokens')
+        .select([
+          'subject',
+          'consented_at',
+          'access_expires_at',
+          sql<boolean>`refresh_token IS NOT NULL`.as('refreshable'),
+          'refresh_refused_at',
+          'verification',
+          'vouched',
+        ])
+        .where('kind', '=', 'user')
+        .execute(),
     ]);
+    const tokenStates = new Map<EoriConnectionState, number>();
+    const stateAt = new Date(now());
+    for (const row of tokens) {
+      const { state } = connectionStateOf(
+        {
+          eori: row.subject,
+          kind: 'user',
+          consentedAt: row.consented_at,
+          accessExpiresAt: row.access_expires_at,
+          hasRefreshToken: row.refreshable,
+          refreshRefusedAt: row.refresh_refused_at,
+          verification: row.verification,
+          vouched: row.vouched,
+        },
+        stateAt,
+      );
+      tokenStates.set(state, (tokenStates.get(state) ?? 0) + 1);
+    }
     const at = now();
     for (const row of scopes) {
       if (row.last_success_at === null && !firstSeen.has(row.scope)) firstSeen.set(row.scope, at);
@@ -133,6 +179,7 @@ export function startOperationalGauges(
         lastSuccessAt: row.last_success_at,
       })),
       connections: connections.map((row) => ({ ...row, count: Number(row.count) })),
+      tokenStates,
     };
   };
   // One refresh at a time: a slow database must not pile up queries.
@@ -178,7 +225,17 @@ export function startOperationalGauges(
     description:
       'Trader connections to HMRC by what HMRC has shown of their EORI: verified, unverified, mismatched (another trader signed in)',
   });
+  const tokenGauge = meter.createObservableGauge('ctc_trader_tokens', {
+    description:
+      'Connected traders by whether their HMRC authority works: connected, unverified, refresh-refused (HMRC answered invalid_grant), consent-expired (18 months), mismatched',
+  });
   type Callback = Parameters<typeof deadLetterGauge.addCallback>[0];
+  const observeTokens: Callback = (result) => {
+    const current = fresh();
+    if (current === undefined) return;
+    for (const state of tokenStateNames)
+      result.observe(current.tokenStates.get(state) ?? 0, { state });
+  };
   const observeConnections: Callback = (result) => {
     const current = fresh();
     if (current === undefined) return;
@@ -210,6 +267,7 @@ export function startOperationalGauges(
   deadLetterGauge.addCallback(observeDeadLetters);
   reconcileAgeGauge.addCallback(observeReconcileAges);
   connectionGauge.addCallback(observeConnections);
+  tokenGauge.addCallback(observeTokens);
 
   void refresh();
   void checkReconsent();
@@ -226,6 +284,7 @@ export function startOperationalGauges(
       deadLetterGauge.removeCallback(observeDeadLetters);
       reconcileAgeGauge.removeCallback(observeReconcileAges);
       connectionGauge.removeCallback(observeConnections);
+      tokenGauge.removeCallback(observeTokens);
       await inFlight;
     },
   };

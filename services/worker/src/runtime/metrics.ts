@@ -1,6 +1,11 @@
 import { latencyBucketsSeconds, sizeBucketsBytes, type Meter } from '@ctc-hub/telemetry';
 import type { Queue } from 'bullmq';
 
+/** Seconds to HMRC's answer: most in under a second, retries for minutes, outages for hours. */
+const submissionAnswerBucketsSeconds = [
+  0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 1800, 3600, 7200,
+];
+
 export function ingestMetrics(meter: Meter) {
   return {
     notifications: meter.createCounter('ctc_ingest_notifications', {
@@ -37,6 +42,21 @@ export function ingestMetrics(meter: Meter) {
     connectionMismatches: meter.createCounter('ctc_connection_mismatches', {
       description:
         'HMRC connections found acting for another EORI than they are filed under (token no longer used, data quarantined)',
+    }),
+    // Exported as ctc_submissions_total{outcome, message_type}.
+    submissions: meter.createCounter('ctc_submissions', {
+      description:
+        'Declarations settled by the worker, by outcome (accepted, rejected: HMRC answered; failed: we gave up) and message type',
+    }),
+    submissionAttempts: meter.createHistogram('ctc_submission_attempts', {
+      description: 'Attempts a declaration took until it was settled, by outcome',
+      advice: { explicitBucketBoundaries: [1, 2, 3, 4, 5, 6, 8, 10, 15, 20] },
+    }),
+    submissionAnswer: meter.createHistogram('ctc_submission_answer_seconds', {
+      description:
+        "From a declaration being queued to HMRC's answer (accepted or rejected), retries and rate-limit waits included",
+      unit: 's',
+      advice: { explicitBucketBoundaries: submissionAnswerBucketsSeconds },
     }),
     reconcileRuns: meter.createCounter('ctc_reconcile_runs', {
       description:

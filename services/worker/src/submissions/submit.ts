@@ -119,24 +119,36 @@ export function createSubmitProcessor(deps: HmrcDeps) {
           messageType: submission.message_type,
         });
         const isLastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+        const settled = (result: SubmitResult): SubmitResult => {
+          recordSettled(deps, submission, result.status);
+          return result;
+        };
         try {
-          return await send(deps, submission, log);
+          return settled(await send(deps, submission, log));
         } catch (error) {
           if (error instanceof ConnectionRefused) {
             // Sending with this token would act as another trader: never, whatever the attempt.
             await fail(deps, submission, job, error.message, error.code);
             log.error({ error: error.message }, 'submission not sent: the connection is refused');
-            return { status: 'failed' };
+            return settled({ status: 'failed' });
           }
           if (error instanceof UploadRefused) {
             await fail(deps, submission, job, error.message, 'UPLOAD_REFUSED');
             log.error({ error: error.message }, 'large declaration not uploaded: host refused');
-            return { status: 'failed' };
+            return settled({ status: 'failed' });
           }
           if (error instanceof RetryLater && isLastAttempt) {
-            await fail(deps, submission, job, error.message);
+            // The letter carries the cause (HMRC_UNAVAILABLE, RECONSENT_REQUIRED, …), which is
+            // what an operator filters and acts on; that the retries ran out is in the message.
+            await fail(
+              deps,
+              submission,
+              job,
+              `gave up after ${job.attemptsMade + 1} attempts: ${error.message}`,
+              error.code,
+            );
             log.error({ error: error.message }, 'submission failed after its last attempt');
-            return { status: 'failed' };
+            return settled({ status: 'failed' });
           }
           throw error;
         }
@@ -144,6 +156,24 @@ export function createSubmitProcessor(deps: HmrcDeps) {
       { parent: parsed.data.trace, kind: SpanKind.PRODUCER },
     );
   };
+}
+
+/**
+ * ctc_submissions_total, ctc_submission_attempts and ctc_submission_answer_seconds for a
+ * submission this job settled: accepted or rejected (HMRC answered) or failed (we gave up). A
+ * large declaration still `sending` (uploaded, HMRC's verdict to come by notification) is not
+ * settled here.
+ */
+function recordSettled(deps: HmrcDeps, submission: Submission, status: string): void {
+  if (status !== 'accepted' && status !== 'rejected' && status !== 'failed') return;
+  const labels = { outcome: status, message_type: submission.message_type };
+  deps.metrics.submissions.add(1, labels);
+  deps.metrics.submissionAttempts.record(submission.attempt_count + 1, { outcome: status });
+  if (status !== 'failed')
+    deps.metrics.submissionAnswer.record(
+      Math.max(0, (Date.now() - submission.created_at.getTime()) / 1000),
+      { outcome: status },
+    );
 }
 
 async function send(
@@ -199,25 +229,35 @@ async function send(
   const outcomeUnknown =
     submission.outcome_unknown || (submission.status === 'sending' && submission.route === 'small');
   if (outcomeUnknown) {
-    const found = await findAtHmrc(deps, submission, token);
+    let found = await findAtHmrc(deps, submission, token);
+    // HMRC refused the token: refresh it once, as for the send itself; when that fails too,
+    // its reason (invalid_grant after a sandbox restart) is what the attempt must show.
+    let refreshFailure: string | undefined;
+    if (!found.ok && found.error.kind === 'unauthorized') {
+      const refreshed = await deps.hmrc.tokens.forceRefresh(submission.eori, token);
+      if (refreshed.ok) {
+        token = refreshed.accessToken;
+        found = await findAtHmrc(deps, submission, token);
+      } else {
+        refreshFailure = refreshed.error.message;
+      }
+    }
     if (!found.ok) {
       if (found.error.kind === 'rate-limited')
         return rateLimited(deps, submission, attemptNumber, started, found.error);
+      const described =
+        refreshFailure === undefined
+          ? describeHmrcError(found.error)
+          : `${describeHmrcError(found.error)}; refreshing the token failed: ${refreshFailure}`;
       await recordAttempt(
         deps.db,
         submission.id,
-        attemptOf(
-          attemptNumber,
-          started,
-          'check-failed',
-          httpStatusOf(found.error),
-          describeHmrcError(found.error),
-        ),
+        attemptOf(attemptNumber, started, 'check-failed', httpStatusOf(found.error), described),
         { outcomeUnknown: true },
       );
       throw new RetryLater(
-        'CHECK_FAILED',
-        `could not check whether HMRC has the submission: ${describeHmrcError(found.error)}`,
+        refreshFailure === undefined ? 'CHECK_FAILED' : 'RECONSENT_REQUIRED',
+        `could not check whether HMRC has the submission: ${described}`,
       );
     }
     if (found.found !== null) {
@@ -261,11 +301,15 @@ async function send(
             token,
           });
   let result = await post();
+  /** Why the token HMRC refused could not be replaced, when it could not. */
+  let refreshFailure: string | undefined;
   if (!result.ok && result.error.kind === 'unauthorized') {
     const refreshed = await deps.hmrc.tokens.forceRefresh(submission.eori, token);
     if (refreshed.ok) {
       token = refreshed.accessToken;
       result = await post();
+    } else {
+      refreshFailure = refreshed.error.message;
     }
   }
 
@@ -312,7 +356,12 @@ async function send(
     return { status: 'rejected' };
   }
   // Transient (5xx, timeout, reset, a second 401): retry later, checking HMRC first if the
-  // request may have arrived.
+  // request may have arrived. A 401 whose token could not be refreshed says why (invalid_grant
+  // after a sandbox restart): that, not the 401, is what someone must act on.
+  const described =
+    refreshFailure === undefined
+      ? describeHmrcError(error)
+      : `${describeHmrcError(error)}; refreshing the token failed: ${refreshFailure}`;
   await recordAttempt(
     deps.db,
     submission.id,
@@ -321,12 +370,15 @@ async function send(
       started,
       outcome === 'unknown' ? 'unknown' : 'retry',
       httpStatusOf(error),
-      describeHmrcError(error),
+      described,
     ),
     { outcomeUnknown: outcome === 'unknown', response: responseOf(error) },
   );
-  log.warn({ outcome, error: describeHmrcError(error) }, 'submission attempt failed; will retry');
-  throw new RetryLater(error.kind.toUpperCase(), describeHmrcError(error));
+  log.warn({ outcome, error: described }, 'submission attempt failed; will retry');
+  throw new RetryLater(
+    refreshFailure === undefined ? error.kind.toUpperCase() : 'RECONSENT_REQUIRED',
+    described,
+  );
 }
 
 const isFollowUp = (submission: Submission) =>
@@ -535,7 +587,7 @@ async function fail(
   submission: Submission,
   job: Job,
   message: string,
-  errorCode = 'RETRIES_EXHAUSTED',
+  errorCode: string,
 ): Promise<void> {
   await failSubmission(deps.db, submission.id, {
     queue: job.queueName,

@@ -1,4 +1,5 @@
 import type { FeedEventJson } from '@ctc-hub/db';
+import { postOnce } from '../runtime/outbound-post.js';
 import { webhookHeaders } from './signature.js';
 
 /**
@@ -38,37 +39,21 @@ export async function postWebhook(
   body: string,
   options: PostOptions,
 ): Promise<AttemptResult> {
-  const timeout = AbortSignal.timeout(options.timeoutMs);
-  try {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: webhookHeaders(options.key, id, body),
-      body,
-      redirect: 'manual',
-      signal: AbortSignal.any([options.signal, timeout]),
-    });
-    // The answer's body is of no use to us; release the connection.
-    await response.body?.cancel().catch(() => undefined);
-    if (response.status >= 200 && response.status < 300)
-      return { ok: true, status: response.status };
-    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-    return {
-      ok: false,
-      code: `HTTP_${response.status}`,
-      message: `${url} answered ${response.status}`,
-      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-    };
-  } catch (error) {
-    if (options.signal.aborted) return { ok: false, code: 'STOPPED', message: 'worker stopping' };
-    if (timeout.aborted)
-      return { ok: false, code: 'TIMEOUT', message: `no answer within ${options.timeoutMs} ms` };
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    return {
-      ok: false,
-      code: 'NETWORK',
-      message: cause?.code ?? cause?.message ?? (error as Error).message,
-    };
-  }
+  const answer = await postOnce(url, {
+    headers: webhookHeaders(options.key, id, body),
+    body,
+    timeoutMs: options.timeoutMs,
+    signal: options.signal,
+  });
+  if (!answer.ok) return answer;
+  if (answer.status >= 200 && answer.status < 300) return { ok: true, status: answer.status };
+  const retryAfterMs = parseRetryAfter(answer.headers.get('retry-after'));
+  return {
+    ok: false,
+    code: `HTTP_${answer.status}`,
+    message: `${url} answered ${answer.status}`,
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+  };
 }
 
 function parseRetryAfter(value: string | null): number | undefined {
