@@ -73,12 +73,12 @@ describe('traders', () => {
   it('lists the connected EORIs with consent expiry, and shows one', async () => {
     const list = await ctc(['traders', 'list']);
     expect(list.code).toBe(0);
-    expect(list.out).toMatch(/EORI\s+STATE\s+MAY ACT\s+CONSENT EXPIRES/);
+    expect(list.out).toMatch(/EORI\s+TOKEN\s+CONSENT EXPIRES\s+LAST HMRC CALL/);
     expect(list.out).toContain(traderEori);
     const json = await ctc(['--json', 'traders', 'list']);
     const trader = json.json().find((row: any) => row.eori === traderEori);
-    expect(trader).toMatchObject({ eori: traderEori, state: 'connected' });
-    expect(Date.parse(trader.consentExpiresAt)).toBeGreaterThan(Date.now() + 500 * 86_400_000);
+    expect(trader).toMatchObject({ eori: traderEori, tokenState: expect.any(String) });
+    expect(Date.parse(trader.consent.expiresAt)).toBeGreaterThan(Date.now() + 500 * 86_400_000);
     const show = await ctc(['traders', 'show', traderEori]);
     expect([show.code, show.out]).toEqual([0, expect.stringContaining('consent expires')]);
     const link = await ctc(['traders', 'connect-link', 'gb123']);

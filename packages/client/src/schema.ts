@@ -5921,8 +5921,35 @@ export interface components {
         };
         /** @description Connection, consent expiry, token state, last HMRC call */
         Trader: {
+            attention: ({
+                fix: string;
+                href: string | null;
+                problem: string;
+                /** @enum {string} */
+                severity: "action" | "warning";
+            } & {
+                [key: string]: unknown;
+            })[];
+            /** Format: date-time */
+            connectedAt: string | null;
+            consent: ({
+                daysLeft: number | null;
+                /** Format: date-time */
+                expiresAt: string;
+                expiringSoon: boolean;
+            } & {
+                [key: string]: unknown;
+            }) | null;
             eori: string;
-            fix?: string | null;
+            lastHmrcCall: ({
+                /** Format: date-time */
+                at: string;
+                detail?: unknown;
+                outcome: string;
+                what: string;
+            } & {
+                [key: string]: unknown;
+            }) | null;
             needsAction: boolean;
             /** @enum {string} */
             tokenState: "valid" | "unverified" | "refresh-failed" | "consent-expired" | "mismatched" | "not-connected";

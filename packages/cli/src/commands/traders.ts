@@ -1,33 +1,36 @@
 import type { Command } from 'commander';
 import { emit, fields, need, relative, table, type Context } from '../io.js';
 
-/**
- * Traders and their HMRC connections, from /v1/connections (consent expiry, whether the hub may
- * act for them, what to fix). Switch to /v1/traders once it exists: it adds the last HMRC call.
- */
+/** Traders (/v1/traders): token state, consent expiry, last HMRC call, what to fix. */
 export function tradersCommand(program: Command, context: () => Context): void {
   const traders = program.command('traders').description("traders' connections to HMRC");
 
   traders
     .command('list')
-    .description('every connected EORI: state, consent expiry, whether its tokens may be used')
-    .action(async () => {
+    .description('every trader: token state, consent expiry, last HMRC call, what needs action')
+    .option('--needs-action', 'only traders that need someone to act')
+    .action(async (options: { needsAction?: boolean }) => {
       const ctx = context();
-      const { connections } = await need(
+      const page = await need(
         ctx,
-        'GET /v1/connections',
-        ctx.hub.GET('/v1/connections'),
+        'GET /v1/traders',
+        ctx.hub.GET('/v1/traders', {
+          params: { query: { count: 500, ...(options.needsAction && { needsAction: 'true' }) } },
+        }),
       );
-      emit(ctx, connections, () =>
+      emit(ctx, page.traders, () =>
         table(
-          ['EORI', 'STATE', 'MAY ACT', 'CONSENT EXPIRES', 'CONNECTED', 'FIX'],
-          connections.map((c) => [
-            c.eori,
-            c.state,
-            c.mayAct ? 'yes' : 'no',
-            `${c.consentExpiresAt.slice(0, 10)} (${relative(c.consentExpiresAt)})`,
-            relative(c.connectedAt),
-            c.fix,
+          ['EORI', 'TOKEN', 'CONSENT EXPIRES', 'LAST HMRC CALL', 'FIX'],
+          page.traders.map((t) => [
+            t.eori,
+            t.tokenState,
+            t.consent === null
+              ? null
+              : `${t.consent.expiresAt.slice(0, 10)} (${relative(t.consent.expiresAt)})`,
+            t.lastHmrcCall === null
+              ? null
+              : `${t.lastHmrcCall.outcome} ${relative(t.lastHmrcCall.at)} (${t.lastHmrcCall.what})`,
+            t.attention[0]?.fix,
           ]),
         ),
       );
@@ -36,26 +39,26 @@ export function tradersCommand(program: Command, context: () => Context): void {
   traders
     .command('show')
     .argument('<eori>', 'the EORI')
-    .description("one EORI's connection, token state and what to do about it")
+    .description('one trader: token state, consent, last HMRC call, what to do about it')
     .action(async (eori: string) => {
       const ctx = context();
-      const connection = await need(
+      const t = await need(
         ctx,
-        `GET /v1/connections/${eori}`,
-        ctx.hub.GET('/v1/connections/{eori}', { params: { path: { eori } } }),
+        `GET /v1/traders/${eori}`,
+        ctx.hub.GET('/v1/traders/{eori}', { params: { path: { eori } } }),
       );
-      emit(ctx, connection, () =>
+      emit(ctx, t, () =>
         fields([
-          ['eori', connection.eori],
-          ['state', connection.state],
-          ['verification', connection.verification],
-          ['may act', connection.mayAct ? 'yes' : 'no'],
-          ['connected', `${connection.connectedAt} (${relative(connection.connectedAt)})`],
+          ['eori', t.eori],
+          ['token state', t.tokenState],
+          ['connected', t.connectedAt && `${t.connectedAt} (${relative(t.connectedAt)})`],
           [
             'consent expires',
-            `${connection.consentExpiresAt} (${relative(connection.consentExpiresAt)})`,
+            t.consent && `${t.consent.expiresAt} (${relative(t.consent.expiresAt)})`,
           ],
-          ['fix', connection.fix],
+          ['last HMRC call', t.lastHmrcCall],
+          ['needs action', t.needsAction ? 'yes' : 'no'],
+          ...t.attention.map((a): [string, unknown] => [a.severity, `${a.problem} ${a.fix}`]),
         ]),
       );
     });

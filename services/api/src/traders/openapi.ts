@@ -1,6 +1,15 @@
 import { z } from 'zod';
 import { eoriValue, enumQuery } from '../http/schemas.js';
-import { apiKey, authErrors, link, ok, paging, type Registry } from '../openapi/common.js';
+import {
+  apiKey,
+  authErrors,
+  isoTime,
+  isoTimeOrNull,
+  link,
+  ok,
+  paging,
+  type Registry,
+} from '../openapi/common.js';
 import { tokenStates } from './present.js';
 
 /** Traders (routes.ts): connection, consent, token state, last HMRC call, counts. */
@@ -10,7 +19,25 @@ const trader = z
     eori: z.string(),
     tokenState: z.enum(tokenStates),
     needsAction: z.boolean(),
-    fix: z.string().nullable().optional(),
+    attention: z.array(
+      z
+        .object({
+          severity: z.enum(['action', 'warning']),
+          problem: z.string(),
+          fix: z.string(),
+          href: z.string().nullable(),
+        })
+        .loose(),
+    ),
+    connectedAt: isoTimeOrNull,
+    consent: z
+      .object({ expiresAt: isoTime, daysLeft: z.number().nullable(), expiringSoon: z.boolean() })
+      .loose()
+      .nullable(),
+    lastHmrcCall: z
+      .object({ at: isoTime, what: z.string(), outcome: z.string(), detail: z.unknown() })
+      .loose()
+      .nullable(),
   })
   .loose()
   .meta({ id: 'Trader', description: 'Connection, consent expiry, token state, last HMRC call' });
