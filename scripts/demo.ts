@@ -192,10 +192,21 @@ async function submissions(): Promise<void> {
     { title: 'declaration, released', lrn: `DEMO${stamp}A`, final: 'IE029' },
     { title: 'declaration, controlled then released', lrn: `CTL${stamp}B`, final: 'IE029' },
     { title: 'declaration rejected by NCTS (IE056)', lrn: `REJ${stamp}C`, final: 'IE056' },
+    {
+      // A guarantee HMRC's Trader Test holds as revoked: the guarantee check fails.
+      title: 'declaration, release refused: guarantee check failed (IE055, IE051)',
+      lrn: `DEMO${stamp}D`,
+      final: 'IE051',
+      grn: '23GB00000100000D0',
+    },
   ];
   const sent = [];
   for (const declaration of declarations) {
-    const xml = buildMessage('IE015', { lrn: declaration.lrn, eori: traders[0] });
+    const xml = buildMessage('IE015', {
+      lrn: declaration.lrn,
+      eori: traders[0],
+      ...('grn' in declaration ? { grn: declaration.grn } : {}),
+    });
     const created = await data(
       'POST /v1/departures',
       hub.POST('/v1/departures', xmlBody(xml, { 'idempotency-key': `demo-${declaration.lrn}` })),

@@ -25,6 +25,7 @@ export const benchmarks = [
   'scale',
   'footprint',
   'catch-up',
+  'hmrc-compat',
 ] as const;
 
 const quick = process.argv.includes('--quick');

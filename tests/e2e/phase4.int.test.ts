@@ -124,3 +124,71 @@ it('does not send a v1 declaration twice when HMRC stored it but the answer was 
   expect(atHmrc).toHaveLength(1);
   expect(done.movementId).toBe(atHmrc[0]!.id);
 });
+
+describe('HMRC’s own 1.0 write paths (issue 12 §1)', () => {
+  const compat = async (method: 'POST' | 'PUT', path: string, xml: string, accept: string) => {
+    const response = await fetch(`${e2e.stack.apiUrl}/customs/transits/movements${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${e2e.stack.apiKey}`,
+        'content-type': 'application/xml',
+        accept,
+      },
+      body: xml,
+    });
+    const text = await response.text();
+    return { status: response.status, body: JSON.parse(text) as any, text };
+  };
+  const v1 = 'application/vnd.hmrc.1.0+json';
+
+  it('declares with Accept 1.0 and answers with HMRC’s v1 202 as HMRC sent it', async () => {
+    const lrn = `LRN${randomUUID().slice(0, 8).toUpperCase()}`;
+    const xml = buildCC015B({ lrn, eori: traderEori });
+    const answer = await compat('POST', '/departures', xml, v1);
+    expect(answer.status).toBe(202);
+    const [movement] = e2e.stack
+      .sandbox!.controls.movements()
+      .filter((item) => item.apiVersion === '1.0' && item.lrn === lrn);
+    const self = `/customs/transits/movements/departures/${movement!.id}`;
+    expect(answer.body).toEqual({
+      _links: { self: { href: self } },
+      departureId: movement!.id,
+      messageType: expect.any(String),
+      body: xml,
+      _embedded: {
+        notifications: { requestId: self, boxId: expect.any(String), boxName: expect.any(String) },
+      },
+    });
+  });
+
+  it('refuses other versions on a 1.0 hub, and its own refusals are v1-shaped', async () => {
+    const xml = buildCC015B({ eori: traderEori });
+    const v21 = await compat('POST', '/departures', xml, 'application/vnd.hmrc.2.1+json');
+    expect(v21).toMatchObject({
+      status: 406,
+      body: { statusCode: 406, message: 'Invalid version provided' },
+    });
+    const wrong = await compat('POST', '/departures', buildCC007A({ eori: traderEori }), v1);
+    expect(wrong.status).toBe(400);
+    expect(wrong.body).toEqual({ statusCode: 400, message: expect.stringMatching(/not a valid/) });
+  });
+
+  it('resubmits an arrival with PUT …/arrivals/{arrivalId}', async () => {
+    const first = await compat(
+      'POST',
+      '/arrivals',
+      buildCC007A({ mrn: '21GBREJ00000000034', eori: traderEori }),
+      v1,
+    );
+    expect(first.status).toBe(202);
+    const arrivalId = first.body.arrivalId as string;
+    const again = await compat(
+      'PUT',
+      `/arrivals/${arrivalId}`,
+      buildCC007A({ mrn: '21GB000000000003X', eori: traderEori }),
+      v1,
+    );
+    expect(again.status).toBe(202);
+    expect(again.body.arrivalId).toBe(arrivalId);
+  });
+});

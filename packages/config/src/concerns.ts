@@ -349,6 +349,19 @@ export const apiConcern = z.object({
    * 0 turns it off.
    */
   SUBMISSION_MAX_IN_FLIGHT_PER_KEY: nonNegativeInt(100),
+  /**
+   * How long a POST on the HMRC-compatible write routes (/customs/transits/movements/…) waits for
+   * HMRC's answer to the declaration before answering 504 GATEWAY_TIMEOUT, as HMRC's gateway does
+   * when its backend is slow. The declaration stays queued; the same request sent again returns
+   * HMRC's answer once it is known (never a second declaration).
+   */
+  HMRC_COMPAT_WAIT_MS: positiveInt(25_000),
+  /**
+   * The api's address as clients reach it (e.g. https://ctc-hub.example.com), for links the api
+   * hands out that must be absolute: the upload form of HMRC's large-message route. Unset: taken
+   * from the request (its Host header, http or https as received).
+   */
+  API_PUBLIC_URL: baseUrl().optional(),
   /** Worker threads validating declarations against the NCTS schemas. */
   VALIDATION_THREADS: positiveInt(1),
   /** bull-board at /admin/queues may retry, remove and promote jobs only when true. */

@@ -48,6 +48,7 @@ export {
   recordAttempt,
   recordInitiated,
   recordUploaded,
+  recordUploadedFile,
   requeueFailedSubmission,
   settleSubmission,
   transitionsFrom,

@@ -12,6 +12,8 @@ import type {
 
 export interface CallOptions {
   signal?: AbortSignal;
+  /** HMRC's answer as received, whenever HMRC answered (TransportRequest.onReply). */
+  onReply?: (reply: TransportResponse) => void;
 }
 
 export type Failure = { ok: false; error: HmrcError };

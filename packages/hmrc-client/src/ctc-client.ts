@@ -83,12 +83,20 @@ export interface SubmitMessageRequest extends CallOptions {
   movementId?: string;
   xml: string | Buffer;
   token: string;
+  /**
+   * The API version to ask for (Accept), when the message was written for another version than
+   * the client's: 2.x and 3.0 share paths and differ only in Accept and schemas. Ignored on a
+   * 1.0 client (other paths) and refused as 1.0 on a 2.x/3.0 client.
+   */
+  apiVersion?: CtcApiVersion;
 }
 
 export interface InitiateLargeMessageRequest extends CallOptions {
   type: MovementType;
   movementId?: string;
   token: string;
+  /** As SubmitMessageRequest.apiVersion. */
+  apiVersion?: CtcApiVersion;
 }
 
 export interface ListMovementsRequest extends CallOptions {
@@ -158,6 +166,14 @@ export class CtcClient {
 
   private get jsonAccept(): string {
     return `application/vnd.hmrc.${this.apiVersion}+json`;
+  }
+
+  /** Accept for a submission written for `requested` (SubmitMessageRequest.apiVersion). */
+  private submissionAccept(requested: CtcApiVersion | undefined): string | Failure {
+    if (requested === undefined || requested === this.apiVersion || this.apiVersion === '1.0')
+      return this.jsonAccept;
+    if (requested === '1.0') return refused('a CTC API 1.0 message needs a 1.0 client');
+    return `application/vnd.hmrc.${requested}+json`;
   }
 
   /**
@@ -358,14 +374,17 @@ export class CtcClient {
     if (!path.ok) return path;
     const body = this.submissionBody(request.xml);
     if (!body.ok) return body;
+    const accept = this.submissionAccept(request.apiVersion);
+    if (typeof accept !== 'string') return accept;
     const result = await sendWithToken(this.transport, request.token, {
       endpoint: `POST ${this.submissionEndpoint(request.type, request.movementId)}`,
       method: 'POST',
       path: path.path,
-      headers: { accept: this.jsonAccept, 'content-type': 'application/xml' },
+      headers: { accept, 'content-type': 'application/xml' },
       body: body.body,
       maxBytes: this.maxJsonBytes,
       signal: request.signal,
+      onReply: request.onReply,
     });
     if (!result.ok) return result;
     const accepted = this.readAccepted(result.response, request.type);
@@ -398,6 +417,7 @@ export class CtcClient {
       body: body.body,
       maxBytes: this.maxJsonBytes,
       signal: request.signal,
+      onReply: request.onReply,
     });
     if (!result.ok) return result;
     const accepted = this.readAccepted(result.response, 'arrival');
@@ -485,13 +505,16 @@ export class CtcClient {
     if (this.apiVersion === '1.0') return refused('CTC API 1.0 has no large-message route');
     const path = this.submissionPath(request.type, request.movementId);
     if (!path.ok) return path;
+    const accept = this.submissionAccept(request.apiVersion);
+    if (typeof accept !== 'string') return accept;
     const result = await sendWithToken(this.transport, request.token, {
       endpoint: `POST ${this.submissionEndpoint(request.type, request.movementId)} (large)`,
       method: 'POST',
       path: path.path,
-      headers: { accept: this.jsonAccept },
+      headers: { accept },
       maxBytes: this.maxJsonBytes,
       signal: request.signal,
+      onReply: request.onReply,
     });
     if (!result.ok) return result;
     const accepted = parseJsonWith(result.response, (value) =>

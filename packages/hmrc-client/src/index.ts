@@ -77,6 +77,8 @@ export {
 } from './errors.js';
 // HmrcTransport stays internal: its upload path can reach a non-HMRC URL (checked by CtcClient).
 export type { Clearance, PacedCall, TransportOptions } from './transport.js';
+export type { TransportResponse } from './transport.js';
+export { hmrcReplyOf } from './reply.js';
 export { formatDateTime, type DateTimeInput } from './query.js';
 export {
   createHmrcClients,

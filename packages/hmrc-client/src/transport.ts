@@ -89,6 +89,12 @@ export interface TransportRequest {
   /** Cap on a successful response body; the call fails with `too-large` past it. */
   maxBytes: number;
   signal?: AbortSignal | undefined;
+  /**
+   * Called with HMRC's answer as received (status, headers, body; error bodies up to 256 KiB)
+   * whenever HMRC answered, success or not: for callers that must hand HMRC's own answer on
+   * (the HMRC-compatible write routes).
+   */
+  onReply?: ((reply: TransportResponse) => void) | undefined;
 }
 
 export interface HmrcRequest extends TransportRequest {
@@ -311,6 +317,7 @@ export class HmrcTransport {
       status = response.statusCode;
       if (status < 200 || status >= 300) {
         const errorBody = await readCapped(response.body, errorBodyMaxBytes);
+        call.onReply?.({ status, headers: response.headers, body: errorBody.buffer });
         return {
           ok: false,
           error: classifyStatus(
@@ -329,6 +336,7 @@ export class HmrcTransport {
       }
       const read = await readCapped(response.body, call.maxBytes, declared);
       if (read.overflow) return { ok: false, error: tooLarge(call.maxBytes, read.received) };
+      call.onReply?.({ status, headers: response.headers, body: read.buffer });
       return { ok: true, response: { status, headers: response.headers, body: read.buffer } };
     } catch (error) {
       if (departure.lapsed) return 'lapsed';

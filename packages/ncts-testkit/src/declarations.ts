@@ -138,16 +138,27 @@ export function buildIE170(input: MessageParams = {}): string {
   return finishMessage(writer, 'CC170C');
 }
 
-/** IE007 Arrival Notification: creates an arrival movement for an MRN. */
-export function buildIE007(input: MessageParams = {}): string {
+/**
+ * IE007 Arrival Notification: creates an arrival movement for an MRN. By default from an
+ * authorised consignee (simplified procedure, authorisation C522), whom NCTS answers with an
+ * unloading permission (IE043); `normalProcedure` leaves the authorisation out (NCTS then
+ * releases the goods at the office, IE025, without unloading remarks).
+ */
+export function buildIE007(input: MessageParams & { normalProcedure?: boolean } = {}): string {
   const params = resolveParams(input);
   const writer = startMessage('CC007C', 'outbound', params.officeOfDestination, params);
   writer.group('TransitOperation', {
     MRN: params.mrn,
     arrivalNotificationDateAndTime: params.preparationDateAndTime,
-    simplifiedProcedure: '0',
+    simplifiedProcedure: input.normalProcedure === true ? '0' : '1',
     incidentFlag: '0',
   });
+  if (input.normalProcedure !== true)
+    writer.group('Authorisation', {
+      sequenceNumber: 1,
+      type: 'C522',
+      referenceNumber: `${params.officeOfDestination.slice(0, 2)}ACE${params.eori.slice(2, 12)}`,
+    });
   writeOffice(writer, 'CustomsOfficeOfDestinationActual', params.officeOfDestination);
   writer.group('TraderAtDestination', {
     identificationNumber: params.eori,

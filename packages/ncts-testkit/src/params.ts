@@ -136,7 +136,7 @@ export function resolveParams(params: MessageParams = {}): ResolvedParams {
     phaseId: params.phaseId ?? 'NCTS5.0',
     goodsItemCount,
     detailsPerItem,
-    grn: params.grn ?? generateGrn('GB', random),
+    grn: params.grn ?? generateGrn(officeOfDeparture.slice(0, 2), random),
     accessCode: params.accessCode ?? 'AC01',
     rejection: params.rejection ?? {},
     invalidationDecision: params.invalidationDecision ?? true,

@@ -123,11 +123,27 @@ describe('deriveMovementStatus for departures', () => {
     ],
     ['enquiry about a movement that has not arrived', [IE028, IE029, fact('IE140')], 'enquiry'],
     ['recovery', [IE028, IE029, fact('IE140'), fact('IE035')], 'recovery'],
+    ['major discrepancies reported', [IE015, IE028, IE029, fact('IE019')], 'discrepancies'],
+    ['discrepancies resolved', [IE028, IE029, fact('IE019'), IE045], 'written_off'],
+    ['discrepancies confirmed', [IE028, IE029, fact('IE019'), fact('IE035')], 'recovery'],
+    ['control unsatisfactory', [IE015, IE928, IE028, IE060, fact('IE051')], 'not_released'],
+    ['guarantee check failed', [IE015, IE928, IE028, fact('IE055'), fact('IE051')], 'not_released'],
+    [
+      'holder cancels after release',
+      [IE028, IE029, fact('IE014'), rejection('IE056', '014')],
+      'released',
+    ],
+    ['office cancels after release', [IE028, IE029, invalidation(true)], 'invalidated'],
+    [
+      'presentation rejected',
+      [IE015, IE928, fact('IE170'), rejection('IE056', '170')],
+      'acknowledged',
+    ],
     ['written off after recovery', [IE028, IE029, fact('IE035'), IE045], 'written_off'],
     ['NACKs change nothing', [IE015, IE928, IE028, fact('IE906'), fact('IE917')], 'mrn_allocated'],
     [
       'notices change nothing',
-      [IE028, fact('IE004'), fact('IE019'), fact('IE022'), fact('IE182')],
+      [IE028, fact('IE004'), fact('IE022'), fact('IE182')],
       'mrn_allocated',
     ],
     ['only a NACK: still a submitted declaration', [fact('IE906')], 'submitted'],
@@ -176,7 +192,17 @@ describe('deriveMovementStatus for arrivals', () => {
     [
       'unloading remarks rejected',
       [IE007, IE043, IE044, rejection('IE057', '044')],
-      'unloading_remarks',
+      'unloading_remarks_rejected',
+    ],
+    [
+      'unloading remarks rejected, sent again and accepted',
+      [IE007, IE043, IE044, rejection('IE057', '044'), IE044, IE025],
+      'goods_released',
+    ],
+    [
+      'phase 4 unloading remarks rejected',
+      [IE007, IE043, IE044, fact('IE058')],
+      'unloading_remarks_rejected',
     ],
     ['goods released without unloading remarks (no control)', [IE007, IE025], 'goods_released'],
     ['released despite a rejection', [IE007, rejection('IE057', '007'), IE025], 'goods_released'],
@@ -213,6 +239,7 @@ describe('movementStatuses', () => {
       [IE029],
       [fact('IE051')],
       [fact('IE140')],
+      [fact('IE019')],
       [fact('IE035')],
       [invalidation(true)],
       [IE045],
@@ -224,6 +251,7 @@ describe('movementStatuses', () => {
       [fact('IE057')],
       [fact('IE043')],
       [fact('IE044')],
+      [rejection('IE057', '044')],
       [fact('IE025')],
     ].map((facts) => deriveMovementStatus('arrival', facts));
     expect([...new Set(arrivalResults)].sort()).toEqual([...movementStatuses.arrival].sort());

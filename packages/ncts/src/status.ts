@@ -14,6 +14,8 @@ import type { MessageSummary, MovementStatus, MovementType, StatusFact } from '.
  * | invalidated            | IE009 with a positive decision                                        |
  * | recovery               | IE035                                                                 |
  * | enquiry                | IE140 (NCTS asks about a movement that has not arrived)               |
+ * | discrepancies          | IE019: major discrepancies found at destination, awaiting the office  |
+ * |                        | of departure (resolved: IE045 written_off; confirmed: IE035 recovery) |
  * | not_released           | IE051                                                                 |
  * | released               | IE029 (even without IE028: messages arrive out of order)              |
  * | invalidation_requested | IE014, answered by neither an IE009 nor an IE056 rejecting it (014)   |
@@ -35,16 +37,18 @@ import type { MessageSummary, MovementStatus, MovementType, StatusFact } from '.
  *
  * | status               | when                                                                  |
  * |----------------------|-----------------------------------------------------------------------|
- * | goods_released       | IE025                                                                 |
+ * | goods_released       | IE025 (unloading remarks accepted, or released without unloading)     |
+ * | unloading_remarks_rejected | IE057 rejecting unloading remarks (044; phase 4 IE058)          |
  * | unloading_remarks    | IE044                                                                 |
  * | unloading_permission | IE043                                                                 |
- * | rejected             | IE057 (any type; phase 4 IE008, IE058) without IE043/IE025            |
+ * | rejected             | IE057 rejecting the notification (007 or no type; phase 4 IE008)      |
  * | arrival_notified     | any other arrival message (IE007, IE906 …)                            |
  * | unknown              | no message of a known type                                            |
  *
  * Message types outside the catalogue, and types of the other movement kind, change nothing.
  * Being set-based, a rule cannot tell a first IE014 from a second one after a refused IE009;
- * such a movement shows its underlying status, not invalidation_requested.
+ * such a movement shows its underlying status, not invalidation_requested. Likewise unloading
+ * remarks sent again after a rejection show unloading_remarks_rejected until the IE025.
  */
 
 export const movementStatuses: Record<MovementType, readonly string[]> = Object.freeze({
@@ -60,6 +64,7 @@ export const movementStatuses: Record<MovementType, readonly string[]> = Object.
     'released',
     'not_released',
     'enquiry',
+    'discrepancies',
     'recovery',
     'invalidated',
     'written_off',
@@ -70,6 +75,7 @@ export const movementStatuses: Record<MovementType, readonly string[]> = Object.
     'rejected',
     'unloading_permission',
     'unloading_remarks',
+    'unloading_remarks_rejected',
     'goods_released',
   ]),
 });
@@ -122,6 +128,7 @@ function departureStatus(facts: readonly StatusFact[]): MovementStatus {
   }
   if (has('IE035')) return 'recovery';
   if (has('IE140')) return 'enquiry';
+  if (has('IE019')) return 'discrepancies';
   if (has('IE051')) return 'not_released';
   if (has('IE029')) return 'released';
   if (has('IE014') && !has('IE009') && !rejects((type) => type === '014')) {
@@ -141,9 +148,13 @@ function arrivalStatus(facts: readonly StatusFact[]): MovementStatus {
   );
   const has = (messageType: string) => known.some((fact) => fact.messageType === messageType);
 
+  const rejects = (type: string) =>
+    known.some((fact) => fact.messageType === 'IE057' && fact.rejectedMessageType === type);
+
   if (has('IE025')) return 'goods_released';
+  if (rejects('044') || has('IE058')) return 'unloading_remarks_rejected';
   if (has('IE044')) return 'unloading_remarks';
   if (has('IE043')) return 'unloading_permission';
-  if (has('IE057') || has('IE008') || has('IE058')) return 'rejected';
+  if (has('IE057') || has('IE008')) return 'rejected';
   return known.length > 0 ? 'arrival_notified' : 'unknown';
 }

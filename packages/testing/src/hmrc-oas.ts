@@ -46,7 +46,26 @@ export const hmrcOasDeviations = [
     what: 'Arrivals carry localReferenceNumber: null, a field the OAS Arrival schemas do not have.',
     source: 'HateoasMovementResponse / HateoasMovementIdsResponse write it for every movement type',
   },
+  {
+    id: 'new-movement-message-link',
+    what: 'The 202 to a new movement links the submitted message too (`_links.message`), which the OAS Links schema does not list.',
+    source: 'HateoasNewMovementResponse',
+  },
+  {
+    id: 'write-statuses',
+    what: "POST routes also answer 403 FORBIDDEN (a token without the enrolment), 404 NOT_FOUND (another enrolment's movement), 409 CONFLICT (a reused LRN), 415 UNSUPPORTED_MEDIA_TYPE (Content-Type routing), 429 (the API platform's rate limit), 500 and 504 GATEWAY_TIMEOUT, none listed in the OAS. Bodies are the controller's {message, code}.",
+    source:
+      'AuthAction, ContentTypeRouting, ErrorCode.scala (CONFLICT, GATEWAY_TIMEOUT), PresentationError',
+  },
+  {
+    id: 'schema-validation-errors',
+    what: '400 SCHEMA_VALIDATION carries validationErrors ([{lineNumber, columnNumber, message}] for XML), which the OAS BadRequest schema does not have.',
+    source: 'PresentationError.xmlSchemaErrorFormat (XmlSchemaValidationError)',
+  },
 ] as const;
+
+/** Statuses HMRC's code answers on its write routes beyond the OAS (deviation write-statuses). */
+const writeStatuses = new Set([403, 404, 409, 415, 429, 500, 504]);
 
 type Schema = Record<string, unknown>;
 type Oas = {
@@ -154,6 +173,13 @@ function check(
       if (fieldSchema === undefined) {
         // Deviation arrival-lrn-null.
         if (name === 'localReferenceNumber' && fieldValue === null) continue;
+        // Deviation new-movement-message-link.
+        if (
+          name === 'message' &&
+          at.endsWith('._links') &&
+          typeof (fieldValue as { href?: unknown } | null)?.href === 'string'
+        )
+          continue;
         if (schema.properties !== undefined && schema.additionalProperties !== true)
           errors.push(`${at}: ${name} is not in HMRC's OAS (strict clients reject it)`);
         continue;
@@ -205,6 +231,8 @@ export interface HmrcAnswer {
   body: unknown;
   /** The Accept header the request sent (chooses between +json and +json-xml). */
   accept?: string;
+  /** Internal: a SCHEMA_VALIDATION body whose validationErrors were checked already. */
+  validationErrorsChecked?: boolean;
 }
 
 /** What is wrong with an answer by HMRC's OAS (and HMRC's code, where it differs); [] when nothing. */
@@ -225,6 +253,32 @@ export function validateHmrcResponse(answer: HmrcAnswer): string[] {
     return hmrcErrorShapes.some(([, fits]) => fits(body))
       ? []
       : [`${label}: ${JSON.stringify(body)} is none of HMRC's error shapes`];
+  }
+  const write = answer.method === 'POST' || answer.method === 'PUT';
+  if (write && operation.responses[String(answer.status)] === undefined) {
+    if (!writeStatuses.has(answer.status)) return [`${label}: status not in HMRC's OAS`];
+    // Deviation write-statuses.
+    const body = (json ? answer.body : {}) as Record<string, unknown>;
+    return mediaType === 'application/json' && hmrcErrorShapes[0]![1](body)
+      ? []
+      : [`${label}: ${JSON.stringify(answer.body)} is not HMRC's {message, code}`];
+  }
+  if (
+    answer.status === 400 &&
+    json &&
+    answer.validationErrorsChecked !== true &&
+    (answer.body as Record<string, unknown>).code === 'SCHEMA_VALIDATION'
+  ) {
+    // Deviation schema-validation-errors: checked here, the rest by the OAS below.
+    const { validationErrors, ...rest } = answer.body as Record<string, unknown>;
+    const entries = Array.isArray(validationErrors) ? (validationErrors as unknown[]) : undefined;
+    const fits = (entry: unknown) =>
+      typeof entry === 'object' &&
+      entry !== null &&
+      Object.keys(entry).sort().join() === 'columnNumber,lineNumber,message';
+    if (entries === undefined || entries.length === 0 || !entries.every(fits))
+      return [`${label}: validationErrors is not HMRC's [{lineNumber, columnNumber, message}]`];
+    return validateHmrcResponse({ ...answer, body: rest, validationErrorsChecked: true });
   }
   const response = operation.responses[String(answer.status)];
   if (response === undefined) return [`${label}: status not in HMRC's OAS`];

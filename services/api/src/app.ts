@@ -8,6 +8,8 @@ import { deadLetterRoutes } from './dead-letters/routes.js';
 import type { ApiDeps } from './deps.js';
 import { eventRoutes } from './events/routes.js';
 import { guaranteeRoutes } from './guarantees/routes.js';
+import { hmrcWriteRoutes } from './hmrc-compat/routes.js';
+import { uploadRoutes } from './hmrc-compat/upload.js';
 import { parseApiKeys, requireApiKey } from './http/auth.js';
 import { concurrencyPerKey } from './http/concurrency-limit.js';
 import { ApiError, errorHandler, sendError } from './http/errors.js';
@@ -82,6 +84,10 @@ export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessChec
   // the API key as Bearer or as a browser's Basic password.
   app.use(oauthRoutes(deps, { keys, rateLimit }));
   app.use(movementRoutes(deps));
+  // HMRC's own write paths (POST /customs/transits/movements/…), answering as HMRC does.
+  app.use(hmrcWriteRoutes(deps));
+  // Their large-message upload form: authenticated by its own signed field, as HMRC's Upscan is.
+  app.use(uploadRoutes(deps));
   app.use(notificationRoutes(deps));
   app.use(submissionRoutes(deps));
   app.use(guaranteeRoutes(deps));

@@ -438,6 +438,44 @@ export const routeCases: RouteCase[] = [
     pathParams: [id('arrivalId')],
     guardOnly: true,
   },
+  // HMRC's own write paths (services/api/src/hmrc-compat): HMRC's Accept, the trader from the key.
+  ...(['departure', 'arrival'] as const).flatMap((type): RouteCase[] => [
+    {
+      method: 'POST',
+      route: `/customs/transits/movements/${type}s`,
+      baseHeaders: { accept: 'application/vnd.hmrc.2.1+json' },
+      body: {
+        contentType: 'application/xml',
+        text: type === 'departure' ? xml.ie015 : () => xml.example('cc007c-valid.xml'),
+      },
+      headers: [{ name: 'Idempotency-Key' }],
+    },
+    {
+      method: 'POST',
+      route: `/customs/transits/movements/${type}s/:${type}Id/messages`,
+      baseHeaders: { accept: 'application/vnd.hmrc.2.1+json' },
+      path: { [`${type}Id`]: hmrcId },
+      // HMRC's binder says movementId; the input guard (before it) names the Express parameter.
+      pathParams: [id(`${type}Id`, new RegExp(`movementId|${type}Id`))],
+      body: { contentType: 'application/xml', text: () => xml.example('cc013c-valid.xml') },
+    },
+  ]),
+  {
+    // The large-message route's upload form (hmrc-compat/upload.ts): answers as Upscan does, in
+    // plain text, so only the input guard's refusals are JSON naming the parameter.
+    method: 'POST',
+    route: '/uploads/:submissionId',
+    path: { submissionId: uuid },
+    pathParams: [id('submissionId')],
+    guardOnly: true,
+  },
+  {
+    method: 'PUT',
+    route: '/customs/transits/movements/arrivals/:arrivalId',
+    path: { arrivalId: hmrcId },
+    pathParams: [id('arrivalId')],
+    guardOnly: true,
+  },
   {
     method: 'GET',
     route: '/v1/submissions/:submissionId',

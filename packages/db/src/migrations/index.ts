@@ -13,6 +13,7 @@ import * as indexWorkInFlightPerKey from './2026_12_06_1010_index_work_in_flight
 import * as addSubmissionUploadState from './2026_12_06_1330_add_submission_upload_state.js';
 import * as createRelayTables from './2026_12_06_1400_create_relay_tables.js';
 import * as recordRefreshRefusal from './2026_12_06_1410_record_refresh_refusal.js';
+import * as addSubmissionHmrcReply from './2026_12_06_1430_add_submission_hmrc_reply.js';
 
 // Migrations are listed here rather than read from the directory so that they are bundled with
 // the services and run the same from source and from the production build.
@@ -31,6 +32,7 @@ const migrations: Record<string, Migration> = {
   '2026_12_06_1330_add_submission_upload_state': addSubmissionUploadState,
   '2026_12_06_1400_create_relay_tables': createRelayTables,
   '2026_12_06_1410_record_refresh_refusal': recordRefreshRefusal,
+  '2026_12_06_1430_add_submission_hmrc_reply': addSubmissionHmrcReply,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -23,6 +23,15 @@ export interface SubmissionAttempt {
   error: string | null;
 }
 
+/** HMRC's answer to a submission, as HMRC sent it. */
+export interface HmrcReply {
+  status: number;
+  /** Lower-case names; only those that describe the body (content-type) or point at a resource. */
+  headers: Record<string, string>;
+  /** The body as UTF-8 text (HMRC answers JSON). */
+  body: string;
+}
+
 export interface SubmissionsTable {
   id: Generated<string>;
   eori: string;
@@ -47,6 +56,8 @@ export interface SubmissionsTable {
   attempt_count: Generated<number>;
   /** HMRC's answer: the 202 body, or the error `{ code, message, validationErrors }`. */
   hmrc_response: ColumnType<Record<string, unknown> | null, string | null, string | null>;
+  /** HMRC's answer as sent (status, body-describing headers, body): the HMRC-compatible routes pass it on. */
+  hmrc_reply: ColumnType<HmrcReply | null, string | null | undefined, string | null>;
   hmrc_message_id: string | null;
   /** Large route only: NULL until HMRC initiated the movement. */
   upload_state: ColumnType<SubmissionUploadState | null, never, SubmissionUploadState>;

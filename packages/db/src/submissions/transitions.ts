@@ -3,6 +3,7 @@ import type { Db } from '../connection.js';
 import { recordDeadLetters, resolveReplayedDeadLetters } from '../dead-letters/letters.js';
 import type { Database } from '../schema/database.js';
 import type {
+  HmrcReply,
   Submission,
   SubmissionAttempt,
   SubmissionStatus,
@@ -66,6 +67,8 @@ export async function recordAttempt(
     outcomeUnknown?: boolean;
     counts?: boolean;
     response?: Record<string, unknown> | null;
+    /** HMRC's answer as it came, when HMRC answered. */
+    reply?: HmrcReply;
   } = {},
 ): Promise<void> {
   await db
@@ -76,10 +79,14 @@ export async function recordAttempt(
       updated_at: sql`now()`,
       ...(changes.outcomeUnknown !== undefined ? { outcome_unknown: changes.outcomeUnknown } : {}),
       ...(changes.response !== undefined ? { hmrc_response: responseJson(changes.response) } : {}),
+      ...replyColumn(changes.reply),
     })
     .where('id', '=', id)
     .execute();
 }
+
+const replyColumn = (reply: HmrcReply | undefined) =>
+  reply === undefined ? {} : { hmrc_reply: JSON.stringify(reply) };
 
 /** What HMRC's 202 told us about the movement and message. */
 export interface HmrcAcceptance {
@@ -89,6 +96,8 @@ export interface HmrcAcceptance {
   messageId?: string | null;
   boxId?: string | null;
   requestId?: string | null;
+  /** HMRC's answer as it came (status, content type, body), for the HMRC-compatible routes. */
+  reply?: HmrcReply;
 }
 
 /** Final states; each is written once (a settled submission is never moved again). */
@@ -111,6 +120,7 @@ export async function settleSubmission(
       ...(changes.messageId != null ? { hmrc_message_id: changes.messageId } : {}),
       ...(changes.boxId != null ? { box_id: changes.boxId } : {}),
       ...(changes.requestId != null ? { request_id: changes.requestId } : {}),
+      ...replyColumn(changes.reply),
     })
     .where('id', '=', submission.id)
     .where('status', 'in', transitionsFrom.settle)
@@ -151,12 +161,50 @@ export async function recordInitiated(
       box_id: changes.boxId ?? null,
       request_id: changes.requestId ?? null,
       ...(changes.response !== undefined ? { hmrc_response: responseJson(changes.response) } : {}),
+      ...replyColumn(changes.reply),
       outcome_unknown: false,
       ...appendAttempt(changes.attempt),
     })
     .where('id', '=', id)
     .where('status', 'in', transitionsFrom.sending)
     .execute();
+}
+
+/**
+ * The HMRC-compatible large-message route: the client's file, validated, into a submission HMRC
+ * has opened (`initiated`) and that has none yet. False when it already has one (or is not open).
+ */
+export async function recordUploadedFile(
+  db: Executor,
+  id: string,
+  file: {
+    body: Buffer;
+    bodySha256: Buffer;
+    messageType: string;
+    lrn: string | null;
+    mrn: string | null;
+    messageIdentification: string | null;
+  },
+): Promise<boolean> {
+  const result = await db
+    .updateTable('submissions')
+    .set({
+      body: file.body,
+      size_bytes: file.body.length,
+      body_sha256: file.bodySha256,
+      message_type: file.messageType,
+      lrn: file.lrn,
+      mrn: file.mrn,
+      message_identification: file.messageIdentification,
+      updated_at: sql`now()`,
+    })
+    .where('id', '=', id)
+    .where('route', '=', 'large')
+    .where('status', 'in', transitionsFrom.settleLarge)
+    .where('upload_state', '=', 'initiated')
+    .where(sql<boolean>`octet_length(body) = 0`)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
 }
 
 /** Large route, step 2 done: the file is at HMRC; its outcome comes as a notification. */

@@ -1,10 +1,6 @@
-import { createHash } from 'node:crypto';
-import { createSubmission, type MovementType } from '@ctc-hub/db';
-import { smallMessageMaxBytes } from '@ctc-hub/hmrc-client';
-import { addJob, jobIds, jobs } from '@ctc-hub/queue';
-import { currentTraceCarrier } from '@ctc-hub/telemetry';
+import type { MovementType } from '@ctc-hub/db';
 import express, { Router, type Request, type Response } from 'express';
-import { notConnectedError, unusableConnection } from '../connections/not-connected.js';
+import { notConnectedError } from '../connections/not-connected.js';
 import type { ApiDeps } from '../deps.js';
 import { canSeeEori, eoriFilter, principalOf } from '../http/auth.js';
 import { ApiError, badRequest, forbidden, route } from '../http/errors.js';
@@ -16,10 +12,10 @@ import { movementNotFound } from '../movements/visibility.js';
 import { submissionJson, submissionPath, submissionSummaryJson } from './present.js';
 import { submissionListQuery } from './openapi.js';
 import { findSubmission, linkedActivity, listSubmissions } from './queries.js';
+import { idempotencyKeyPattern, recordSubmission } from './record.js';
 import { headerEori, traderEori } from './trader-eori.js';
 import { validateSubmission, type SubmissionEndpoint } from './validate.js';
 
-const idempotencyKeyPattern = /^[\x21-\x7e]{1,255}$/;
 
 /**
  * Declarations and follow-up messages sent through us to HMRC:
@@ -89,25 +85,17 @@ export function submissionRoutes(deps: ApiDeps): Router {
       }
       // Before anything is queued: an EORI the hub cannot act for at HMRC gets 409 now, not a
       // 202 and minutes of retries. A repeat of a submission made earlier still gets it back.
-      const unusable = await unusableConnection(deps, eori);
-      const result = await createSubmission(deps.db, {
+      const result = await recordSubmission(deps, {
         eori,
         apiKeyId: principal.keyId,
         idempotencyKey: typeof keyHeader === 'string' ? keyHeader : null,
-        bodySha256: createHash('sha256').update(xml).digest(),
+        xml,
         movementType,
-        messageType: message.messageType,
         movementId,
-        lrn: message.lrn,
-        mrn: message.mrn,
-        messageIdentification: message.messageIdentification,
+        message,
         apiVersion: deps.config.CTC_API_VERSION,
-        route: xml.length > smallMessageMaxBytes ? 'large' : 'small',
-        body: xml,
-        mayCreate: unusable === undefined,
-        maxInFlightForKey: deps.config.SUBMISSION_MAX_IN_FLIGHT_PER_KEY,
       });
-      if (result.kind === 'not-created') throw notConnectedError(unusable!);
+      if (result.kind === 'unusable') throw notConnectedError(result.connection);
       if (result.kind === 'key-limit') {
         // Every tenant's declarations (and balance checks) share the application's HMRC budget
         // at the same priority, ahead of message fetches: one key's backlog delays them all.
@@ -139,27 +127,6 @@ export function submissionRoutes(deps: ApiDeps): Router {
         response.status(200).json(submissionJson(submission, activity.movement, activity.messages));
         return;
       }
-      try {
-        await addJob(
-          deps.hmrcQueue,
-          jobs.submit,
-          { submissionId: submission.id, trace: currentTraceCarrier() },
-          {
-            jobId: jobIds.submit(submission.id),
-            attempts: deps.config.SUBMIT_MAX_ATTEMPTS,
-          },
-        );
-      } catch (error) {
-        // The submission is durable in Postgres; the worker's outbox relay queues it when Redis is back.
-        deps.logger.warn(
-          { err: error, submissionId: submission.id },
-          'could not queue the submission now; the outbox relay will',
-        );
-      }
-      deps.logger.info(
-        { submissionId: submission.id, eori, messageType: message.messageType, lrn: message.lrn },
-        'submission accepted for sending',
-      );
       response.setHeader('Location', submissionPath(submission.id));
       response.status(202).json({
         submissionId: submission.id,

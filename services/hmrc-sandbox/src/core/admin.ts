@@ -1,6 +1,8 @@
 import express, { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { grnPattern } from '../guarantee/balance.js';
+import { OfficerActionError } from '../lifecycle/simulator.js';
+import { officerActions } from '../scenarios/officer.js';
 import type { SandboxContext, SandboxControls } from './controls.js';
 import { param } from './errors.js';
 import { publicSettings } from './settings.js';
@@ -16,6 +18,8 @@ import { publicSettings } from './settings.js';
  *   GET            /_sandbox/guarantees    guarantees; PUT /_sandbox/guarantees/{grn} to add one
  *   DELETE         /_sandbox/balance-locks clear Guarantee Balance locks
  *   GET            /_sandbox/ppns-callback-validation?url=…  run PPNS's callback challenge
+ *   POST           /_sandbox/movements/{id}/officer  {"action": …}: a manual decision of the
+ *                  office of departure (scenarios/officer.ts); 204, 404 unknown, 409 too late
  */
 
 function invalid(response: Response, error: unknown): void {
@@ -41,6 +45,8 @@ const tokenRequest = z
       .optional(),
   })
   .strict();
+
+const officerRequest = z.object({ action: z.enum(officerActions) }).strict();
 
 export function adminRoutes(context: SandboxContext, controls: SandboxControls): Router {
   const router = Router();
@@ -106,6 +112,21 @@ export function adminRoutes(context: SandboxContext, controls: SandboxControls):
   router.delete('/_sandbox/balance-locks', (_request: Request, response: Response) => {
     controls.clearBalanceLocks();
     response.status(204).end();
+  });
+
+  router.post('/_sandbox/movements/:id/officer', json, (request: Request, response: Response) => {
+    const parsed = officerRequest.safeParse(request.body ?? {});
+    if (!parsed.success) return invalid(response, parsed.error);
+    const id = param(request, 'id');
+    if (controls.movement(id) === undefined)
+      return response.status(404).json({ code: 'NOT_FOUND', message: `No movement ${id}` });
+    try {
+      controls.officer(id, parsed.data.action);
+      response.status(204).end();
+    } catch (error) {
+      if (!(error instanceof OfficerActionError)) throw error;
+      response.status(409).json({ code: 'CONFLICT', message: error.message });
+    }
   });
 
   router.get('/_sandbox/ppns-callback-validation', async (request: Request, response: Response) => {

@@ -4,7 +4,8 @@ import { FaultState, type FaultConfig, type FaultConfigInput } from '../faults/f
 import { GuaranteeStore, guaranteeSchema, type Guarantee } from '../guarantee/balance.js';
 import { Inbound } from '../lifecycle/inbound.js';
 import { injectMessage, type InjectInput } from '../lifecycle/injection.js';
-import { NctsSimulator } from '../lifecycle/simulator.js';
+import { NctsSimulator, OfficerActionError } from '../lifecycle/simulator.js';
+import type { OfficerAction } from '../scenarios/officer.js';
 import { RateLimiter } from '../oauth/auth.js';
 import { applicationScopes, TokenStore, userScopes, type TokenResponse } from '../oauth/tokens.js';
 import { validateCallback, type CallbackValidationResult } from '../ppns/challenge.js';
@@ -121,6 +122,12 @@ export interface SandboxControls {
   };
   movement(id: string): Movement | undefined;
   movements(): Movement[];
+  /**
+   * A manual decision of the office of departure on a v2 departure (control, hold, release,
+   * invalidation, discrepancies), as HMRC's Trader Test team makes on a tester's request.
+   * Throws OfficerActionError when the movement's state does not allow it.
+   */
+  officer(movementId: string, action: OfficerAction): void;
   /** The box as PPNS holds it, plus delivery attempts. */
   notifications(): (Record<string, unknown> & { attempts: number })[];
   upsertGuarantee(
@@ -182,6 +189,11 @@ export function createControls(context: SandboxContext): SandboxControls {
     },
     movement: (id) => store.get(id),
     movements: () => store.all(),
+    officer: (movementId, action) => {
+      const movement = store.get(movementId);
+      if (movement === undefined) throw new OfficerActionError(`no movement ${movementId}`);
+      context.simulator.officer(movement, action);
+    },
     notifications: () =>
       push.all().map((notification) => ({
         ...notificationView(notification),

@@ -45,6 +45,8 @@ export interface Movement {
    * version sees the other's movements.
    */
   apiVersion?: '1.0';
+  /** 'phase6' for a movement declared through API 3.0: NCTS answers it with phase 6 messages. */
+  phase?: 'phase6';
 }
 
 /** HMRC ids: 16 lower-case hex characters (`^[0-9a-f]{16}$`); v1 used small integers. */

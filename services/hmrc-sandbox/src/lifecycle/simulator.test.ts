@@ -140,7 +140,7 @@ describe('departures', () => {
     expect(bad.status).toBe(400);
   });
 
-  it('answers an IE014 with IE009: accepted before release, refused after', async () => {
+  it('answers an IE014 with IE009 before release, and rejects it with IE056 (014) after, as in HMRC trader test pack', async () => {
     const early = await submit('departures', buildIE015({ lrn: 'INV-EARLY' }), {
       'x-sandbox-outcome': 'none',
     });
@@ -154,11 +154,13 @@ describe('departures', () => {
     await waitFor(() => types(late.departureId!).includes('IE029'));
     const mrn = sandbox.controls.movement(late.departureId!)!.mrn!;
     await submit(`departures/${late.departureId}/messages`, buildIE014({ mrn }));
-    await waitFor(() => types(late.departureId!).includes('IE009'));
-    const ie009 = pushesFor(late.departureId!).find(
-      (push) => push.payload.messageType === 'IE009',
+    await waitFor(() => types(late.departureId!).includes('IE056'));
+    const ie056 = pushesFor(late.departureId!).find(
+      (push) => push.payload.messageType === 'IE056',
     )!;
-    expect(String(ie009.payload.messageBody)).toContain('<decision>0</decision>');
+    expect(String(ie056.payload.messageBody)).toContain(
+      '<businessRejectionType>014</businessRejectionType>',
+    );
   });
 });
 

@@ -117,7 +117,7 @@ export function submissionRoutes(
       }
       const xml = toXml(await body(request, response), routeKind);
       const info = await submissions.validate(xml, target, phase);
-      const { movement, message } = submissions.accept(xml, info, target, outcome);
+      const { movement, message } = submissions.accept(xml, info, target, outcome, phase);
       const answer =
         target.kind === 'new'
           ? newMovementResponse(movement, message, movement.boxId)

@@ -88,6 +88,7 @@ export class Submissions {
     info: XmlInfo,
     target: Target,
     outcome: Outcome | undefined,
+    phase: SchemaPhase = 'phase5',
   ): { movement: Movement; message: StoredMessage } {
     const movement =
       target.kind === 'new'
@@ -97,6 +98,7 @@ export class Submissions {
             boxId: this.settings.boxConfigured ? this.settings.boxId : undefined,
           })
         : target.movement;
+    if (target.kind === 'new' && phase === 'phase6') movement.phase = 'phase6';
     this.applyInfo(movement, info, target);
     const message = this.store.addMessage(movement, {
       messageType: info.messageType,
@@ -104,7 +106,7 @@ export class Submissions {
       // transit-movements keeps a small body as text decoded from UTF-8 (xml/encoding.ts).
       body: storedBody(xml),
     });
-    this.answer(movement, info, outcome);
+    this.answer(movement, info, outcome, xml);
     return { movement, message };
   }
 
@@ -124,18 +126,25 @@ export class Submissions {
     }
   }
 
-  private answer(movement: Movement, info: XmlInfo, outcome: Outcome | undefined): void {
+  private answer(
+    movement: Movement,
+    info: XmlInfo,
+    outcome: Outcome | undefined,
+    xml: Buffer,
+  ): void {
     switch (info.messageType) {
       case 'IE015':
-        return this.simulator.afterDeclaration(movement, info, outcome);
+        return this.simulator.afterDeclaration(movement, info, outcome, xml);
       case 'IE013':
-        return this.simulator.afterAmendment(movement, info, outcome);
+        return this.simulator.afterAmendment(movement, info, outcome, xml);
       case 'IE014':
         return this.simulator.afterInvalidationRequest(movement, info, outcome);
+      case 'IE170':
+        return this.simulator.afterPresentation(movement, info, outcome, xml);
       case 'IE007':
-        return this.simulator.afterArrivalNotification(movement, info, outcome);
+        return this.simulator.afterArrivalNotification(movement, info, outcome, xml);
       case 'IE044':
-        return this.simulator.afterUnloadingRemarks(movement, info, outcome);
+        return this.simulator.afterUnloadingRemarks(movement, info, outcome, xml);
       default:
         return undefined;
     }
@@ -232,13 +241,14 @@ export class Submissions {
       return;
     }
     this.applyInfo(movement, info, upload.target);
+    if (upload.target.kind === 'new' && upload.phase === 'phase6') movement.phase = 'phase6';
     message.messageType = info.messageType;
     message.status = 'Success';
     this.inbound.submissionOutcome(movement, message, {
       code: 'SUCCESS',
       message: `The message ${message.id} for movement ${movement.id} was successfully processed`,
     });
-    this.answer(movement, info, upload.outcome);
+    this.answer(movement, info, upload.outcome, xml);
   }
 
   reset(): void {

@@ -8,13 +8,16 @@ import {
   settleSubmission,
   storeInTransaction,
   type EnrollmentConflict,
+  type HmrcReply,
   type IngestRecord,
   type Submission,
   type SubmissionAttempt,
 } from '@ctc-hub/db';
 import {
   describeHmrcError,
+  hmrcReplyOf,
   submissionOutcome,
+  type CtcApiVersion,
   type HmrcError,
   type SubmissionAccepted,
 } from '@ctc-hub/hmrc-client';
@@ -181,6 +184,10 @@ async function send(
   submission: Submission,
   log: HmrcDeps['logger'],
 ): Promise<SubmitResult> {
+  // HMRC's large-message route offered to a client (the HMRC-compatible routes): HMRC opened the
+  // movement, the client has not uploaded the file to us yet. Nothing to do until it does (the
+  // api queues the job again then); the outbox relay's re-runs end here, without any HMRC call.
+  if (awaitingUpload(submission)) return waiting(submission);
   const attemptNumber = submission.attempt_count + 1;
   const started = Date.now();
   const tokenResult = await deps.hmrc.tokens.getAccessToken(submission.eori);
@@ -281,24 +288,35 @@ async function send(
   }
 
   await markSending(deps.db, submission.id);
+  // HMRC's own answer, kept for the HMRC-compatible routes, which hand it on as it came.
+  let reply: HmrcReply | undefined;
+  const onReply = (response: Parameters<typeof hmrcReplyOf>[0]) => {
+    reply = hmrcReplyOf(response);
+  };
+  const apiVersion = submission.api_version as CtcApiVersion;
   const post = () =>
     isResubmission(submission)
       ? deps.hmrc.ctc.resubmitArrival({
           arrivalId: submission.movement_id!,
           xml: submission.body,
           token,
+          onReply,
         })
       : submission.route === 'large'
         ? deps.hmrc.ctc.initiateLargeMessage({
             type: submission.movement_type,
             ...(isFollowUp(submission) ? { movementId: submission.movement_id! } : {}),
             token,
+            apiVersion,
+            onReply,
           })
         : deps.hmrc.ctc.submitMessage({
             type: submission.movement_type,
             ...(isFollowUp(submission) ? { movementId: submission.movement_id! } : {}),
             xml: submission.body,
             token,
+            apiVersion,
+            onReply,
           });
   let result = await post();
   /** Why the token HMRC refused could not be replaced, when it could not. */
@@ -323,6 +341,7 @@ async function send(
         started,
         log,
         connectionId,
+        reply,
       );
     }
     log.info(
@@ -334,7 +353,7 @@ async function send(
       submission,
       result.accepted,
       attemptOf(attemptNumber, started, 'accepted', 202, null),
-      { connectionId },
+      { connectionId, ...(reply === undefined ? {} : { reply }) },
     );
   }
 
@@ -351,6 +370,7 @@ async function send(
       settleSubmission(trx, submission, 'rejected', {
         attempt: attemptOf(attemptNumber, started, 'rejected', httpStatusOf(error), error.message),
         response: responseOf(error),
+        ...(reply === undefined ? {} : { reply }),
       }),
     );
     return { status: 'rejected' };
@@ -372,7 +392,11 @@ async function send(
       httpStatusOf(error),
       described,
     ),
-    { outcomeUnknown: outcome === 'unknown', response: responseOf(error) },
+    {
+      outcomeUnknown: outcome === 'unknown',
+      response: responseOf(error),
+      ...(reply === undefined ? {} : { reply }),
+    },
   );
   log.warn({ outcome, error: described }, 'submission attempt failed; will retry');
   throw new RetryLater(
@@ -419,6 +443,7 @@ async function accept(
     hmrcStatus?: string;
     keepSending?: boolean;
     connectionId?: string | null;
+    reply?: HmrcReply;
   } = {},
 ): Promise<SubmitResult> {
   const requestId = movementPath(submission.movement_type, accepted.movementId);
@@ -444,6 +469,7 @@ async function accept(
       messageId: accepted.messageId ?? null,
       boxId: accepted.boxId ?? null,
       requestId,
+      ...(options.reply === undefined ? {} : { reply: options.reply }),
     };
     if (options.keepSending === true) {
       if (accepted.uploadRequest === undefined)
@@ -513,6 +539,7 @@ async function initiated(
   started: number,
   log: HmrcDeps['logger'],
   connectionId: string | null,
+  reply: HmrcReply | undefined,
 ): Promise<SubmitResult> {
   log.info(
     { movementId: accepted.movementId, messageId: accepted.messageId },
@@ -523,7 +550,12 @@ async function initiated(
     submission,
     accepted,
     attemptOf(attemptNumber, started, 'initiated', 202, null),
-    { hmrcStatus: 'Pending', keepSending: true, connectionId },
+    {
+      hmrcStatus: 'Pending',
+      keepSending: true,
+      connectionId,
+      ...(reply === undefined ? {} : { reply }),
+    },
   );
   const fresh = (await getSubmission(deps.db, submission.id))!;
   return uploadLarge(deps, fresh, attemptNumber + 1, log);
@@ -534,12 +566,24 @@ async function initiated(
  * never the initiation (that would open a second movement). The final status arrives with the
  * SUBMISSION_NOTIFICATION, which the ingest path settles.
  */
+const awaitingUpload = (submission: Submission) =>
+  submission.route === 'large' &&
+  submission.upload_state === 'initiated' &&
+  submission.body.length === 0;
+
+const waiting = (submission: Submission): SubmitResult => ({
+  status: 'sending',
+  movementId: submission.movement_id,
+  messageId: submission.hmrc_message_id,
+});
+
 async function uploadLarge(
   deps: HmrcDeps,
   submission: Submission,
   attemptNumber: number,
   log: HmrcDeps['logger'],
 ): Promise<SubmitResult> {
+  if (awaitingUpload(submission)) return waiting(submission);
   if (submission.upload_state === 'uploaded')
     return {
       status: 'sending',
