@@ -16,7 +16,6 @@ import { idempotencyKeyPattern, recordSubmission } from './record.js';
 import { headerEori, traderEori } from './trader-eori.js';
 import { validateSubmission, type SubmissionEndpoint } from './validate.js';
 
-
 /**
  * Declarations and follow-up messages sent through us to HMRC:
  *   POST /v1/departures                      IE015
