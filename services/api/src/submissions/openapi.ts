@@ -176,6 +176,65 @@ export function describeSubmissions(registry: Registry): void {
       responses: method === 'put' ? { ...submitResponses, ...authErrors(405) } : submitResponses,
     });
 
+  // HMRC-compatible sends: the same declarations, answered as HMRC answers (HMRC's Accept, its
+  // 202 body and error shapes).
+  const hmrcBase = '/customs/transits/movements';
+  const hmrcSends: [string, string, z.ZodObject | undefined, 'post' | 'put'][] = [
+    [`${hmrcBase}/departures`, 'Declare a departure (IE015), as at HMRC', undefined, 'post'],
+    [
+      `${hmrcBase}/departures/{departureId}/messages`,
+      'Send a message for a departure, as at HMRC',
+      z.object({ departureId: hmrcIdPath('departureId', 'HMRC departure id') }),
+      'post',
+    ],
+    [`${hmrcBase}/arrivals`, 'Notify an arrival (IE007), as at HMRC', undefined, 'post'],
+    [
+      `${hmrcBase}/arrivals/{arrivalId}/messages`,
+      'Send a message for an arrival, as at HMRC',
+      z.object({ arrivalId: hmrcIdPath('arrivalId', 'HMRC arrival id') }),
+      'post',
+    ],
+    [
+      `${hmrcBase}/arrivals/{arrivalId}`,
+      'Resubmit an arrival notification, as at HMRC (API 1.0)',
+      z.object({ arrivalId: hmrcIdPath('arrivalId', 'HMRC arrival id') }),
+      'put',
+    ],
+  ];
+  for (const [path, summary, params, method] of hmrcSends)
+    registry.registerPath({
+      method,
+      path,
+      tags: ['HMRC-compatible'],
+      summary,
+      description: "HMRC's Accept header is required; answers and errors in HMRC's shapes.",
+      security: apiKey,
+      request: { ...(params && { params }), headers, body: xmlBody },
+      responses: {
+        202: ok('Accepted, as HMRC answers', z.object({}).loose()),
+        ...authErrors(403, 404, 405, 406, 409, 413, 415, 503),
+      },
+    });
+  registry.registerPath({
+    method: 'post',
+    path: '/uploads/{submissionId}',
+    tags: ['HMRC-compatible'],
+    summary: 'Upload the file of a large message (the upload link our 202 gave)',
+    request: {
+      params: z.object({ submissionId: uuidPath('submissionId', 'Submission id') }),
+      body: {
+        required: true,
+        content: { 'multipart/form-data': { schema: z.object({}).loose() } },
+      },
+    },
+    responses: {
+      200: { description: 'Received' },
+      204: { description: 'Received' },
+      303: { description: 'Received: redirected as the upload form asked' },
+      ...authErrors(403, 404, 409, 413, 415),
+    },
+  });
+
   registry.registerPath({
     method: 'get',
     path: '/v1/submissions',
