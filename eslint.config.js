@@ -10,6 +10,7 @@ export default tseslint.config(
       'dist-sandbox/**',
       'coverage/**',
       'packages/ncts/xsd/**',
+      'packages/client/src/schema.ts',
     ],
   },
   js.configs.recommended,

@@ -13,9 +13,12 @@
 //   dist/<service>/bin/parse-worker.js   worker-thread entries beside every bundle that needs them
 //   dist/<service>/bin/validate-worker.js
 //   dist/xsd/{phase5,phase6}/…           NCTS schemas ('../../xsd/' from a bin directory)
+//   dist/api/assets/redoc.standalone.js  the /docs renderer ('../assets/' from the api's bin)
 //   dist/migrate/bin/main.js             `node dist/migrate/bin/main.js` applies migrations
+//   dist/cli/bin/main.js                 the operator CLI (`ctc-hub` in the image)
 //   dist-sandbox/hmrc-sandbox/bin/…, dist-sandbox/xsd/   the same layout for the sandbox
 import { cpSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 
@@ -29,7 +32,10 @@ const production = {
   worker: 'services/worker/src/main.ts',
   api: 'services/api/src/main.ts',
   migrate: 'packages/db/src/migrate-cli.ts',
+  // The operator CLI (`ctc-hub` in the image): an HTTP client of the api, no worker threads.
+  cli: 'packages/cli/src/main.ts',
 };
+const withoutWorkers = new Set(['cli']);
 const sandbox = { 'hmrc-sandbox': 'services/hmrc-sandbox/src/main.ts' };
 const services = options.sandbox ? sandbox : production;
 const workers = {
@@ -40,7 +46,7 @@ const workers = {
 rmSync(outdir, { recursive: true, force: true });
 for (const [name, entry] of Object.entries(services)) {
   await build({
-    entryPoints: { main: entry, ...workers },
+    entryPoints: { main: entry, ...(withoutWorkers.has(name) ? {} : workers) },
     outdir: `${outdir}/${name}/bin`,
     bundle: true,
     platform: 'node',
@@ -66,4 +72,13 @@ for (const [name, entry] of Object.entries(services)) {
   process.stdout.write(`built ${outdir}/${name}/bin/main.js\n`);
 }
 cpSync('packages/ncts/xsd', `${outdir}/xsd`, { recursive: true });
+if (!options.sandbox) {
+  // /docs renders with Redoc's standalone bundle: one file, shipped beside the api so the image
+  // needs none of redoc's own dependencies (services/api/src/openapi/routes.ts finds it here).
+  const redoc = createRequire(new URL('../services/api/package.json', import.meta.url)).resolve(
+    'redoc/bundles/redoc.standalone.js',
+  );
+  cpSync(redoc, `${outdir}/api/assets/redoc.standalone.js`);
+  process.stdout.write(`copied Redoc's standalone bundle to ${outdir}/api/assets\n`);
+}
 process.stdout.write(`copied NCTS schemas to ${outdir}/xsd\n`);

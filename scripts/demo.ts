@@ -11,6 +11,7 @@
  * DEMO_API_KEY (dev-api-key).
  */
 import { randomBytes } from 'node:crypto';
+import { createHubClient } from '@ctc-hub/client';
 import { buildMessage } from '@ctc-hub/ncts-testkit';
 import { connectEori } from './stack.js';
 
@@ -94,17 +95,60 @@ const scenarios: Scenario[] = [
 const collection = (kind: Kind) => (kind === 'departure' ? 'departures' : 'arrivals');
 const hex16 = () => randomBytes(8).toString('hex');
 
-async function api(path: string): Promise<any> {
-  const response = await fetch(`${apiUrl}${path}`, {
-    headers: {
-      authorization: `Bearer ${apiKey}`,
-      // HMRC's read paths answer only HMRC's Accept, as HMRC does.
-      ...(path.startsWith('/customs/') && { accept: 'application/vnd.hmrc.2.1+json' }),
-    },
-  });
-  if (!response.ok)
-    throw new Error(`GET ${path} answered ${response.status}: ${await response.text()}`);
-  return response.json();
+/**
+ * Our api, through the typed client generated from its OpenAPI document. Movements are read
+ * through ctc-hub's own views (/v1/{departures|arrivals}/{id}: HMRC's fields plus the derived
+ * status, any Accept header).
+ */
+const hub = createHubClient({ baseUrl: apiUrl, apiKey });
+
+/** The data of a typed call, or an error naming the call and the api's answer. */
+async function data<T>(
+  what: string,
+  call: Promise<{ data?: T; error?: unknown; response: Response }>,
+): Promise<T> {
+  const { data: value, error, response } = await call;
+  if (value === undefined)
+    throw new Error(`${what} answered ${response.status}: ${JSON.stringify(error)}`);
+  return value;
+}
+
+const submissionView = (submissionId: string) =>
+  data(
+    `GET /v1/submissions/${submissionId}`,
+    hub.GET('/v1/submissions/{submissionId}', { params: { path: { submissionId } } }),
+  );
+
+function movementView(kind: Kind, id: string) {
+  return kind === 'departure'
+    ? data(
+        `GET departure ${id}`,
+        hub.GET('/v1/departures/{departureId}', {
+          params: { path: { departureId: id } },
+        }),
+      )
+    : data(
+        `GET arrival ${id}`,
+        hub.GET('/v1/arrivals/{arrivalId}', {
+          params: { path: { arrivalId: id } },
+        }),
+      );
+}
+
+function movementMessages(kind: Kind, id: string) {
+  return kind === 'departure'
+    ? data(
+        `GET departure ${id} messages`,
+        hub.GET('/v1/departures/{departureId}/messages', {
+          params: { path: { departureId: id } },
+        }),
+      )
+    : data(
+        `GET arrival ${id} messages`,
+        hub.GET('/v1/arrivals/{arrivalId}/messages', {
+          params: { path: { arrivalId: id } },
+        }),
+      );
 }
 
 async function inject(kind: Kind, movementId: string, eori: string, step: Step): Promise<void> {
@@ -120,18 +164,12 @@ async function inject(kind: Kind, movementId: string, eori: string, step: Step):
     throw new Error(`sandbox injection answered ${response.status}: ${await response.text()}`);
 }
 
-async function post(path: string, xml: string, headers: Record<string, string> = {}): Promise<any> {
-  const response = await fetch(`${apiUrl}${path}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/xml', ...headers },
-    body: xml,
-  });
-  const body = await response.json();
-  if (response.status !== 202 && response.status !== 200) {
-    throw new Error(`POST ${path} answered ${response.status}: ${JSON.stringify(body)}`);
-  }
-  return body;
-}
+/** Declarations are XML: sent as they are, not as JSON. */
+const xmlBody = (xml: string, headers: Record<string, string> = {}) => ({
+  body: xml,
+  bodySerializer: (body: string) => body,
+  headers: { 'content-type': 'application/xml', ...headers },
+});
 
 async function waitUntil<T>(
   what: string,
@@ -169,42 +207,50 @@ async function submissions(): Promise<void> {
       eori: traders[0],
       ...('grn' in declaration ? { grn: declaration.grn } : {}),
     });
-    const created = await post('/v1/departures', xml, {
-      'idempotency-key': `demo-${declaration.lrn}`,
-    });
+    const created = await data(
+      'POST /v1/departures',
+      hub.POST('/v1/departures', xmlBody(xml, { 'idempotency-key': `demo-${declaration.lrn}` })),
+    );
     sent.push({ ...declaration, submissionId: created.submissionId as string });
   }
   const arrivalXml = buildMessage('IE007', { eori: traders[1] });
-  const arrival = await post('/v1/arrivals', arrivalXml);
+  const arrival = await data('POST /v1/arrivals', hub.POST('/v1/arrivals', xmlBody(arrivalXml)));
   process.stdout.write(
     `sent ${sent.length} declarations and 1 arrival notification through POST /v1/departures and /v1/arrivals\n`,
   );
 
   // The arrival's unloading remarks (IE044) go once NCTS has given unloading permission (IE043).
   const arrivalDone = await waitUntil('unloading permission', async () => {
-    const view = await api(`/v1/submissions/${arrival.submissionId}`);
-    return view.messages.some((message: { type: string }) => message.type === 'IE043')
-      ? view
-      : undefined;
+    const view = await submissionView(arrival.submissionId);
+    return view.messages.some((message) => message.type === 'IE043') ? view : undefined;
   });
   const remarks = buildMessage('IE044', {
     eori: traders[1],
-    mrn: arrivalDone.movementReferenceNumber ?? arrivalDone.movement?.movementReferenceNumber,
+    mrn:
+      arrivalDone.movementReferenceNumber ??
+      arrivalDone.movement?.movementReferenceNumber ??
+      undefined,
   });
-  const remarksSubmission = await post(`/v1/arrivals/${arrivalDone.movementId}/messages`, remarks);
+  const remarksSubmission = await data(
+    'POST /v1/arrivals/{arrivalId}/messages',
+    hub.POST('/v1/arrivals/{arrivalId}/messages', {
+      params: { path: { arrivalId: arrivalDone.movementId! } },
+      ...xmlBody(remarks),
+    }),
+  );
 
   const views = await Promise.all(
     [
       ...sent.map((entry) => ({ id: entry.submissionId, final: entry.final, title: entry.title })),
       {
-        id: remarksSubmission.submissionId as string,
+        id: remarksSubmission.submissionId,
         final: 'IE025',
         title: 'arrival: unloading remarks, goods released',
       },
     ].map((entry) =>
       waitUntil(`submission ${entry.id}`, async () => {
-        const view = await api(`/v1/submissions/${entry.id}`);
-        return view.messages.some((message: { type: string }) => message.type === entry.final)
+        const view = await submissionView(entry.id);
+        return view.messages.some((message) => message.type === entry.final)
           ? { ...view, title: entry.title }
           : undefined;
       }),
@@ -213,9 +259,7 @@ async function submissions(): Promise<void> {
   process.stdout.write('\nSubmissions and the NCTS answers pushed for them:\n\n');
   for (const view of views) {
     const types = view.messages
-      .map((message: { type: string; direction: string }) =>
-        message.direction === 'outbound' ? `${message.type}(sent)` : message.type,
-      )
+      .map((message) => (message.direction === 'outbound' ? `${message.type}(sent)` : message.type))
       .join(' → ');
     process.stdout.write(
       `  ${view.submissionId}  ${String(view.status).padEnd(8)} ${view.messageType}  LRN ${view.localReferenceNumber ?? '-'}\n` +
@@ -257,12 +301,7 @@ async function main(): Promise<void> {
   while (Date.now() < deadline) {
     const counts = await Promise.all(
       movements.map(
-        async (movement) =>
-          (
-            await api(
-              `/customs/transits/movements/${collection(movement.kind)}/${movement.id}/messages`,
-            )
-          ).totalCount as number,
+        async (movement) => (await movementMessages(movement.kind, movement.id)).totalCount,
       ),
     );
     stored = counts.reduce((sum, count) => sum + count, 0);
@@ -274,24 +313,19 @@ async function main(): Promise<void> {
     `\n${stored} of ${expected} NCTS messages stored. Movements as the read api shows them:\n\n`,
   );
   for (const movement of movements) {
-    // ctc-hub's own view: HMRC's fields plus the derived status.
-    const summary = await api(`/v1/${collection(movement.kind)}/${movement.id}`);
-    const messages = await api(
-      `/customs/transits/movements/${collection(movement.kind)}/${movement.id}/messages`,
-    );
+    const summary = await movementView(movement.kind, movement.id);
+    const messages = await movementMessages(movement.kind, movement.id);
     const types = [...messages.messages]
       .reverse()
-      .map((message: { type?: string }) => message.type ?? '?')
+      .map((message) => message.type ?? '?')
       .join(' → ');
     process.stdout.write(
       `  ${movement.kind.padEnd(9)} ${movement.id}  ${String(summary.status).padEnd(16)} ${summary.enrollmentEORINumber}  ${types}\n      ${movement.title}\n`,
     );
   }
   const large = movements[1]!;
-  const largeMessages = await api(`/customs/transits/movements/departures/${large.id}/messages`);
-  const release = largeMessages.messages.find(
-    (message: { type?: string }) => message.type === 'IE029',
-  );
+  const largeMessages = await movementMessages('departure', large.id);
+  const release = largeMessages.messages.find((message) => message.type === 'IE029');
   process.stdout.write(`
 Look at:
   curl -H 'Authorization: Bearer ${apiKey}' ${apiUrl}/v1/submissions
@@ -302,6 +336,8 @@ Look at:
   curl -H 'Authorization: Bearer ${apiKey}' ${apiUrl}/v1/departures/${large.id}
   curl -H 'Authorization: Bearer ${apiKey}' '${apiUrl}/v1/messages?messageType=IE029'
   curl ${apiUrl.replace(':8081', ':8082')}/metrics | grep ctc_ingest
+  ${apiUrl}/docs in a browser: every route, from ${apiUrl}/openapi.json
+  CTC_HUB_URL=${apiUrl} CTC_HUB_API_KEY=${apiKey} pnpm ctc submissions list
 `);
   if (stored < expected) process.exit(1);
 }

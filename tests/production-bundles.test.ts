@@ -13,6 +13,7 @@ const run = promisify(execFile);
 
 const productionBundles = {
   api: 'services/api/src/main.ts',
+  cli: 'packages/cli/src/main.ts',
   migrate: 'packages/db/src/migrate-cli.ts',
   receiver: 'services/receiver/src/main.ts',
   worker: 'services/worker/src/main.ts',

@@ -11,13 +11,16 @@ import {
   type TestRedis,
 } from '@ctc-hub/testing';
 import { connectEori, startStack, type Stack } from '../../scripts/stack.js';
+import { responseProblems } from '../../services/api/src/test-support/openapi-validator.js';
 
 export interface E2E {
   stack: Stack;
   testDb: TestDatabase;
   redis: TestRedis;
-  /** GET on our api with the API key; returns status and parsed JSON (or text). */
-  /** GET from the api; HMRC's read paths get HMRC's Accept and their answers HMRC's OAS check. */
+  /**
+   * GET from the api; HMRC's read paths get HMRC's Accept and their answers HMRC's OAS check,
+   * every other JSON answer is checked against our /openapi.json.
+   */
   api: (
     path: string,
     accept?: string,
@@ -111,6 +114,11 @@ export async function startE2E(
       });
       if (problems.length > 0)
         throw new Error(`GET ${path} answered outside HMRC's OAS: ${problems.join('; ')}`);
+    } else if ((response.headers.get('content-type') ?? '').includes('json')) {
+      // Issue 13: every other JSON answer a test reads must be one /openapi.json describes.
+      const problems = responseProblems('GET', path, response.status, body);
+      if (problems.length > 0)
+        throw new Error(`GET ${path} does not match /openapi.json:\n${problems.join('\n')}`);
     }
     return { status: response.status, body, headers: response.headers, bytes };
   };

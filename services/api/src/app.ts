@@ -20,6 +20,7 @@ import { securityHeaders } from './http/security-headers.js';
 import { movementRoutes } from './movements/routes.js';
 import { notificationRoutes } from './notifications/routes.js';
 import { oauthRoutes } from './oauth/routes.js';
+import { openApiRoutes } from './openapi/routes.js';
 import { ppnsAuth, relayRoutes } from './relay/routes.js';
 import { submissionRoutes } from './submissions/routes.js';
 import { traderRoutes } from './traders/routes.js';
@@ -45,6 +46,8 @@ export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessChec
   app.use(inputGuard(app));
 
   app.use(opsRoutes(checks, {}, deps.telemetry));
+  // What the API is and where things are: no key needed, nothing of any trader's.
+  app.use(openApiRoutes());
 
   const keys = parseApiKeys(deps.config.API_KEYS);
   const rateLimit =

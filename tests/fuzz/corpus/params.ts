@@ -525,5 +525,9 @@ export const routesWithoutParams = [
   'GET /ops/assets/ops.js',
   'GET /ops/assets/favicon.svg',
   'GET /v1/connections',
+  'GET /',
+  'GET /openapi.json',
+  'GET /docs',
+  'GET /docs/assets/redoc.standalone.js',
   'GET /v1/relay/consumers',
 ];

@@ -9,9 +9,10 @@ import express, { Router } from 'express';
 import { writeAudit } from '../audit/queries.js';
 import type { ApiDeps } from '../deps.js';
 import { canSeeEori, eoriFilter, isOperator, operatorOf, principalOf } from '../http/auth.js';
-import { ApiError, badRequest, notFound, route } from '../http/errors.js';
+import { ApiError, notFound, route } from '../http/errors.js';
 import { iso, isoOrNull } from '../http/hateoas.js';
-import { eoriPattern } from '../http/params.js';
+import { checked } from '../http/schemas.js';
+import { eoriPath, resolveBody } from './openapi.js';
 
 /**
  * Trader connections to HMRC and what HMRC's answers have shown about them:
@@ -108,9 +109,7 @@ const traderFix = (eori: string) =>
   `must resolve it; then connect again, signing in at HMRC as ${eori}.`;
 
 function eoriParam(raw: unknown): string {
-  const eori = typeof raw === 'string' ? raw.toUpperCase() : '';
-  if (!eoriPattern.test(eori)) throw badRequest('eori must be an EORI such as GB123456789000');
-  return eori;
+  return checked(eoriPath.shape.eori, typeof raw === 'string' ? raw : '');
 }
 
 /** Why only an operator may do it, and what to use instead. */
@@ -158,11 +157,7 @@ export function connectionRoutes(deps: ApiDeps): Router {
       );
       const eori = eoriParam(request.params.eori);
       const body = request.body as { quarantined?: unknown } | undefined;
-      const resolution = body?.quarantined;
-      if (resolution !== 'release' && resolution !== 'discard')
-        throw badRequest(
-          'quarantined must be "release" (file the quarantined movements under the EORI HMRC reported) or "discard" (delete them)',
-        );
+      const resolution = checked(resolveBody.shape.quarantined, body?.quarantined);
       const result = await resolveMismatchedConnection(deps.db, eori, resolution);
       await writeAudit(deps.db, {
         actor: principal.keyId,

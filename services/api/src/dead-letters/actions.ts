@@ -1,7 +1,6 @@
 import type { DeadLetterStatus } from '@ctc-hub/db';
 import { addJob, jobIds, jobs } from '@ctc-hub/queue';
 import express, { Router } from 'express';
-import { z } from 'zod';
 import { auditOf, writeAudit, type AuditEntry } from '../audit/queries.js';
 import type { ApiDeps } from '../deps.js';
 import { eoriFilter, isOperator, principalOf, type ApiPrincipal } from '../http/auth.js';
@@ -18,6 +17,7 @@ import {
 import { bulkAction, type BulkActionDeps } from './bulk.js';
 import { confirmations, type Confirmations } from './confirmation.js';
 import { parseBody, replayLimitError } from './filter.js';
+import { singleReplayBody } from './openapi.js';
 import { findDeadLetter, type DeadLetterRow } from './queries.js';
 
 /**
@@ -50,8 +50,6 @@ const notReplayable: Record<string, string> = {
     'the database refused this record and only its references were kept; fix the cause, then ' +
     'let reconciliation fetch the message again',
 };
-
-const singleReplayBody = z.object({ force: z.boolean().optional() }).strict();
 
 /** Request bodies are small JSON objects; any content type is read as JSON. */
 const jsonBody = express.json({ limit: '16kb', type: () => true });

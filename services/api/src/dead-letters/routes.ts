@@ -3,7 +3,7 @@ import { movementPath } from '@ctc-hub/ppns';
 import { Router, type Request } from 'express';
 import type { ApiDeps } from '../deps.js';
 import { eoriFilter, principalOf } from '../http/auth.js';
-import { badRequest, notFound, route } from '../http/errors.js';
+import { notFound, route } from '../http/errors.js';
 import { iso, isoOrNull } from '../http/hateoas.js';
 import { parsePaging, readPage } from '../http/paging.js';
 import {
@@ -14,8 +14,10 @@ import {
   uuidQuery,
   withQuery,
 } from '../http/params.js';
+import { checked } from '../http/schemas.js';
 import { deadLetterActionRoutes } from './actions.js';
 import { deadLetterKind } from './filter.js';
+import { deadLetterListQuery } from './openapi.js';
 import {
   findDeadLetter,
   listDeadLetters,
@@ -55,15 +57,8 @@ export function deadLetterRoutes(deps: ApiDeps): Router {
   return router;
 }
 
-const statuses: readonly DeadLetterStatus[] = ['open', 'replayed', 'resolved', 'purged'];
-
 function statusParam(request: Request): DeadLetterStatus | undefined {
-  const value = textParam(request, 'status');
-  if (value === undefined) return undefined;
-  const status = statuses.find((candidate) => candidate === value);
-  if (status === undefined)
-    throw badRequest(`The status parameter must be one of ${statuses.join(', ')}`);
-  return status;
+  return checked(deadLetterListQuery.shape.status, textParam(request, 'status'));
 }
 
 async function deadLetterList(deps: ApiDeps, request: Request) {

@@ -11,6 +11,8 @@ import type { ApiDeps } from '../deps.js';
 import { eoriFilter, principalOf } from '../http/auth.js';
 import { badRequest, route } from '../http/errors.js';
 import { queryValue, withQuery } from '../http/params.js';
+import { checked } from '../http/schemas.js';
+import { limitQuery } from './openapi.js';
 import { defaultStreamOptions, EventStreams, type EventStreamOptions } from './stream.js';
 
 /**
@@ -118,8 +120,6 @@ function position(value: string, name: string): FeedPosition | 'now' {
 function limitParam(request: Request): { limit: number; limitGiven: number | undefined } {
   const raw = nonEmpty(queryValue(request, 'limit'));
   if (raw === undefined) return { limit: defaultEventLimit, limitGiven: undefined };
-  const value = /^\d{1,9}$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!Number.isInteger(value) || value < 1)
-    throw badRequest('The limit parameter must be a positive number');
+  const value = Number(checked(limitQuery, raw));
   return { limit: Math.min(value, maxEventLimit), limitGiven: value };
 }

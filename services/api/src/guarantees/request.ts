@@ -1,6 +1,8 @@
 import type { Request } from 'express';
+import { z } from 'zod';
 import { badRequest } from '../http/errors.js';
 import { eoriPattern } from '../http/params.js';
+import { checked } from '../http/schemas.js';
 
 /**
  * Input of POST /v1/guarantees/{grn}/balance, checked before anything is claimed or queued so a
@@ -29,15 +31,18 @@ export function traderEori(request: Request): string {
   return eori;
 }
 
+/** The GRN path parameter, with HMRC's message; also what the OpenAPI document shows. */
+export const grnPath = z
+  .string()
+  .regex(
+    grnPattern,
+    'The guarantee reference number is not in the correct format: it must match ' +
+      '^[0-9]{2}[A-Z]{2}[A-Z0-9]{12}[0-9]$, e.g. 24GB0000010000001',
+  )
+  .meta({ description: 'Guarantee reference number', examples: ['24GB0000010000001'] });
+
 export function guaranteeReference(request: Request): string {
-  const grn = String(request.params.grn ?? '');
-  if (!grnPattern.test(grn)) {
-    throw badRequest(
-      'The guarantee reference number is not in the correct format: it must match ' +
-        '^[0-9]{2}[A-Z]{2}[A-Z0-9]{12}[0-9]$, e.g. 24GB0000010000001',
-    );
-  }
-  return grn;
+  return checked(grnPath, String(request.params.grn ?? ''));
 }
 
 /** The JSON body `{"accessCode": "ABC1"}`, read from the raw bytes for clear messages. */

@@ -1,8 +1,9 @@
 import type { Request } from 'express';
 import type { Database } from '@ctc-hub/db';
 import { sql, type SelectQueryBuilder } from 'kysely';
-import { ApiError, badRequest } from './errors.js';
+import { ApiError } from './errors.js';
 import { queryValue } from './params.js';
+import { checked, countQuery, pageQuery } from './schemas.js';
 
 /**
  * Paged lists, as HMRC pages them (reference §3.2): `page` and `count` parameters, the SQL offset
@@ -21,15 +22,11 @@ export interface Paging {
   countGiven: number | undefined;
 }
 
-function positiveInteger(request: Request, name: string): number | undefined {
+function positiveInteger(request: Request, name: 'page' | 'count'): number | undefined {
   const raw = queryValue(request, name);
   if (raw === undefined) return undefined;
   // HMRC binds these as Long and rejects ≤ 0; non-numbers fail its binder. One message for both.
-  const value = /^\d{1,15}$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw badRequest(`The ${name} parameter must be a positive number`);
-  }
-  return value;
+  return Number(checked(name === 'page' ? pageQuery : countQuery, raw));
 }
 
 /** `page` (default 1) and `count` (default 25, above 500 silently clamped to 500). */

@@ -1,11 +1,12 @@
-import type { MovementType } from '@ctc-hub/db';
 import { Router, type Request } from 'express';
 import type { ApiDeps } from '../deps.js';
 import { eoriFilter, principalOf } from '../http/auth.js';
 import { badRequest, route } from '../http/errors.js';
 import { parsePaging, readPage } from '../http/paging.js';
 import { dateTimeParam, textParam, untilExclusive, uuidQuery, withQuery } from '../http/params.js';
+import { checked } from '../http/schemas.js';
 import { listLinkedMessages } from './message-queries.js';
+import { linkedMessageQuery } from './openapi.js';
 import { hubMessageSummaryJson } from './present.js';
 
 /**
@@ -29,28 +30,15 @@ export function linkedMessageRoutes(deps: ApiDeps): Router {
   return router;
 }
 
-const messageTypePattern = /^IE\d{3}$/;
-
-function movementTypeParam(request: Request): MovementType | undefined {
-  const value = textParam(request, 'movementType');
-  if (value === undefined) return undefined;
-  if (value !== 'departure' && value !== 'arrival') {
-    throw badRequest('The movementType parameter must be departure or arrival');
-  }
-  return value;
-}
-
 async function linkedMessageList(deps: ApiDeps, request: Request) {
   const boxId = uuidQuery(request, 'boxId');
   const requestId = textParam(request, 'requestId');
-  const messageType = textParam(request, 'messageType')?.toUpperCase();
-  if (messageType !== undefined && !messageTypePattern.test(messageType)) {
-    throw badRequest('The messageType parameter must be an IE code such as IE028');
-  }
+  const fields = linkedMessageQuery.shape;
+  const messageType = checked(fields.messageType, textParam(request, 'messageType'))?.toUpperCase();
   if (boxId === undefined && requestId === undefined && messageType === undefined) {
     throw badRequest('Give at least one of boxId, requestId, messageType');
   }
-  const movementType = movementTypeParam(request);
+  const movementType = checked(fields.movementType, textParam(request, 'movementType'));
   const receivedSince = dateTimeParam(request, 'receivedSince');
   const receivedUntil = dateTimeParam(request, 'receivedUntil');
   const paging = parsePaging(request);

@@ -1,26 +1,20 @@
-import type { MovementType, SubmissionStatus } from '@ctc-hub/db';
+import type { MovementType } from '@ctc-hub/db';
 import express, { Router, type Request, type Response } from 'express';
 import { notConnectedError } from '../connections/not-connected.js';
 import type { ApiDeps } from '../deps.js';
 import { canSeeEori, eoriFilter, principalOf } from '../http/auth.js';
 import { ApiError, badRequest, forbidden, route } from '../http/errors.js';
 import { parsePaging, readPage } from '../http/paging.js';
-import { eoriPattern, hmrcIdParam, textParam, uuidParam, withQuery } from '../http/params.js';
+import { hmrcIdParam, textParam, uuidParam, withQuery } from '../http/params.js';
+import { checked } from '../http/schemas.js';
 import { findMovement } from '../movements/queries.js';
 import { movementNotFound } from '../movements/visibility.js';
 import { submissionJson, submissionPath, submissionSummaryJson } from './present.js';
+import { submissionListQuery } from './openapi.js';
 import { findSubmission, linkedActivity, listSubmissions } from './queries.js';
 import { idempotencyKeyPattern, recordSubmission } from './record.js';
 import { headerEori, traderEori } from './trader-eori.js';
 import { validateSubmission, type SubmissionEndpoint } from './validate.js';
-
-const statuses: readonly SubmissionStatus[] = [
-  'queued',
-  'sending',
-  'accepted',
-  'rejected',
-  'failed',
-];
 
 /**
  * Declarations and follow-up messages sent through us to HMRC:
@@ -189,13 +183,9 @@ export function submissionRoutes(deps: ApiDeps): Router {
   router.get(
     '/v1/submissions',
     route(async (request, response) => {
-      const status = textParam(request, 'status');
-      if (status !== undefined && !statuses.includes(status as SubmissionStatus)) {
-        throw badRequest(`The status parameter must be one of ${statuses.join(', ')}`);
-      }
-      const eori = textParam(request, 'eori')?.toUpperCase();
-      if (eori !== undefined && !eoriPattern.test(eori))
-        throw badRequest('The eori parameter must be an EORI');
+      const fields = submissionListQuery.shape;
+      const status = checked(fields.status, textParam(request, 'status'));
+      const eori = checked(fields.eori, textParam(request, 'eori'));
       const lrn = textParam(request, 'lrn');
       const messageType = textParam(request, 'messageType')?.toUpperCase();
       const paging = parsePaging(request);
@@ -203,7 +193,7 @@ export function submissionRoutes(deps: ApiDeps): Router {
         listSubmissions(
           deps.db,
           {
-            ...(status !== undefined ? { status: status as SubmissionStatus } : {}),
+            ...(status !== undefined ? { status } : {}),
             ...(eori !== undefined ? { eori } : {}),
             ...(lrn !== undefined ? { lrn } : {}),
             ...(messageType !== undefined ? { messageType } : {}),

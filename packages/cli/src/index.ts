@@ -1,0 +1,2 @@
+export { runCli, processIo, defaultUrl } from './cli.js';
+export { exitCodes, type Io } from './io.js';
