@@ -17,6 +17,22 @@ declare module 'newman' {
     parent: () => { name: string } | undefined;
   }
 
+  interface HeaderList {
+    get(name: string): string | undefined;
+  }
+
+  export interface NewmanRequest {
+    method: string;
+    url: { getPath(): string };
+    headers: HeaderList;
+  }
+
+  export interface NewmanResponse {
+    code: number;
+    stream: Buffer;
+    headers: HeaderList;
+  }
+
   export interface NewmanRunEvents extends EventEmitter {
     on(
       event: 'request',
@@ -24,8 +40,8 @@ declare module 'newman' {
         error: Error | null,
         args: {
           item: ItemRef;
-          request: { method: string };
-          response?: { code: number; stream: Buffer };
+          request: NewmanRequest;
+          response?: NewmanResponse;
         },
       ) => void,
     ): this;

@@ -13,7 +13,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import newman, { type NewmanRunOptions } from 'newman';
+import newman, { type NewmanRequest, type NewmanResponse, type NewmanRunOptions } from 'newman';
 import {
   knownFlowFaults,
   scenarioCode,
@@ -21,6 +21,7 @@ import {
   scriptFaults,
   type Pack,
 } from './flows.js';
+import { validateHmrcResponse } from '@ctc-hub/testing';
 import { prepareCollection, type PostmanCollection } from './prepare.js';
 import { startTarget, type Target } from './target.js';
 
@@ -60,7 +61,7 @@ function parseArgs(argv: string[]): Options {
   };
   const quick = argv.includes('--quick');
   return {
-    target: (value('--target') ?? 'sandbox') as Options['target'],
+    target: (value('--target') ?? 'hub') as Options['target'],
     packs: (value('--pack') ?? 'GB,XI').split(',') as Pack[],
     versions: (value('--version') ?? (quick ? '2.1' : '2.1,3.0')).split(','),
     stepMs: Number(value('--step-ms') ?? (quick ? 60 : 150)),
@@ -81,10 +82,47 @@ interface RawAssertion {
   error: string | undefined;
 }
 
+const oasCheck = "[runner] HMRC's OAS";
+
+/**
+ * Every answer to a CTC Traders call (the pack's own and the runner's polling) checked against
+ * HMRC's OAS for the version under test, with HMRC's known deviations (packages/testing
+ * hmrc-oas.ts); undefined for calls that are not CTC Traders calls (the sandbox's officer).
+ */
+function oasProblems(
+  version: '2.1' | '3.0',
+  request: NewmanRequest,
+  response: NewmanResponse,
+): string[] | undefined {
+  const args = { request, response };
+  const path = args.request.url.getPath();
+  if (!path.startsWith('/customs/transits/movements')) return undefined;
+  const contentType = args.response.headers.get('Content-Type') ?? null;
+  const text = Buffer.from(args.response.stream).toString('utf8');
+  let body: unknown = text;
+  if ((contentType ?? '').includes('json') && text.length > 0) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return [`${args.response.code}: the body is not the JSON its Content-Type says`];
+    }
+  }
+  return validateHmrcResponse({
+    version,
+    method: args.request.method,
+    path,
+    status: args.response.code,
+    contentType,
+    body,
+    accept: args.request.headers.get('Accept') ?? undefined,
+  });
+}
+
 /** Runs newman and collects each assertion once (pm.sendRequest calls add executions). */
 function runNewman(
   options: NewmanRunOptions,
   folders: ReadonlyMap<string, string>,
+  version: '2.1' | '3.0',
 ): Promise<{ assertions: RawAssertion[]; refusals: SchemaRefusal[] }> {
   return new Promise((resolve, reject) => {
     const assertions: RawAssertion[] = [];
@@ -93,6 +131,16 @@ function runNewman(
       .run(options, (error) => (error ? reject(error) : resolve({ assertions, refusals })))
       .on('request', (error, args) => {
         const item = args.item;
+        if (!error && args.response !== undefined) {
+          const problems = oasProblems(version, args.request, args.response);
+          if (problems !== undefined)
+            assertions.push({
+              folder: folders.get(item.id ?? '') ?? item.parent()?.name ?? '',
+              request: item.name,
+              assertion: `${oasCheck} ${version}: ${args.request.method} ${args.request.url.getPath()}`,
+              error: problems.length === 0 ? undefined : problems.join('; '),
+            });
+        }
         // Only the pack's own POSTs (the runner's polling GETs never answer 400 SCHEMA_VALIDATION).
         if (error || args.response?.code !== 400 || args.request.method !== 'POST') return;
         const folder = folders.get(item.id ?? '') ?? item.parent()?.name ?? '';
@@ -173,6 +221,7 @@ export async function runPack(
       timeoutScript: 60_000,
     },
     folderOfItem,
+    version.startsWith('3') ? '3.0' : '2.1',
   );
   // At 3.0 the pack's phase 5 bodies are checked against the phase 6 schema: a scenario whose
   // bodies fail it cannot be played at 3.0 ("where the bodies allow"), and is reported apart.
@@ -222,13 +271,14 @@ function table(results: AssertionResult[]): string {
     byScenario.set(key, [...(byScenario.get(key) ?? []), result]);
   }
   const lines = [
-    '| pack | API | scenario | HMRC assertions | flow checks | result |',
-    '|---|---|---|---|---|---|',
+    "| pack | API | scenario | HMRC assertions | flow checks | answers fitting HMRC's OAS | result |",
+    '|---|---|---|---|---|---|---|',
   ];
   for (const [key, list] of byScenario) {
     const [pack, version, scenario] = key.split(' ');
     const hmrc = list.filter((result) => !result.assertion.startsWith('[runner]'));
-    const flows = list.filter((result) => result.assertion.startsWith('[runner]'));
+    const flows = list.filter((result) => result.assertion.startsWith('[runner] flow'));
+    const oas = list.filter((result) => result.assertion.startsWith(oasCheck));
     const count = (items: AssertionResult[]) =>
       `${items.filter((result) => result.passed).length}/${items.length}`;
     const unexpected = list.filter((result) => !result.passed && result.known === undefined);
@@ -241,7 +291,7 @@ function table(results: AssertionResult[]): string {
           ? 'pass (known faults)'
           : 'pass';
     lines.push(
-      `| ${pack} | ${version} | ${scenario} | ${count(hmrc)} | ${count(flows)} | ${verdict} |`,
+      `| ${pack} | ${version} | ${scenario} | ${count(hmrc)} | ${count(flows)} | ${count(oas)} | ${verdict} |`,
     );
   }
   return lines.join('\n');
@@ -257,8 +307,15 @@ async function main(): Promise<void> {
         const started = Date.now();
         const run = await runPack(target, pack, version, options.stepMs);
         results.push(...run);
+        const of = (kind: (result: AssertionResult) => boolean) => {
+          const picked = run.filter(kind);
+          return `${picked.filter((result) => result.passed).length}/${picked.length}`;
+        };
         console.log(
-          `${pack} at ${version}: ${run.filter((result) => result.passed).length}/${run.length} assertions in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+          `${pack} at ${version}: HMRC's assertions ${of((result) => !result.assertion.startsWith('[runner]'))}, ` +
+            `flow checks ${of((result) => result.assertion.startsWith('[runner] flow'))}, ` +
+            `answers fitting HMRC's OAS ${of((result) => result.assertion.startsWith(oasCheck))} ` +
+            `in ${((Date.now() - started) / 1000).toFixed(1)} s`,
         );
       }
   } finally {

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
-import type { ChildShape, ComplexShape, SchemaShapes } from './shape-types.js';
+import type { ComplexShape, SchemaShapes } from './shape-types.js';
 
 export type { ChildShape, ComplexShape, SchemaShapes } from './shape-types.js';
 
