@@ -104,14 +104,7 @@ export async function resolveReplayedDeadLetters(
   db: Executor,
   subjects: readonly DeadLetterSubject[],
 ): Promise<number> {
-  if (subjects.length === 0) return 0;
-  const result = await db
-    .updateTable('dead_letters')
-    .set({ status: 'resolved', updated_at: sql`now()` })
-    .where('dedupe_key', 'in', [...new Set(subjects.map(deadLetterKey))].sort())
-    .where('status', '=', 'replayed')
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows);
+  return resolveLetters(db, subjects, ['replayed']);
 }
 
 /**
@@ -123,12 +116,21 @@ export async function resolveSettledDeadLetters(
   db: Executor,
   subjects: readonly DeadLetterSubject[],
 ): Promise<number> {
+  return resolveLetters(db, subjects, ['open', 'replayed']);
+}
+
+/** The subjects' letters still in one of `from` become `resolved`; how many did. */
+async function resolveLetters(
+  db: Executor,
+  subjects: readonly DeadLetterSubject[],
+  from: readonly ('open' | 'replayed')[],
+): Promise<number> {
   if (subjects.length === 0) return 0;
   const result = await db
     .updateTable('dead_letters')
     .set({ status: 'resolved', updated_at: sql`now()` })
     .where('dedupe_key', 'in', [...new Set(subjects.map(deadLetterKey))].sort())
-    .where('status', 'in', ['open', 'replayed'])
+    .where('status', 'in', [...from])
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
 }

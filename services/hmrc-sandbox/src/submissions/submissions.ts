@@ -62,7 +62,12 @@ export class Submissions {
     const schema = await this.validator.validate(xml, root, phase);
     if (!schema.ok) {
       throw new HmrcError(400, 'SCHEMA_VALIDATION', 'Request failed schema validation', {
-        validationErrors: schema.errors,
+        // HMRC's fields only: our validator also names the element path, HMRC does not.
+        validationErrors: schema.errors.map(({ lineNumber, columnNumber, message }) => ({
+          lineNumber,
+          columnNumber,
+          message,
+        })),
       });
     }
     if (info.messageType === undefined) throw badRequest('Input was malformed');
