@@ -217,9 +217,17 @@ export const bench: Bench = async ({ quick }) => {
     );
     const { server, port } = await listen(app, 0, '127.0.0.1');
     const baseUrl = `http://127.0.0.1:${port}`;
-    const headersOf = (scoped?: true | 'small') => ({
-      authorization: `Bearer ${scoped === true ? keys.scoped : scoped === 'small' ? keys.small : keys.all}`,
-    });
+    // HMRC's read routes want HMRC's Accept (406 without): JSON for lists and messages, the raw
+    // XML for a message body (what trader software downloading a body asks for).
+    const headersOf = (endpoint: { scoped?: true | 'small'; urls: string[] }) => {
+      const { scoped } = endpoint;
+      const hmrcPath = endpoint.urls[0]?.startsWith('/customs/') ?? false;
+      const body = endpoint.urls[0]?.split('?')[0]?.endsWith('/body') ?? false;
+      return {
+        authorization: `Bearer ${scoped === true ? keys.scoped : scoped === 'small' ? keys.small : keys.all}`,
+        ...(hmrcPath ? { accept: `application/vnd.hmrc.2.1+${body ? 'xml' : 'json'}` } : {}),
+      };
+    };
 
     const samples = await sampleIds(recorder.db, big);
     const only = process.env.SCALE_ONLY?.split(',');
@@ -234,7 +242,7 @@ export const bench: Bench = async ({ quick }) => {
         for (const url of endpoint.urls) {
           const { result, statements } = await recorder.capture(async () => {
             const response = await fetch(`${baseUrl}${url}`, {
-              headers: headersOf(endpoint.scoped),
+              headers: headersOf(endpoint),
             });
             await response.arrayBuffer();
             return response.status;
@@ -259,13 +267,7 @@ export const bench: Bench = async ({ quick }) => {
             sqlLoad(pool, captured, concurrency, plan.durationMs),
           );
           figures.api[`c${concurrency}`] = await withCpu(pool, () =>
-            httpLoad(
-              baseUrl,
-              endpoint.urls,
-              headersOf(endpoint.scoped),
-              concurrency,
-              plan.durationMs,
-            ),
+            httpLoad(baseUrl, endpoint.urls, headersOf(endpoint), concurrency, plan.durationMs),
           );
         }
         const api32 = figures.api.c32!;
