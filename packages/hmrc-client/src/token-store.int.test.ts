@@ -246,9 +246,14 @@ it('surfaces invalid_grant as reconsent-required and stops calling HMRC', async 
     refresh_error: 'invalid_grant',
     refresh_refused_at: expect.any(Date),
   });
+  // A later caller (a declaration behind the task that was refused) is told the cause too.
   expect(await store.getAccessToken(eori)).toMatchObject({
     ok: false,
-    error: { kind: 'reconsent-required', reason: 'no-refresh-token' },
+    error: {
+      kind: 'reconsent-required',
+      reason: 'no-refresh-token',
+      message: expect.stringMatching(/HMRC refused the last refresh \(invalid_grant\)/),
+    },
   });
   expect(fake.refreshCalls).toHaveLength(1);
 

@@ -321,11 +321,12 @@ export class TokenStore {
 
         if (row.refresh_token === null) {
           this.metrics.refreshFailures.add(1, { kind: 'user', reason: 'no_refresh_token' });
-          return reconsent(
-            eori,
-            'no-refresh-token',
-            'no refresh token is stored (a previous refresh was refused)',
-          );
+          // Say why, so a declaration retrying behind another task's refusal names the cause.
+          const refusal =
+            row.refresh_refused_at === null
+              ? 'a previous refresh was refused'
+              : `HMRC refused the last refresh (${row.refresh_error ?? 'refused'}) at ${row.refresh_refused_at.toISOString()}`;
+          return reconsent(eori, 'no-refresh-token', `no refresh token is stored (${refusal})`);
         }
         const refreshToken = this.cipher.decrypt(
           row.refresh_token,
