@@ -15,11 +15,20 @@ const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const haveChromium = existsSync(chromiumPath);
 const browserTest = haveChromium || process.env.CI ? it : it.skip;
 
+interface PageElement {
+  tagName: string;
+  id: string;
+  className: string;
+  textContent: string | null;
+  getBoundingClientRect(): { right: number };
+}
+
 interface PageGlobals {
   document: {
     getElementById(id: string): { textContent: string | null } | null;
     querySelector(selector: string): unknown;
     documentElement: { scrollWidth: number };
+    querySelectorAll(selector: string): ArrayLike<PageElement>;
   };
   innerWidth: number;
 }
@@ -137,9 +146,17 @@ browserTest(
     await page.waitForFunction(() => (globalThis as unknown as PageGlobals).innerWidth === 390);
     const overflow = await page.evaluate(() => {
       const window = globalThis as unknown as PageGlobals;
-      return window.document.documentElement.scrollWidth - window.innerWidth;
+      // The innermost elements that end past the screen's right edge, to name what is too wide.
+      const wide = Array.from(window.document.querySelectorAll('body *'))
+        .filter((element) => element.getBoundingClientRect().right > window.innerWidth + 0.5)
+        .map(
+          (element) =>
+            `${element.tagName.toLowerCase()}#${element.id}.${element.className}: ${(element.textContent ?? '').slice(0, 60)}`,
+        );
+      return { by: window.document.documentElement.scrollWidth - window.innerWidth, wide };
     });
-    expect(overflow).toBeLessThanOrEqual(0);
+    expect(overflow).toEqual({ by: expect.any(Number), wide: [] });
+    expect(overflow.by).toBeLessThanOrEqual(0);
     await page.screenshot({ path: `${repoRoot}test-output/ops-phone.png`, fullPage: true });
     expect(problems).toEqual([]);
   },

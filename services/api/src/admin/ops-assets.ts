@@ -19,6 +19,8 @@ a:focus, input:focus, summary:focus { outline: 3px solid #fd0; outline-offset: 1
 .controls, .generated { color: var(--muted); }
 #refresh-status { margin-left: 1rem; }
 #refresh-error { margin-left: 1rem; color: var(--warn); font-weight: 600; }
+/* Empty, they would still hold their margin past the end of a wrapped line. */
+#refresh-status:empty, #refresh-error:empty { display: none; }
 table { border-collapse: collapse; margin: .5rem 0; width: 100%; }
 caption { text-align: left; color: var(--muted); padding-bottom: .25rem; }
 th, td { border-bottom: 1px solid var(--line); padding: .25rem .5rem; text-align: left; }
@@ -50,7 +52,8 @@ a.action { display: inline-block; margin-top: .25rem; padding: .1rem .5rem; bord
 /* Phone width: every row of a .stack table becomes a card of label/value lines, so nothing runs
    off the screen (no horizontal scrolling). */
 @media (max-width: 700px) {
-  body { padding: .5rem; font-size: 14px; }
+  /* A long unbroken token (an id, a timestamp in a cause) breaks rather than widen the page. */
+  body { padding: .5rem; font-size: 14px; overflow-wrap: anywhere; }
   table.stack, table.stack tbody, table.stack tr, table.stack th, table.stack td { display: block; width: 100%; }
   table.stack caption { display: block; text-align: left; }
   table.stack thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
