@@ -253,7 +253,33 @@ export function listLinkedMessages(
   limit: number,
   offset: number,
 ): Promise<Page<MessageListRow>> {
-  return countedPage(linkedMessagesQuery(db, filter), offset, () =>
-    linkedMessagesPageQuery(db, filter, limit, offset).execute(),
+  const fromCounts =
+    filter.eoris === undefined &&
+    filter.requestId === undefined &&
+    filter.receivedSince === undefined &&
+    filter.receivedBefore === undefined;
+  return countedPage(
+    linkedMessagesQuery(db, filter),
+    offset,
+    () => linkedMessagesPageQuery(db, filter, limit, offset).execute(),
+    fromCounts ? () => countedMessages(db, filter) : undefined,
   );
+}
+
+/**
+ * The total of an unscoped key's box / message type / movement type filter from message_counts
+ * (migration 2026_12_06_1520): a sum over its group rows, exactly count(*) in the same snapshot,
+ * where count(*) of a box's messages grows with every message it ever received. A scoped key's
+ * total depends on each message's movement (its EORIs, quarantine), a request id's or a time
+ * range's is small: those are counted with count(*).
+ */
+async function countedMessages(db: Db, filter: LinkedMessagesFilter): Promise<number> {
+  let query = db.selectFrom('message_counts').select(sql<string>`coalesce(sum(n), 0)`.as('total'));
+  if (filter.boxId !== undefined) query = query.where('box_id', '=', filter.boxId);
+  if (filter.messageType !== undefined)
+    query = query.where('message_type', '=', filter.messageType);
+  if (filter.movementType !== undefined)
+    query = query.where('movement_type', '=', filter.movementType);
+  const row = await query.executeTakeFirstOrThrow();
+  return Number(row.total);
 }
