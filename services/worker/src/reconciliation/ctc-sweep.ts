@@ -189,6 +189,8 @@ const checkedOnce = (deps: HmrcDeps): JobsOptions => ({
  * movement's `updated` plus this much has seen every notification PPNS made for it.
  */
 const notificationLagMs = 2_000;
+/** How long a fetch the sweep queues waits, so ingest in flight stores the message first. */
+const sweptFetchDelayMs = 2_000;
 
 /**
  * Whether a check of this movement should wait, and how long before it looks again. Listing a
@@ -296,6 +298,9 @@ export function createReconcileMessagesProcessor(deps: HmrcDeps) {
               opts: jobOptions(jobs.fetchMessage, {
                 jobId: jobIds.fetch(data.movementType, data.movementId, message.id),
                 priority: hmrcPriority.reconcile,
+                // Notifications the pull has just queued are still being ingested: a moment
+                // later the fetch finds their messages stored and makes no call (fetch.ts).
+                delay: sweptFetchDelayMs,
                 attempts: deps.config.FETCH_MAX_ATTEMPTS,
               }),
             };
