@@ -110,9 +110,19 @@ export function createReconcileMovementsProcessor(deps: HmrcDeps) {
         await markConnectionVerified(deps.db, session.connectionId);
 
       if (movements.length > 0) {
+        // Checks are queued already waiting as long as the box needs (see checkWait), so a
+        // thousand of them after an outage do not each take a turn of the hmrc queue's limiter
+        // just to find they must wait.
+        const pulledUntil = await boxesPulledUntil(deps);
+        const queuedAt = Date.now();
         await deps.hmrcQueue.addBulk(
           movements.map((movement) => {
-            const updated = hmrcTime(movement.updated)?.toISOString();
+            const updatedAt = hmrcTime(movement.updated);
+            const updated = updatedAt?.toISOString();
+            const delay =
+              updatedAt === undefined
+                ? 0
+                : checkWait(deps, updatedAt.getTime(), queuedAt, pulledUntil);
             const messagesJob: ReconcileMessagesData = {
               eori: data.eori,
               movementType: data.movementType,
@@ -131,6 +141,7 @@ export function createReconcileMovementsProcessor(deps: HmrcDeps) {
                   updated,
                 ),
                 ...(updated === undefined ? removedWhenFinished : checkedOnce(deps)),
+                ...(delay > 0 ? { delay } : {}),
               }),
             };
           }),
@@ -211,32 +222,42 @@ async function waitForBox(
   queuedAt: number,
 ): Promise<number> {
   if (data.updated === undefined) return 0;
-  const updated = new Date(data.updated).getTime();
+  return checkWait(deps, new Date(data.updated).getTime(), queuedAt, await boxesPulledUntil(deps));
+}
+
+/** The least mark of the PPNS boxes (how far every box has been pulled); null if one has none. */
+async function boxesPulledUntil(deps: HmrcDeps): Promise<number | null> {
+  const boxes = deps.config.PPNS_BOX_IDS;
+  if (boxes.length === 0) return Number.POSITIVE_INFINITY;
+  const marks = await deps.db
+    .selectFrom('reconcile_state')
+    .select('high_water_mark')
+    .where(
+      'scope',
+      'in',
+      boxes.map((boxId) => ppnsScope(boxId)),
+    )
+    .execute();
+  if (marks.length < boxes.length || marks.some((row) => row.high_water_mark === null)) return null;
+  return Math.min(...marks.map((row) => row.high_water_mark!.getTime()));
+}
+
+/** Milliseconds a check of a movement updated at `updated` should still wait (0: list now). */
+function checkWait(
+  deps: HmrcDeps,
+  updated: number,
+  queuedAt: number,
+  pulledUntil: number | null,
+): number {
   const now = Date.now();
   const graceLeft = updated + deps.config.RECONCILE_GRACE_SECONDS * 1000 - now;
-  const boxes = deps.config.PPNS_BOX_IDS;
   const boxWaitLeft = queuedAt + deps.config.RECONCILE_BOX_WAIT_SECONDS * 1000 - now;
-  let boxLeft = 0;
-  if (boxes.length > 0 && boxWaitLeft > 0) {
-    const marks = await deps.db
-      .selectFrom('reconcile_state')
-      .select('high_water_mark')
-      .where(
-        'scope',
-        'in',
-        boxes.map((boxId) => ppnsScope(boxId)),
-      )
-      .execute();
-    const covered =
-      marks.length === boxes.length &&
-      marks.every(
-        (row) =>
-          row.high_water_mark !== null &&
-          row.high_water_mark.getTime() >= updated + notificationLagMs,
-      );
-    // Not covered yet: look again after the next pull is due (or when the wait runs out).
-    if (!covered) boxLeft = Math.min(boxWaitLeft, deps.config.PPNS_PULL_INTERVAL_SECONDS * 1000);
-  }
+  const covered = pulledUntil !== null && pulledUntil >= updated + notificationLagMs;
+  // Not covered yet: look again once the next pull is due (or when the wait runs out).
+  const boxLeft =
+    covered || boxWaitLeft <= 0
+      ? 0
+      : Math.min(boxWaitLeft, deps.config.PPNS_PULL_INTERVAL_SECONDS * 1000);
   const wait = Math.max(graceLeft, boxLeft);
   return wait > 0 ? Math.max(wait, 1000) : 0;
 }
