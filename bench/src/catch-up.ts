@@ -330,7 +330,25 @@ export const bench: Bench = async ({ quick }) => {
             ).total,
           };
     log(`slowest declaration: ${JSON.stringify(behindSlowest)}`);
-    // Recovery's calls after every message was stored (the sweep's checks), until now.
+    // The sweep's checks (one list per movement updated in the outage, the proof that PPNS lost
+    // nothing) come once the box has been pulled past each movement: wait for them, bounded.
+    const checksDeadline = Date.now() + Math.min(900, 60 + movements / 1.8) * 1000;
+    const listsSince = (from: number) =>
+      sandbox!.controls
+        .arrivals()
+        .filter(
+          (arrival) =>
+            arrival.clientId === hubClient &&
+            arrival.at >= from &&
+            kindOf(arrival.method, arrival.path) === 'message list',
+        );
+    while (listsSince(started).length < movements && Date.now() < checksDeadline)
+      await sleep(1_000);
+    const checks = listsSince(started);
+    const checksDoneSeconds =
+      checks.length === 0 ? null : round((checks.at(-1)!.at - started) / 1000, 1);
+    log(`sweep checks: ${checks.length} message lists, the last ${checksDoneSeconds} s from ready`);
+    // Recovery's calls after every message was stored, until now.
     const afterwards = callsByKind(
       sandbox.controls.arrivals(),
       hubClient,
@@ -419,6 +437,7 @@ export const bench: Bench = async ({ quick }) => {
         callsByKind: during.total,
         callsPer5s: during.buckets,
         callsAfterStored: afterwards.total,
+        checks: { messageLists: checks.length, lastSecondsFromReady: checksDoneSeconds },
         floor: {
           calls: floorCalls,
           seconds: floorSeconds,
