@@ -588,6 +588,12 @@ export async function latencyRun(
   sequence: { next: number },
   rate: number,
   seconds: number,
+  /**
+   * Sent at the same rate before the measured `seconds` and left out of the percentiles (they
+   * are in `bySecond`): the generator opens up to 256 new connections to the receiver in its
+   * first half second at these rates, a burst PPNS's kept-alive connections do not make.
+   */
+  warmUpSeconds = 0,
 ) {
   const watcher = new CommitWatcher(side.db, template, 5);
   await sleep(50);
@@ -597,7 +603,7 @@ export async function latencyRun(
     url: side.receiverUrl,
     concurrency: 256,
     rate,
-    durationSeconds: seconds,
+    durationSeconds: seconds + warmUpSeconds,
     recordSendTimes: true,
   });
   sequence.next += result.sent;
@@ -615,9 +621,12 @@ export async function latencyRun(
   const latencies: number[] = [];
   for (let index = 0; index < result.sent; index += 1)
     latencies.push(watcher.seenAt.get(startSequence + index)! - result.sentAt![index]!);
-  const p = percentiles(latencies);
-  // By second of sending: a backlog shows as latency growing through the run.
   const firstSent = result.sentAt![0] ?? 0;
+  const measured = latencies.filter(
+    (_, index) => result.sentAt![index]! - firstSent >= warmUpSeconds * 1000,
+  );
+  const p = percentiles(measured);
+  // By second of sending: a backlog shows as latency growing through the run.
   const buckets = new Map<number, number[]>();
   latencies.forEach((latency, index) => {
     const second = Math.floor((result.sentAt![index]! - firstSent) / 1000);
@@ -639,7 +648,9 @@ export async function latencyRun(
     targetPerSecond: round(rate, 0),
     achievedPerSecond: round(result.perSecond, 0),
     seconds,
+    warmUpSeconds,
     sent: result.sent,
+    measured: measured.length,
     pushToCommittedMs: {
       p50: round(p.p50),
       p90: round(p.p90),
@@ -790,6 +801,7 @@ export const bench: Bench = async ({ quick }) => {
           sequence,
           oursMax * fraction,
           latencySeconds,
+          quick ? 0.2 : 2,
         )),
       });
 
@@ -802,10 +814,9 @@ export const bench: Bench = async ({ quick }) => {
       latencySeconds,
     );
     const half = latency.find((run) => run.fractionOfMax === 0.5);
-    const halfToIdle =
-      half === undefined
-        ? null
-        : round(half.pushToCommittedMs.p99 / idleBefore.pushToCommittedMs.p99, 1);
+    // The stricter reference: the lower of the two idle p99s (a busy machine inflates either).
+    const idleP99 = Math.min(idleBefore.pushToCommittedMs.p99, idleAfter.pushToCommittedMs.p99);
+    const halfToIdle = half === undefined ? null : round(half.pushToCommittedMs.p99 / idleP99, 1);
 
     const verified = {
       ours: await verifyExactlyOnce(ours, template),
@@ -864,7 +875,7 @@ export const bench: Bench = async ({ quick }) => {
           measured:
             half === undefined
               ? 'not measured (fixed rates)'
-              : `${halfToIdle}× (${half.pushToCommittedMs.p99} ms at ${thousands(half.targetPerSecond)}/s after ${thousands(storedBeforeLatency)} notifications; idle ${idleBefore.pushToCommittedMs.p99} ms at ${idleRate}/s on the fresh database, ${idleAfter.pushToCommittedMs.p99} ms after the rounds)`,
+              : `${halfToIdle}× (${half.pushToCommittedMs.p99} ms at ${thousands(half.targetPerSecond)}/s after ${thousands(storedBeforeLatency)} notifications; idle p99 at ${idleRate}/s: ${idleBefore.pushToCommittedMs.p99} ms on the fresh database, ${idleAfter.pushToCommittedMs.p99} ms after the rounds; the lower is the reference)`,
           met: halfToIdle !== null && halfToIdle <= 10,
         },
         {
