@@ -130,7 +130,9 @@ async function resolveLetters(
     .updateTable('dead_letters')
     .set({ status: 'resolved', updated_at: sql`now()` })
     // One array parameter, not one per key: an ingest batch asks this for up to 400 keys.
-    .where(sql<boolean>`dedupe_key = ANY(${[...new Set(subjects.map(deadLetterKey))].sort()}::text[])`)
+    .where(
+      sql<boolean>`dedupe_key = ANY(${[...new Set(subjects.map(deadLetterKey))].sort()}::text[])`,
+    )
     .where('status', 'in', [...from])
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
