@@ -103,12 +103,7 @@ export function movementPageQuery(
  * the table for every skipped movement: page 200 read 2,373 buffers where this reads about 120
  * (docs/BENCHMARKS.md §7). Same rows, same order.
  */
-function deepMovementPageQuery(
-  db: Db,
-  filter: MovementListFilter,
-  limit: number,
-  offset: number,
-) {
+function deepMovementPageQuery(db: Db, filter: MovementListFilter, limit: number, offset: number) {
   const keys = movementListQuery(db, filter)
     .select(['movement_type', 'movement_id', 'updated_at'])
     .orderBy('updated_at', 'desc')
