@@ -59,6 +59,13 @@ export const redisConcern = z.object({
   /** The primary's name as configured in the Sentinels (`sentinel monitor <name> …`). */
   REDIS_SENTINEL_NAME: z.string().trim().min(1).default('ctc'),
   /**
+   * Redis Cluster seed nodes (`host:port`, comma-separated; a few are enough, the rest are
+   * discovered). Every connection is then an ioredis Cluster client that follows slot moves and
+   * failovers; credentials and scheme (rediss: for TLS) still come from REDIS_URL, whose host is
+   * not used. Needs a hash-tagged QUEUE_PREFIX such as `{ctc}`. Not together with REDIS_SENTINELS.
+   */
+  REDIS_CLUSTER_NODES: list(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port')).default([]),
+  /**
    * What a service does when its Redis could lose jobs it has acknowledged (no persistence, or a
    * maxmemory-policy that evicts keys). Unset means `check`: read the settings with CONFIG GET at
    * start-up and in /readyz, and refuse to start (and be not ready) unless persistence meets

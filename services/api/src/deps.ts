@@ -3,13 +3,13 @@ import type { Db } from '@ctc-hub/db';
 import type { NctsParser, XsdValidator } from '@ctc-hub/ncts';
 import type { Logger, ServiceMetrics } from '@ctc-hub/telemetry';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@ctc-hub/queue';
 
 /** Collaborators of the api's routes, built once in start(). */
 export interface ApiDeps {
   config: ApiConfig;
   db: Db;
-  redis: Redis;
+  redis: RedisConnection;
   /** The ingest queue, to report notifications that are accepted but not yet stored. */
   ingestQueue: Queue;
   /** The hmrc queue: submissions and Guarantee Balance checks are queued here. */
