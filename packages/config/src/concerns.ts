@@ -326,6 +326,16 @@ export const relayConcern = z.object({
 export const apiConcern = z.object({
   API_PORT: port(8081),
   /**
+   * A read-only PostgreSQL (a streaming replica of DATABASE_URL) for the api's read routes:
+   * movement and message lists and single reads, their bodies, and the change feed
+   * (/v1/events and its stream). Writes, submissions, notifications, operator pages and every
+   * read that must see a write just made stay on DATABASE_URL; a single read that finds nothing on
+   * the replica asks DATABASE_URL before answering 404, so a client never sees a 404 for a
+   * movement it has just been told about. Unset: everything on DATABASE_URL. Pool size:
+   * DATABASE_POOL_MAX.
+   */
+  DATABASE_READ_URL: url().optional(),
+  /**
    * Open /v1/events/stream connections per api process; more are answered 503 with Retry-After.
    * A stream holds no database connection while it waits, only a socket and a little memory.
    */

@@ -9,6 +9,11 @@ import type { RedisConnection } from '@ctc-hub/queue';
 export interface ApiDeps {
   config: ApiConfig;
   db: Db;
+  /**
+   * The read-only replica (DATABASE_READ_URL) for the read routes: movements, messages and the
+   * change feed (app.ts mounts them with it as their `db`). Absent: they read `db`.
+   */
+  readDb?: Db;
   redis: RedisConnection;
   /** The ingest queue, to report notifications that are accepted but not yet stored. */
   ingestQueue: Queue;
