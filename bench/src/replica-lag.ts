@@ -91,11 +91,6 @@ class PgServer {
   }
 }
 
-interface Sample {
-  commitAt: number;
-  seen: Map<string, number>;
-}
-
 const percentile = (values: number[], p: number): number => {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);

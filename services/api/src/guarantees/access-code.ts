@@ -26,7 +26,12 @@ export interface AccessCodes {
   /** HMAC-SHA256 over GRN, EORI and the upper-cased code (HMRC ignores the code's case). */
   hmac: (grn: string, eori: string, accessCode: string) => Buffer;
   /** Leaves the encrypted code for the worker; resolves once Redis has it. */
-  handOver: (redis: RedisConnection, prefix: string, checkId: string, accessCode: string) => Promise<void>;
+  handOver: (
+    redis: RedisConnection,
+    prefix: string,
+    checkId: string,
+    accessCode: string,
+  ) => Promise<void>;
 }
 
 export function accessCodes(config: ApiConfig): AccessCodes {
