@@ -102,6 +102,7 @@ const round = (value: number) => Math.round(value * 10) / 10;
 class FeedReader {
   readonly firstSeen = new Map<string, number>();
   requests = 0;
+  connectionErrors = 0;
   private stopped = false;
   private done: Promise<void> | undefined;
 
@@ -114,9 +115,17 @@ class FeedReader {
     this.done = (async () => {
       let after = 'now';
       while (!this.stopped) {
-        const response = await fetch(`${this.baseUrl}/v1/events?limit=1000&after=${after}`, {
-          headers: { authorization: `Bearer ${apiKey}` },
-        });
+        let response: Response;
+        try {
+          response = await fetch(`${this.baseUrl}/v1/events?limit=1000&after=${after}`, {
+            headers: { authorization: `Bearer ${apiKey}` },
+          });
+        } catch {
+          // A kept-alive connection the server closed as we reused it: ask again, as a client
+          // following the feed does (the cursor makes it safe).
+          this.connectionErrors += 1;
+          continue;
+        }
         this.requests += 1;
         if (response.status !== 200)
           throw new Error(`${this.name}: /v1/events answered ${response.status}`);
@@ -357,6 +366,10 @@ export const bench: Bench = async ({ quick }) => {
         idle,
         loaded,
         feedRequests: { replica: viaReplica.requests, primary: viaPrimary.requests },
+        feedConnectionErrors: {
+          replica: viaReplica.connectionErrors,
+          primary: viaPrimary.connectionErrors,
+        },
       },
       targets: [],
       notes: [

@@ -58,6 +58,12 @@ export async function assessConnection(
   const same = verdicts.every((entry) => entry.verdict.state === weakest.verdict.state);
   return {
     ...weakest.verdict,
+    risks: same
+      ? weakest.verdict.risks
+      : weakest.verdict.risks.map((risk) => ({
+          ...risk,
+          problem: `cluster node ${weakest.node}: ${risk.problem}`,
+        })),
     state: same
       ? `${weakest.verdict.state} (all ${verdicts.length} cluster nodes)`
       : `${weakest.verdict.state} (cluster node ${weakest.node}; others differ)`,

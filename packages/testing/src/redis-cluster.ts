@@ -150,7 +150,18 @@ export class RedisCluster {
     return found;
   }
 
+  /**
+   * SIGKILL, then the directories: a primary stopped with SIGTERM waits up to Redis 7's
+   * shutdown-timeout (10 s) for replicas that are going away too.
+   */
   async destroy(): Promise<void> {
-    await Promise.all(this.nodes.map((node) => node.destroy().catch(() => undefined)));
+    await Promise.all(
+      this.nodes.map((node) =>
+        node
+          .kill()
+          .then(() => node.destroy())
+          .catch(() => undefined),
+      ),
+    );
   }
 }

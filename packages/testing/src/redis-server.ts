@@ -111,6 +111,7 @@ export class RedisServer {
 
   async destroy(): Promise<void> {
     await this.stop();
-    await rm(this.dir, { recursive: true, force: true });
+    // An AOF rewrite child may still write (or log) for a moment after its parent exited.
+    await rm(this.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
 }
