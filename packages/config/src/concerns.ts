@@ -268,6 +268,13 @@ export const workerConcern = z.object({
    * reconciliation does not race a push in flight and count it as recovered. At most the overlap.
    */
   RECONCILE_GRACE_SECONDS: nonNegativeInt(30),
+  /**
+   * Longest a sweep's check of one movement waits for the PPNS pull to cover the movement's last
+   * update before it lists the movement's messages anyway (a pull that keeps failing). PPNS
+   * re-pushes an undelivered notification every 5 minutes; until the box is pulled or re-pushed,
+   * listing the messages would only find what PPNS is about to deliver. 0: never wait.
+   */
+  RECONCILE_BOX_WAIT_SECONDS: nonNegativeInt(300),
   /** PPNS list calls (up to 100 notifications each) per status in one pull; the rest waits. */
   PPNS_PULL_MAX_PAGES: positiveInt(10),
   /** Notifications, messages and events are kept this long (HMRC keeps movements 60 days). */

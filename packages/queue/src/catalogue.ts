@@ -103,6 +103,12 @@ export const reconcileMessagesData = z.object({
   movementType: movementType,
   movementId: z.string(),
   receivedSince: z.string(),
+  /**
+   * HMRC's `updated` of the movement when the sweep listed it (ISO), when HMRC gave one: the job
+   * waits until the PPNS box has been pulled past it (ctc-sweep.ts), and its id carries it, so
+   * overlapping sweeps that see the movement unchanged add nothing.
+   */
+  updated: z.string().optional(),
 });
 
 /** Schedules the sweeps and pulls (a repeatable job on the ops queue: one run per tick cluster-wide). */
@@ -213,8 +219,19 @@ export const jobIds = {
   /** One page of one sweep: the sweep's start keeps pages of consecutive sweeps apart. */
   reconcileMovements: (eori: string, movementType: string, sweepStartedAt: string, page: number) =>
     `sweep-${eori}-${movementType}-${sweepStartedAt.replace(/[^0-9]/g, '')}-p${page}`,
-  reconcileMessages: (movementType: string, movementId: string, receivedSince: string) =>
-    `sweep-${movementType}-${movementId}-${receivedSince.replace(/[^0-9]/g, '')}`,
+  /**
+   * One check of one movement: keyed on HMRC's `updated` when known (the same movement, unchanged
+   * at HMRC, is checked once however many sweeps list it), else on the sweep's lower bound.
+   */
+  reconcileMessages: (
+    movementType: string,
+    movementId: string,
+    receivedSince: string,
+    updated?: string,
+  ) =>
+    updated === undefined
+      ? `sweep-${movementType}-${movementId}-${receivedSince.replace(/[^0-9]/g, '')}`
+      : `check-${movementType}-${movementId}-${updated.replace(/[^0-9]/g, '')}`,
   replay: (replayId: string) => `replay-${replayId}`,
   guaranteeBalance: (checkId: string) => `balance-${checkId}`,
   verifyConnection: (connectionId: string) => `verify-${connectionId}`,

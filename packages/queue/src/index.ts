@@ -58,4 +58,11 @@ export {
 export { backoffType, jitteredBackoff } from './backoff.js';
 export { MicroBatcher, type MicroBatcherOptions } from './micro-batcher.js';
 export { addJob, createQueue, defaultJobOptions, jobOptions } from './queues.js';
-export { pacerKey, RatePacer, spacingFor, type Departure, type RatePacerOptions } from './pacer.js';
+export {
+  pacerKey,
+  RatePacer,
+  spacingFor,
+  type AcquireOptions,
+  type Departure,
+  type RatePacerOptions,
+} from './pacer.js';

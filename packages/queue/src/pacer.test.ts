@@ -130,3 +130,35 @@ describe('RatePacer.readyIn', () => {
     expect(await pacer.readyIn()).toBeLessThanOrEqual(first);
   });
 });
+
+describe('RatePacer callers that give way', () => {
+  /**
+   * Eight callers of the worker's concurrency are after slots when a declaration asks for one:
+   * where does it leave among them? Order of departures only (no timing).
+   */
+  async function placeOfLateCaller(giveWay: boolean): Promise<number> {
+    const pacer = new RatePacer(redis, otherKey(`give-way-${giveWay}`), spacingFor(20));
+    const order: string[] = [];
+    const call = async (name: string, options = {}) => {
+      const departure = await pacer.acquire(options);
+      order.push(name);
+      await departure.sent();
+    };
+    const background = Array.from({ length: 8 }, (_, index) =>
+      call(`recovery-${index}`, giveWay ? { maxAheadMs: pacer.spacingMs } : {}),
+    );
+    // The declaration asks once the first recovery call has left (the others are booked, or
+    // waiting to book when they give way).
+    while (order.length === 0) await sleep(1);
+    await Promise.all([...background, call('declaration')]);
+    return order.indexOf('declaration');
+  }
+
+  it('lets a later caller that does not give way leave before most of eight that asked first', async () => {
+    expect(await placeOfLateCaller(true)).toBeLessThanOrEqual(3);
+  });
+
+  it('(control) without giving way, the later caller leaves after every booked one', async () => {
+    expect(await placeOfLateCaller(false)).toBe(8);
+  });
+});

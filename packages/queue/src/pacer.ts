@@ -40,6 +40,30 @@ return math.ceil(slot - now)
 `;
 
 /**
+ * The same reservation for a caller that gives way (recovery, reconciliation): it books only a
+ * slot at most ARGV[2] ms ahead of now, so it never queues far into the schedule in front of a
+ * caller that does not give way (a declaration). Returns the wait (≥ 0, booked) or, unbooked,
+ * minus one plus how long until a slot that near could be had.
+ */
+const reserveWithinScript = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+local slot = math.max(now, last + tonumber(ARGV[1]))
+local ahead = slot - now
+if ahead > tonumber(ARGV[2]) then return -1 - math.ceil(ahead - tonumber(ARGV[2])) end
+redis.call('SET', KEYS[1], string.format('%.3f', slot), 'PX', 3600000)
+local minute = math.floor(slot / 60000)
+if redis.call('HINCRBY', KEYS[2], minute, 1) == 1 then
+  for _, field in ipairs(redis.call('HKEYS', KEYS[2])) do
+    if tonumber(field) < minute - ${callCountMinutes} then redis.call('HDEL', KEYS[2], field) end
+  end
+  redis.call('PEXPIRE', KEYS[2], ${callCountMinutes * 60_000})
+end
+return math.ceil(ahead)
+`;
+
+/**
  * Called when a caller's slot has come: it may leave only when nobody else is cleared and not yet
  * gone (the hold), and the previous caller's actual departure is at least `minGap` ago. Then it
  * takes the hold itself. The schedule alone is not enough: a caller released on time can still
@@ -120,6 +144,15 @@ export interface Departure {
   notSent(): Promise<void>;
 }
 
+export interface AcquireOptions {
+  /**
+   * Give way: book only a slot at most this far ahead of now (waiting, unbooked, until one is),
+   * so callers that do not give way are never queued behind more than this much of the schedule.
+   * Unset: book the next free slot however far ahead.
+   */
+  maxAheadMs?: number;
+}
+
 export interface RatePacerOptions {
   /** Time between slots of the schedule. */
   spacingMs: number;
@@ -155,11 +188,20 @@ export class RatePacer {
    * request actually left (`sent`) or that it never will (`notSent`); until then every other
    * caller of this pacer, on any replica, waits.
    */
-  async acquire(): Promise<Departure> {
+  async acquire(options: AcquireOptions = {}): Promise<Departure> {
     const started = performance.now();
-    const waitMs = Number(
-      await this.redis.eval(reserveScript, 2, this.key, callsKey(this.key), String(this.spacingMs)),
-    );
+    const waitMs =
+      options.maxAheadMs === undefined
+        ? Number(
+            await this.redis.eval(
+              reserveScript,
+              2,
+              this.key,
+              callsKey(this.key),
+              String(this.spacingMs),
+            ),
+          )
+        : await this.reserveWithin(options.maxAheadMs);
     if (waitMs > 0) await sleep(waitMs);
     const token = randomUUID();
     for (;;) {
@@ -189,6 +231,24 @@ export class RatePacer {
         };
       }
       await sleep(answer > 0 ? answer : Math.min(-answer, holdPollMs));
+    }
+  }
+
+  /** Books a slot no further than `maxAheadMs` ahead, waiting until one is that near. */
+  private async reserveWithin(maxAheadMs: number): Promise<number> {
+    for (;;) {
+      const answer = Number(
+        await this.redis.eval(
+          reserveWithinScript,
+          2,
+          this.key,
+          callsKey(this.key),
+          String(this.spacingMs),
+          String(maxAheadMs),
+        ),
+      );
+      if (answer >= 0) return answer;
+      await sleep(-answer - 1);
     }
   }
 

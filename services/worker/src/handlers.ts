@@ -1,4 +1,4 @@
-import { jobs, type QueueName } from '@ctc-hub/queue';
+import { hmrcPriority, jobs, type QueueName } from '@ctc-hub/queue';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { createVerifyConnectionProcessor } from './connections/verify.js';
 import type { Replayers } from './dead-letters/replay-plan.js';
@@ -14,6 +14,7 @@ import {
 import { createPpnsPullProcessor } from './reconciliation/ppns-pull.js';
 import { createReconcileTickProcessor } from './reconciliation/tick.js';
 import type { HmrcDeps } from './runtime/deps.js';
+import { hmrcLane } from './runtime/pacing.js';
 import type { OpsDeps } from './runtime/deps.js';
 import { replayRelay } from './relay/replay.js';
 import { replaySubmission } from './submissions/replayer.js';
@@ -91,6 +92,16 @@ export function processorOf<K extends JobKey>(
   };
 }
 
-export const createHmrcProcessor = (deps: HmrcDeps): Handler =>
-  processorOf('hmrc', hmrcHandlers(deps));
+/**
+ * The hmrc queue's processor. Each job runs in the lane of its priority (runtime/pacing.ts):
+ * declarations and what they wait on go first; fetches and reconciliation give way.
+ */
+export const createHmrcProcessor = (deps: HmrcDeps): Handler => {
+  const run = processorOf('hmrc', hmrcHandlers(deps));
+  return (job, token) =>
+    hmrcLane.run(
+      (job.opts.priority ?? hmrcPriority.submit) > hmrcPriority.submit ? 'gives-way' : 'first',
+      () => run(job, token),
+    );
+};
 export const createOpsProcessor = (deps: OpsDeps): Handler => processorOf('ops', opsHandlers(deps));

@@ -29,6 +29,17 @@ async function eoriFor(
   return fallback === undefined ? undefined : { eori: fallback, reported: false };
 }
 
+async function alreadyHeld(deps: HmrcDeps, data: FetchMessageData): Promise<boolean> {
+  const row = await deps.db
+    .selectFrom('messages')
+    .select('message_id')
+    .where('movement_type', '=', data.movementType)
+    .where('movement_id', '=', data.movementId)
+    .where('message_id', '=', data.messageId)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 /**
  * `fetch-message`: GET the body by its URI (streamed, size-capped), parse it, store it in the
  * next ingest batch and settle the notification that announced it. Runs under the hmrc queue's
@@ -53,6 +64,12 @@ export function createFetchProcessor(deps: HmrcDeps) {
       'hmrc.fetch_message',
       { 'ctc.movement_id': data.movementId, 'ctc.message_id': data.messageId },
       async () => {
+        // The sweep saw this message missing, but a push or the PPNS pull may have stored it
+        // since (their ingest runs beside the sweep): then the GET would be a wasted call.
+        if (data.source === 'reconcile' && (await alreadyHeld(deps, data))) {
+          log.debug('swept message stored meanwhile by push or pull; not fetched');
+          return { stored: false, bytes: 0 };
+        }
         const owner = await eoriFor(deps, data);
         if (owner === undefined)
           throw new RetryLater(

@@ -13,7 +13,7 @@ import {
   type ReconcileMovementsData,
 } from '@ctc-hub/queue';
 import type { Logger } from '@ctc-hub/telemetry';
-import type { Job } from 'bullmq';
+import { DelayedError, type Job, type JobsOptions } from 'bullmq';
 import { jobData, removedWhenFinished } from './jobs.js';
 import {
   failWith,
@@ -23,7 +23,7 @@ import {
   TokenUnavailable,
   traderTokens,
 } from '../runtime/hmrc-session.js';
-import { markConnectionVerified, ctcScope, noteError, recordRun } from '@ctc-hub/db';
+import { markConnectionVerified, ctcScope, noteError, ppnsScope, recordRun } from '@ctc-hub/db';
 import { foreignMovement, reportMismatch, withMismatchCounter } from '../connections/mismatch.js';
 import { RetryLater, type HmrcDeps } from '../runtime/deps.js';
 
@@ -110,20 +110,38 @@ export function createReconcileMovementsProcessor(deps: HmrcDeps) {
         await markConnectionVerified(deps.db, session.connectionId);
 
       if (movements.length > 0) {
+        // Checks are queued already waiting as long as the box needs (see checkWait), so a
+        // thousand of them after an outage do not each take a turn of the hmrc queue's limiter
+        // just to find they must wait.
+        const pulledUntil = await boxesPulledUntil(deps);
+        const queuedAt = Date.now();
         await deps.hmrcQueue.addBulk(
           movements.map((movement) => {
+            const updatedAt = hmrcTime(movement.updated);
+            const updated = updatedAt?.toISOString();
+            const delay =
+              updatedAt === undefined
+                ? 0
+                : checkWait(deps, updatedAt.getTime(), queuedAt, pulledUntil);
             const messagesJob: ReconcileMessagesData = {
               eori: data.eori,
               movementType: data.movementType,
               movementId: movement.id,
               receivedSince: data.updatedSince,
+              ...(updated === undefined ? {} : { updated }),
             };
             return {
               name: jobs.reconcileMessages.name,
               data: reconcileMessagesData.parse(messagesJob),
               opts: jobOptions(jobs.reconcileMessages, {
-                jobId: jobIds.reconcileMessages(data.movementType, movement.id, data.updatedSince),
-                ...removedWhenFinished,
+                jobId: jobIds.reconcileMessages(
+                  data.movementType,
+                  movement.id,
+                  data.updatedSince,
+                  updated,
+                ),
+                ...(updated === undefined ? removedWhenFinished : checkedOnce(deps)),
+                ...(delay > 0 ? { delay } : {}),
               }),
             };
           }),
@@ -165,13 +183,93 @@ export function createReconcileMovementsProcessor(deps: HmrcDeps) {
 }
 
 /**
+ * A check keyed on HMRC's `updated` stays in Redis (completed) for as long as a later sweep can
+ * list the movement with the same `updated` (its window reaches back the overlap, and sweeps
+ * start every interval): adding it again is then a no-op, so a movement is listed once per change
+ * at HMRC, not once per sweep. A failed check is removed at once, so the next sweep tries again.
+ */
+const checkedOnce = (deps: HmrcDeps): JobsOptions => ({
+  removeOnComplete: {
+    age: deps.config.RECONCILE_OVERLAP_SECONDS + 2 * deps.config.RECONCILE_INTERVAL_SECONDS + 60,
+  },
+  removeOnFail: true,
+});
+
+/**
+ * PPNS creates a notification a moment after HMRC received the message; a pull covering the
+ * movement's `updated` plus this much has seen every notification PPNS made for it.
+ */
+const notificationLagMs = 2_000;
+/** How long a fetch the sweep queues waits, so ingest in flight stores the message first. */
+const sweptFetchDelayMs = 2_000;
+
+/**
+ * Whether a check of this movement should wait, and how long before it looks again. Listing a
+ * movement's messages costs an HMRC call; right after an outage, or while PPNS is still
+ * re-pushing, that call would only find messages the box is about to hand over (by push, or by
+ * the pull at 100 notifications a call). So the check waits until
+ *  - the movement's last update at HMRC is older than the grace (a message newer than it would be
+ *    left to the next sweep anyway), and
+ *  - every PPNS box has been pulled past that update (reconcile_state's mark of each box: the
+ *    pull took over everything PENDING up to it, and push delivered the rest), or
+ *    RECONCILE_BOX_WAIT_SECONDS have passed since the sweep queued it (a pull that keeps failing).
+ * Then it lists the messages as before, so a notification PPNS never had is still found: waiting
+ * changes when the call is made, never whether.
+ */
+async function waitForBox(
+  deps: HmrcDeps,
+  data: ReconcileMessagesData,
+  queuedAt: number,
+): Promise<number> {
+  if (data.updated === undefined) return 0;
+  return checkWait(deps, new Date(data.updated).getTime(), queuedAt, await boxesPulledUntil(deps));
+}
+
+/** The least mark of the PPNS boxes (how far every box has been pulled); null if one has none. */
+async function boxesPulledUntil(deps: HmrcDeps): Promise<number | null> {
+  const boxes = deps.config.PPNS_BOX_IDS;
+  if (boxes.length === 0) return Number.POSITIVE_INFINITY;
+  const marks = await deps.db
+    .selectFrom('reconcile_state')
+    .select('high_water_mark')
+    .where(
+      'scope',
+      'in',
+      boxes.map((boxId) => ppnsScope(boxId)),
+    )
+    .execute();
+  if (marks.length < boxes.length || marks.some((row) => row.high_water_mark === null)) return null;
+  return Math.min(...marks.map((row) => row.high_water_mark!.getTime()));
+}
+
+/** Milliseconds a check of a movement updated at `updated` should still wait (0: list now). */
+function checkWait(
+  deps: HmrcDeps,
+  updated: number,
+  queuedAt: number,
+  pulledUntil: number | null,
+): number {
+  const now = Date.now();
+  const graceLeft = updated + deps.config.RECONCILE_GRACE_SECONDS * 1000 - now;
+  const boxWaitLeft = queuedAt + deps.config.RECONCILE_BOX_WAIT_SECONDS * 1000 - now;
+  const covered = pulledUntil !== null && pulledUntil >= updated + notificationLagMs;
+  // Not covered yet: look again once the next pull is due (or when the wait runs out).
+  const boxLeft =
+    covered || boxWaitLeft <= 0
+      ? 0
+      : Math.min(boxWaitLeft, deps.config.PPNS_PULL_INTERVAL_SECONDS * 1000);
+  const wait = Math.max(graceLeft, boxLeft);
+  return wait > 0 ? Math.max(wait, 1000) : 0;
+}
+
+/**
  * `reconcile-messages`: the messages of one movement received since the sweep's lower bound,
  * compared with ours in one query; each one we lack gets a `fetch-message` job with the same job
  * id a push-triggered fetch would have, so a fetch already queued is not doubled. A 404 means
  * HMRC archived the movement (60 days) or never shows it to this trader: nothing to do.
  */
 export function createReconcileMessagesProcessor(deps: HmrcDeps) {
-  return async (job: Job): Promise<unknown> => {
+  return async (job: Job, token?: string): Promise<unknown> => {
     const data = jobData(reconcileMessagesData, job);
     const scope = ctcScope(data.eori, data.movementType);
     const log = deps.logger.child({
@@ -179,6 +277,13 @@ export function createReconcileMessagesProcessor(deps: HmrcDeps) {
       movementId: data.movementId,
       job: 'reconcile-messages',
     });
+    // Waiting for the box costs no HMRC call and no attempt: the job goes back to delayed.
+    const waitMs = await waitForBox(deps, data, job.timestamp);
+    if (waitMs > 0 && token !== undefined) {
+      log.debug({ waitMs, updated: data.updated }, 'check waits for the PPNS box to be pulled');
+      await job.moveToDelayed(Date.now() + waitMs, token);
+      throw new DelayedError();
+    }
     try {
       const listed = await listMessages(deps, data);
       if (listed === 'not-found') return { archived: true };
@@ -214,6 +319,9 @@ export function createReconcileMessagesProcessor(deps: HmrcDeps) {
               opts: jobOptions(jobs.fetchMessage, {
                 jobId: jobIds.fetch(data.movementType, data.movementId, message.id),
                 priority: hmrcPriority.reconcile,
+                // Notifications the pull has just queued are still being ingested: a moment
+                // later the fetch finds their messages stored and makes no call (fetch.ts).
+                delay: sweptFetchDelayMs,
                 attempts: deps.config.FETCH_MAX_ATTEMPTS,
               }),
             };

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { Clearance, PacedCall } from '@ctc-hub/hmrc-client';
 import { pacerKey, RatePacer, spacingFor } from '@ctc-hub/queue';
@@ -14,6 +15,17 @@ import type { RedisConnection } from '@ctc-hub/queue';
  * Both are paced on the moment a request actually leaves (see RatePacer.acquire): a call held
  * up after its clearance keeps the others waiting instead of bunching with the next one.
  */
+
+/**
+ * Which lane the HMRC call being made belongs to, set around each hmrc job (handlers.ts) from its
+ * priority. `gives-way`: fetches and reconciliation book a slot of the application's budget only
+ * when it is at most one slot ahead, so a declaration (priority 1, `first`) booking after them
+ * waits behind at most one of their calls, not behind every call the worker's concurrency has
+ * queued into the schedule (8 jobs at 350 ms: up to 2.8 s). The budget stays as full: a caller
+ * that gives way books as soon as the schedule is within a slot of now.
+ */
+export type HmrcLane = 'first' | 'gives-way';
+export const hmrcLane = new AsyncLocalStorage<HmrcLane>();
 
 const boxListPath = /^\/misc\/push-pull-notification\/box\/([0-9a-fA-F-]{36})\/notifications$/;
 
@@ -90,13 +102,15 @@ export function createHmrcPacing(redis: RedisConnection, settings: PacingSetting
       };
     },
     clear: async (call) => {
+      const givesWay =
+        hmrcLane.getStore() === 'gives-way' ? { maxAheadMs: application.spacingMs } : {};
       const boxId = boxListed(call);
-      if (boxId === undefined) return application.acquire();
+      if (boxId === undefined) return application.acquire(givesWay);
       // The box first: waiting up to 10 s for it must not sit on a slot of the shared budget.
       const box = await boxPacer(boxId).acquire();
       let app: Clearance;
       try {
-        app = await application.acquire();
+        app = await application.acquire(givesWay);
       } catch (error) {
         await box.notSent().catch(() => undefined);
         throw error;
