@@ -13,7 +13,8 @@
  * Everything it starts (two PostgreSQL servers, one redis-server, the api instances) is stopped
  * and its directories removed on exit, on error and on SIGINT/SIGTERM.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { chown, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -111,6 +112,8 @@ class FeedReader {
     private readonly baseUrl: string,
   ) {}
 
+  error: Error | undefined;
+
   start(): void {
     this.done = (async () => {
       let after = 'now';
@@ -140,7 +143,9 @@ class FeedReader {
         after = body.next;
         if (body.events.length === 0) await new Promise((resolve) => setTimeout(resolve, 2));
       }
-    })();
+    })().catch((error: unknown) => {
+      this.error = error as Error;
+    });
   }
 
   async stop(): Promise<void> {
@@ -184,10 +189,37 @@ export const bench: Bench = async ({ quick }) => {
   const onSignal = () => void cleanUp().finally(() => process.exit(130));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // Last resort when the process dies of an uncaught error: stop both servers and remove their
+  // directory synchronously (an 'exit' listener cannot wait). Redis dies with us (a child).
+  let tempDir: string | undefined;
+  const onExit = () => {
+    if (tempDir === undefined) return;
+    for (const server of ['replica', 'primary']) {
+      try {
+        const [file, argv] = pgCommand('pg_ctl', [
+          '-D',
+          path.join(tempDir, server),
+          '-m',
+          'immediate',
+          '-w',
+          'stop',
+        ]);
+        execFileSync(file, argv, { stdio: 'ignore', timeout: 30_000 });
+      } catch {
+        // Not running.
+      }
+    }
+    rmSync(tempDir, { recursive: true, force: true });
+  };
+  process.on('exit', onExit);
   try {
     // The primary, then its streaming replica.
     const dir = await mkdtemp(path.join(os.tmpdir(), 'ctc-replica-lag-'));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    tempDir = dir;
+    cleanups.push(async () => {
+      await rm(dir, { recursive: true, force: true });
+      tempDir = undefined;
+    });
     if (process.getuid?.() === 0) {
       const uid = Number((await run('id', ['-u', 'postgres'])).stdout.trim());
       const gid = Number((await run('id', ['-g', 'postgres'])).stdout.trim());
@@ -277,6 +309,13 @@ export const bench: Bench = async ({ quick }) => {
 
     viaReplica.start();
     viaPrimary.start();
+    // Their first read (`after=now`) places each cursor; a probe committed before it would be
+    // behind the cursor and never served.
+    await waitFor(async () => viaReplica.requests > 1 && viaPrimary.requests > 1, {
+      timeoutMs: 10_000,
+      intervalMs: 10,
+      what: 'the feed readers to start',
+    });
     let sequence = 0;
     const nextId = () => (sequence++).toString(16).padStart(16, '0');
 
@@ -326,7 +365,13 @@ export const bench: Bench = async ({ quick }) => {
             (probe) => viaReplica.firstSeen.has(probe.id) && viaPrimary.firstSeen.has(probe.id),
           ),
         { timeoutMs: 30_000, intervalMs: 50, what: `the ${label} probes to appear in both feeds` },
-      );
+      ).catch((error: unknown) => {
+        const missing = (reader: FeedReader) =>
+          `${reader.name}: ${probes.filter((probe) => !reader.firstSeen.has(probe.id)).length} (first at ${probes.findIndex((probe) => !reader.firstSeen.has(probe.id))}) of ${probes.length} missing, ${reader.requests} requests, ${reader.connectionErrors} connection errors${reader.error ? `, stopped by ${reader.error.message}` : ''}`;
+        throw new Error(
+          `${(error as Error).message}: ${missing(viaReplica)}; ${missing(viaPrimary)}`,
+        );
+      });
       const lags = (reader: FeedReader) =>
         probes.map((probe) => reader.firstSeen.get(probe.id)! - probe.commitAt);
       const summary = (values: number[]) => ({
@@ -381,6 +426,7 @@ export const bench: Bench = async ({ quick }) => {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await cleanUp();
+    process.off('exit', onExit);
   }
 };
 
