@@ -73,6 +73,11 @@ export async function runOnce(request: LoadRequest): Promise<LoadResult> {
 
   const nextIndex = (): number | undefined => {
     if (durationMs !== undefined && performance.now() - started >= durationMs) return undefined;
+    // Paced: a lane takes its next index at once and waits for its due time, so at a low rate
+    // the lanes would otherwise hold indexes due long after the duration (256 lanes at 20/s:
+    // 12.8 s past it).
+    if (durationMs !== undefined && intervalMs > 0 && next * intervalMs >= durationMs)
+      return undefined;
     if (total !== undefined && next >= total) return undefined;
     return next++;
   };

@@ -239,27 +239,34 @@ export interface SideFigures {
   requests: number;
   /** CPU of this process's main thread (api + pg client; not the HTTP client) per request. */
   nodeCpuUs?: number;
+  /** Of nodeCpuUs, the part spent in the kernel (system calls: socket reads and writes). */
+  nodeSystemCpuUs?: number;
   /** CPU of the pool's PostgreSQL backends per request. */
   postgresCpuUs?: number;
 }
 
 /** CPU ms of one thread or process from /proc (utime + stime, 10 ms ticks); 0 if unreadable. */
-function procCpuMs(path: string): number {
+function procCpuMs(path: string, part: 'all' | 'user' | 'system' = 'all'): number {
   try {
     const fields = readFileSync(path, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+    const user = Number(fields[11]);
+    const system = Number(fields[12]);
+    return (part === 'user' ? user : part === 'system' ? system : user + system) * 10;
   } catch {
     return 0;
   }
 }
 
 /** The main thread's CPU (its task id is the process id) and the database's backends' CPU. */
-async function cpuNow(pool: Pool): Promise<{ node: number; postgres: Map<number, number> }> {
+async function cpuNow(
+  pool: Pool,
+): Promise<{ node: number; nodeSystem: number; postgres: Map<number, number> }> {
   const backends = await pool.query<{ pid: number }>(
     'SELECT pid FROM pg_stat_activity WHERE datname = current_database()',
   );
   return {
     node: procCpuMs(`/proc/self/task/${process.pid}/stat`),
+    nodeSystem: procCpuMs(`/proc/self/task/${process.pid}/stat`, 'system'),
     postgres: new Map(backends.rows.map((row) => [row.pid, procCpuMs(`/proc/${row.pid}/stat`)])),
   };
 }
@@ -275,6 +282,7 @@ export async function withCpu(pool: Pool, load: () => Promise<SideFigures>): Pro
   return {
     ...figures,
     nodeCpuUs: perRequest(after.node - before.node),
+    nodeSystemCpuUs: perRequest(after.nodeSystem - before.nodeSystem),
     postgresCpuUs: perRequest(postgres),
   };
 }

@@ -201,8 +201,12 @@ export const hmrcConcern = z.object({
 export const workerConcern = z.object({
   /** Port of the worker's /healthz, /readyz and /metrics. */
   WORKER_PORT: port(8082),
-  /** Ingest jobs processed at once per worker process; they are committed in micro-batches. */
-  INGEST_CONCURRENCY: positiveInt(200),
+  /**
+   * Ingest jobs processed at once per worker process; they are committed in micro-batches. At
+   * least twice INGEST_BATCH_SIZE, so one batch fills while another commits (at 200/200 a full
+   * batch held every job and the worker waited on each commit: docs/BENCHMARKS.md §2).
+   */
+  INGEST_CONCURRENCY: positiveInt(400),
   /**
    * How long a job stays locked to the worker process running it (the lock is renewed every half
    * of this while the process lives), and how often stalled jobs are looked for. The jobs of a

@@ -55,6 +55,8 @@ export {
   type HmrcAcceptance,
 } from './submissions/transitions.js';
 export { applyRetention, type RetentionReport } from './retention/retention.js';
+export { compactCounts } from './counts/counts.js';
+export type * from './schema/counts.table.js';
 export {
   comparePositions,
   decodeCursor,

@@ -1,4 +1,5 @@
 import type { BackgroundTask } from './runtime/deps.js';
+import { countsCompactionTask } from './housekeeping/counts.js';
 import { operationalGaugesTask } from './housekeeping/operational-gauges.js';
 import { partitionsTask } from './housekeeping/partitions.js';
 import { outboxRelayTask } from './submissions/outbox-relay.js';
@@ -18,6 +19,7 @@ export const backgroundTasks: readonly BackgroundTask[] = [
   webhooksTask,
   relayTask,
   retentionTask,
+  countsCompactionTask,
   operationalGaugesTask,
   replayWatchdogTask,
   tokenReencryptionTask,

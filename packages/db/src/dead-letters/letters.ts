@@ -129,7 +129,10 @@ async function resolveLetters(
   const result = await db
     .updateTable('dead_letters')
     .set({ status: 'resolved', updated_at: sql`now()` })
-    .where('dedupe_key', 'in', [...new Set(subjects.map(deadLetterKey))].sort())
+    // One array parameter, not one per key: an ingest batch asks this for up to 400 keys.
+    .where(
+      sql<boolean>`dedupe_key = ANY(${[...new Set(subjects.map(deadLetterKey))].sort()}::text[])`,
+    )
     .where('status', 'in', [...from])
     .executeTakeFirst();
   return Number(result.numUpdatedRows);

@@ -1,4 +1,4 @@
-import { type Transaction } from 'kysely';
+import { sql, type RawBuilder, type Transaction } from 'kysely';
 import type { Database } from '../schema/database.js';
 import type { MovementType } from '../schema/movements.table.js';
 import type { EnrollmentConflict } from './types.js';
@@ -39,4 +39,45 @@ export interface BatchOnlyState {
   messageCount: number;
   lastMessageAt: Date;
   messageKeys: string[];
+}
+
+/**
+ * One column of a batch insert through `unnest`: the SQL type of its values, and whether they
+ * travel as ONE array parameter (`array`: short values) or one parameter each (`each`: bodies and
+ * envelopes, which would otherwise be escaped into, and parsed back out of, an array literal;
+ * a Buffer parameter also goes over the wire as binary, not hex).
+ */
+export interface UnnestColumn<Row> {
+  name: keyof Row & string;
+  type: string;
+  pass?: 'array' | 'each';
+}
+
+/**
+ * `SELECT … FROM unnest(…)` over the rows' columns, for `INSERT INTO t (cols) SELECT …`: a fixed
+ * statement with one parameter per column (plus one per row for `each` columns) instead of a
+ * multi-row VALUES list with one parameter per cell, so neither Kysely nor PostgreSQL handles
+ * thousands of parameter nodes per batch. Rows come out in the order given (a function scan),
+ * which keeps the key-ordered locking of concurrent batches.
+ */
+export function unnestRows<Row>(
+  rows: readonly Row[],
+  columns: readonly UnnestColumn<Row>[],
+  select: Partial<
+    Record<keyof Row & string, (column: RawBuilder<unknown>) => RawBuilder<unknown>>
+  > = {},
+): RawBuilder<unknown> {
+  const args = columns.map((column) => {
+    const values = rows.map((row) => row[column.name] ?? null);
+    return column.pass === 'each'
+      ? sql`ARRAY[${sql.join(values)}]::${sql.raw(column.type)}[]`
+      : sql`${values}::${sql.raw(column.type)}[]`;
+  });
+  const names = columns.map((column) => sql.ref(`u.${column.name}`));
+  const list = columns.map(
+    (column, index) => select[column.name]?.(names[index]!) ?? names[index]!,
+  );
+  return sql`SELECT ${sql.join(list)} FROM unnest(${sql.join(args)}) AS u(${sql.join(
+    columns.map((column) => sql.id(column.name)),
+  )})`;
 }

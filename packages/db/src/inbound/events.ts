@@ -1,6 +1,18 @@
 import type { Database } from '../schema/database.js';
 import type { IngestOutcome, IngestRecord } from './types.js';
-import { movementKey, type MovementRow, type Trx } from './batch.js';
+import { movementKey, unnestRows, type MovementRow, type Trx, type UnnestColumn } from './batch.js';
+
+type EventRow = Omit<Database['events'], 'id' | 'xid' | 'created_at' | 'data'> & { data: string };
+
+const eventColumns: UnnestColumn<EventRow>[] = [
+  { name: 'kind', type: 'text' },
+  { name: 'movement_type', type: 'text' },
+  { name: 'movement_id', type: 'text' },
+  { name: 'message_id', type: 'text' },
+  { name: 'submission_id', type: 'uuid' },
+  { name: 'eori', type: 'text' },
+  { name: 'data', type: 'jsonb' },
+];
 
 import type { StatusChange } from './movements.js';
 
@@ -11,10 +23,9 @@ export async function insertEvents(
   movements: Map<string, MovementRow>,
   statusChanges: Map<string, StatusChange>,
 ): Promise<void> {
-  const events: Database['events'][] = [];
-  const push = (
-    event: Omit<Database['events'], 'id' | 'xid' | 'created_at' | 'data'> & { data: object },
-  ) => events.push({ ...event, data: JSON.stringify(event.data) } as unknown as Database['events']);
+  const events: EventRow[] = [];
+  const push = (event: Omit<EventRow, 'data'> & { data: object }) =>
+    events.push({ ...event, data: JSON.stringify(event.data) });
 
   records.forEach((record, index) => {
     const outcome = outcomes[index]!;
@@ -90,6 +101,7 @@ export async function insertEvents(
   if (events.length > 0)
     await trx
       .insertInto('events')
-      .values(events as never)
+      .columns(eventColumns.map((column) => column.name))
+      .expression(unnestRows(events, eventColumns))
       .execute();
 }

@@ -1,12 +1,76 @@
+import { sql } from 'kysely';
 import type { IngestRecord } from './types.js';
-import { messageKey, movementKey, type MovementRow, type Trx } from './batch.js';
+import {
+  messageKey,
+  movementKey,
+  unnestRows,
+  type MovementRow,
+  type Trx,
+  type UnnestColumn,
+} from './batch.js';
+
+interface MessageRow {
+  movement_month: string;
+  movement_type: string;
+  movement_id: string;
+  message_id: string;
+  message_type: string | null;
+  root_element: string | null;
+  phase: string | null;
+  direction: string;
+  known_type: boolean;
+  received_at: Date;
+  prepared_at: string | null;
+  message_identification: string | null;
+  correlation_identifier: string | null;
+  mrn: string | null;
+  lrn: string | null;
+  size_bytes: number;
+  sha256: Buffer;
+  summary: string;
+  parse_error: string | null;
+  source: string;
+  box_id: string | null;
+  request_id: string;
+  notification_id: string | null;
+  body: Buffer;
+  hmrc_status: string | null;
+}
+
+const messageColumns: UnnestColumn<MessageRow>[] = [
+  { name: 'movement_month', type: 'date' },
+  { name: 'movement_type', type: 'text' },
+  { name: 'movement_id', type: 'text' },
+  { name: 'message_id', type: 'text' },
+  { name: 'message_type', type: 'text' },
+  { name: 'root_element', type: 'text' },
+  { name: 'phase', type: 'text' },
+  { name: 'direction', type: 'text' },
+  { name: 'known_type', type: 'boolean' },
+  { name: 'received_at', type: 'timestamptz' },
+  { name: 'prepared_at', type: 'timestamp' },
+  { name: 'message_identification', type: 'text' },
+  { name: 'correlation_identifier', type: 'text' },
+  { name: 'mrn', type: 'text' },
+  { name: 'lrn', type: 'text' },
+  { name: 'size_bytes', type: 'int' },
+  { name: 'sha256', type: 'bytea', pass: 'each' },
+  { name: 'summary', type: 'jsonb', pass: 'each' },
+  { name: 'parse_error', type: 'text' },
+  { name: 'source', type: 'text' },
+  { name: 'box_id', type: 'uuid' },
+  { name: 'request_id', type: 'text' },
+  { name: 'notification_id', type: 'uuid' },
+  { name: 'body', type: 'bytea', pass: 'each' },
+  { name: 'hmrc_status', type: 'text' },
+];
 
 export async function insertMessages(
   trx: Trx,
   records: readonly IngestRecord[],
   movements: Map<string, MovementRow>,
 ): Promise<Set<string>> {
-  const rows = new Map<string, Parameters<ReturnType<Trx['insertInto']>['values']>[0] & object>();
+  const rows = new Map<string, MessageRow>();
   for (const record of records) {
     if (record.kind !== 'message') continue;
     const { movement, message } = record;
@@ -41,7 +105,7 @@ export async function insertMessages(
       notification_id:
         record.notification?.notificationId ?? record.notificationRef?.notificationId ?? null,
       body: message.body,
-      ...(message.hmrcStatus !== undefined ? { hmrc_status: message.hmrcStatus } : {}),
+      hmrc_status: message.hmrcStatus ?? null,
     });
   }
   const inserted = new Set<string>();
@@ -51,7 +115,13 @@ export async function insertMessages(
     .map(([, row]) => row);
   const returned = await trx
     .insertInto('messages')
-    .values(sorted as never)
+    .columns(messageColumns.map((column) => column.name))
+    .expression(
+      unnestRows(sorted, messageColumns, {
+        // The column's default (migration 2026_11_21_0900) for a message that names none.
+        hmrc_status: (column) => sql`COALESCE(${column}, 'Received')`,
+      }),
+    )
     .onConflict((oc) => oc.doNothing())
     .returning(['movement_type', 'movement_id', 'message_id'])
     .execute();

@@ -5,10 +5,46 @@ import {
   messageKey,
   movementKey,
   unknownStatus,
+  unnestRows,
   type BatchOnlyState,
   type MovementRow,
   type Trx,
+  type UnnestColumn,
 } from './batch.js';
+
+interface MovementInsert {
+  movement_type: MovementType;
+  movement_id: string;
+  request_id: string;
+  box_id: string | null;
+  enrollment_eori: string | null;
+  enrollment_verified: boolean;
+  via_connection: string | null;
+  movement_eori: string | null;
+  mrn: string | null;
+  lrn: string | null;
+  api_version: string | null;
+  status: string;
+  message_count: number;
+  last_message_at: Date | null;
+}
+
+const movementColumns: UnnestColumn<MovementInsert>[] = [
+  { name: 'movement_type', type: 'text' },
+  { name: 'movement_id', type: 'text' },
+  { name: 'request_id', type: 'text' },
+  { name: 'box_id', type: 'uuid' },
+  { name: 'enrollment_eori', type: 'text' },
+  { name: 'enrollment_verified', type: 'boolean' },
+  { name: 'via_connection', type: 'uuid' },
+  { name: 'movement_eori', type: 'text' },
+  { name: 'mrn', type: 'text' },
+  { name: 'lrn', type: 'text' },
+  { name: 'api_version', type: 'text' },
+  { name: 'status', type: 'text' },
+  { name: 'message_count', type: 'int' },
+  { name: 'last_message_at', type: 'timestamptz' },
+];
 
 export function firstIndexForMovement(records: readonly IngestRecord[], key: string): number {
   return records.findIndex(
@@ -94,7 +130,7 @@ export async function upsertMovements(
   // branch below does not set them, and refreshMovementStatus recomputes existing movements.
   const rows = [...merged.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([key, facts]) => {
+    .map(([key, facts]): MovementInsert => {
       const state = states.get(key);
       return {
         movement_type: facts.movementType,
@@ -115,7 +151,8 @@ export async function upsertMovements(
     });
   const returned = await trx
     .insertInto('movements')
-    .values(rows)
+    .columns(movementColumns.map((column) => column.name))
+    .expression(unnestRows(rows, movementColumns))
     .onConflict((oc) =>
       oc.columns(['movement_type', 'movement_id']).doUpdateSet({
         box_id: sql`COALESCE(movements.box_id, EXCLUDED.box_id)`,

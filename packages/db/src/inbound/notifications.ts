@@ -2,7 +2,36 @@ import { sql } from 'kysely';
 import type { MovementType } from '../schema/movements.table.js';
 import type { NotificationStatus } from '../schema/notifications.table.js';
 import type { IngestOutcome, IngestRecord, NotificationFacts } from './types.js';
-import { type Trx } from './batch.js';
+import { unnestRows, type Trx, type UnnestColumn } from './batch.js';
+
+type NotificationRow = ReturnType<typeof notificationRow>;
+
+const notificationColumns: UnnestColumn<NotificationRow>[] = [
+  { name: 'notification_id', type: 'uuid' },
+  { name: 'created_at', type: 'timestamptz' },
+  { name: 'box_id', type: 'uuid' },
+  { name: 'source', type: 'text' },
+  { name: 'status', type: 'text' },
+  { name: 'payload_version', type: 'text' },
+  { name: 'notification_type', type: 'text' },
+  { name: 'movement_type', type: 'text' },
+  { name: 'movement_id', type: 'text' },
+  { name: 'message_id', type: 'text' },
+  { name: 'message_type', type: 'text' },
+  { name: 'enrollment_eori', type: 'text' },
+  { name: 'envelope', type: 'text', pass: 'each' },
+  { name: 'error', type: 'text' },
+  { name: 'error_history', type: 'jsonb', pass: 'each' },
+  { name: 'received_at', type: 'timestamptz' },
+  { name: 'trace_id', type: 'text' },
+];
+
+/** INSERT INTO notifications (…) SELECT … FROM unnest(…): see unnestRows. */
+const insertRows = (trx: Trx, rows: NotificationRow[]) =>
+  trx
+    .insertInto('notifications')
+    .columns(notificationColumns.map((column) => column.name))
+    .expression(unnestRows(rows, notificationColumns));
 
 function notificationRow(
   facts: NotificationFacts,
@@ -85,9 +114,10 @@ export async function insertNotifications(
   if (plain.length > 0) {
     // A notification quarantined before and now processed (a replay after its cause was fixed)
     // takes the new verdict; any other existing row is a redelivery and stays as it is.
-    const returned = await trx
-      .insertInto('notifications')
-      .values(byId(plain).map((entry) => entry.row))
+    const returned = await insertRows(
+      trx,
+      byId(plain).map((entry) => entry.row),
+    )
       .onConflict((oc) =>
         oc
           .columns(['notification_id', 'created_at'])
@@ -118,9 +148,10 @@ export async function insertNotifications(
   if (quarantined.length > 0) {
     // A notification that was queued for a fetch (or quarantined before) takes the new verdict;
     // one that was stored stays stored.
-    const returned = await trx
-      .insertInto('notifications')
-      .values(byId(quarantined).map((entry) => entry.row))
+    const returned = await insertRows(
+      trx,
+      byId(quarantined).map((entry) => entry.row),
+    )
       .onConflict((oc) =>
         oc
           .columns(['notification_id', 'created_at'])

@@ -14,6 +14,8 @@ import * as addSubmissionUploadState from './2026_12_06_1330_add_submission_uplo
 import * as createRelayTables from './2026_12_06_1400_create_relay_tables.js';
 import * as recordRefreshRefusal from './2026_12_06_1410_record_refresh_refusal.js';
 import * as addSubmissionHmrcReply from './2026_12_06_1430_add_submission_hmrc_reply.js';
+import * as storeLargeBodiesUncompressed from './2026_12_06_1510_store_large_bodies_uncompressed.js';
+import * as countMovementsAndMessages from './2026_12_06_1520_count_movements_and_messages.js';
 
 // Migrations are listed here rather than read from the directory so that they are bundled with
 // the services and run the same from source and from the production build.
@@ -33,6 +35,8 @@ const migrations: Record<string, Migration> = {
   '2026_12_06_1400_create_relay_tables': createRelayTables,
   '2026_12_06_1410_record_refresh_refusal': recordRefreshRefusal,
   '2026_12_06_1430_add_submission_hmrc_reply': addSubmissionHmrcReply,
+  '2026_12_06_1510_store_large_bodies_uncompressed': storeLargeBodiesUncompressed,
+  '2026_12_06_1520_count_movements_and_messages': countMovementsAndMessages,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../connection.js';
+import { countsLock } from '../counts/counts.js';
 
 export interface RetentionReport {
   cutoff: string;
@@ -52,6 +53,16 @@ async function dropPartition(db: Db, partition: Partition): Promise<boolean> {
     await db.transaction().execute(async (trx) => {
       await sql`SET LOCAL lock_timeout = '5s'`.execute(trx);
       await sql`DROP TABLE IF EXISTS ${sql.table(partition.name)}`.execute(trx);
+      if (partition.parent === 'messages') {
+        // The month's message counts go with its rows (migration 2026_12_06_1520), in the same
+        // transaction. After the DROP, whose lock on the parent waited for every insert in
+        // flight, so the DELETE's snapshot holds their counts too; the advisory lock keeps
+        // compactCounts from re-adding rows this DELETE cannot see.
+        await sql`SELECT pg_advisory_xact_lock(${countsLock})`.execute(trx);
+        await sql`DELETE FROM message_counts WHERE movement_month = ${isoDate(partition.month)}::date`.execute(
+          trx,
+        );
+      }
     });
     return true;
   } catch (error) {

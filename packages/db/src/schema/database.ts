@@ -1,3 +1,4 @@
+import type { MessageCountsTable, MovementCountsTable } from './counts.table.js';
 import type { DeadLettersTable } from './dead-letters.table.js';
 import type { EventsTable } from './events.table.js';
 import type { GuaranteeChecksTable, GuaranteeWindowsTable } from './guarantee-checks.table.js';
@@ -38,4 +39,6 @@ export interface Database {
   relay_consumers: RelayConsumersTable;
   relay_outbox: RelayOutboxTable;
   relay_notifications: RelayNotificationsTable;
+  movement_counts: MovementCountsTable;
+  message_counts: MessageCountsTable;
 }

@@ -38,8 +38,16 @@ export interface MessagesTable {
   /** HMRC message status: Received for NCTS messages; Pending..Failed for our submissions. */
   hmrc_status: Generated<string>;
   stored_at: Generated<Date>;
-  /** Raw XML, byte for byte. Never select it in list queries. */
+  /**
+   * Raw XML, byte for byte, lz4-compressed, when at most 1 MiB; empty for a larger body, which
+   * is in body_large. Read coalesce(body_large, body). Never select it in list queries.
+   */
   body: Buffer;
+  /**
+   * A body over 1 MiB, stored uncompressed (STORAGE EXTERNAL) so that reading it in slices is
+   * linear; a trigger moves it here from `body` on insert (migration 2026_12_06_1510).
+   */
+  body_large: ColumnType<Buffer | null, never, never>;
 }
 
 export type Message = Selectable<MessagesTable>;

@@ -85,9 +85,13 @@ export async function countedPage<Row, Table extends keyof Database>(
   filtered: SelectQueryBuilder<Database, Table, object>,
   offset: number,
   page: () => Promise<readonly unknown[]>,
+  /** The same total read another way (a counts table); count(*) of `filtered` when absent. */
+  count?: () => Promise<number>,
 ): Promise<Page<Row>> {
-  const counted = await filtered.select(totalCount).executeTakeFirstOrThrow();
-  const total = Number(counted.totalCount);
+  const total =
+    count !== undefined
+      ? await count()
+      : Number((await filtered.select(totalCount).executeTakeFirstOrThrow()).totalCount);
   if (offset >= total) return { totalCount: total, items: [] };
   return { totalCount: total, items: (await page()) as Row[] };
 }

@@ -1,7 +1,9 @@
 // Risk retired: one runaway internal client (a loop with no back-off) takes the api and the
 // database down for every other system; and JSON answers that a browser could sniff, frame or
 // cache.
+import { createLogger } from '@ctc-hub/telemetry';
 import { keys, startTestApi, type TestApi } from '../test-support/api.js';
+import { rateLimitPerKey } from './rate-limit.js';
 
 let api: TestApi;
 beforeAll(async () => {
@@ -70,4 +72,41 @@ it("does not charge a key's bucket for requests that fail authentication", async
   expect(after.status).toBe(200);
   // One token for this request, none for the 40 refused ones (the bucket may have refilled a bit).
   expect(Number(after.headers.get('ratelimit-remaining'))).toBeGreaterThanOrEqual(before - 1);
+});
+
+it('holds the rate across replicas that lease tokens from the shared bucket', async () => {
+  // Burst 40: each replica takes 2 tokens per Redis round trip and spends the second itself.
+  const options = {
+    redis: api.redis,
+    prefix: `${api.prefix}lease`,
+    perSecond: 1,
+    burst: 40,
+    logger: createLogger({ service: 'api-test', level: 'silent' }),
+  };
+  const replicas = [rateLimitPerKey(options), rateLimitPerKey(options)];
+  const ask = async (limiter: (typeof replicas)[number]) => {
+    let passed = false;
+    const response = {
+      setHeader: () => response,
+      status: () => response,
+      json: () => response,
+    };
+    await limiter(
+      { principal: { keyId: 'leasekey', eoris: '*' } } as never,
+      response as never,
+      () => {
+        passed = true;
+      },
+    );
+    return passed;
+  };
+  // 30 at once on one replica: all within the burst, none refused while another's lease holds
+  // tokens.
+  const together = await Promise.all(Array.from({ length: 30 }, () => ask(replicas[0]!)));
+  expect(together.filter(Boolean)).toHaveLength(30);
+  let passed = 30;
+  for (let index = 0; index < 40; index += 1) if (await ask(replicas[index % 2]!)) passed += 1;
+  // The burst, plus at most the token or two the bucket refilled meanwhile; none lost either.
+  expect(passed).toBeGreaterThanOrEqual(40);
+  expect(passed).toBeLessThanOrEqual(42);
 });

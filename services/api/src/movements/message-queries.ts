@@ -105,7 +105,8 @@ export async function findMessage(
 ): Promise<MessageRow | undefined> {
   const row = await db
     .selectFrom('messages')
-    .select([...messageListColumns, 'phase', 'body', 'sha256', 'size_bytes'])
+    .select([...messageListColumns, 'phase', 'sha256', 'size_bytes'])
+    .select(sql<Buffer>`coalesce(body_large, body)`.as('body'))
     .where('movement_month', '=', movement.retention_month)
     .where('movement_type', '=', movement.movement_type)
     .where('movement_id', '=', movement.movement_id)
@@ -118,8 +119,9 @@ export async function findMessage(
 export const INLINE_BODY_MAX_BYTES = 1024 * 1024;
 /**
  * Chunks of larger bodies. Each costs about 5× its size while it is in flight (hex text, string,
- * bytes); smaller chunks mean more queries and, since TOAST decompresses a value from its start,
- * more repeated decompression (O(n²/chunk) in Postgres).
+ * bytes); smaller chunks mean more queries. Bodies over 1 MiB are stored uncompressed in
+ * body_large (migration 2026_12_06_1510), so a chunk reads only the TOAST rows it spans; on a
+ * compressed value every chunk would decompress the value from its start (O(n²/chunk)).
  */
 export const BODY_CHUNK_BYTES = 256 * 1024;
 
@@ -146,9 +148,9 @@ export async function findMessageHead(
   const row = await db
     .selectFrom('messages')
     .select([...messageListColumns, 'phase', 'sha256', 'size_bytes'])
-    .select(sql<number>`octet_length(body)`.as('body_bytes'))
+    .select(sql<number>`octet_length(coalesce(body_large, body))`.as('body_bytes'))
     .select(
-      sql<Buffer | null>`CASE WHEN octet_length(body) <= ${INLINE_BODY_MAX_BYTES} THEN body END`.as(
+      sql<Buffer | null>`CASE WHEN body_large IS NULL AND octet_length(body) <= ${INLINE_BODY_MAX_BYTES} THEN body END`.as(
         'body',
       ),
     )
@@ -175,7 +177,11 @@ export async function readBodyChunk(
 ): Promise<Buffer | undefined> {
   const row = await db
     .selectFrom('messages')
-    .select(sql<Buffer>`substring(body FROM ${offset + 1} FOR ${length})`.as('chunk'))
+    .select(
+      sql<Buffer>`substring(coalesce(body_large, body) FROM ${offset + 1} FOR ${length})`.as(
+        'chunk',
+      ),
+    )
     .where('movement_month', '=', movement.retention_month)
     .where('movement_type', '=', movement.movement_type)
     .where('movement_id', '=', movement.movement_id)
@@ -247,7 +253,33 @@ export function listLinkedMessages(
   limit: number,
   offset: number,
 ): Promise<Page<MessageListRow>> {
-  return countedPage(linkedMessagesQuery(db, filter), offset, () =>
-    linkedMessagesPageQuery(db, filter, limit, offset).execute(),
+  const fromCounts =
+    filter.eoris === undefined &&
+    filter.requestId === undefined &&
+    filter.receivedSince === undefined &&
+    filter.receivedBefore === undefined;
+  return countedPage(
+    linkedMessagesQuery(db, filter),
+    offset,
+    () => linkedMessagesPageQuery(db, filter, limit, offset).execute(),
+    fromCounts ? () => countedMessages(db, filter) : undefined,
   );
+}
+
+/**
+ * The total of an unscoped key's box / message type / movement type filter from message_counts
+ * (migration 2026_12_06_1520): a sum over its group rows, exactly count(*) in the same snapshot,
+ * where count(*) of a box's messages grows with every message it ever received. A scoped key's
+ * total depends on each message's movement (its EORIs, quarantine), a request id's or a time
+ * range's is small: those are counted with count(*).
+ */
+async function countedMessages(db: Db, filter: LinkedMessagesFilter): Promise<number> {
+  let query = db.selectFrom('message_counts').select(sql<string>`coalesce(sum(n), 0)`.as('total'));
+  if (filter.boxId !== undefined) query = query.where('box_id', '=', filter.boxId);
+  if (filter.messageType !== undefined)
+    query = query.where('message_type', '=', filter.messageType);
+  if (filter.movementType !== undefined)
+    query = query.where('movement_type', '=', filter.movementType);
+  const row = await query.executeTakeFirstOrThrow();
+  return Number(row.total);
 }

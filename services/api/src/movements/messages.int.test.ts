@@ -2,6 +2,7 @@
 // the same JSON), and a message body comes back byte for byte as NCTS wrote it, including bytes
 // that text handling likes to "fix" (BOM, CRLF, non-ASCII), from whichever partition holds it.
 import { createHash } from 'node:crypto';
+import { sql } from 'kysely';
 import { INLINE_BODY_MAX_BYTES } from './message-queries.js';
 import { keys, startTestApi, type TestApi } from '../test-support/api.js';
 import { example, seedMessage, seedMovement, type SeededMovement } from '../test-support/seed.js';
@@ -411,5 +412,12 @@ describe('GET …/messages/{messageId}/body', () => {
     expect(response.headers.get('content-length')).toBe(String(bytes.length));
     expect(response.headers.get('etag')).toBe(`"${sha256(bytes)}"`);
     expect(Buffer.from(await response.arrayBuffer()).equals(bytes)).toBe(true);
+    // Over 1 MiB, it was stored uncompressed apart from the small bodies, so that each chunk
+    // reads only its own part of it (not a decompression from the start).
+    const stored = await sql<{ small: number; large: number; compression: string | null }>`
+      SELECT octet_length(body) AS small, octet_length(body_large) AS large,
+             pg_column_compression(body_large) AS compression
+        FROM messages WHERE message_id = '30000000000000b1'`.execute(api.db);
+    expect(stored.rows).toEqual([{ small: 0, large: bytes.length, compression: null }]);
   });
 });

@@ -99,9 +99,49 @@ export function listMovements(
   limit: number,
   offset: number,
 ): Promise<Page<MovementRow>> {
-  return countedPage(movementListQuery(db, filter), offset, () =>
-    movementPageQuery(db, filter, limit, offset).execute(),
+  return countedPage(
+    movementListQuery(db, filter),
+    offset,
+    () => movementPageQuery(db, filter, limit, offset).execute(),
+    countsAnswer(filter) ? () => countedMovements(db, filter) : undefined,
   );
+}
+
+/**
+ * Whether movement_counts holds this filter's total: its groups are the type, both EORIs (what
+ * movementEORI and a key's scope filter on), the hex id and quarantine, so any filter on those
+ * alone; a time, MRN or LRN filter is counted with count(*) (an index range, small for what
+ * clients send: a recent updatedSince, one MRN or LRN).
+ */
+const countsAnswer = (filter: MovementListFilter) =>
+  filter.updatedSince === undefined &&
+  filter.updatedBefore === undefined &&
+  filter.mrn === undefined &&
+  filter.lrn === undefined;
+
+/**
+ * The filter's total from movement_counts (migration 2026_12_06_1520): a sum over a few hundred
+ * group rows, exactly count(*) of movementListQuery in the same snapshot, whatever the table's
+ * size. The scope's condition is movementVisible's, on the groups' columns.
+ */
+async function countedMovements(db: Db, filter: MovementListFilter): Promise<number> {
+  let query = db
+    .selectFrom('movement_counts')
+    .select(sql<string>`coalesce(sum(n), 0)`.as('total'))
+    .where('movement_type', '=', filter.movementType);
+  if (filter.hexIdsOnly === true) query = query.where('hex_id', '=', true);
+  if (filter.movementEori !== undefined)
+    query = query.where('movement_eori', '=', filter.movementEori);
+  if (filter.eoris !== undefined) {
+    const allowed = [...filter.eoris];
+    query = query
+      .where('quarantined', '=', false)
+      .where(
+        sql<boolean>`(enrollment_eori = any(${allowed}::text[]) or movement_eori = any(${allowed}::text[]))`,
+      );
+  }
+  const row = await query.executeTakeFirstOrThrow();
+  return Number(row.total);
 }
 
 /** One movement if it exists and the scope may see it; the caller answers 404 otherwise. */

@@ -54,7 +54,9 @@ export function createIngestProcessor(deps: IngestProcessorDeps) {
         }
 
         const payload = decision.payload;
-        const log = deps.logger.child({
+        // Plain fields rather than a child logger: pino serialises a child's bindings when it
+        // is made, on every job, even when the level below drops the line (the usual case).
+        const about = {
           notificationId: data.notificationId,
           ...(payload !== null
             ? {
@@ -63,7 +65,7 @@ export function createIngestProcessor(deps: IngestProcessorDeps) {
                 messageType: payload.messageType,
               }
             : {}),
-        });
+        };
         deps.metrics.notifications.add(1, { outcome: outcome.notification ?? 'none' });
         if (decision.record.kind === 'message' && outcome.messageStored) {
           const now = Date.now();
@@ -94,16 +96,17 @@ export function createIngestProcessor(deps: IngestProcessorDeps) {
           );
         }
         if (decision.record.kind === 'quarantine') {
-          log.warn(
+          deps.logger.warn(
             {
+              ...about,
               errorCode: decision.record.deadLetter.errorCode,
               error: decision.record.deadLetter.errorMessage,
             },
             'notification quarantined',
           );
         } else {
-          log.info(
-            { outcome: outcome.notification, status: outcome.movementStatus },
+          deps.logger.info(
+            { ...about, outcome: outcome.notification, status: outcome.movementStatus },
             'notification processed',
           );
         }
