@@ -48,8 +48,12 @@ export class PpnsGateway {
     this.server = server;
   }
 
+  /** Every answer with the time it came back, for measuring pauses. */
+  readonly timeline: { at: number; status: string }[] = [];
+
   private count(status: string): void {
     this.answers[status] = (this.answers[status] ?? 0) + 1;
+    this.timeline.push({ at: Date.now(), status });
   }
 
   private async forward(

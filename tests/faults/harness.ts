@@ -10,11 +10,12 @@ import path from 'node:path';
 import { type Env } from '@ctc-hub/config';
 import { createDb, type Db } from '@ctc-hub/db';
 import { loadSandboxConfig, startSandbox, type SandboxHandle } from '@ctc-hub/hmrc-sandbox';
-import { jobIds, queueNames } from '@ctc-hub/queue';
+import { createRedis, jobIds, queueNames, type RedisConnection } from '@ctc-hub/queue';
 import { createLogger } from '@ctc-hub/telemetry';
 import {
   createTestDatabase,
   freePort,
+  RedisCluster,
   repoRoot,
   TcpProxy,
   waitFor,
@@ -52,6 +53,11 @@ export interface HarnessOptions {
   /** Services reach Redis through a TcpProxy the test can cut. */
   redisProxy?: boolean;
   queuePrefix?: string;
+  /**
+   * Run on a real Redis Cluster of the test's own (3 primaries + 3 replicas) instead of one
+   * redis-server; the services get REDIS_CLUSTER_NODES. Needs a hash-tagged queuePrefix.
+   */
+  redisCluster?: { nodeTimeoutMs?: number };
   /** HMRC's rate limit per application, enforced by the sandbox and configured in the workers. */
   rateLimitPerSecond?: number;
   /** Extra service environment. */
@@ -127,13 +133,15 @@ export class Harness {
   sandbox!: SandboxHandle;
   gateway!: PpnsGateway;
   load!: LoadGenerator;
+  /** The single redis-server (not set when redisCluster is). */
   redis!: OwnRedis;
+  redisCluster: RedisCluster | undefined;
   redisProxy: TcpProxy | undefined;
   postgres: OwnPostgres | undefined;
   private testDb: TestDatabase | undefined;
   db!: Db;
   databaseUrl!: string;
-  checkRedis!: Redis;
+  checkRedis!: RedisConnection;
   queuePrefix: string;
   rateLimit: number;
   private rssTimer: NodeJS.Timeout | undefined;
@@ -177,7 +185,9 @@ export class Harness {
 
     // Infrastructure of our own.
     const [redis, database] = await Promise.all([
-      startOwnRedis(),
+      options.redisCluster
+        ? RedisCluster.start(options.redisCluster).then((cluster) => (this.redisCluster = cluster))
+        : startOwnRedis(),
       (async () => {
         if (options.postgres === 'own') {
           this.postgres = await OwnPostgres.create();
@@ -187,21 +197,31 @@ export class Harness {
         return this.testDb.url;
       })(),
     ]);
-    this.redis = redis;
+    if (!(redis instanceof RedisCluster)) this.redis = redis;
     this.databaseUrl = database;
     this.db = this.testDb?.db ?? createDb({ url: database, poolMax: 3 });
-    let servicesRedisUrl = redis.url;
+    const redisUrl = redis instanceof RedisCluster ? `redis://${redis.seeds[0]}` : redis.url;
+    let servicesRedisUrl = redisUrl;
     if (options.redisProxy) {
-      this.redisProxy = TcpProxy.forUrl(redis.url);
+      this.redisProxy = TcpProxy.forUrl(redisUrl);
       await this.redisProxy.start();
-      servicesRedisUrl = this.redisProxy.rewrite(redis.url);
+      servicesRedisUrl = this.redisProxy.rewrite(redisUrl);
     }
-    this.checkRedis = new Redis(redis.url, {
+    const checkOptions = {
       maxRetriesPerRequest: 1,
       enableOfflineQueue: false,
       retryStrategy: () => 200,
-    });
-    this.checkRedis.on('error', () => undefined);
+    };
+    if (redis instanceof RedisCluster) {
+      this.checkRedis = createRedis(
+        { REDIS_URL: redisUrl, REDIS_CLUSTER_NODES: redis.seeds },
+        'client',
+        checkOptions,
+      );
+    } else {
+      this.checkRedis = new Redis(redisUrl, checkOptions);
+      this.checkRedis.on('error', () => undefined);
+    }
 
     // The PPNS front door, then HMRC.
     const receiverPorts = await Promise.all(
@@ -239,6 +259,7 @@ export class Harness {
       DATABASE_URL: database,
       DATABASE_POOL_MAX: '5',
       REDIS_URL: servicesRedisUrl,
+      ...(this.redisCluster ? { REDIS_CLUSTER_NODES: this.redisCluster.seeds.join(',') } : {}),
       QUEUE_PREFIX: this.queuePrefix,
       PPNS_BOX_IDS: boxId,
       PPNS_PUSH_SECRETS: pushSecret,
@@ -669,6 +690,7 @@ export class Harness {
     this.checkRedis?.disconnect();
     await this.redisProxy?.stop().catch(() => undefined);
     await this.redis?.destroy().catch(() => undefined);
+    await this.redisCluster?.destroy().catch(() => undefined);
     if (this.testDb !== undefined) await this.testDb.destroy().catch(() => undefined);
     else await this.db?.destroy().catch(() => undefined);
     await this.postgres?.destroy().catch(() => undefined);

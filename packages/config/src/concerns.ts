@@ -59,6 +59,13 @@ export const redisConcern = z.object({
   /** The primary's name as configured in the Sentinels (`sentinel monitor <name> …`). */
   REDIS_SENTINEL_NAME: z.string().trim().min(1).default('ctc'),
   /**
+   * Redis Cluster seed nodes (`host:port`, comma-separated; a few are enough, the rest are
+   * discovered). Every connection is then an ioredis Cluster client that follows slot moves and
+   * failovers; credentials and scheme (rediss: for TLS) still come from REDIS_URL, whose host is
+   * not used. Needs a hash-tagged QUEUE_PREFIX such as `{ctc}`. Not together with REDIS_SENTINELS.
+   */
+  REDIS_CLUSTER_NODES: list(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port')).default([]),
+  /**
    * What a service does when its Redis could lose jobs it has acknowledged (no persistence, or a
    * maxmemory-policy that evicts keys). Unset means `check`: read the settings with CONFIG GET at
    * start-up and in /readyz, and refuse to start (and be not ready) unless persistence meets
@@ -329,6 +336,16 @@ export const relayConcern = z.object({
 
 export const apiConcern = z.object({
   API_PORT: port(8081),
+  /**
+   * A read-only PostgreSQL (a streaming replica of DATABASE_URL) for the api's read routes:
+   * movement and message lists and single reads, their bodies, and the change feed
+   * (/v1/events and its stream). Writes, submissions, notifications, operator pages and every
+   * read that must see a write just made stay on DATABASE_URL; a single read that finds nothing on
+   * the replica asks DATABASE_URL before answering 404, so a client never sees a 404 for a
+   * movement it has just been told about. Unset: everything on DATABASE_URL. Pool size:
+   * DATABASE_POOL_MAX.
+   */
+  DATABASE_READ_URL: url().optional(),
   /**
    * Open /v1/events/stream connections per api process; more are answered 503 with Retry-After.
    * A stream holds no database connection while it waits, only a socket and a little memory.

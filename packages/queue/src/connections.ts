@@ -1,5 +1,12 @@
 import { redactUrl, StartupError } from '@ctc-hub/config';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+
+/**
+ * A connection to the hub's Redis: one server (directly or through Sentinel), or a Redis
+ * Cluster when REDIS_CLUSTER_NODES is set. Both run the same commands and Lua scripts; on a
+ * Cluster every key of one command or script must hash to one slot (QUEUE_PREFIX `{ctc}`).
+ */
+export type RedisConnection = Redis | Cluster;
 
 export type RedisRole = 'producer' | 'worker' | 'client';
 
@@ -14,7 +21,39 @@ export type RedisRole = 'producer' | 'worker' | 'client';
  */
 /** Where Redis is: a URL, or the REDIS_* settings (with Sentinels when REDIS_SENTINELS is set). */
 export type RedisTarget =
-  string | { REDIS_URL: string; REDIS_SENTINELS?: readonly string[]; REDIS_SENTINEL_NAME?: string };
+  | string
+  | {
+      REDIS_URL: string;
+      REDIS_SENTINELS?: readonly string[];
+      REDIS_SENTINEL_NAME?: string;
+      REDIS_CLUSTER_NODES?: readonly string[];
+    };
+
+const hostPort = (entry: string) => {
+  const at = entry.lastIndexOf(':');
+  return { host: entry.slice(0, at), port: Number(entry.slice(at + 1)) };
+};
+
+/** The cluster's seed nodes, or none when the target is one server (or Sentinel). */
+export function clusterNodesOf(target: RedisTarget): { host: string; port: number }[] {
+  if (typeof target === 'string') return [];
+  const nodes = target.REDIS_CLUSTER_NODES ?? [];
+  if (nodes.length > 0 && (target.REDIS_SENTINELS ?? []).length > 0)
+    throw new StartupError(
+      'REDIS_CLUSTER_NODES and REDIS_SENTINELS are both set: a Redis Cluster fails over by itself, set only REDIS_CLUSTER_NODES',
+    );
+  return nodes.map(hostPort);
+}
+
+/** Credentials and TLS from REDIS_URL, for each node of a Cluster (its host is not used). */
+function clusterNodeOptions(redisUrl: string): RedisOptions {
+  const url = new URL(redisUrl);
+  return {
+    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+    ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+}
 
 /**
  * ioredis options for a target. With Sentinels, ioredis asks them for the primary of the named
@@ -28,10 +67,7 @@ export function redisTargetOptions(target: RedisTarget): { url?: string; options
   const db = Number(url.pathname.replace(/^\//, '') || '0');
   return {
     options: {
-      sentinels: sentinels.map((entry) => {
-        const at = entry.lastIndexOf(':');
-        return { host: entry.slice(0, at), port: Number(entry.slice(at + 1)) };
-      }),
+      sentinels: sentinels.map(hostPort),
       name: target.REDIS_SENTINEL_NAME ?? 'ctc',
       ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
       ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
@@ -41,7 +77,17 @@ export function redisTargetOptions(target: RedisTarget): { url?: string; options
   };
 }
 
-export function createRedis(target: RedisTarget, role: RedisRole, extra: RedisOptions = {}): Redis {
+export function createRedis(target: string, role: RedisRole, extra?: RedisOptions): Redis;
+export function createRedis(
+  target: RedisTarget,
+  role: RedisRole,
+  extra?: RedisOptions,
+): RedisConnection;
+export function createRedis(
+  target: RedisTarget,
+  role: RedisRole,
+  extra: RedisOptions = {},
+): RedisConnection {
   const base: RedisOptions = {
     connectionName: `ctc-hub-${role}`,
     // Reconnect with a capped backoff; never give up (the process stays up, /readyz reports it).
@@ -53,6 +99,33 @@ export function createRedis(target: RedisTarget, role: RedisRole, extra: RedisOp
     worker: { maxRetriesPerRequest: null, enableReadyCheck: false },
     client: { enableOfflineQueue: false, maxRetriesPerRequest: 1 },
   };
+  const nodes = clusterNodesOf(target);
+  if (nodes.length > 0) {
+    const redisUrl = typeof target === 'string' ? target : target.REDIS_URL;
+    // A lost node is not reconnected by itself: the Cluster refreshes its slots and finds the
+    // promoted replica (ioredis' default), so the single-server retryStrategy is left out.
+    const { retryStrategy: _single, lazyConnect: _lazy, ...common } = base;
+    const nodeOptions = { ...common, ...clusterNodeOptions(redisUrl), ...byRole[role], ...extra };
+    const clusterOptions: ClusterOptions = {
+      redisOptions: nodeOptions,
+      // The cluster as a whole reconnects like a single server does.
+      clusterRetryStrategy: (times) => Math.min(times * 200, 2000),
+      // While a primary is down and its replica not yet promoted, commands for its slots fail
+      // with CLUSTERDOWN or a refused connection: try again every 200 ms (within the role's
+      // retries) while the slots are refreshed, instead of failing the caller at once.
+      retryDelayOnClusterDown: 200,
+      retryDelayOnFailover: 200,
+      retryDelayOnTryAgain: 200,
+      // Notice a promotion within a second even when no command failed on the old primary.
+      slotsRefreshInterval: 1000,
+      enableOfflineQueue: nodeOptions.enableOfflineQueue ?? true,
+      enableReadyCheck: nodeOptions.enableReadyCheck ?? true,
+      ...(nodeOptions.tls ? { dnsLookup: (address, callback) => callback(null, address) } : {}),
+    };
+    const cluster = new Cluster(nodes, clusterOptions);
+    cluster.on('error', () => undefined);
+    return cluster;
+  }
   const { url, options } = redisTargetOptions(target);
   const settings = { ...base, ...options, ...byRole[role], ...extra };
   const redis = url === undefined ? new Redis(settings) : new Redis(url, settings);
@@ -62,7 +135,7 @@ export function createRedis(target: RedisTarget, role: RedisRole, extra: RedisOp
 }
 
 /** Resolves once the connection is ready, or rejects after `timeoutMs`. */
-export async function waitForRedis(redis: Redis, timeoutMs = 10_000): Promise<void> {
+export async function waitForRedis(redis: RedisConnection, timeoutMs = 10_000): Promise<void> {
   if (redis.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -86,11 +159,16 @@ export interface RedisStartupSettings {
   REDIS_URL: string;
   REDIS_SENTINELS: readonly string[];
   REDIS_SENTINEL_NAME: string;
+  /** Empty or absent: one server (or Sentinel). */
+  REDIS_CLUSTER_NODES?: readonly string[];
   REDIS_STARTUP_TIMEOUT_SECONDS: number;
 }
 
 /** Where the settings point, in words a person can act on; passwords redacted. */
 export function describeRedisTarget(settings: RedisStartupSettings): string {
+  const nodes = settings.REDIS_CLUSTER_NODES ?? [];
+  if (nodes.length > 0)
+    return `the Redis Cluster of ${nodes.join(',')} (REDIS_CLUSTER_NODES), credentials from ${redactUrl(settings.REDIS_URL)} (REDIS_URL)`;
   return settings.REDIS_SENTINELS.length > 0
     ? `the primary "${settings.REDIS_SENTINEL_NAME}" (REDIS_SENTINEL_NAME) from the Sentinels ${settings.REDIS_SENTINELS.join(',')} (REDIS_SENTINELS), credentials from ${redactUrl(settings.REDIS_URL)} (REDIS_URL)`
     : `${redactUrl(settings.REDIS_URL)} (REDIS_URL)`;
@@ -105,12 +183,13 @@ export function describeRedisTarget(settings: RedisStartupSettings): string {
 export async function connectAtStartup(
   settings: RedisStartupSettings,
   role: RedisRole = 'client',
-): Promise<Redis> {
+): Promise<RedisConnection> {
   const redis = createRedis(
     {
       REDIS_URL: settings.REDIS_URL,
       REDIS_SENTINELS: settings.REDIS_SENTINELS,
       REDIS_SENTINEL_NAME: settings.REDIS_SENTINEL_NAME,
+      REDIS_CLUSTER_NODES: settings.REDIS_CLUSTER_NODES ?? [],
     },
     role,
   );

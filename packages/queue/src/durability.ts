@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './connections.js';
 
 /**
  * Whether a Redis keeps the jobs it acknowledged. The receiver answers PPNS 200 once Redis has
@@ -195,7 +195,7 @@ export function assessDurability(
 /** A Redis error reply (as opposed to a connection failure): the server refused the command. */
 const isReply = (error: unknown) => (error as Error | undefined)?.name === 'ReplyError';
 
-async function configGet(redis: Redis, name: string): Promise<string> {
+async function configGet(redis: RedisConnection, name: string): Promise<string> {
   // One parameter per call: Redis before 7 takes a single pattern.
   const reply = (await redis.call('CONFIG', 'GET', name)) as string[];
   return reply[1] ?? '';
@@ -205,7 +205,7 @@ async function configGet(redis: Redis, name: string): Promise<string> {
  * Reads the settings that decide durability. A refused CONFIG GET is a fact (reported as
  * `readable: false`); a connection failure is not, and rejects.
  */
-export async function readDurabilityFacts(redis: Redis): Promise<DurabilityFacts> {
+export async function readDurabilityFacts(redis: RedisConnection): Promise<DurabilityFacts> {
   try {
     const [appendonly, appendfsync, save, maxmemoryPolicy] = await Promise.all(
       ['appendonly', 'appendfsync', 'save', 'maxmemory-policy'].map((name) =>

@@ -1,9 +1,11 @@
 export {
+  clusterNodesOf,
   connectAtStartup,
   createRedis,
   describeRedisTarget,
   redisTargetOptions,
   waitForRedis,
+  type RedisConnection,
   type RedisRole,
   type RedisStartupSettings,
   type RedisTarget,
@@ -20,7 +22,12 @@ export {
   type DurabilityVerdict,
   type RedisDurabilityMode,
 } from './durability.js';
-export { RedisDurabilityGuard, type RedisSettings } from './redis-guard.js';
+export {
+  assessConnection,
+  hashTagOf,
+  RedisDurabilityGuard,
+  type RedisSettings,
+} from './redis-guard.js';
 export {
   fetchMessageData,
   guaranteeBalanceData,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './connections.js';
 
 /**
  * Calls are also counted per minute of their slot (a Redis hash beside the slot key, pruned to
@@ -191,7 +191,7 @@ export class RatePacer {
   readonly holdMs: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly key: string,
     options: number | RatePacerOptions,
   ) {

@@ -1,5 +1,5 @@
 import { Queue, type JobsOptions, type QueueOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './connections.js';
 import type { z } from 'zod';
 import { backoffType } from './backoff.js';
 import type { JobDefinition, QueueName } from './catalogue.js';
@@ -15,7 +15,7 @@ export const defaultJobOptions: JobsOptions = {
 
 export function createQueue(
   name: QueueName,
-  connection: Redis,
+  connection: RedisConnection,
   prefix: string,
   options: Partial<QueueOptions> = {},
 ): Queue {

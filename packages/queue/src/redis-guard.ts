@@ -1,11 +1,18 @@
 import { StartupError } from '@ctc-hub/config';
 import { ReadinessDetail, type Logger, type Meter } from '@ctc-hub/telemetry';
-import type { Redis } from 'ioredis';
-import { connectAtStartup, describeRedisTarget, type RedisStartupSettings } from './connections.js';
+import type { RedisConnection } from './connections.js';
+import { Cluster } from 'ioredis';
+import {
+  clusterNodesOf,
+  connectAtStartup,
+  describeRedisTarget,
+  type RedisStartupSettings,
+} from './connections.js';
 import {
   assessDurability,
   describeRisk,
   readDurabilityFacts,
+  type DurabilityPolicy,
   type DurabilityVerdict,
   type RedisDurabilityMode,
 } from './durability.js';
@@ -14,6 +21,53 @@ import {
 export interface RedisSettings extends RedisStartupSettings {
   REDIS_DURABILITY?: RedisDurabilityMode | undefined;
   REDIS_ACCEPTED_LOSS_SECONDS: number;
+  /** Checked for a hash tag when REDIS_CLUSTER_NODES is set. */
+  QUEUE_PREFIX?: string;
+}
+
+/** Redis Cluster's hash tag of a key: the text between the first `{` and the next `}`, if any. */
+export function hashTagOf(key: string): string | undefined {
+  const open = key.indexOf('{');
+  const close = open < 0 ? -1 : key.indexOf('}', open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : undefined;
+}
+
+/**
+ * The verdict on a connection. On a Redis Cluster every node is read, replicas included (a
+ * replica becomes the primary of its slots after a failover, so it must keep what it is given
+ * as well): the weakest node decides, and is named.
+ */
+export async function assessConnection(
+  redis: RedisConnection,
+  policy: DurabilityPolicy,
+): Promise<DurabilityVerdict> {
+  if (!(redis instanceof Cluster))
+    return assessDurability(await readDurabilityFacts(redis), policy);
+  const nodes = redis.nodes('all');
+  if (nodes.length === 0) throw new Error('no Redis Cluster node is known yet');
+  const verdicts = await Promise.all(
+    nodes.map(async (node) => ({
+      node: `${node.options.host}:${node.options.port}`,
+      verdict: assessDurability(await readDurabilityFacts(node), policy),
+    })),
+  );
+  const weakest =
+    verdicts.find((entry) => !entry.verdict.acceptable) ??
+    verdicts.find((entry) => entry.verdict.risks.length > 0) ??
+    verdicts[0]!;
+  const same = verdicts.every((entry) => entry.verdict.state === weakest.verdict.state);
+  return {
+    ...weakest.verdict,
+    risks: same
+      ? weakest.verdict.risks
+      : weakest.verdict.risks.map((risk) => ({
+          ...risk,
+          problem: `cluster node ${weakest.node}: ${risk.problem}`,
+        })),
+    state: same
+      ? `${weakest.verdict.state} (all ${verdicts.length} cluster nodes)`
+      : `${weakest.verdict.state} (cluster node ${weakest.node}; others differ)`,
+  };
 }
 
 /** How long a durability verdict is reused by /readyz: probes and scrapes come every few seconds. */
@@ -32,7 +86,7 @@ export class RedisDurabilityGuard {
   private stopObserving: (() => void) | undefined;
 
   private constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly settings: RedisSettings,
     private readonly logger: Logger,
     /** The verdict at start-up. */
@@ -42,11 +96,19 @@ export class RedisDurabilityGuard {
   }
 
   static async open(settings: RedisSettings, logger: Logger): Promise<RedisDurabilityGuard> {
+    if (
+      clusterNodesOf(settings).length > 0 &&
+      settings.QUEUE_PREFIX !== undefined &&
+      hashTagOf(settings.QUEUE_PREFIX) === undefined
+    )
+      throw new StartupError(
+        `QUEUE_PREFIX "${settings.QUEUE_PREFIX}" has no hash tag, but REDIS_CLUSTER_NODES points at a Redis Cluster: BullMQ's scripts touch several keys of a queue at once, which a Cluster allows only within one slot. Wrap it in braces, e.g. QUEUE_PREFIX={${settings.QUEUE_PREFIX.replace(/[{}]/g, '')}} (drain the queues first if jobs wait under the old prefix).`,
+      );
     const redis = await connectAtStartup(settings);
     const where = describeRedisTarget(settings);
     let verdict: DurabilityVerdict;
     try {
-      verdict = assessDurability(await readDurabilityFacts(redis), policyOf(settings));
+      verdict = await assessConnection(redis, policyOf(settings));
     } catch (error) {
       redis.disconnect();
       throw new StartupError(
@@ -79,9 +141,7 @@ export class RedisDurabilityGuard {
     const now = Date.now();
     if (this.cached !== undefined && now - this.cached.at < verdictTtlMs)
       return this.cached.verdict;
-    const verdict = readDurabilityFacts(this.redis).then((facts) =>
-      assessDurability(facts, policyOf(this.settings)),
-    );
+    const verdict = assessConnection(this.redis, policyOf(this.settings));
     const entry = { at: now, verdict };
     this.cached = entry;
     // A failed read (Redis away) is not kept: the next probe tries again.

@@ -23,6 +23,7 @@ export {
 export { openEventStream, type SseConnection, type SseEvent } from './sse.js';
 export { freePort } from './ports.js';
 export { durableRedisConfig, RedisServer } from './redis-server.js';
+export { keySlot, RedisCluster, redisClusterUnavailable } from './redis-cluster.js';
 export {
   hmrcOasDeviations,
   validateHmrcResponse,

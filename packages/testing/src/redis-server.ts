@@ -94,6 +94,16 @@ export class RedisServer {
     await exited;
   }
 
+  /** SIGKILL, as a machine or OOM kill would: nothing is flushed. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (child === undefined || child.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
   async restart(): Promise<void> {
     await this.stop();
     await this.start();
@@ -101,6 +111,7 @@ export class RedisServer {
 
   async destroy(): Promise<void> {
     await this.stop();
-    await rm(this.dir, { recursive: true, force: true });
+    // An AOF rewrite child may still write (or log) for a moment after its parent exited.
+    await rm(this.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { opsRoutes, type ReadinessCheck } from '@ctc-hub/telemetry';
-import express, { type Express } from 'express';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { adminRoutes } from './admin/routes.js';
 import { auditRoutes } from './audit/routes.js';
 import { connectionRoutes } from './connections/routes.js';
@@ -25,6 +25,25 @@ import { openApiRoutes } from './openapi/routes.js';
 import { ppnsAuth, relayRoutes } from './relay/routes.js';
 import { submissionRoutes } from './submissions/routes.js';
 import { traderRoutes } from './traders/routes.js';
+
+/**
+ * After a read route answered from the replica failed with 404, lets the request go on to the
+ * same routes mounted on the primary. Only for GET and HEAD (nothing was written) and only while
+ * nothing has been sent.
+ */
+function askPrimaryWhenNotFound(
+  error: unknown,
+  request: Request,
+  response: Response,
+  next: NextFunction,
+): void {
+  const retry =
+    error instanceof ApiError &&
+    error.status === 404 &&
+    (request.method === 'GET' || request.method === 'HEAD') &&
+    !response.headersSent;
+  next(retry ? undefined : error);
+}
 
 export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessCheck>): Express {
   const app = express();
@@ -85,7 +104,15 @@ export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessChec
   // The connect flow authenticates itself: the callback by its single-use state, the start by
   // the API key as Bearer or as a browser's Basic password.
   app.use(oauthRoutes(deps, { keys, rateLimit }));
-  app.use(movementRoutes(deps));
+  // Movement and message reads go to the replica when there is one (DATABASE_READ_URL). A 404
+  // there may only mean the replica has not replayed the row yet: the same routes then answer
+  // from the primary, so a movement a client was just told about is never "not found".
+  const reads: ApiDeps = deps.readDb === undefined ? deps : { ...deps, db: deps.readDb };
+  app.use(movementRoutes(reads));
+  if (reads !== deps) {
+    app.use(askPrimaryWhenNotFound);
+    app.use(movementRoutes(deps));
+  }
   // HMRC's own write paths (POST /customs/transits/movements/…), answering as HMRC does.
   app.use(hmrcWriteRoutes(deps));
   // Their large-message upload form: authenticated by its own signed field, as HMRC's Upscan is.
@@ -93,7 +120,9 @@ export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessChec
   app.use(notificationRoutes(deps));
   app.use(submissionRoutes(deps));
   app.use(guaranteeRoutes(deps));
-  app.use(eventRoutes(deps));
+  // The change feed reads from the replica too: its horizon is the standby's snapshot xmin, so
+  // it never skips an event that commits later (packages/db/src/feed/read.ts).
+  app.use(eventRoutes(reads));
   app.use(deadLetterRoutes(deps));
   app.use(auditRoutes(deps));
   app.use(connectionRoutes(deps));

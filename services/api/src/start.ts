@@ -30,6 +30,15 @@ export async function startApi(config: ApiConfig, options: ApiOptions = {}): Pro
     poolMax: config.DATABASE_POOL_MAX,
     applicationName: 'ctc-hub-api',
   });
+  // Read routes on a streaming replica when DATABASE_READ_URL is set (app.ts says which).
+  const readDb =
+    config.DATABASE_READ_URL === undefined
+      ? undefined
+      : createDb({
+          url: config.DATABASE_READ_URL,
+          poolMax: config.DATABASE_POOL_MAX,
+          applicationName: 'ctc-hub-api-read',
+        });
   const redis = createRedis(config, 'client');
   const producer = createRedis(config, 'producer');
   const ingestQueue = createQueue(queueNames.ingest, producer, config.QUEUE_PREFIX);
@@ -39,9 +48,22 @@ export async function startApi(config: ApiConfig, options: ApiOptions = {}): Pro
   const parser = new NctsParser({ maxBytes: config.SUBMISSION_MAX_BYTES + 1024 });
 
   const app = createApiApp(
-    { config, db, redis, ingestQueue, hmrcQueue, opsQueue, validator, parser, logger, telemetry },
+    {
+      config,
+      db,
+      ...(readDb ? { readDb } : {}),
+      redis,
+      ingestQueue,
+      hmrcQueue,
+      opsQueue,
+      validator,
+      parser,
+      logger,
+      telemetry,
+    },
     {
       postgres: () => pingDb(db),
+      ...(readDb ? { postgresReplica: () => pingDb(readDb) } : {}),
       redis: () => redis.ping(),
       redisDurability: redisGuard.readiness,
     },
@@ -69,6 +91,7 @@ export async function startApi(config: ApiConfig, options: ApiOptions = {}): Pro
       redis.disconnect();
       redisGuard.close();
       await db.destroy();
+      await readDb?.destroy();
     },
   };
 }

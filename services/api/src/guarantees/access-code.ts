@@ -1,7 +1,7 @@
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { decodeEncryptionKey, type ApiConfig } from '@ctc-hub/config';
 import { tokenCipherFromConfig, type TokenCipher } from '@ctc-hub/hmrc-client';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@ctc-hub/queue';
 
 /**
  * The access code of a guarantee is a secret of the trader: four characters, so a plain hash of
@@ -26,7 +26,12 @@ export interface AccessCodes {
   /** HMAC-SHA256 over GRN, EORI and the upper-cased code (HMRC ignores the code's case). */
   hmac: (grn: string, eori: string, accessCode: string) => Buffer;
   /** Leaves the encrypted code for the worker; resolves once Redis has it. */
-  handOver: (redis: Redis, prefix: string, checkId: string, accessCode: string) => Promise<void>;
+  handOver: (
+    redis: RedisConnection,
+    prefix: string,
+    checkId: string,
+    accessCode: string,
+  ) => Promise<void>;
 }
 
 export function accessCodes(config: ApiConfig): AccessCodes {

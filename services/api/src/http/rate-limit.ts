@@ -1,6 +1,6 @@
 import type { Logger } from '@ctc-hub/telemetry';
 import type { NextFunction, Request, Response } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@ctc-hub/queue';
 import { principalOf } from './auth.js';
 import { ApiError, sendError } from './errors.js';
 
@@ -33,7 +33,7 @@ return {allowed, math.floor(tokens), wait}
 `;
 
 export interface RateLimitOptions {
-  redis: Redis;
+  redis: RedisConnection;
   /** Keys are `<prefix>:api-rate:<keyId>`, next to the queues' keys (one hash slot on a cluster). */
   prefix: string;
   perSecond: number;

@@ -41,6 +41,8 @@ export interface TestApi {
   /** The Express app, to inspect its routes. */
   app: Express;
   db: Db;
+  /** The database read routes use (`readDatabase: true`); else the same as `db`. */
+  readDb: Db;
   ingestQueue: Queue;
   hmrcQueue: Queue;
   /** The api's general Redis connection (the HMRC pacer's counts live there). */
@@ -57,9 +59,19 @@ export interface TestApi {
   close: () => Promise<void>;
 }
 
-/** `env` adds or overrides settings (e.g. ADMIN_QUEUE_WRITE). */
-export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {
+/**
+ * `env` adds or overrides settings (e.g. ADMIN_QUEUE_WRITE). `readDatabase`: a second database
+ * of its own stands for the read replica (DATABASE_READ_URL), so a test can tell which one a
+ * route read.
+ */
+export async function startTestApi(
+  env: Record<string, string> = {},
+  { readDatabase = false } = {},
+): Promise<TestApi> {
   const testDb: TestDatabase = await createTestDatabase();
+  const readTestDb: TestDatabase | undefined = readDatabase
+    ? await createTestDatabase()
+    : undefined;
   const testRedis: TestRedis = createTestRedis();
   const config = loadApiConfig({
     DATABASE_URL: testDb.url,
@@ -84,7 +96,18 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
   const logger = createLogger({ service: 'api-test', level: 'silent' });
 
   const app = createApiApp(
-    { config, db: testDb.db, redis, ingestQueue, hmrcQueue, opsQueue, validator, parser, logger },
+    {
+      config,
+      db: testDb.db,
+      ...(readTestDb ? { readDb: readTestDb.db } : {}),
+      redis,
+      ingestQueue,
+      hmrcQueue,
+      opsQueue,
+      validator,
+      parser,
+      logger,
+    },
     {},
   );
   // The same HTTP server as production (start.ts): its answers to what Node's parser refuses.
@@ -95,6 +118,7 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
     baseUrl,
     app,
     db: testDb.db,
+    readDb: readTestDb?.db ?? testDb.db,
     ingestQueue,
     hmrcQueue,
     redis,
@@ -123,6 +147,7 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
       redis.disconnect();
       await testRedis.cleanup();
       await testDb.destroy();
+      await readTestDb?.destroy();
     },
   };
 }

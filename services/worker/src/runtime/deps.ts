@@ -4,7 +4,7 @@ import type { HmrcClients } from '@ctc-hub/hmrc-client';
 import type { NctsParser } from '@ctc-hub/ncts';
 import type { Logger, Meter } from '@ctc-hub/telemetry';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@ctc-hub/queue';
 import type { IngestStore } from '../inbound/store.js';
 import type { IngestMetrics } from './metrics.js';
 import type { HmrcPacing } from './pacing.js';
@@ -19,7 +19,7 @@ export interface OpsDeps {
   /** The worker's meter: gauges and counters of background work are made from it. */
   meter: Meter;
   /** A general-purpose Redis connection (no blocking commands). */
-  redis: Redis;
+  redis: RedisConnection;
   queues: { ingest: Queue; hmrc: Queue; ops: Queue };
 }
 

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { Clearance, PacedCall } from '@ctc-hub/hmrc-client';
 import { pacerKey, RatePacer, spacingFor } from '@ctc-hub/queue';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@ctc-hub/queue';
 
 /**
  * The budgets an HMRC call draws on, all shared through Redis by every worker replica:
@@ -67,7 +67,7 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 0
 `;
 
-export function createHmrcPacing(redis: Redis, settings: PacingSettings): HmrcPacing {
+export function createHmrcPacing(redis: RedisConnection, settings: PacingSettings): HmrcPacing {
   const application = new RatePacer(
     redis,
     pacerKey(settings.QUEUE_PREFIX),
