@@ -342,8 +342,8 @@ export const apiConcern = z.object({
    * (/v1/events and its stream). Writes, submissions, notifications, operator pages and every
    * read that must see a write just made stay on DATABASE_URL; a single read that finds nothing on
    * the replica asks DATABASE_URL before answering 404, so a client never sees a 404 for a
-   * movement it has just been told about. Unset: everything on DATABASE_URL. Pool size:
-   * DATABASE_POOL_MAX.
+   * movement it has just been told about; so does a read the replica fails (it is down or
+   * cancelled the query). Unset: everything on DATABASE_URL. Pool size: DATABASE_POOL_MAX.
    */
   DATABASE_READ_URL: url().optional(),
   /**

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { classifyStoreError } from '@ctc-hub/db';
 import { opsRoutes, type ReadinessCheck } from '@ctc-hub/telemetry';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { adminRoutes } from './admin/routes.js';
@@ -27,25 +28,36 @@ import { submissionRoutes } from './submissions/routes.js';
 import { traderRoutes } from './traders/routes.js';
 
 /**
- * After a read route answered from the replica failed with 404, lets the request go on to the
- * same routes mounted on the primary. Only for GET and HEAD (nothing was written) and only while
- * nothing has been sent.
+ * After a read route on the replica failed, lets the request go on to the same routes mounted on
+ * the primary when the failure may be the replica's: a 404 (the row not replayed yet), or the
+ * replica itself failing (connection refused or lost, a query cancelled for a conflict with
+ * recovery, a statement timeout: `classifyStoreError` says `database`). Only for GET and HEAD
+ * (nothing was written) and only while nothing has been sent.
  */
-function askPrimaryWhenNotFound(
+function askPrimaryAfterReplica(
   error: unknown,
   request: Request,
   response: Response,
   next: NextFunction,
 ): void {
+  const replicaMayBeWrong =
+    error instanceof ApiError ? error.status === 404 : classifyStoreError(error) === 'database';
   const retry =
-    error instanceof ApiError &&
-    error.status === 404 &&
+    replicaMayBeWrong &&
     (request.method === 'GET' || request.method === 'HEAD') &&
     !response.headersSent;
   next(retry ? undefined : error);
 }
 
-export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessCheck>): Express {
+/**
+ * `informational` checks are shown in /readyz without making the api unready (the read
+ * replica: reads fall back to the primary while it is away).
+ */
+export function createApiApp(
+  deps: ApiDeps,
+  checks: Record<string, ReadinessCheck>,
+  informational: Record<string, ReadinessCheck> = {},
+): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -66,7 +78,7 @@ export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessChec
   // 400 naming it, before a route hands it to PostgreSQL (which would answer with a 500).
   app.use(inputGuard(app));
 
-  app.use(opsRoutes(checks, {}, deps.telemetry));
+  app.use(opsRoutes(checks, informational, deps.telemetry));
   // What the API is and where things are: no key needed, nothing of any trader's.
   app.use(openApiRoutes());
 
@@ -105,12 +117,13 @@ export function createApiApp(deps: ApiDeps, checks: Record<string, ReadinessChec
   // the API key as Bearer or as a browser's Basic password.
   app.use(oauthRoutes(deps, { keys, rateLimit }));
   // Movement and message reads go to the replica when there is one (DATABASE_READ_URL). A 404
-  // there may only mean the replica has not replayed the row yet: the same routes then answer
-  // from the primary, so a movement a client was just told about is never "not found".
+  // there may only mean the replica has not replayed the row yet, and a replica that fails
+  // should not fail the read: the same routes then answer from the primary, so a movement a
+  // client was just told about is never "not found".
   const reads: ApiDeps = deps.readDb === undefined ? deps : { ...deps, db: deps.readDb };
   app.use(movementRoutes(reads));
   if (reads !== deps) {
-    app.use(askPrimaryWhenNotFound);
+    app.use(askPrimaryAfterReplica);
     app.use(movementRoutes(deps));
   }
   // HMRC's own write paths (POST /customs/transits/movements/…), answering as HMRC does.

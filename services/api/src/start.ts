@@ -63,10 +63,10 @@ export async function startApi(config: ApiConfig, options: ApiOptions = {}): Pro
     },
     {
       postgres: () => pingDb(db),
-      ...(readDb ? { postgresReplica: () => pingDb(readDb) } : {}),
       redis: () => redis.ping(),
       redisDurability: redisGuard.readiness,
     },
+    readDb ? { postgresReplica: () => pingDb(readDb) } : {},
   );
   const { server, port } = await listen(app, config.API_PORT, config.HTTP_HOST, {
     headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS,

@@ -1,8 +1,10 @@
 // Risk retired: with DATABASE_READ_URL set, movement and message reads and the change feed come
 // from the replica, yet a client is never told "not found" for a movement or message the
-// primary already holds (the replica may lag a little behind), and writes never go to the
-// replica. Two databases stand for primary and replica, so the test can see which one answered;
+// primary already holds (the replica may lag a little behind), a replica that is down does not
+// fail reads, and writes never go to the replica. Two databases stand for primary and replica, so the test can see which one answered;
 // tests/replica/replica-lag.ts measures a real streaming replica.
+import { createDb } from '@ctc-hub/db';
+import { freePort } from '@ctc-hub/testing';
 import { sql } from 'kysely';
 import { startTestApi, type TestApi } from '../test-support/api.js';
 import { example, seedMessage, seedMovement } from '../test-support/seed.js';
@@ -54,4 +56,25 @@ it('serves the change feed from the replica', async () => {
   expect(feed.events.map((event: { messageId: string }) => event.messageId)).toEqual([
     'bbbbbbbbbbbb00e1',
   ]);
+});
+
+it('reads from the primary while the replica refuses connections', async () => {
+  // Nothing listens on this port: every replica query fails with ECONNREFUSED.
+  const down = createDb({
+    url: `postgres://postgres@127.0.0.1:${await freePort()}/none`,
+    poolMax: 1,
+  });
+  const degraded = await startTestApi({}, { readDb: down });
+  try {
+    const movement = await seedMovement(degraded.db, { movementId: 'aaaaaaaaaaaa0003' });
+    const list = await degraded.get('/customs/transits/movements/departures');
+    expect(list.status).toBe(200);
+    expect((await list.json()).departures.map((entry: { id: string }) => entry.id)).toEqual([
+      movement.movementId,
+    ]);
+    expect((await degraded.get(`/v1/departures/${movement.movementId}`)).status).toBe(200);
+  } finally {
+    await degraded.close();
+    await down.destroy();
+  }
 });

@@ -66,12 +66,13 @@ export interface TestApi {
  */
 export async function startTestApi(
   env: Record<string, string> = {},
-  { readDatabase = false } = {},
+  { readDatabase = false, readDb }: { readDatabase?: boolean; readDb?: Db } = {},
 ): Promise<TestApi> {
   const testDb: TestDatabase = await createTestDatabase();
   const readTestDb: TestDatabase | undefined = readDatabase
     ? await createTestDatabase()
     : undefined;
+  const replica = readDb ?? readTestDb?.db;
   const testRedis: TestRedis = createTestRedis();
   const config = loadApiConfig({
     DATABASE_URL: testDb.url,
@@ -99,7 +100,7 @@ export async function startTestApi(
     {
       config,
       db: testDb.db,
-      ...(readTestDb ? { readDb: readTestDb.db } : {}),
+      ...(replica ? { readDb: replica } : {}),
       redis,
       ingestQueue,
       hmrcQueue,
@@ -118,7 +119,7 @@ export async function startTestApi(
     baseUrl,
     app,
     db: testDb.db,
-    readDb: readTestDb?.db ?? testDb.db,
+    readDb: replica ?? testDb.db,
     ingestQueue,
     hmrcQueue,
     redis,
