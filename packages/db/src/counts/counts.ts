@@ -15,10 +15,21 @@ export const countsLock = sql`hashtext('ctc-hub:counts')`;
 export async function compactCounts(
   db: Db,
 ): Promise<{ movementRows: number; messageRows: number } | undefined> {
+  // Rows after folding; -1 when there was nothing to fold (nothing written).
   return db.transaction().execute(async (trx) => {
     const lock = await sql<{ locked: boolean }>`
       SELECT pg_try_advisory_xact_lock(${countsLock}) AS locked`.execute(trx);
     if (lock.rows[0]?.locked !== true) return undefined;
+    // Nothing to fold (an idle hub): read a few hundred rows, write nothing.
+    const folding = await sql<{ movements: boolean; messages: boolean }>`
+      SELECT EXISTS (SELECT FROM movement_counts
+                      GROUP BY movement_type, enrollment_eori, movement_eori, hex_id, quarantined
+                     HAVING count(*) > 1 OR sum(n) = 0) AS movements,
+             EXISTS (SELECT FROM message_counts
+                      GROUP BY movement_month, movement_type, box_id, message_type
+                     HAVING count(*) > 1 OR sum(n) = 0) AS messages`.execute(trx);
+    if (folding.rows[0]?.movements !== true && folding.rows[0]?.messages !== true)
+      return { movementRows: -1, messageRows: -1 };
     const movements = await sql<{ rows: string }>`
       WITH gone AS (DELETE FROM movement_counts RETURNING *),
            kept AS (
