@@ -330,9 +330,20 @@ export const bench: Bench = async ({ quick }) => {
             ).total,
           };
     log(`slowest declaration: ${JSON.stringify(behindSlowest)}`);
+    log(
+      `declarations during: ${JSON.stringify({ ...declared, slowest: undefined })}; idle: ${JSON.stringify({ ...idle, slowest: undefined })}`,
+    );
     // The sweep's checks (one list per movement updated in the outage, the proof that PPNS lost
     // nothing) come once the box has been pulled past each movement: wait for them, bounded.
-    const checksDeadline = Date.now() + Math.min(900, 60 + movements / 1.8) * 1000;
+    const checksWait = Number(process.env.BENCH_CATCH_UP_CHECKS_WAIT_SECONDS ?? '');
+    const checksDeadline =
+      Date.now() +
+      (Number.isFinite(checksWait) &&
+      checksWait >= 0 &&
+      process.env.BENCH_CATCH_UP_CHECKS_WAIT_SECONDS
+        ? checksWait
+        : Math.min(900, 60 + movements / 1.8)) *
+        1000;
     const listsSince = (from: number) =>
       sandbox!.controls
         .arrivals()

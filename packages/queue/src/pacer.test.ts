@@ -158,6 +158,35 @@ describe('RatePacer callers that give way', () => {
     expect(await placeOfLateCaller(true)).toBeLessThanOrEqual(3);
   });
 
+  it('lets declarations go first when departures fall behind the schedule', async () => {
+    // Every recovery call leaves 40 ms after its clearance (a loaded event loop), so departures
+    // fall behind the slots and every caller whose slot has passed asks at once.
+    const pacer = new RatePacer(redis, otherKey('give-way-lag'), spacingFor(20));
+    const order: string[] = [];
+    let stop = false;
+    const recovery = Array.from({ length: 8 }, async (_, index) => {
+      while (!stop) {
+        const departure = await pacer.acquire({ maxAheadMs: pacer.spacingMs });
+        await sleep(40);
+        order.push(`recovery-${index}`);
+        await departure.sent();
+      }
+    });
+    const passedOver: number[] = [];
+    for (let declaration = 0; declaration < 10; declaration += 1) {
+      await sleep(70);
+      const askedAt = order.length;
+      const departure = await pacer.acquire();
+      order.push(`declaration-${declaration}`);
+      await departure.sent();
+      passedOver.push(order.length - 1 - askedAt);
+    }
+    stop = true;
+    await Promise.all(recovery);
+    // Behind the call that held clearance and at most one more, every time.
+    expect(Math.max(...passedOver)).toBeLessThanOrEqual(2);
+  });
+
   it('(control) without giving way, the later caller leaves after every booked one', async () => {
     expect(await placeOfLateCaller(false)).toBe(8);
   });

@@ -64,6 +64,19 @@ return math.ceil(ahead)
 `;
 
 /**
+ * Slots order callers only while departures keep up with the schedule. When they fall behind (a
+ * departure is recorded when the request has left, a little after its slot, so under load every
+ * caller whose slot has passed is at the departure check at once), whoever asks first after the
+ * previous departure goes: a declaration among eight recovery calls could lose for seconds
+ * (benchmark 9: budget waits of 2.5–30 s). So a caller that does not give way says it is waiting
+ * (this key, renewed on each look, gone a moment after its caller is) and callers that give way
+ * let it go first.
+ */
+const firstWaitingKey = (key: string): string => `${key}:first`;
+const firstWaitingTtlMs = 1000;
+const holdPollMsLiteral = 5;
+
+/**
  * Called when a caller's slot has come: it may leave only when nobody else is cleared and not yet
  * gone (the hold), and the previous caller's actual departure is at least `minGap` ago. Then it
  * takes the hold itself. The schedule alone is not enough: a caller released on time can still
@@ -72,6 +85,11 @@ return math.ceil(ahead)
  * Returns 0 (go, hold taken), a positive wait for the gap, or minus the hold's remaining ms.
  */
 const departScript = `
+if ARGV[4] == 'gives-way' then
+  if redis.call('EXISTS', KEYS[3]) == 1 then return -${holdPollMsLiteral} end
+else
+  redis.call('SET', KEYS[3], ARGV[2], 'PX', ${firstWaitingTtlMs})
+end
 local held = redis.call('PTTL', KEYS[2])
 if held > 0 then return -held end
 local t = redis.call('TIME')
@@ -80,6 +98,7 @@ local previous = tonumber(redis.call('GET', KEYS[1]) or '0')
 local earliest = previous + tonumber(ARGV[1])
 if now < earliest then return math.ceil(earliest - now) end
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+if ARGV[4] ~= 'gives-way' and redis.call('GET', KEYS[3]) == ARGV[2] then redis.call('DEL', KEYS[3]) end
 return 0
 `;
 
@@ -123,7 +142,7 @@ return 0
 `;
 
 /** How often a caller waiting behind a hold looks again; holds normally last a few ms. */
-const holdPollMs = 5;
+const holdPollMs = holdPollMsLiteral;
 /**
  * A ticket counts as valid this much less than its hold lasts in Redis, so the request never
  * leaves after another caller could have taken over (clock rates differ by far less).
@@ -147,8 +166,9 @@ export interface Departure {
 export interface AcquireOptions {
   /**
    * Give way: book only a slot at most this far ahead of now (waiting, unbooked, until one is),
-   * so callers that do not give way are never queued behind more than this much of the schedule.
-   * Unset: book the next free slot however far ahead.
+   * so callers that do not give way are never queued behind more than this much of the schedule,
+   * and at the departure let any such caller that is waiting go first. Unset: book the next free
+   * slot however far ahead, and go first.
    */
   maxAheadMs?: number;
 }
@@ -210,12 +230,14 @@ export class RatePacer {
       const answer = Number(
         await this.redis.eval(
           departScript,
-          2,
+          3,
           departedKey(this.key),
           holdKey(this.key),
+          firstWaitingKey(this.key),
           String(this.minGapMs),
           token,
           String(this.holdMs),
+          options.maxAheadMs === undefined ? 'first' : 'gives-way',
         ),
       );
       if (answer === 0) {
