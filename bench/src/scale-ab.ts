@@ -12,19 +12,14 @@
  * and `floor` (a bare node:http server running the same statements on the same pool, answering
  * the captured api body: no Express, middleware or Kysely).
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { loadavg } from 'node:os';
-import { createApiApp } from '@ctc-hub/api';
-import { loadApiConfig } from '@ctc-hub/config';
 import { createPool } from '@ctc-hub/db';
-import { NctsParser, XsdValidator } from '@ctc-hub/ncts';
-import { createQueue, createRedis, queueNames } from '@ctc-hub/queue';
-import { createLogger, initTelemetry, listen } from '@ctc-hub/telemetry';
-import { deleteKeysWithPrefix } from '@ctc-hub/testing';
+import { listen } from '@ctc-hub/telemetry';
 import { sql } from 'kysely';
 import { endpoints, httpLoad, recordingDb, sampleIds, type Statement } from './scale-reads.js';
+import { apiPoolMax, benchApiResources } from './scale-api.js';
 import { eoriOf } from './scale-seed.js';
 
 const serverUrl = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
@@ -32,51 +27,19 @@ const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const databaseUrl = `${serverUrl}/${process.env.SCALE_DB}`;
 const rounds = Number(process.env.AB_ROUNDS ?? 6);
 const burstMs = Number(process.env.AB_BURST_MS ?? 1500);
-const prefix = `{benchab${randomBytes(3).toString('hex')}}`;
 const key = 'bench-ab-all';
 
-const pool = createPool({ url: databaseUrl, poolMax: 10, applicationName: 'ctc-hub-api' });
+const pool = createPool({ url: databaseUrl, poolMax: apiPoolMax, applicationName: 'ctc-hub-api' });
 const recorder = recordingDb(pool);
-const redis = createRedis(redisUrl, 'client');
-const producer = createRedis(redisUrl, 'producer');
-const queues = [queueNames.ingest, queueNames.hmrc, queueNames.ops].map((name) =>
-  createQueue(name, producer, prefix),
-);
-const validator = new XsdValidator();
-const parser = new NctsParser();
-const telemetry = initTelemetry({ serviceName: 'ctc-hub-api', sampleRatio: 0 });
+const api = benchApiResources({ databaseUrl, redisUrl });
 
 function apiApp(limits: boolean) {
-  const config = loadApiConfig({
-    DATABASE_URL: databaseUrl,
-    REDIS_URL: redisUrl,
-    QUEUE_PREFIX: prefix,
-    REDIS_DURABILITY: 'allow-volatile',
+  return api.app(recorder.db, {
     API_KEYS: `${key}:*,other:${eoriOf(0)}`,
     API_RATE_LIMIT_PER_SECOND: limits ? '1000000' : '0',
     API_RATE_LIMIT_BURST: '1000000',
     API_MAX_CONCURRENT_REQUESTS_PER_KEY: limits ? '1000' : '0',
-    HMRC_API_BASE_URL: 'http://127.0.0.1:9',
-    HMRC_CLIENT_ID: 'bench',
-    HMRC_CLIENT_SECRET: 'bench',
-    TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-    LOG_LEVEL: 'silent',
   });
-  return createApiApp(
-    {
-      config,
-      db: recorder.db,
-      redis,
-      ingestQueue: queues[0]!,
-      hmrcQueue: queues[1]!,
-      opsQueue: queues[2]!,
-      validator,
-      parser,
-      logger: createLogger({ service: 'api', level: 'silent' }),
-      telemetry,
-    },
-    {},
-  );
 }
 
 const mainCpuMs = () => {
@@ -174,10 +137,6 @@ try {
     server.closeAllConnections();
     server.close();
   }
-  await Promise.all(queues.map((queue) => queue.close()));
-  await Promise.all([validator.close(), parser.close()]);
-  await deleteKeysWithPrefix(redisUrl, prefix).catch(() => undefined);
-  producer.disconnect();
-  redis.disconnect();
+  await api.close();
   await pool.end();
 }

@@ -10,13 +10,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
-import { createApiApp } from '@ctc-hub/api';
-import { loadApiConfig } from '@ctc-hub/config';
 import { createDb, createPool, prepareDatabase } from '@ctc-hub/db';
-import { NctsParser, XsdValidator } from '@ctc-hub/ncts';
-import { createQueue, createRedis, queueNames } from '@ctc-hub/queue';
-import { createLogger, initTelemetry, listen } from '@ctc-hub/telemetry';
-import { deleteKeysWithPrefix } from '@ctc-hub/testing';
+import { listen } from '@ctc-hub/telemetry';
 import { sql } from 'kysely';
 import {
   endpoints,
@@ -27,6 +22,7 @@ import {
   type Statement,
   withCpu,
 } from './scale-reads.js';
+import { apiPoolMax, benchApiResources } from './scale-api.js';
 import { eoriOf, seedYear } from './scale-seed.js';
 
 const serverUrl = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
@@ -51,48 +47,18 @@ if (dbName === undefined) {
   log(`kept database ${dbName}`);
 }
 const databaseUrl = `${serverUrl}/${dbName}`;
-const config = loadApiConfig({
-  DATABASE_URL: databaseUrl,
-  REDIS_URL: redisUrl,
-  QUEUE_PREFIX: `{benchcpu${randomBytes(3).toString('hex')}}`,
-  REDIS_DURABILITY: 'allow-volatile',
+const pool = createPool({ url: databaseUrl, poolMax: apiPoolMax, applicationName: 'ctc-hub-api' });
+const recorder = recordingDb(pool);
+const api = benchApiResources({
+  databaseUrl,
+  redisUrl,
+  prefix: `{benchcpu${randomBytes(3).toString('hex')}}`,
+});
+const app = api.app(recorder.db, {
   API_KEYS: `${keys.all}:*,${keys.scoped}:${eoriOf(0)},${keys.small}:${eoriOf(plan.eoris - 10)}`,
   API_RATE_LIMIT_PER_SECOND: process.env.SCALE_RATE ?? '0',
   API_MAX_CONCURRENT_REQUESTS_PER_KEY: process.env.SCALE_MAX_CONCURRENT ?? '0',
-  HMRC_API_BASE_URL: 'http://127.0.0.1:9',
-  HMRC_CLIENT_ID: 'bench',
-  HMRC_CLIENT_SECRET: 'bench',
-  TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-  LOG_LEVEL: 'silent',
 });
-const pool = createPool({
-  url: databaseUrl,
-  poolMax: config.DATABASE_POOL_MAX,
-  applicationName: 'ctc-hub-api',
-});
-const recorder = recordingDb(pool);
-const redis = createRedis(redisUrl, 'client');
-const producer = createRedis(redisUrl, 'producer');
-const queues = [queueNames.ingest, queueNames.hmrc, queueNames.ops].map((name) =>
-  createQueue(name, producer, config.QUEUE_PREFIX),
-);
-const validator = new XsdValidator();
-const parser = new NctsParser();
-const app = createApiApp(
-  {
-    config,
-    db: recorder.db,
-    redis,
-    ingestQueue: queues[0]!,
-    hmrcQueue: queues[1]!,
-    opsQueue: queues[2]!,
-    validator,
-    parser,
-    logger: createLogger({ service: 'api', level: 'silent' }),
-    telemetry: initTelemetry({ serviceName: 'ctc-hub-api', sampleRatio: 0 }),
-  },
-  {},
-);
 const { server, port } = await listen(app, 0, '127.0.0.1');
 const baseUrl = `http://127.0.0.1:${port}`;
 const big = await sql<{ movementId: string; messageId: string }>`
@@ -145,9 +111,5 @@ log(
 );
 server.closeAllConnections();
 server.close();
-await Promise.all(queues.map((queue) => queue.close()));
-await Promise.all([validator.close(), parser.close()]);
-await deleteKeysWithPrefix(redisUrl, config.QUEUE_PREFIX).catch(() => undefined);
-producer.disconnect();
-redis.disconnect();
+await api.close();
 await pool.end();

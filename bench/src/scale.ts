@@ -19,13 +19,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createApiApp } from '@ctc-hub/api';
-import { loadApiConfig } from '@ctc-hub/config';
 import { applyRetention, createDb, createPool, prepareDatabase } from '@ctc-hub/db';
-import { NctsParser, XsdValidator } from '@ctc-hub/ncts';
 import { buildMessageOfSize } from '@ctc-hub/ncts-testkit';
-import { createQueue, createRedis, queueNames } from '@ctc-hub/queue';
-import { createLogger, initTelemetry, listen } from '@ctc-hub/telemetry';
+import { listen } from '@ctc-hub/telemetry';
 import { deleteKeysWithPrefix, dropDatabase } from '@ctc-hub/testing';
 import { sql } from 'kysely';
 import { notificationTemplate, round, startLoadGenerator } from './lib.js';
@@ -49,6 +45,7 @@ import {
   type Statement,
   withCpu,
 } from './scale-reads.js';
+import { apiPoolMax, benchApiResources } from './scale-api.js';
 import { eoriOf, seedYear, type SeedPlan } from './scale-seed.js';
 
 const serverUrl = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
@@ -178,51 +175,20 @@ export const bench: Bench = async ({ quick }) => {
     log(`seeded in ${seed.seconds} s: ${JSON.stringify(seed)}`);
     const big = await addBigMessage(admin);
 
-    const config = loadApiConfig({
-      DATABASE_URL: databaseUrl,
-      REDIS_URL: redisUrl,
-      QUEUE_PREFIX: prefix,
-      REDIS_DURABILITY: 'allow-volatile',
+    const pool = createPool({
+      url: databaseUrl,
+      poolMax: apiPoolMax,
+      applicationName: 'ctc-hub-api',
+    });
+    const recorder = recordingDb(pool);
+    const api = benchApiResources({ databaseUrl, redisUrl, prefix });
+    const app = api.app(recorder.db, {
       // The biggest EORI (n = 0) and one of the long tail (about 0.1 % of movements).
       API_KEYS: `${keys.all}:*,${keys.scoped}:${eoriOf(0)},${keys.small}:${eoriOf(plan.eoris - 10)}`,
       // The per-key limits would answer 429 to a load test; they are not what is measured.
       API_RATE_LIMIT_PER_SECOND: '0',
       API_MAX_CONCURRENT_REQUESTS_PER_KEY: '0',
-      HMRC_API_BASE_URL: 'http://127.0.0.1:9',
-      HMRC_CLIENT_ID: 'bench',
-      HMRC_CLIENT_SECRET: 'bench',
-      TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-      LOG_LEVEL: 'silent',
     });
-    const pool = createPool({
-      url: databaseUrl,
-      poolMax: config.DATABASE_POOL_MAX,
-      applicationName: 'ctc-hub-api',
-    });
-    const recorder = recordingDb(pool);
-    const redis = createRedis(redisUrl, 'client');
-    const producer = createRedis(redisUrl, 'producer');
-    const queues = [queueNames.ingest, queueNames.hmrc, queueNames.ops].map((name) =>
-      createQueue(name, producer, prefix),
-    );
-    const validator = new XsdValidator();
-    const parser = new NctsParser();
-    const telemetry = initTelemetry({ serviceName: 'ctc-hub-api', sampleRatio: 0 });
-    const app = createApiApp(
-      {
-        config,
-        db: recorder.db,
-        redis,
-        ingestQueue: queues[0]!,
-        hmrcQueue: queues[1]!,
-        opsQueue: queues[2]!,
-        validator,
-        parser,
-        logger: createLogger({ service: 'api', level: 'silent' }),
-        telemetry,
-      },
-      {},
-    );
     const { server, port } = await listen(app, 0, '127.0.0.1');
     const baseUrl = `http://127.0.0.1:${port}`;
     // HMRC's read routes want HMRC's Accept (406 without): JSON for lists and messages, the raw
@@ -319,10 +285,7 @@ export const bench: Bench = async ({ quick }) => {
     } finally {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await Promise.all(queues.map((queue) => queue.close()));
-      await Promise.all([validator.close(), parser.close()]);
-      producer.disconnect();
-      redis.disconnect();
+      await api.close();
     }
 
     // Ingest on this database against an empty one: same receiver and worker, same pushes.
