@@ -101,80 +101,83 @@ const samples = await sampleIds(recorder.db, big.rows[0]!);
 const only = (process.env.SCALE_ONLY ?? 'movement,list-lrn').split(',');
 const plan = { eoris: 300, movements: 20_000 };
 const report: Record<string, Record<string, number[]>> = {};
-for (const endpoint of endpoints(samples, plan, new Date())) {
-  if (!only.includes(endpoint.id)) continue;
-  const hmrcPath = endpoint.urls[0]!.startsWith('/customs/');
-  const body = endpoint.urls[0]!.split('?')[0]!.endsWith('/body');
-  const headers = {
-    authorization: `Bearer ${key}`,
-    ...(hmrcPath ? { accept: `application/vnd.hmrc.2.1+${body ? 'xml' : 'json'}` } : {}),
-  };
-  // The floor answers each URL with its captured statements and the api's body for it.
-  const base0 = `http://127.0.0.1:${servers[0]!.port}`;
-  const captured = new Map<string, { statements: Statement[]; text: string }>();
-  for (const url of endpoint.urls) {
-    const { result, statements } = await recorder.capture(async () => {
-      const response = await fetch(`${base0}${url}`, { headers });
-      return response.text();
-    });
-    captured.set(url, { statements, text: result });
-  }
-  const floor = createServer((request, response) => {
-    const entry = captured.get(request.url!)!;
-    void (async () => {
-      for (const statement of entry.statements)
-        await pool.query(statement.text, statement.values as unknown[]);
-      response.writeHead(200, {
-        'content-type': 'application/json; charset=utf-8',
-        'content-length': Buffer.byteLength(entry.text),
+try {
+  for (const endpoint of endpoints(samples, plan, new Date())) {
+    if (!only.includes(endpoint.id)) continue;
+    const hmrcPath = endpoint.urls[0]!.startsWith('/customs/');
+    const body = endpoint.urls[0]!.split('?')[0]!.endsWith('/body');
+    const headers = {
+      authorization: `Bearer ${key}`,
+      ...(hmrcPath ? { accept: `application/vnd.hmrc.2.1+${body ? 'xml' : 'json'}` } : {}),
+    };
+    // The floor answers each URL with its captured statements and the api's body for it.
+    const base0 = `http://127.0.0.1:${servers[0]!.port}`;
+    const captured = new Map<string, { statements: Statement[]; text: string }>();
+    for (const url of endpoint.urls) {
+      const { result, statements } = await recorder.capture(async () => {
+        const response = await fetch(`${base0}${url}`, { headers });
+        return response.text();
       });
-      response.end(entry.text);
-    })();
-  });
-  await new Promise<void>((resolve) => floor.listen(0, '127.0.0.1', resolve));
-  const variants: [string, number][] = [
-    ['api', servers[0]!.port],
-    ['express-json', servers[1]!.port],
-    ['limits-on', servers[2]!.port],
-    ['floor', (floor.address() as { port: number }).port],
-  ];
-  const figures: Record<string, number[]> = {};
-  for (let round = 0; round < rounds; round += 1) {
-    for (const [name, port] of round % 2 === 0 ? variants : [...variants].reverse()) {
-      const before = mainCpuMs();
-      const result = await httpLoad(
-        `http://127.0.0.1:${port}`,
-        endpoint.urls,
-        headers,
-        32,
-        burstMs,
-      );
-      const cpu = mainCpuMs() - before;
-      (figures[name] ??= []).push(Math.round((cpu * 1000) / result.requests));
+      captured.set(url, { statements, text: result });
     }
+    const floor = createServer((request, response) => {
+      const entry = captured.get(request.url!)!;
+      void (async () => {
+        for (const statement of entry.statements)
+          await pool.query(statement.text, statement.values as unknown[]);
+        response.writeHead(200, {
+          'content-type': 'application/json; charset=utf-8',
+          'content-length': Buffer.byteLength(entry.text),
+        });
+        response.end(entry.text);
+      })();
+    });
+    await new Promise<void>((resolve) => floor.listen(0, '127.0.0.1', resolve));
+    const variants: [string, number][] = [
+      ['api', servers[0]!.port],
+      ['express-json', servers[1]!.port],
+      ['limits-on', servers[2]!.port],
+      ['floor', (floor.address() as { port: number }).port],
+    ];
+    const figures: Record<string, number[]> = {};
+    for (let round = 0; round < rounds; round += 1) {
+      for (const [name, port] of round % 2 === 0 ? variants : [...variants].reverse()) {
+        const before = mainCpuMs();
+        const result = await httpLoad(
+          `http://127.0.0.1:${port}`,
+          endpoint.urls,
+          headers,
+          32,
+          burstMs,
+        );
+        const cpu = mainCpuMs() - before;
+        (figures[name] ??= []).push(Math.round((cpu * 1000) / result.requests));
+      }
+    }
+    floor.close();
+    report[endpoint.id] = figures;
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
+    process.stderr.write(
+      `${endpoint.id}: main-thread CPU µs per request, median of ${rounds} bursts: ${variants
+        .map(([name]) => `${name} ${median(figures[name]!)} (${figures[name]!.join(' ')})`)
+        .join('; ')}\n`,
+    );
   }
-  floor.close();
-  report[endpoint.id] = figures;
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
   process.stderr.write(
-    `${endpoint.id}: main-thread CPU µs per request, median of ${rounds} bursts: ${variants
-      .map(([name]) => `${name} ${median(figures[name]!)} (${figures[name]!.join(' ')})`)
-      .join('; ')}\n`,
+    `load ${loadavg()
+      .map((value) => value.toFixed(2))
+      .join(' ')}\n`,
   );
+  console.log(JSON.stringify(report));
+} finally {
+  for (const { server } of servers) {
+    server.closeAllConnections();
+    server.close();
+  }
+  await Promise.all(queues.map((queue) => queue.close()));
+  await Promise.all([validator.close(), parser.close()]);
+  await deleteKeysWithPrefix(redisUrl, prefix).catch(() => undefined);
+  producer.disconnect();
+  redis.disconnect();
+  await pool.end();
 }
-process.stderr.write(
-  `load ${loadavg()
-    .map((value) => value.toFixed(2))
-    .join(' ')}\n`,
-);
-console.log(JSON.stringify(report));
-for (const { server } of servers) {
-  server.closeAllConnections();
-  server.close();
-}
-await Promise.all(queues.map((queue) => queue.close()));
-await Promise.all([validator.close(), parser.close()]);
-await deleteKeysWithPrefix(redisUrl, prefix).catch(() => undefined);
-producer.disconnect();
-redis.disconnect();
-await pool.end();

@@ -16,6 +16,7 @@ import { createDb, createPool, prepareDatabase } from '@ctc-hub/db';
 import { NctsParser, XsdValidator } from '@ctc-hub/ncts';
 import { createQueue, createRedis, queueNames } from '@ctc-hub/queue';
 import { createLogger, initTelemetry, listen } from '@ctc-hub/telemetry';
+import { deleteKeysWithPrefix } from '@ctc-hub/testing';
 import { sql } from 'kysely';
 import {
   endpoints,
@@ -146,6 +147,7 @@ server.closeAllConnections();
 server.close();
 await Promise.all(queues.map((queue) => queue.close()));
 await Promise.all([validator.close(), parser.close()]);
+await deleteKeysWithPrefix(redisUrl, config.QUEUE_PREFIX).catch(() => undefined);
 producer.disconnect();
 redis.disconnect();
 await pool.end();

@@ -10,6 +10,7 @@
  * side's client is the pool itself, in the api's process.
  */
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { Worker } from 'node:worker_threads';
 import type { createPool, Database } from '@ctc-hub/db';
 import { Kysely, PostgresDialect, sql, type LogEvent } from 'kysely';
@@ -344,4 +345,41 @@ export async function sqlLoad(
   const started = performance.now();
   await Promise.all(Array.from({ length: concurrency }, loop));
   return summarise(latencies, performance.now() - started);
+}
+
+/**
+ * The HTTP floor of an endpoint: a bare node:http server (no Express, middleware or Kysely)
+ * that answers each URL by running its captured statements on `pool`, one after another, and
+ * sending the bytes the api answered with. What any HTTP api over these statements costs at
+ * least on this machine (client, server, loopback), against which the api's own cost shows.
+ */
+export async function floorServer(
+  pool: Pool,
+  answers: Map<string, { statements: Statement[]; body: Buffer; type: string }>,
+): Promise<{ baseUrl: string; close: () => Promise<void> }> {
+  const server = createServer((request, response) => {
+    const answer = answers.get(request.url ?? '');
+    if (answer === undefined) {
+      response.writeHead(404).end();
+      return;
+    }
+    void (async () => {
+      for (const statement of answer.statements)
+        await pool.query(statement.text, statement.values as unknown[]);
+      response.writeHead(200, {
+        'content-type': answer.type,
+        'content-length': answer.body.length,
+      });
+      response.end(answer.body);
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    baseUrl: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }

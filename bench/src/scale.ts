@@ -40,6 +40,7 @@ import {
 import { runIfMain, thousands, type Bench, type BenchTarget } from './report.js';
 import {
   endpoints,
+  floorServer,
   httpLoad,
   recordingDb,
   sampleIds,
@@ -110,6 +111,13 @@ interface EndpointFigures {
   statements: number;
   api: Record<string, SideFigures>;
   sql: Record<string, SideFigures>;
+  /**
+   * A bare node:http server running the same statements and sending the same bytes, at c = 32
+   * (scale-reads.ts floorServer): what HTTP itself allows on this machine.
+   */
+  floorAt32?: SideFigures;
+  /** The floor's requests/s over bare SQL's at c = 32: the best ratio any HTTP api could reach. */
+  floorRatioAt32?: number;
   ratioAt32: number;
   /**
    * The ratio the measured CPU predicts when nothing else shares the cores: (sql's node + postgres
@@ -239,16 +247,22 @@ export const bench: Bench = async ({ quick }) => {
       for (const endpoint of list) {
         // Capture each URL's statements (and check it answers 200 with something).
         const captured: Statement[][] = [];
+        const answers = new Map<string, { statements: Statement[]; body: Buffer; type: string }>();
         for (const url of endpoint.urls) {
           const { result, statements } = await recorder.capture(async () => {
             const response = await fetch(`${baseUrl}${url}`, {
               headers: headersOf(endpoint),
             });
-            await response.arrayBuffer();
-            return response.status;
+            return {
+              status: response.status,
+              type: response.headers.get('content-type') ?? 'application/octet-stream',
+              body: Buffer.from(await response.arrayBuffer()),
+            };
           });
-          if (result !== 200) throw new Error(`${endpoint.id}: ${url} answered ${result}`);
+          if (result.status !== 200)
+            throw new Error(`${endpoint.id}: ${url} answered ${result.status}`);
           captured.push(statements);
+          answers.set(url, { statements, body: result.body, type: result.type });
         }
         const figures: EndpointFigures = {
           id: endpoint.id,
@@ -270,8 +284,21 @@ export const bench: Bench = async ({ quick }) => {
             httpLoad(baseUrl, endpoint.urls, headersOf(endpoint), concurrency, plan.durationMs),
           );
         }
+        // The HTTP floor at c = 32: the same statements and answers behind a bare node:http server.
+        const floor = await floorServer(pool, answers);
+        try {
+          figures.floorAt32 = await withCpu(pool, () =>
+            httpLoad(floor.baseUrl, endpoint.urls, headersOf(endpoint), 32, plan.durationMs),
+          );
+        } finally {
+          await floor.close();
+        }
         const api32 = figures.api.c32!;
         figures.ratioAt32 = round(api32.perSecond / Math.max(1, figures.sql.c32!.perSecond), 2);
+        figures.floorRatioAt32 = round(
+          (figures.floorAt32?.perSecond ?? 0) / Math.max(1, figures.sql.c32!.perSecond),
+          2,
+        );
         const sql32 = figures.sql.c32!;
         figures.cpuRatioAt32 = round(
           ((sql32.nodeCpuUs ?? 0) + (sql32.postgresCpuUs ?? 0)) /
@@ -285,7 +312,7 @@ export const bench: Bench = async ({ quick }) => {
           (endpoint.bulk === true || api32.p99 <= targets.p99Ms);
         if (!figures.met) figures.explain = await explain(pool, captured[0]!);
         log(
-          `${endpoint.id} (${figures.statements} statements): sql c1 ${figures.sql.c1!.perSecond}/s p99 ${figures.sql.c1!.p99} ms; api c1 ${figures.api.c1!.perSecond}/s p99 ${figures.api.c1!.p99} ms, c32 ${api32.perSecond}/s p50 ${api32.p50} p99 ${api32.p99} ms; sql c32 ${figures.sql.c32!.perSecond}/s p99 ${figures.sql.c32!.p99} ms; ratio ${figures.ratioAt32}; CPU µs/req api ${api32.nodeCpuUs}+${api32.postgresCpuUs} sql ${sql32.nodeCpuUs}+${sql32.postgresCpuUs} → ${figures.cpuRatioAt32}`,
+          `${endpoint.id} (${figures.statements} statements): sql c1 ${figures.sql.c1!.perSecond}/s p99 ${figures.sql.c1!.p99} ms; api c1 ${figures.api.c1!.perSecond}/s p99 ${figures.api.c1!.p99} ms, c32 ${api32.perSecond}/s p50 ${api32.p50} p99 ${api32.p99} ms; sql c32 ${figures.sql.c32!.perSecond}/s p99 ${figures.sql.c32!.p99} ms; ratio ${figures.ratioAt32} (HTTP floor ${figures.floorAt32?.perSecond}/s: ${figures.floorRatioAt32}); CPU µs/req api ${api32.nodeCpuUs}+${api32.postgresCpuUs} sql ${sql32.nodeCpuUs}+${sql32.postgresCpuUs} → ${figures.cpuRatioAt32}`,
         );
         results.push(figures);
       }
@@ -326,6 +353,12 @@ export const bench: Bench = async ({ quick }) => {
         target: `≤ ${targets.p99Ms} ms`,
         measured: `${results.filter((row) => row.id === 'message-body-8mb' || row.p99At32 <= targets.p99Ms).length} of ${results.length} (worst ${Math.max(...results.filter((row) => row.id !== 'message-body-8mb').map((row) => row.p99At32))} ms)`,
         met: results.every((row) => row.id === 'message-body-8mb' || row.p99At32 <= targets.p99Ms),
+      },
+      {
+        what: 'a bare node:http server over the same statements vs bare SQL at c = 32 (what HTTP allows here)',
+        target: 'report',
+        measured: `${Math.min(...results.map((row) => row.floorRatioAt32 ?? 0))}–${Math.max(...results.map((row) => row.floorRatioAt32 ?? 0))}×`,
+        met: true,
       },
       {
         what: 'seed a year (movements / messages)',
