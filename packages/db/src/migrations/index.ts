@@ -16,6 +16,7 @@ import * as recordRefreshRefusal from './2026_12_06_1410_record_refresh_refusal.
 import * as addSubmissionHmrcReply from './2026_12_06_1430_add_submission_hmrc_reply.js';
 import * as storeLargeBodiesUncompressed from './2026_12_06_1510_store_large_bodies_uncompressed.js';
 import * as countMovementsAndMessages from './2026_12_06_1520_count_movements_and_messages.js';
+import * as indexHmrcListableMovements from './2026_12_06_1530_index_hmrc_listable_movements.js';
 
 // Migrations are listed here rather than read from the directory so that they are bundled with
 // the services and run the same from source and from the production build.
@@ -37,6 +38,7 @@ const migrations: Record<string, Migration> = {
   '2026_12_06_1430_add_submission_hmrc_reply': addSubmissionHmrcReply,
   '2026_12_06_1510_store_large_bodies_uncompressed': storeLargeBodiesUncompressed,
   '2026_12_06_1520_count_movements_and_messages': countMovementsAndMessages,
+  '2026_12_06_1530_index_hmrc_listable_movements': indexHmrcListableMovements,
 };
 
 export const migrationProvider: MigrationProvider = {
