@@ -24,7 +24,7 @@ export const hmrcOasDeviations = [
   {
     id: 'json-body-object',
     what: "With +json a single message's `body` is the XML converted to a JSON object, though the OAS types it as a string.",
-    source: '../shared/hmrc/README.md; MovementsController.mergeMessageSummaryAndBody (JsonHeader)',
+    source: 'MovementsController.mergeMessageSummaryAndBody (JsonHeader)',
   },
   {
     id: 'body-as-json',
@@ -34,7 +34,7 @@ export const hmrcOasDeviations = [
   {
     id: 'get-400s',
     what: "GET routes answer 400 for a bad id, bad paging or a bad date; the OAS lists no 400. Bodies are one of HMRC's error shapes: {message, code} (controller), {message, statusCode, code} (path binder), {statusCode, message} (query binder).",
-    source: '../shared/hmrc/README.md; CustomJsonErrorHandler, Bindings.scala, Binders.scala',
+    source: 'CustomJsonErrorHandler, Bindings.scala, Binders.scala',
   },
   {
     id: 'nullable-options',

@@ -10,7 +10,6 @@ export { createTestRedis, deleteKeysWithPrefix, type TestRedis } from './redis.j
 export { TcpProxy } from './tcp-proxy.js';
 export { waitFor } from './wait.js';
 export { fixturePath, fixturesDir, repoRoot } from './paths.js';
-export { describeWithShared, sharedDir } from './shared.js';
 export {
   hex16,
   ppnsEnvelope,

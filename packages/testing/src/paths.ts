@@ -5,8 +5,8 @@ export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 /**
  * Test data kept in the repository (packages/testing/fixtures): HMRC's example messages, with
- * their sources in fixtures/ncts/README.md. Tests and benchmarks read these, never ../shared, so
- * that `pnpm test` passes in a fresh clone.
+ * their sources in fixtures/ncts/README.md. Tests and benchmarks read only these, nothing outside
+ * the repository, so that `pnpm test` passes in a fresh clone.
  */
 export const fixturesDir = fileURLToPath(new URL('../fixtures/', import.meta.url));
 
