@@ -27,19 +27,16 @@ import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { createDb, prepareDatabase } from '@ctc-hub/db';
-import { loadSandboxConfig, startSandbox, type StatsSnapshot } from '@ctc-hub/hmrc-sandbox';
+import { type startSandbox, type StatsSnapshot } from '@ctc-hub/hmrc-sandbox';
 import { buildMessage, buildMessageOfSize } from '@ctc-hub/ncts-testkit';
-import { deleteKeysWithPrefix, dropDatabase, freePort } from '@ctc-hub/testing';
 import { sql } from 'kysely';
 import { connectEori, devDefaults } from '../../scripts/stack.js';
 import { spawnNode, stop, waitHttp, type Service } from './footprint.js';
 import { percentiles, round } from './lib.js';
 import { naiveRecovery, type NaiveRecoveryResult } from './naive-recovery.js';
+import { benchHubEnvironment } from './hub-env.js';
 import { runIfMain, thousands, type Bench, type BenchTarget } from './report.js';
 
-const serverUrl = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
-const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const root = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 const log = (line: string) => process.stderr.write(`catch-up bench: ${line}\n`);
 const eori = devDefaults.HMRC_DEFAULT_EORI;
@@ -117,52 +114,11 @@ export const bench: Bench = async ({ quick }) => {
     ...(Number.isInteger(override) && override > 0 ? { messages: override } : {}),
   };
   const loadAtStart = loadavg().map((value) => round(value, 2));
-  const dbName = `ctc_bench_catchup_${Date.now()}_${randomBytes(2).toString('hex')}`;
-  const databaseUrl = `${serverUrl}/${dbName}`;
-  const db = createDb({ url: databaseUrl, poolMax: 2 });
-  const prefix = `{benchcatch${randomBytes(3).toString('hex')}}`;
   const services: Service[] = [];
-  let sandbox: Awaited<ReturnType<typeof startSandbox>> | undefined;
+  let hub: Awaited<ReturnType<typeof benchHubEnvironment>> | undefined;
   try {
-    await prepareDatabase(db, databaseUrl);
-    const [receiverPort, workerPort, apiPort] = await Promise.all([
-      freePort(),
-      freePort(),
-      freePort(),
-    ]);
-    const receiverUrl = `http://127.0.0.1:${receiverPort}`;
-    const apiUrl = `http://127.0.0.1:${apiPort}`;
-    sandbox = await startSandbox(
-      loadSandboxConfig({
-        SANDBOX_PORT: '0',
-        SANDBOX_CALLBACK_URL: `${receiverUrl}/ppns/callback`,
-        LOG_LEVEL: 'silent',
-      }),
-    );
-    const upload = new URL(sandbox.uploadUrl);
-    const env = {
-      DATABASE_URL: databaseUrl,
-      REDIS_URL: redisUrl,
-      QUEUE_PREFIX: prefix,
-      REDIS_DURABILITY: 'allow-volatile',
-      HTTP_HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      RECEIVER_PORT: String(receiverPort),
-      WORKER_PORT: String(workerPort),
-      API_PORT: String(apiPort),
-      API_KEYS: devDefaults.API_KEYS,
-      TOKEN_ENCRYPTION_KEY: devDefaults.TOKEN_ENCRYPTION_KEY,
-      PPNS_PUSH_SECRETS: devDefaults.SANDBOX_PUSH_SECRET,
-      PPNS_BOX_IDS: devDefaults.SANDBOX_BOX_ID,
-      HMRC_API_BASE_URL: sandbox.url,
-      HMRC_CLIENT_ID: devDefaults.SANDBOX_CLIENT_ID,
-      HMRC_CLIENT_SECRET: devDefaults.SANDBOX_CLIENT_SECRET,
-      HMRC_DEFAULT_EORI: eori,
-      HMRC_REDIRECT_URI: `${apiUrl}/oauth/hmrc/callback`,
-      HMRC_UPLOAD_HOSTS: upload.host,
-      HMRC_UPLOAD_ALLOW_HTTP: 'true',
-      API_RATE_LIMIT_PER_SECOND: '0',
-    };
+    hub = await benchHubEnvironment('catchup');
+    const { db, sandbox, env, receiverUrl, workerUrl, apiUrl } = hub;
     const tsx = (path: string) => ['--import', 'tsx', root(path)];
     const api = spawnNode('api', tsx('services/api/src/main.ts'), env);
     services.push(api);
@@ -198,7 +154,7 @@ export const bench: Bench = async ({ quick }) => {
     services.push(spawnNode('worker', tsx('services/worker/src/main.ts'), env));
     await Promise.all([
       waitHttp(`${receiverUrl}/readyz`, 120_000),
-      waitHttp(`http://127.0.0.1:${workerPort}/readyz`, 120_000),
+      waitHttp(`${workerUrl}/readyz`, 120_000),
     ]);
     const started = Date.now();
     const startupSeconds = round((started - spawnedAt) / 1000, 1);
@@ -476,10 +432,7 @@ export const bench: Bench = async ({ quick }) => {
     };
   } finally {
     await stop(services);
-    await sandbox?.stop().catch(() => undefined);
-    await db.destroy();
-    await dropDatabase(serverUrl, dbName).catch(() => undefined);
-    await deleteKeysWithPrefix(redisUrl, prefix).catch(() => undefined);
+    await hub?.dispose();
   }
 };
 

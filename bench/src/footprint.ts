@@ -30,16 +30,15 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createDb, prepareDatabase } from '@ctc-hub/db';
-import { loadSandboxConfig, startSandbox, type StatsSnapshot } from '@ctc-hub/hmrc-sandbox';
+import { type StatsSnapshot } from '@ctc-hub/hmrc-sandbox';
 import { buildMessage } from '@ctc-hub/ncts-testkit';
-import { deleteKeysWithPrefix, dropDatabase, freePort } from '@ctc-hub/testing';
+import { dropDatabase, freePort } from '@ctc-hub/testing';
 import { sql } from 'kysely';
 import { connectEori, devDefaults } from '../../scripts/stack.js';
 import { round } from './lib.js';
+import { benchHubEnvironment, redisUrl, serverUrl } from './hub-env.js';
 import { runIfMain, thousands, type Bench, type BenchTarget } from './report.js';
 
-const serverUrl = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
-const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const root = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 const log = (line: string) => process.stderr.write(`footprint bench: ${line}\n`);
 const eori = devDefaults.HMRC_DEFAULT_EORI;
@@ -176,58 +175,16 @@ export const bench: Bench = async ({ quick }) => {
   if (built.status !== 0) throw new Error('pnpm build failed');
   linkDependencies(outdir);
 
-  const dbName = `ctc_bench_footprint_${Date.now()}_${randomBytes(2).toString('hex')}`;
-  const databaseUrl = `${serverUrl}/${dbName}`;
-  const db = createDb({ url: databaseUrl, poolMax: 2 });
-  const prefix = `{benchfoot${randomBytes(3).toString('hex')}}`;
   const services: Service[] = [];
-  let sandbox: Awaited<ReturnType<typeof startSandbox>> | undefined;
+  let hub: Awaited<ReturnType<typeof benchHubEnvironment>> | undefined;
   try {
-    await prepareDatabase(db, databaseUrl);
-    const [receiverPort, workerPort, apiPort] = await Promise.all([
-      freePort(),
-      freePort(),
-      freePort(),
-    ]);
-    const receiverUrl = `http://127.0.0.1:${receiverPort}`;
-    const apiUrl = `http://127.0.0.1:${apiPort}`;
-    sandbox = await startSandbox(
-      loadSandboxConfig({
-        SANDBOX_PORT: '0',
-        SANDBOX_CALLBACK_URL: `${receiverUrl}/ppns/callback`,
-        LOG_LEVEL: 'silent',
-      }),
-    );
-    const upload = new URL(sandbox.uploadUrl);
-    const env = {
-      DATABASE_URL: databaseUrl,
-      REDIS_URL: redisUrl,
-      QUEUE_PREFIX: prefix,
-      REDIS_DURABILITY: 'allow-volatile',
-      HTTP_HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      RECEIVER_PORT: String(receiverPort),
-      WORKER_PORT: String(workerPort),
-      API_PORT: String(apiPort),
-      API_KEYS: devDefaults.API_KEYS,
-      TOKEN_ENCRYPTION_KEY: devDefaults.TOKEN_ENCRYPTION_KEY,
-      PPNS_PUSH_SECRETS: devDefaults.SANDBOX_PUSH_SECRET,
-      PPNS_BOX_IDS: devDefaults.SANDBOX_BOX_ID,
-      HMRC_API_BASE_URL: sandbox.url,
-      HMRC_CLIENT_ID: devDefaults.SANDBOX_CLIENT_ID,
-      HMRC_CLIENT_SECRET: devDefaults.SANDBOX_CLIENT_SECRET,
-      HMRC_DEFAULT_EORI: eori,
-      HMRC_REDIRECT_URI: `${apiUrl}/oauth/hmrc/callback`,
-      HMRC_UPLOAD_HOSTS: upload.host,
-      HMRC_UPLOAD_ALLOW_HTTP: 'true',
-      // Declarations at 1/s from one key: above the default per-key limits only in bursts.
-      API_RATE_LIMIT_PER_SECOND: '0',
-    };
+    hub = await benchHubEnvironment('footprint');
+    const { db, dbName, prefix, sandbox, env, receiverUrl, workerUrl, apiUrl } = hub;
     for (const name of ['receiver', 'worker', 'api'])
       services.push(spawnNode(name, [join(outdir, name, 'bin', 'main.js')], env));
     await Promise.all([
       waitHttp(`${receiverUrl}/readyz`),
-      waitHttp(`http://127.0.0.1:${workerPort}/readyz`),
+      waitHttp(`${workerUrl}/readyz`),
       waitHttp(`${apiUrl}/readyz`),
     ]);
     await connectEori({ apiUrl, apiKey: devDefaults.API_KEYS }, eori);
@@ -385,10 +342,7 @@ export const bench: Bench = async ({ quick }) => {
     };
   } finally {
     await stop(services);
-    await sandbox?.stop().catch(() => undefined);
-    await db.destroy();
-    await dropDatabase(serverUrl, dbName).catch(() => undefined);
-    await deleteKeysWithPrefix(redisUrl, prefix).catch(() => undefined);
+    await hub?.dispose();
     rmSync(outdir, { recursive: true, force: true });
   }
 };
