@@ -6,8 +6,7 @@
  *
  *   SCALE_DB=<name> [SCALE_ONLY=movement,list-lrn] [AB_ROUNDS=6] pnpm exec tsx bench/src/scale-ab.ts
  *
- * Variants: `api` (as shipped; per-key limits off, as in bench/src/scale.ts), `express-json`
- * (Express' own response.json instead of http/lean-json.ts), `limits-on` (the per-key rate and
+ * Variants: `api` (as shipped; per-key limits off, as in bench/src/scale.ts), `limits-on` (the per-key rate and
  * concurrency limits on, with limits no request reaches: their Redis round trip and bookkeeping),
  * and `floor` (a bare node:http server running the same statements on the same pool, answering
  * the captured api body: no Express, middleware or Kysely).
@@ -50,12 +49,8 @@ const mainCpuMs = () => {
 };
 
 const shipped = apiApp(false);
-const expressJson = apiApp(false);
-delete (expressJson.response as { json?: unknown }).json;
 const limited = apiApp(true);
-const servers = await Promise.all(
-  [shipped, expressJson, limited].map((app) => listen(app, 0, '127.0.0.1')),
-);
+const servers = await Promise.all([shipped, limited].map((app) => listen(app, 0, '127.0.0.1')));
 
 const big = await sql<{ movementId: string; messageId: string }>`
   SELECT movement_id AS "movementId", message_id AS "messageId" FROM messages
@@ -98,8 +93,7 @@ try {
     await new Promise<void>((resolve) => floor.listen(0, '127.0.0.1', resolve));
     const variants: [string, number][] = [
       ['api', servers[0]!.port],
-      ['express-json', servers[1]!.port],
-      ['limits-on', servers[2]!.port],
+      ['limits-on', servers[1]!.port],
       ['floor', (floor.address() as { port: number }).port],
     ];
     const figures: Record<string, number[]> = {};

@@ -15,7 +15,6 @@ import { parseApiKeys, requireApiKey } from './http/auth.js';
 import { concurrencyPerKey } from './http/concurrency-limit.js';
 import { ApiError, errorHandler, sendError } from './http/errors.js';
 import { inputGuard } from './http/input-guard.js';
-import { leanJson } from './http/lean-json.js';
 import { rateLimitPerKey } from './http/rate-limit.js';
 import { requestMetrics } from './http/request-metrics.js';
 import { securityHeaders } from './http/security-headers.js';
@@ -62,7 +61,6 @@ export function createApiApp(
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.set('etag', false);
-  leanJson(app);
 
   // Request id on every response: ours, or the caller's when it sent a sane one.
   app.use((request, response, next) => {
