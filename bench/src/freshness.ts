@@ -26,7 +26,7 @@ import { spacingFor } from '@ctc-hub/queue';
 import { deleteKeysWithPrefix, dropDatabase } from '@ctc-hub/testing';
 import { sql } from 'kysely';
 import { connectEori, startStack } from '../../scripts/stack.js';
-import { percentiles, round } from './lib.js';
+import { benchStackSettings, percentiles, round } from './lib.js';
 import { PollingClient } from './polling-client.js';
 import { runIfMain, thousands, type Bench, type BenchTarget } from './report.js';
 
@@ -281,20 +281,7 @@ export const bench: Bench = async ({ quick }) => {
   const dbName = `ctc_bench_fresh_${Date.now()}`;
   const prefix = `{benchfresh${randomBytes(3).toString('hex')}}`;
   const stack = await startStack({
-    DATABASE_URL: `${server}/${dbName}`,
-    REDIS_URL: redisUrl,
-    QUEUE_PREFIX: prefix,
-    // Benchmarks run against the local Redis, which has no persistence (nor has CI's).
-    REDIS_DURABILITY: process.env.REDIS_DURABILITY ?? 'allow-volatile',
-    HTTP_HOST: '127.0.0.1',
-    RECEIVER_PORT: '0',
-    API_PORT: '0',
-    WORKER_PORT: '0',
-    SANDBOX_PORT: '0',
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
-    HMRC_API_BASE_URL: '',
-    SANDBOX_RATE_LIMIT_PER_SECOND: String(rateLimitPerSecond),
-    HMRC_RATE_LIMIT_PER_SECOND: String(rateLimitPerSecond),
+    ...benchStackSettings(`${server}/${dbName}`, prefix, rateLimitPerSecond),
     // Push path only: reconciliation would spend the budget on sweeps (a separate cost).
     RECONCILE_ENABLED: 'false',
   });

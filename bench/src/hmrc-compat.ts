@@ -17,7 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { buildMessage } from '@ctc-hub/ncts-testkit';
 import { deleteKeysWithPrefix, dropDatabase } from '@ctc-hub/testing';
 import { connectEori, startStack } from '../../scripts/stack.js';
-import { percentiles, round } from './lib.js';
+import { benchStackSettings, percentiles, round } from './lib.js';
 import { runIfMain, type Bench, type BenchTarget } from './report.js';
 
 const eori = 'GB123456789000';
@@ -33,19 +33,7 @@ export const bench: Bench = async ({ quick }) => {
   const dbName = `ctc_bench_compat_${Date.now()}`;
   const prefix = `{benchcompat${tag.toLowerCase()}}`;
   const stack = await startStack({
-    DATABASE_URL: `${server}/${dbName}`,
-    REDIS_URL: redisUrl,
-    QUEUE_PREFIX: prefix,
-    REDIS_DURABILITY: process.env.REDIS_DURABILITY ?? 'allow-volatile',
-    HTTP_HOST: '127.0.0.1',
-    RECEIVER_PORT: '0',
-    API_PORT: '0',
-    WORKER_PORT: '0',
-    SANDBOX_PORT: '0',
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
-    HMRC_API_BASE_URL: '',
-    SANDBOX_RATE_LIMIT_PER_SECOND: '1000',
-    HMRC_RATE_LIMIT_PER_SECOND: '1000',
+    ...benchStackSettings(`${server}/${dbName}`, prefix, 1000),
     RECONCILE_ENABLED: 'false',
   });
   try {

@@ -440,3 +440,31 @@ export async function spawnMeteredChild<Ready>(
 }
 
 export const mib = (bytes: number, digits = 1) => round(bytes / 2 ** 20, digits);
+
+/**
+ * Settings of a one-process stack (scripts/stack.ts) for a benchmark: its own database and Redis
+ * prefix, every service on a free loopback port, the sandbox as HMRC at `hmrcPerSecond` (the
+ * hub paced to the same rate), logs silent unless LOG_LEVEL says otherwise. Benchmarks run
+ * against the local Redis, which has no persistence (nor has CI's).
+ */
+export function benchStackSettings(
+  databaseUrl: string,
+  prefix: string,
+  hmrcPerSecond: number,
+): Record<string, string> {
+  return {
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    QUEUE_PREFIX: prefix,
+    REDIS_DURABILITY: process.env.REDIS_DURABILITY ?? 'allow-volatile',
+    HTTP_HOST: '127.0.0.1',
+    RECEIVER_PORT: '0',
+    API_PORT: '0',
+    WORKER_PORT: '0',
+    SANDBOX_PORT: '0',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+    HMRC_API_BASE_URL: '',
+    SANDBOX_RATE_LIMIT_PER_SECOND: String(hmrcPerSecond),
+    HMRC_RATE_LIMIT_PER_SECOND: String(hmrcPerSecond),
+  };
+}

@@ -37,7 +37,7 @@ import { createLogger } from '@ctc-hub/telemetry';
 import { deleteKeysWithPrefix, dropDatabase } from '@ctc-hub/testing';
 import { sql } from 'kysely';
 import { connectEori, devDefaults, startStack } from '../../scripts/stack.js';
-import { percentiles, round } from './lib.js';
+import { benchStackSettings, percentiles, round } from './lib.js';
 import { runNaiveSender, type NaiveDeclaration } from './naive-sender.js';
 import { runIfMain, thousands, type Bench, type BenchReport, type BenchTarget } from './report.js';
 import { submissionsUnderIngestLoad, type LoadPlan } from './submissions-load.js';
@@ -170,20 +170,7 @@ async function sideBySide(quick: boolean): Promise<BenchReport> {
   }));
 
   const stack = await startStack({
-    DATABASE_URL: `${server}/${dbName}`,
-    REDIS_URL: redisUrl,
-    QUEUE_PREFIX: prefix,
-    // Benchmarks run against the local Redis, which has no persistence (nor has CI's).
-    REDIS_DURABILITY: process.env.REDIS_DURABILITY ?? 'allow-volatile',
-    HTTP_HOST: '127.0.0.1',
-    RECEIVER_PORT: '0',
-    API_PORT: '0',
-    WORKER_PORT: '0',
-    SANDBOX_PORT: '0',
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
-    HMRC_API_BASE_URL: '',
-    SANDBOX_RATE_LIMIT_PER_SECOND: String(plan.ratePerSecond),
-    HMRC_RATE_LIMIT_PER_SECOND: String(plan.ratePerSecond),
+    ...benchStackSettings(`${server}/${dbName}`, prefix, plan.ratePerSecond),
     RECONCILE_ENABLED: 'false',
     // One key hands over all 1,000 at once on purpose: the benchmark measures the hub's pacing
     // to HMRC, not the per-key share that keeps one tenant from queueing ahead of the others.
